@@ -1,0 +1,48 @@
+# Everything a fresh Debian machine with Python 3.11 needs, in one place.
+# `make run`  : set up and open the studio on the bundled model
+# `make test` : set up and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Debian packages: the xcb/EGL libraries Qt's platform plugins load, a virtual
+# screen for real-window screenshots, and exiftool that the export tests use.
+DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
+	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
+	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
+	libxcb-randr0 libxcb-xfixes0 libx11-xcb1 xvfb xauth libimage-exiftool-perl
+
+.PHONY: setup system-packages run test bench clean
+
+setup: $(STAMP)
+
+system-packages:
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			echo "installing Debian packages: $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		fi; \
+	else \
+		echo "not root or no apt-get: make sure these are installed: $(DEBIAN_PACKAGES)"; \
+	fi
+
+$(STAMP): pyproject.toml constraints.txt
+	$(MAKE) system-packages
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/facestudio
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python tests/benchmarks/bench_generator.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,11 @@
+import sys
+
+
+def main() -> int:
+    from facestudio.cli import main as cli_main
+
+    return cli_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""StyleGAN2 layers with equalised learning rate.
+
+Parameter names and storage conventions follow the reference networks
+(weights stored unscaled, gains applied at run time) so that reference weights load
+into these modules by name.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from facestudio.generator.ops import (
+    SQRT2,
+    bias_act,
+    make_filter,
+    modulated_conv2d,
+    upfirdn2d,
+)
+
+
+class FullyConnected(nn.Module):
+    """Dense layer ``act(x @ (W * gain)^T + b * lr)``.
+
+    in_features, out_features: sizes; activation: ``linear`` or ``lrelu``;
+    lr_multiplier: equalised learning-rate multiplier (0.01 in the mapping network);
+    bias_init: initial bias value (1 for style affines, so styles start at 1).
+    """
+
+    def __init__(self, in_features: int, out_features: int, activation: str = "linear",
+                 lr_multiplier: float = 1.0, bias_init: float = 0.0, bias: bool = True):
+        super().__init__()
+        self.activation = activation
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight * self.weight_gain
+        b = self.bias * self.bias_gain if self.bias is not None else None
+        if self.activation == "linear" and b is not None:
+            return torch.addmm(b.unsqueeze(0), x, w.t())
+        x = x.matmul(w.t())
+        gain = SQRT2 if self.activation == "lrelu" else 1.0
+        return bias_act(x, b, self.activation, gain=gain)
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 convolution, optional 2x upsampling, noise, bias, lrelu, clamp.
+
+    in_channels/out_channels: feature maps; w_dim: style vector size; resolution: output
+    side; up: upsample 2x first; use_noise: per-pixel noise input; conv_clamp: clamp the
+    output to +-conv_clamp (None = off).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
+                 up: bool = False, use_noise: bool = True, conv_clamp: float | None = None,
+                 resample_filter=(1, 3, 3, 1), kernel_size: int = 3):
+        super().__init__()
+        self.resolution = resolution
+        self.up = up
+        self.use_noise = use_noise
+        self.conv_clamp = conv_clamp
+        self.register_buffer("resample_filter", make_filter(resample_filter), persistent=False)
+        self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        if use_noise:
+            self.register_buffer("noise_const", torch.randn(resolution, resolution))
+            self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
+                gain: float = 1.0) -> torch.Tensor:
+        """x: ``[N, I, r, r]`` (r = resolution, or resolution/2 when up); w: ``[N, w_dim]``."""
+        styles = self.affine(w)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=True, up=self.up,
+                             resample_filter=self.resample_filter)
+        if self.use_noise and noise_mode != "none":
+            if noise_mode == "random":
+                noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution,
+                                    device=x.device, dtype=x.dtype)
+            elif noise_mode == "const":
+                noise = self.noise_const
+            else:
+                raise ValueError(f"unknown noise mode {noise_mode!r}")
+            x = x + noise * self.noise_strength
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return bias_act(x, self.bias, "lrelu", gain=SQRT2 * gain, clamp=clamp)
+
+
+class ToRGB(nn.Module):
+    """Modulated 1x1 convolution to image channels, without demodulation."""
+
+    def __init__(self, in_channels: int, img_channels: int, w_dim: int,
+                 conv_clamp: float | None = None):
+        super().__init__()
+        self.conv_clamp = conv_clamp
+        self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(img_channels, in_channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(img_channels))
+        self.weight_gain = 1.0 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        return bias_act(x, self.bias, "linear", clamp=self.conv_clamp)
+
+
+class Conv2d(nn.Module):
+    """Plain equalised convolution with optional 2x up/down-sampling through the FIR filter.
+
+    Used by the resnet skip path of the generator (1x1, up) and by the discriminator.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
+                 bias: bool = True, activation: str = "linear", up: bool = False,
+                 down: bool = False, conv_clamp: float | None = None,
+                 resample_filter=(1, 3, 3, 1)):
+        super().__init__()
+        if up and down:
+            raise ValueError("Conv2d: up and down at once is not supported")
+        self.activation = activation
+        self.up = up
+        self.down = down
+        self.conv_clamp = conv_clamp
+        self.register_buffer("resample_filter", make_filter(resample_filter), persistent=False)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        w = self.weight * self.weight_gain
+        f = self.resample_filter
+        k = w.shape[-1]
+        fw = f.shape[-1]
+        if self.up:
+            if k != 1:
+                raise ValueError("Conv2d: upsampling is implemented for 1x1 kernels only")
+            x = torch.nn.functional.conv2d(x, w)
+            p0, p1 = (fw + 1) // 2, (fw - 2) // 2
+            x = upfirdn2d(x, f, up=2, pad=(p0, p1, p0, p1), gain=4)
+        elif self.down:
+            # Filter with the padding of a k x k conv folded in, then a strided conv.
+            p0 = (fw - 1) // 2 + k // 2
+            p1 = (fw - 2) // 2 + k // 2
+            x = upfirdn2d(x, f, pad=(p0, p1, p0, p1))
+            x = torch.nn.functional.conv2d(x, w, stride=2)
+        else:
+            x = torch.nn.functional.conv2d(x, w, padding=k // 2)
+        act_gain = (SQRT2 if self.activation == "lrelu" else 1.0) * gain
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return bias_act(x, self.bias, self.activation, gain=act_gain, clamp=clamp)

@@ -1,0 +1,154 @@
+"""Pure-PyTorch building blocks of StyleGAN2: FIR resampling, biased activation,
+modulated convolution.
+
+Conventions (shared with the reference implementation so that weights carry over):
+- Images and activations are NCHW float32.
+- A resampling filter is a normalised 2-D tensor ``[fh, fw]`` built by :func:`make_filter`.
+- ``upfirdn2d`` is a true convolution (filter flipped); the filters used here are symmetric,
+  so the flip only matters for custom filters.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+SQRT2 = math.sqrt(2.0)
+LRELU_SLOPE = 0.2
+
+
+def make_filter(taps: Sequence[float] = (1, 3, 3, 1)) -> torch.Tensor:
+    """Separable low-pass filter from 1-D taps: outer product, normalised to sum 1. ``[k, k]``."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    if f.ndim == 1:
+        f = torch.outer(f, f)
+    return f / f.sum()
+
+
+def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
+    """Scale each row to unit mean square along ``dim`` (pixel norm of z and embeddings)."""
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+def upfirdn2d(
+    x: torch.Tensor,
+    f: torch.Tensor,
+    up: int = 1,
+    down: int = 1,
+    pad: Sequence[int] = (0, 0, 0, 0),
+    gain: float = 1.0,
+) -> torch.Tensor:
+    """Upsample by zero insertion, pad, convolve with FIR ``f`` and downsample.
+
+    x: ``[N, C, H, W]``; f: ``[fh, fw]``; pad: ``(x0, x1, y0, y1)``, negative values crop.
+    Output height is ``(H * up + y0 + y1 - fh + 1) // down`` (rounded up), width likewise.
+    """
+    n, c, h, w = x.shape
+    px0, px1, py0, py1 = pad
+    if up > 1:
+        x = x.reshape(n, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(n, c, h * up, w * up)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    weight = (f * gain).flip([0, 1]).to(x.dtype)
+    weight = weight[None, None].expand(c, 1, *f.shape)
+    x = F.conv2d(x, weight, groups=c)
+    if down > 1:
+        x = x[:, :, ::down, ::down]
+    return x
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
+    """Upsample by ``up`` with the FIR filter, keeping the image centred (used by skip ToRGB)."""
+    fw = f.shape[-1]
+    p0 = (fw + up - 1) // 2
+    p1 = (fw - up) // 2
+    return upfirdn2d(x, f, up=up, pad=(p0, p1, p0, p1), gain=up * up)
+
+
+def downsample2d(x: torch.Tensor, f: torch.Tensor, down: int = 2) -> torch.Tensor:
+    """Low-pass and decimate by ``down`` (used by the discriminator)."""
+    fw = f.shape[-1]
+    p0 = (fw - down + 1) // 2
+    p1 = (fw - down) // 2
+    return upfirdn2d(x, f, down=down, pad=(p0, p1, p0, p1))
+
+
+def bias_act(
+    x: torch.Tensor,
+    bias: torch.Tensor | None,
+    act: str = "linear",
+    gain: float = 1.0,
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """``clamp(act(x + bias) * gain)``; bias is per channel (dim 1).
+
+    ``act`` is ``linear`` or ``lrelu`` (slope 0.2). ``gain`` already includes the
+    activation's default gain (sqrt 2 for lrelu) where the caller wants it.
+    """
+    if bias is not None:
+        shape = [1, -1] + [1] * (x.ndim - 2)
+        x = x + bias.reshape(shape)
+    if act == "lrelu":
+        x = F.leaky_relu(x, LRELU_SLOPE)
+    elif act != "linear":
+        raise ValueError(f"unknown activation {act!r}")
+    if gain != 1:
+        x = x * gain
+    if clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def conv_up2(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """3x3 (or kxk) convolution of the 2x upsampled input, padding ``k // 2``.
+
+    Done as a stride-2 transposed convolution followed by the FIR filter, which equals
+    zero-insertion upsampling, FIR filtering and a correlation with the flipped kernel as
+    in the reference. weight: ``[O, I, k, k]``. Output ``[N, O, 2H, 2W]``.
+    """
+    k = weight.shape[-1]
+    fw = f.shape[-1]
+    pad = k // 2
+    p0 = pad + (fw + 1) // 2 - (k - 1)
+    p1 = pad + (fw - 2) // 2 - (k - 2)
+    t = max(min(-p0, -p1), 0)
+    x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2, padding=t)
+    return upfirdn2d(x, f, pad=(p0 + t, p1 + t, p0 + t, p1 + t), gain=4)
+
+
+def modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    demodulate: bool = True,
+    up: bool = False,
+    resample_filter: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Style-modulated convolution.
+
+    x: ``[N, I, H, W]``; weight: ``[O, I, k, k]``; styles: ``[N, I]``.
+    The styles scale the input channels, the shared kernel convolves the whole batch at
+    once, and demodulation rescales each output channel to unit expected variance. This is
+    algebraically the per-sample-kernel formulation (and much faster on a CPU for N > 1).
+    Output ``[N, O, H', W']`` with ``H' = 2H`` when ``up``.
+    """
+    n, in_ch = styles.shape
+    out_ch, w_in, kh, kw = weight.shape
+    if w_in != in_ch or x.shape[1] != in_ch:
+        raise ValueError(f"modulated_conv2d: channels {x.shape[1]}/{in_ch}/{w_in} disagree")
+    x = x * styles.reshape(n, in_ch, 1, 1)
+    if up:
+        x = conv_up2(x, weight, resample_filter)
+    else:
+        x = F.conv2d(x, weight, padding=kh // 2)
+    if demodulate:
+        # sum over (I, k, k) of (w * s)^2 = (s^2) @ sum_k(w^2)^T
+        wsq = weight.square().sum(dim=[2, 3])  # [O, I]
+        dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [N, O]
+        x = x * dcoefs.reshape(n, out_ch, 1, 1)
+    return x
