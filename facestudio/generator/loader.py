@@ -1,0 +1,98 @@
+"""Open any supported weight file, chosen by content rather than by extension.
+
+Supported: facestudio native folders / safetensors, NVIDIA stylegan2-ada / stylegan3
+training pickles (through the allow-list unpickler: nothing in the file is executed), and
+rosinality stylegan2-pytorch checkpoints (``torch.load(weights_only=True)``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.errors import ModelLoadError
+from facestudio.generator.native import is_safetensors, native_paths, read_native
+
+Progress = Callable[[int, int], None]
+ZIP_MAGIC = b"PK\x03\x04"
+# torch.save before PyTorch 1.6 wrote a pickle whose first object is this magic number
+LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+HASH_CHUNK = 4 << 20
+
+
+def bundled_model_path() -> Path:
+    """The default face model: ``$FACESTUDIO_MODEL`` if set, else the repository's ``weights/``."""
+    env = os.environ.get("FACESTUDIO_MODEL")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "weights"
+
+
+def file_sha256(path: Path, progress: Progress | None = None) -> str:
+    """sha256 of a file in hex, reporting ``(bytes done, total)`` to ``progress``."""
+    total = path.stat().st_size
+    digest = hashlib.sha256()
+    done = 0
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    return digest.hexdigest()
+
+
+def detect_format(path: Path) -> str:
+    """``native`` | ``nvidia-pickle`` | ``rosinality`` from the first bytes of the file."""
+    if path.is_dir():
+        return "native"
+    with path.open("rb") as f:
+        head = f.read(16)
+    if not head:
+        raise ModelLoadError(f"{path} is empty")
+    if is_safetensors(head):
+        return "native"
+    if head[:4] == ZIP_MAGIC or head == LEGACY_TORCH_MAGIC:
+        return "rosinality"  # a torch.save file: zip, or the pre-1.6 pickle stream
+    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
+        return "nvidia-pickle"
+    raise ModelLoadError(
+        f"{path} is not a model file facestudio knows (facestudio safetensors, NVIDIA "
+        "StyleGAN2/3 pickle or rosinality checkpoint)")
+
+
+def read_weights(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """(config, state dict in :class:`StyleGAN2Generator` names, metadata) for ``path``."""
+    fmt = detect_format(path)
+    if fmt == "native":
+        config, state, meta = read_native(path)
+    elif fmt == "nvidia-pickle":
+        from facestudio.generator.nvidia_pickle import read_nvidia_pickle
+        config, state, meta = read_nvidia_pickle(path)
+    else:
+        from facestudio.generator.rosinality import read_rosinality_checkpoint
+        config, state, meta = read_rosinality_checkpoint(path)
+    meta = dict(meta)
+    meta["format"] = fmt
+    return config, state, meta
+
+
+def identity_file(path: Path) -> Path:
+    """The file whose bytes are the model's identity (the weights file of a native folder)."""
+    return native_paths(path)[0] if detect_format(path) == "native" else path
+
+
+def check_model_path(path: Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"model file {path} does not exist")
+    if path.is_dir() and not native_paths(path)[0].is_file():
+        raise ModelLoadError(f"{path} is a folder without a facestudio model in it")
+    if not os.access(path, os.R_OK):
+        raise ModelLoadError(f"model file {path} is not readable")
+    return path

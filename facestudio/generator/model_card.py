@@ -1,0 +1,66 @@
+"""Model cards: a Markdown file whose front matter carries machine-readable metadata.
+
+The front matter is a block of ``key: value`` lines between two ``---`` lines at the top
+of ``MODEL_CARD.md``. The export stamps licence and attribution from it, so the keys
+below are a contract: ``name``, ``license``, ``license_url``, ``attribution``, ``terms``,
+``trained``, ``resolution``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CARD_FILE = "MODEL_CARD.md"
+
+
+@dataclass
+class ModelCard:
+    """Parsed card: ``meta`` holds the front matter, ``body`` the Markdown text after it."""
+
+    meta: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    @property
+    def license(self) -> str | None:
+        return self.meta.get("license")
+
+    @property
+    def license_url(self) -> str | None:
+        return self.meta.get("license_url")
+
+    @property
+    def attribution(self) -> str | None:
+        return self.meta.get("attribution")
+
+    @property
+    def trained(self) -> bool:
+        return self.meta.get("trained", "true").strip().lower() not in ("false", "no", "0")
+
+    def to_text(self) -> str:
+        head = "".join(f"{k}: {v}\n" for k, v in self.meta.items())
+        return f"---\n{head}---\n{self.body}"
+
+
+def parse_card(text: str) -> ModelCard:
+    """Parse card text; a card without front matter has empty ``meta``."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return ModelCard({}, text)
+    meta: dict[str, str] = {}
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() == "---":
+            return ModelCard(meta, "".join(lines[i + 1:]))
+        if ":" in line:
+            key, _, value = line.partition(":")
+            meta[key.strip()] = value.strip()
+    return ModelCard({}, text)  # unterminated front matter: treat it all as body
+
+
+def read_card_beside(path: Path) -> ModelCard | None:
+    """The card in ``path`` (a folder) or beside ``path`` (a file), if there is one."""
+    folder = path if path.is_dir() else path.parent
+    card = folder / CARD_FILE
+    if card.is_file():
+        return parse_card(card.read_text(encoding="utf-8"))
+    return None

@@ -1,0 +1,101 @@
+"""The native model format: a folder with ``model.safetensors``, ``config.json`` and
+``MODEL_CARD.md``.
+
+- ``model.safetensors``: float32 tensors named like :class:`StyleGAN2Generator`'s state
+  dict. Safetensors holds raw arrays and a JSON header, so reading it can never run code.
+- ``config.json``: ``{"format": "facestudio-generator", "version": 1, "generator": {...}}``
+  where ``generator`` is :meth:`GeneratorConfig.to_dict`, plus optional ``source`` info.
+- ``MODEL_CARD.md``: see :mod:`facestudio.generator.model_card`.
+
+A lone ``.safetensors`` file may also be opened: its config is then read from
+``config.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from facestudio.fileio import atomic_folder
+from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.errors import ModelLoadError
+from facestudio.generator.model_card import CARD_FILE
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+FORMAT_NAME = "facestudio-generator"
+FORMAT_VERSION = 1
+
+
+def is_safetensors(head: bytes) -> bool:
+    """Safetensors starts with a little-endian u64 header size followed by ``{``."""
+    if len(head) < 9:
+        return False
+    (size,) = struct.unpack("<Q", head[:8])
+    return 2 <= size < 100_000_000 and head[8:9] == b"{"
+
+
+def native_paths(path: Path) -> tuple[Path, Path]:
+    """(weights file, config file) for a native model folder or its ``.safetensors`` file."""
+    if path.is_dir():
+        return path / WEIGHTS_FILE, path / CONFIG_FILE
+    return path, path.parent / CONFIG_FILE
+
+
+def read_native(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """Read config, state dict and the rest of ``config.json`` (as metadata)."""
+    weights_path, config_path = native_paths(Path(path))
+    if not weights_path.is_file():
+        raise ModelLoadError(f"{path} is not a facestudio model: {weights_path.name} is missing")
+    if not config_path.is_file():
+        raise ModelLoadError(f"{weights_path} has no {CONFIG_FILE} beside it, so its architecture is unknown")
+    try:
+        doc = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{config_path} is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise ModelLoadError(f"{config_path} is not a facestudio generator config")
+    if doc.get("version", 0) > FORMAT_VERSION:
+        raise ModelLoadError(f"{config_path} was written by a newer facestudio (format version {doc.get('version')})")
+    try:
+        config = GeneratorConfig.from_dict(doc["generator"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{config_path} has an invalid generator config: {exc}") from None
+    try:
+        state = load_file(str(weights_path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelLoadError(f"{weights_path} is truncated or not a safetensors file ({exc})") from None
+    meta = {k: v for k, v in doc.items() if k not in ("generator",)}
+    return config, {k: v.float() for k, v in state.items()}, meta
+
+
+def write_native(
+    folder: Path,
+    config: GeneratorConfig,
+    state_dict: dict[str, torch.Tensor],
+    card_text: str | None = None,
+    source: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a native model folder atomically: build it beside the target, then rename.
+
+    Raises OutputPathError when ``folder`` exists (and not ``overwrite``) or its parent
+    is missing or read-only. Returns the folder.
+    """
+    with atomic_folder(Path(folder), overwrite=overwrite) as staging:
+        tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state_dict.items()}
+        save_file(tensors, str(staging / WEIGHTS_FILE))
+        doc: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                               "generator": config.to_dict()}
+        if source:
+            doc["source"] = source
+        (staging / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        if card_text is not None:
+            (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
+    return folder

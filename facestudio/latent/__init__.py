@@ -1,0 +1,1 @@
+"""Latent-space arithmetic in numpy: seeds, W / W+, truncation, mixing, directions."""
