@@ -1,0 +1,1 @@
+"""Training the bundled face model: data, discriminator, augmentation, loop, metrics."""

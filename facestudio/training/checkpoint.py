@@ -1,0 +1,55 @@
+"""Resumable training checkpoints: compact, atomic, and loaded without running code.
+
+One file holds G, G_ema, D, both optimisers (moment estimates stored in bfloat16 to keep
+the file small), the augmentation strength, images seen and the run's settings. It is a
+dict of tensors and plain values, so ``torch.load(weights_only=True)`` reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def _compact_optimizer(state: dict) -> dict:
+    out = {"param_groups": state["param_groups"], "state": {}}
+    for k, v in state["state"].items():
+        out["state"][k] = {name: (t.to(torch.bfloat16) if torch.is_tensor(t) and t.ndim > 0 else t)
+                           for name, t in v.items()}
+    return out
+
+
+def _expand_optimizer(state: dict) -> dict:
+    out = {"param_groups": state["param_groups"], "state": {}}
+    for k, v in state["state"].items():
+        out["state"][k] = {name: (t.float() if torch.is_tensor(t) and t.ndim > 0 else t)
+                           for name, t in v.items()}
+    return out
+
+
+def save_checkpoint(path: Path, *, G, G_ema, D, opt_G, opt_D, extra: dict[str, Any]) -> None:
+    """Write atomically (temp file + rename) so an interrupted save never loses the last one."""
+    data = {
+        "G": G.state_dict(),
+        "G_ema": G_ema.state_dict(),
+        "D": D.state_dict(),
+        "opt_G": _compact_optimizer(opt_G.state_dict()),
+        "opt_D": _compact_optimizer(opt_D.state_dict()),
+        **extra,
+    }
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    torch.save(data, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    data["opt_G"] = _expand_optimizer(data["opt_G"])
+    data["opt_D"] = _expand_optimizer(data["opt_D"])
+    return data

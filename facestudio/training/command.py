@@ -1,0 +1,142 @@
+"""``facestudio train``: train, resume, evaluate (SWD) and export the bundled model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facestudio.generator.model import generator_from_network
+from facestudio.generator.native import write_native
+from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from facestudio.training.data import DatasetError, load_dataset
+from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.training.loop import TrainSettings, train
+from facestudio.training.metrics import swd
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "utkface" / "UTKFace.tar"
+
+
+def add_train_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="folder or tar of training images (default: ../shared/data/utkface/UTKFace.tar)")
+    sp.add_argument("--run", type=Path, default=Path("runs/faces64"),
+                    help="run folder: checkpoint, samples, log (resumes when it holds a checkpoint)")
+    sp.add_argument("--resolution", type=int, default=64)
+    sp.add_argument("--batch", type=int, default=None, help="minibatch size (default 32)")
+    sp.add_argument("--kimg", type=float, default=None, help="stop at this many thousand images seen in total")
+    sp.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
+    sp.add_argument("--snapshot-minutes", type=float, default=10.0)
+    sp.add_argument("--sample-kimg", type=float, default=20.0)
+    sp.add_argument("--cache", type=Path, default=Path("data-cache"), help="decoded-data cache folder")
+    sp.add_argument("--tiny", action="store_true", help="a very small network (tests and smoke runs)")
+    sp.add_argument("--eval", action="store_true",
+                    help="print the SWD metric of the run's checkpoint (or --untrained / --real-vs-real)")
+    sp.add_argument("--untrained", action="store_true", help="with --eval: a freshly initialised generator")
+    sp.add_argument("--real-vs-real", action="store_true", help="with --eval: two disjoint real sets (the floor)")
+    sp.add_argument("--eval-images", type=int, default=4096)
+    sp.add_argument("--export", type=Path, default=None,
+                    help="write the run's EMA generator as a native model folder and stop")
+    sp.add_argument("--card", type=Path, default=None, help="model card to put into the export")
+    sp.add_argument("--overwrite", action="store_true")
+
+
+def _settings(args) -> TrainSettings:
+    s = TrainSettings(resolution=args.resolution)
+    if args.tiny:
+        s.z_dim = s.w_dim = 32
+        s.mapping_layers = 2
+        s.channels = {r: 16 for r in s.channels} | {4: 32}
+    s.channels = {2 ** i: s.channels.get(2 ** i, 32) for i in range(2, int(np.log2(s.resolution)) + 1)}
+    if args.batch:
+        s.batch = args.batch
+    return s
+
+
+def _require_checkpoint(run: Path) -> dict:
+    path = run / CHECKPOINT_NAME
+    if not path.is_file():
+        raise DatasetError(f"no checkpoint in {run}: train first or point --run at a run folder")
+    return load_checkpoint(path)
+
+
+def _ema_generator(run: Path):
+    ckpt = _require_checkpoint(run)
+    settings = TrainSettings.from_dict(json.loads(ckpt["settings"]))
+    net = StyleGAN2Generator(settings.generator_config())
+    net.load_state_dict(ckpt["G_ema"])
+    return net.eval().requires_grad_(False), settings, ckpt
+
+
+def generate_images(net, n: int, psi: float = 1.0, seed: int = 123, batch: int = 64) -> np.ndarray:
+    """n uint8 faces from random z (a fixed seed so evaluations are repeatable)."""
+    g = generator_from_network(net)
+    rng = np.random.RandomState(seed)
+    out = []
+    for start in range(0, n, batch):
+        z = rng.randn(min(batch, n - start), g.z_dim)
+        out.append(g.synthesize(g.map(z, psi=psi), noise="random"))
+    return np.concatenate(out)
+
+
+def evaluate(args, log=print) -> dict[str, float]:
+    images, _ = load_dataset(args.data, args.resolution, args.cache, log=log)
+    n = min(args.eval_images, len(images) // 2)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(images))
+    real = np.asarray(images[np.sort(order[:n])])
+    if args.real_vs_real:
+        other = np.asarray(images[np.sort(order[n:2 * n])])
+        label = "real vs real"
+    elif args.untrained:
+        torch.manual_seed(0)
+        net = StyleGAN2Generator(_settings(args).generator_config()).eval()
+        other = generate_images(net, n)
+        label = "untrained generator"
+    else:
+        net, _, ckpt = _ema_generator(args.run)
+        other = generate_images(net, n)
+        label = f"{args.run} at {int(ckpt['images_seen']) / 1000:.0f} kimg"
+    t = time.time()
+    result = swd(real, other)
+    log(f"SWD x1e3 ({label}, {n} images, {time.time() - t:.0f}s): " +
+        "  ".join(f"{k[4:]} {v:.2f}" for k, v in result.items()))
+    return result
+
+
+def export(args, log=print) -> Path:
+    net, settings, ckpt = _ema_generator(args.run)
+    card = args.card.read_text(encoding="utf-8") if args.card else None
+    folder = write_native(args.export, settings.generator_config(), net.state_dict(), card_text=card,
+                          overwrite=args.overwrite,
+                          source={"trained_by": "facestudio train", "images_seen": int(ckpt["images_seen"]),
+                                  "settings": settings.to_dict()})
+    log(f"exported the EMA generator ({int(ckpt['images_seen']) / 1000:.0f} kimg) to {folder}")
+    return folder
+
+
+def run_train(args) -> int:
+    if args.export:
+        export(args)
+        return 0
+    if args.eval:
+        evaluate(args)
+        return 0
+    images, _ = load_dataset(args.data, args.resolution, args.cache)
+    log_file = args.run / "train.log"
+    args.run.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        with log_file.open("a") as f:
+            f.write(line + "\n")
+
+    log(f"training on {len(images)} images at {args.resolution} px, run folder {args.run}")
+    train(args.run, images, _settings(args), kimg=args.kimg, minutes=args.minutes,
+          snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log)
+    return 0

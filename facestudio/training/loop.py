@@ -1,0 +1,255 @@
+"""The StyleGAN2 training loop for small resolutions.
+
+Non-saturating logistic loss, lazy R1 on reals every ``r1_interval`` steps, style-mixing
+regularisation, an exponential moving average of G, adaptive differentiable augmentation.
+Resumes from ``<run>/checkpoint.pt``; writes sample grids, checkpoints and, at the end,
+the EMA generator in the native format. Stops cleanly on a time budget, a kimg target,
+or Ctrl+C / SIGTERM (saving first).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.model import images_to_uint8
+from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.training.augment import AdaptiveAugment
+from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from facestudio.training.data import Batches
+from facestudio.training.discriminator import Discriminator
+
+
+@dataclass
+class TrainSettings:
+    """Hyper-parameters of a run (saved in the checkpoint; a resume keeps them)."""
+
+    resolution: int = 64
+    z_dim: int = 256
+    w_dim: int = 256
+    mapping_layers: int = 8
+    channels: dict[int, int] = field(default_factory=lambda: {4: 128, 8: 128, 16: 128, 32: 64, 64: 32})
+    d_channels: dict[int, int] | None = None
+    batch: int = 32
+    lr: float = 0.0025
+    r1_gamma: float = 0.05
+    r1_interval: int = 16
+    mixing_prob: float = 0.9
+    ema_kimg: float = 10.0
+    ema_rampup: float = 0.05
+    augment_target: float = 0.6
+    seed: int = 0
+
+    def generator_config(self) -> GeneratorConfig:
+        return GeneratorConfig(resolution=self.resolution, z_dim=self.z_dim, w_dim=self.w_dim,
+                               mapping_layers=self.mapping_layers, channels=dict(self.channels))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"] = {str(k): v for k, v in self.channels.items()}
+        if self.d_channels:
+            d["d_channels"] = {str(k): v for k, v in self.d_channels.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainSettings":
+        d = dict(d)
+        d["channels"] = {int(k): v for k, v in d["channels"].items()}
+        if d.get("d_channels"):
+            d["d_channels"] = {int(k): v for k, v in d["d_channels"].items()}
+        return cls(**d)
+
+
+class Trainer:
+    """Owns the networks, optimisers and counters of one run folder."""
+
+    def __init__(self, run_dir: Path, settings: TrainSettings, log: Callable[[str], None] = print):
+        self.run_dir = Path(run_dir)
+        self.log = log
+        self.settings = settings
+        self.images_seen = 0
+        self.steps = 0
+        self.started_from = None
+        ckpt_path = self.run_dir / CHECKPOINT_NAME
+        ckpt = load_checkpoint(ckpt_path) if ckpt_path.is_file() else None
+        if ckpt is not None:
+            self.settings = TrainSettings.from_dict(json.loads(ckpt["settings"]))
+        s = self.settings
+        torch.manual_seed(s.seed + (ckpt["steps"] if ckpt else 0))
+        self.G = StyleGAN2Generator(s.generator_config()).train()
+        self.D = Discriminator(s.resolution, s.d_channels or s.channels).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=s.lr, betas=(0.0, 0.99), eps=1e-8)
+        c = s.r1_interval / (s.r1_interval + 1)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=s.lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
+        self.augment = AdaptiveAugment(target=s.augment_target)
+        if ckpt is not None:
+            self.G.load_state_dict(ckpt["G"])
+            self.G_ema.load_state_dict(ckpt["G_ema"])
+            self.D.load_state_dict(ckpt["D"])
+            self.opt_G.load_state_dict(ckpt["opt_G"])
+            self.opt_D.load_state_dict(ckpt["opt_D"])
+            self.augment.load_state_dict(ckpt["augment"])
+            self.images_seen = int(ckpt["images_seen"])
+            self.steps = int(ckpt["steps"])
+            self.started_from = self.images_seen
+            self.log(f"resumed from {ckpt_path} at {self.images_seen / 1000:.1f} kimg")
+        self.last = {}
+
+    # --- one step -----------------------------------------------------------------
+    def _latents(self, n: int) -> torch.Tensor:
+        s = self.settings
+        z = torch.randn(n, s.z_dim)
+        ws = self.G.mapping(z, update_w_avg=True)
+        if s.mixing_prob > 0 and torch.rand(()) < s.mixing_prob:
+            cutoff = int(torch.randint(1, ws.shape[1], ()))
+            ws2 = self.G.mapping(torch.randn(n, s.z_dim))
+            ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+        return ws
+
+    def step(self, real: torch.Tensor) -> None:
+        s = self.settings
+        n = real.shape[0]
+        # Generator: fakes with graph, D frozen.
+        self.D.requires_grad_(False)
+        fake = self.G.synthesis(self._latents(n), noise_mode="random")
+        loss_g = F.softplus(-self.D(self.augment(fake))).mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        # Discriminator on the same fakes (detached) and reals.
+        self.D.requires_grad_(True)
+        fake_logits = self.D(self.augment(fake.detach()))
+        real_logits = self.D(self.augment(real))
+        self.augment.record(real_logits)
+        loss_d = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_d.backward()
+        r1 = None
+        if self.steps % s.r1_interval == 0:
+            real_r = real.detach().requires_grad_(True)
+            logits = self.D(self.augment(real_r))
+            (grad,) = torch.autograd.grad(logits.sum(), real_r, create_graph=True)
+            r1 = grad.square().sum(dim=[1, 2, 3]).mean()
+            (r1 * (s.r1_gamma / 2) * s.r1_interval).backward()
+        self.opt_D.step()
+        # EMA of G.
+        ema_nimg = s.ema_kimg * 1000
+        if s.ema_rampup:
+            ema_nimg = min(ema_nimg, (self.images_seen + n) * s.ema_rampup)
+        beta = 0.5 ** (n / max(ema_nimg, 1e-8))
+        with torch.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                p_ema.lerp_(p, 1 - beta)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+        self.steps += 1
+        self.images_seen += n
+        if self.steps % 4 == 0:
+            self.augment.update(4 * n)
+        self.last = {"loss_G": loss_g.item(), "loss_D": loss_d.item(),
+                     **({"r1": r1.item()} if r1 is not None else {})}
+
+    # --- outputs ------------------------------------------------------------------
+    def save(self) -> Path:
+        path = self.run_dir / CHECKPOINT_NAME
+        save_checkpoint(path, G=self.G, G_ema=self.G_ema, D=self.D, opt_G=self.opt_G,
+                        opt_D=self.opt_D,
+                        extra={"augment": self.augment.state_dict(), "images_seen": self.images_seen,
+                               "steps": self.steps, "settings": json.dumps(self.settings.to_dict())})
+        return path
+
+    def sample_grid(self, path: Path, seeds=range(32), psi: float = 0.7, cols: int = 8) -> Path:
+        """A grid of G_ema faces for fixed seeds (reference seed convention)."""
+        z = np.concatenate([np.random.RandomState(s).randn(1, self.settings.z_dim) for s in seeds])
+        with torch.inference_mode():
+            ws = self.G_ema.mapping(torch.from_numpy(z).float(), psi=psi)
+            imgs = images_to_uint8(self.G_ema.synthesis(ws, noise_mode="const"))
+        save_grid(imgs, path, cols)
+        return path
+
+
+def save_grid(images: np.ndarray, path: Path, cols: int) -> None:
+    """uint8 ``[N, H, W, 3]`` -> one PNG with ``cols`` columns."""
+    n, h, w, _ = images.shape
+    rows = math.ceil(n / cols)
+    sheet = np.zeros((rows * h, cols * w, 3), np.uint8)
+    for i, im in enumerate(images):
+        r, c = divmod(i, cols)
+        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = im
+    Image.fromarray(sheet).save(path)
+
+
+def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: float | None = None,
+          minutes: float | None = None, snapshot_minutes: float = 10.0, sample_kimg: float = 20.0,
+          log: Callable[[str], None] = print, progress_seconds: float = 30.0) -> Trainer:
+    """Train until ``kimg`` thousand images in total have been seen, or ``minutes`` pass.
+
+    Saves a checkpoint every ``snapshot_minutes`` and at the end, a sample grid every
+    ``sample_kimg``; SIGINT/SIGTERM stop after the current step and save.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(run_dir, settings, log)
+    s = trainer.settings
+    if images.shape[1] != s.resolution:
+        raise ValueError(f"the data is {images.shape[1]} px but the run trains at {s.resolution} px")
+    batches = Batches(images, s.batch, seed=s.seed + trainer.steps)
+    stop = {"flag": False}
+
+    def request_stop(signum, frame):
+        stop["flag"] = True
+        log("stopping after this step ...")
+
+    old_handlers = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    t0 = last_log = last_snap = time.time()
+    seen0 = trainer.images_seen
+    next_sample = (trainer.images_seen // int(sample_kimg * 1000) + 1) * int(sample_kimg * 1000)
+    try:
+        while not stop["flag"]:
+            if kimg is not None and trainer.images_seen >= kimg * 1000:
+                break
+            if minutes is not None and time.time() - t0 >= minutes * 60:
+                break
+            trainer.step(batches.next())
+            now = time.time()
+            if now - last_log >= progress_seconds:
+                rate = (trainer.images_seen - seen0) / (now - t0)
+                left = ""
+                if kimg is not None:
+                    left = f"  left {format_duration((kimg * 1000 - trainer.images_seen) / max(rate, 1e-9))}"
+                losses = "  ".join(f"{k} {v:.3f}" for k, v in trainer.last.items())
+                log(f"kimg {trainer.images_seen / 1000:8.1f}  {rate:5.1f} img/s  {losses}  "
+                    f"aug p {trainer.augment.p:.3f}{left}")
+                last_log = now
+            if trainer.images_seen >= next_sample:
+                grid = trainer.sample_grid(run_dir / f"samples-{trainer.images_seen / 1000:07.1f}kimg.png")
+                log(f"wrote {grid.name}")
+                next_sample += int(sample_kimg * 1000)
+            if now - last_snap >= snapshot_minutes * 60:
+                trainer.save()
+                last_snap = now
+    finally:
+        trainer.save()
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        log(f"saved {run_dir / CHECKPOINT_NAME} at {trainer.images_seen / 1000:.1f} kimg")
+    return trainer
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"

@@ -1,0 +1,122 @@
+"""The training command on a handful of tiny images: finite losses, resume, export, eval."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from facestudio.cli import main
+from facestudio.generator import load_generator
+from facestudio.training.augment import AdaptiveAugment, augment
+from facestudio.training.checkpoint import load_checkpoint
+from facestudio.training.data import DatasetError, load_dataset
+from facestudio.training.metrics import laplacian_pyramid, swd
+
+
+@pytest.fixture
+def tiny_images(tmp_path):
+    """24 small face-like pictures: a skin-coloured ellipse on a varied background."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:40, 0:48]
+    for i in range(24):
+        bg = rng.integers(0, 255, 3)
+        img = np.broadcast_to(bg, (40, 48, 3)).astype(np.uint8).copy()
+        mask = ((yy - 20) / 15) ** 2 + ((xx - 24) / 11) ** 2 < 1
+        img[mask] = (200 + rng.integers(-30, 30), 160, 130)
+        Image.fromarray(img).save(folder / f"{i}_0_0_x.jpg.chip.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    return folder
+
+
+def test_dataset_is_cropped_resized_and_cached(tmp_path, tiny_images):
+    logs = []
+    images, names = load_dataset(tiny_images, 16, tmp_path / "cache", log=logs.append)
+    assert images.shape == (24, 16, 16, 3) and images.dtype == np.uint8
+    assert any("skipped 1 unreadable" in line for line in logs)
+    again, _ = load_dataset(tiny_images, 16, tmp_path / "cache")
+    assert np.array_equal(np.asarray(again), images)
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_dataset(tmp_path / "nope", 16)
+
+
+def test_train_resume_export_and_eval(capsys, tmp_path, tiny_images):
+    run = tmp_path / "run"
+    base = ["train", "--data", str(tiny_images), "--run", str(run), "--resolution", "16", "--tiny",
+            "--batch", "4", "--cache", str(tmp_path / "cache"), "--sample-kimg", "0.016"]
+    assert main(base + ["--kimg", "0.032"]) == 0
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    assert ckpt["images_seen"] == 32 and ckpt["steps"] == 8
+    for name in ("G", "G_ema", "D"):
+        assert all(torch.isfinite(t).all() for t in ckpt[name].values())
+    log = (run / "train.log").read_text()
+    assert "loss_G" not in log or "nan" not in log.lower()
+    assert list(run.glob("samples-*.png"))
+    # resume continues from the checkpoint rather than starting over
+    assert main(base + ["--kimg", "0.064"]) == 0
+    resumed = load_checkpoint(run / "checkpoint.pt")
+    assert resumed["images_seen"] == 64
+    assert "resumed from" in (run / "train.log").read_text()
+    assert not torch.equal(resumed["G_ema"]["synthesis.b16.conv1.weight"],
+                           ckpt["G_ema"]["synthesis.b16.conv1.weight"])
+    # export loads as a normal model and renders
+    out = tmp_path / "model"
+    assert main(base + ["--export", str(out)]) == 0
+    g = load_generator(out)
+    assert g.resolution == 16
+    assert json.loads((out / "config.json").read_text())["source"]["images_seen"] == 64
+    img = g.synthesize(g.map(np.random.RandomState(0).randn(2, g.z_dim)))
+    assert img.shape == (2, 16, 16, 3)
+    capsys.readouterr()
+    assert main(base + ["--eval", "--eval-images", "8"]) == 0
+    assert "SWD x1e3" in capsys.readouterr().out
+
+
+def test_eval_without_checkpoint_is_one_sentence(capsys, tmp_path, tiny_images):
+    code = main(["train", "--data", str(tiny_images), "--run", str(tmp_path / "empty"), "--resolution", "16",
+                 "--cache", str(tmp_path / "cache"), "--eval", "--eval-images", "8"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no checkpoint" in err and "Traceback" not in err
+
+
+def test_swd_floor_is_below_a_different_distribution():
+    rng = np.random.default_rng(1)
+    smooth = lambda n: np.clip(rng.normal(128, 20, (n, 32, 32, 3)).cumsum(axis=2) / 8 % 255, 0, 255).astype(np.uint8)
+    a, b = smooth(64), smooth(64)
+    noise = rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
+    same = swd(a, b)["swd_mean"]
+    different = swd(a, noise)["swd_mean"]
+    assert same < different / 3
+    assert set(swd(a, b)) == {"swd_32px", "swd_16px", "swd_mean"}
+
+
+def test_laplacian_pyramid_reconstructs_the_image():
+    from facestudio.training.metrics import _pyr_up
+    x = torch.randn(2, 3, 32, 32)
+    levels = laplacian_pyramid(x)
+    rec = levels[-1]
+    for band in reversed(levels[:-1]):
+        rec = band + _pyr_up(rec)
+    torch.testing.assert_close(rec, x, atol=1e-5, rtol=1e-5)
+
+
+def test_augment_is_identity_at_p0_and_differentiable():
+    x = torch.randn(4, 3, 16, 16, requires_grad=True)
+    assert torch.equal(augment(x, 0.0), x)
+    y = augment(x, 1.0)
+    assert y.shape == x.shape and not torch.allclose(y, x)
+    y.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_adaptive_strength_moves_towards_the_target():
+    aug = AdaptiveAugment(target=0.6, speed_images=1000)
+    aug.record(torch.ones(8, 1))  # D calls every real real: overfitting -> more augmentation
+    aug.update(100)
+    assert aug.p == pytest.approx(0.1)
+    aug.record(-torch.ones(8, 1))
+    aug.update(100)
+    assert aug.p == pytest.approx(0.0)
