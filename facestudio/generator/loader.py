@@ -57,9 +57,10 @@ def detect_format(path: Path) -> str:
         raise ModelLoadError(f"{path} is empty")
     if is_safetensors(head):
         return "native"
-    if head[:4] == ZIP_MAGIC or head == LEGACY_TORCH_MAGIC:
+    if head[:4] == ZIP_MAGIC or head.startswith(LEGACY_TORCH_MAGIC):
         return "rosinality"  # a torch.save file: zip, or the pre-1.6 pickle stream
-    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
+    from facestudio.generator.nvidia_pickle import is_nvidia_pickle
+    if is_nvidia_pickle(head):
         return "nvidia-pickle"
     raise ModelLoadError(
         f"{path} is not a model file facestudio knows (facestudio safetensors, NVIDIA "
