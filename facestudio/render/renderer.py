@@ -1,0 +1,240 @@
+"""Recipes to pixels: W+ composition, full renders, cheap previews and batches.
+
+:class:`Renderer` turns an immutable :class:`~facestudio.session.recipe.Recipe` into ws and
+images for one loaded :class:`~facestudio.generator.model.Generator`:
+
+* ``ws_for(recipe)`` -> ws ``[num_ws, w_dim]`` float32: the seed's z (reference convention,
+  ``RandomState(seed).randn(1, z_dim)``) mapped with the recipe's psi / cutoff / class, the
+  style-mixing rows taken from the mix seed (mapped the same way), then the edits.
+* ``render(recipe, level)`` -> uint8 ``[R, R, 3]``. Level 0 is the exact full render (equal
+  to ``Generator.synthesize`` of ``ws_for``). Level ``k > 0`` is a preview: synthesis stops
+  after the block at resolution ``R / 2**k`` and its running RGB image is upscaled
+  bilinearly to ``R x R``. Only the ``skip`` architecture has a running image at every
+  block, so for ``resnet`` and ``orig`` previews fall back to full renders
+  (:meth:`Renderer.preview_levels_supported` says which; :meth:`Renderer.effective_level`
+  says what level a request really gets).
+* ``render_ws`` / ``render_batch`` render several faces per network call, in chunks.
+
+The renderer holds no Qt and no threads; :class:`~facestudio.render.worker.RenderWorker`
+runs it on a background thread. Its methods may be called from any one thread at a time;
+the small ws cache is guarded by a lock and ``set_directions`` swaps a whole dict, so the
+GUI thread may replace the directions while the worker renders.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from facestudio.generator.model import Generator, images_to_uint8
+from facestudio.generator.stylegan2 import NOISE_MODES
+from facestudio.latent.directions import Direction, DirectionError, apply_edits
+from facestudio.latent.seeds import z_from_seed
+from facestudio.session.recipe import Recipe
+
+BASE_WS_CACHE_SIZE = 256
+PREVIEW_MIN_RESOLUTION = 4
+
+
+class ModelMismatchError(ValueError):
+    """A recipe made with another model than the one loaded; the message is one sentence."""
+
+
+class Renderer:
+    """Renders recipes with one generator and a set of latent directions.
+
+    generator: the loaded model (its ``sha256`` must match every recipe's ``model_sha256``);
+    directions: direction id -> :class:`Direction`, used by the recipes' edits (may be
+    replaced later with :meth:`set_directions`);
+    cache_size: how many mapped base ws (per seed, psi, cutoff, class) to keep.
+    """
+
+    def __init__(self, generator: Generator, directions: dict[str, Direction] | None = None,
+                 cache_size: int = BASE_WS_CACHE_SIZE):
+        self.generator = generator
+        self._directions: dict[str, Direction] = {}
+        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._cache_size = max(1, int(cache_size))
+        self._cache_lock = threading.Lock()
+        self.set_directions(directions or {})
+
+    # ------------------------------------------------------------------ directions
+
+    @property
+    def directions(self) -> dict[str, Direction]:
+        """A copy of the directions recipes may use, by id."""
+        return dict(self._directions)
+
+    def set_directions(self, directions: dict[str, Direction]) -> None:
+        """Replace the directions (all at once). Raises :class:`DirectionError` with one
+        sentence for a direction of the wrong shape or one made for another model."""
+        g = self.generator
+        for d in directions.values():
+            d.check_fits(g.num_ws, g.w_dim)
+            if d.model_sha256 is not None and d.model_sha256 != g.sha256:
+                raise DirectionError(f"direction {d.name!r} was made for another model "
+                                     f"(sha256 {d.model_sha256[:12]}), not {g.name}")
+        self._directions = dict(directions)
+
+    # ------------------------------------------------------------------ ws
+
+    def check_recipe(self, recipe: Recipe) -> None:
+        """Raise :class:`ModelMismatchError` when ``recipe`` was made with another model."""
+        g = self.generator
+        if recipe.model_sha256 != g.sha256:
+            made_with = recipe.model_name or f"sha256 {recipe.model_sha256[:12]}"
+            raise ModelMismatchError(f"this face was made with the model {made_with}, "
+                                     f"not with the loaded model {g.name} (sha256 {g.sha256[:12]})")
+
+    def ws_for(self, recipe: Recipe) -> np.ndarray:
+        """The recipe's W+ latent, a new float32 array ``[num_ws, w_dim]``.
+
+        Order: map the seed (psi / cutoff / class), replace the mix rows ``[start, stop)``
+        with the mix seed's ws mapped the same way, then add the edits in order.
+        """
+        self.check_recipe(recipe)
+        num_ws = self.generator.num_ws
+        ws = np.array(self._base_ws(recipe.seed, recipe), dtype=np.float32, copy=True)
+        if recipe.mix is not None:
+            start, stop = _check_layer_range(recipe.mix.layers, num_ws, "the style mix")
+            ws[start:stop] = self._base_ws(recipe.mix.seed, recipe)[start:stop]
+        if recipe.edits:
+            for edit in recipe.edits:
+                _check_layer_range(edit.layers, num_ws, f"the edit along {edit.direction_id!r}")
+                if not np.isfinite(edit.amount):
+                    raise ValueError(f"the edit along {edit.direction_id!r} has a non-finite amount")
+            ws = apply_edits(ws, [e.as_tuple() for e in recipe.edits], self._directions)
+        return ws
+
+    def ws_batch_for(self, recipes: Sequence[Recipe]) -> np.ndarray:
+        """``ws_for`` of each recipe stacked into ``[N, num_ws, w_dim]``."""
+        g = self.generator
+        if not recipes:
+            return np.zeros((0, g.num_ws, g.w_dim), np.float32)
+        return np.stack([self.ws_for(r) for r in recipes])
+
+    def _base_ws(self, seed: int, recipe: Recipe) -> np.ndarray:
+        """Read-only ws ``[num_ws, w_dim]`` of ``seed`` mapped with the recipe's psi, cutoff
+        and class; kept in a bounded LRU cache."""
+        key = (int(seed), float(recipe.psi), recipe.cutoff, recipe.class_idx)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        g = self.generator
+        ws = g.map(z_from_seed(seed, g.z_dim), c=recipe.class_idx, psi=recipe.psi, cutoff=recipe.cutoff)[0]
+        ws = np.ascontiguousarray(ws, dtype=np.float32)
+        ws.setflags(write=False)
+        with self._cache_lock:
+            self._cache[key] = ws
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return ws
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    # ------------------------------------------------------------------ levels
+
+    def preview_levels_supported(self) -> bool:
+        """True when every synthesis block adds to a running RGB image (``skip``), so the
+        synthesis can stop early; False for ``resnet`` / ``orig`` (previews = full renders)."""
+        return all(block.num_torgb > 0 for block in self.generator.network.synthesis.blocks())
+
+    @property
+    def max_level(self) -> int:
+        """Deepest preview level: the one that stops at the 4x4 block (0 when unsupported)."""
+        if not self.preview_levels_supported():
+            return 0
+        return int(np.log2(self.generator.resolution // PREVIEW_MIN_RESOLUTION))
+
+    def effective_level(self, level: int) -> int:
+        """The level a request for ``level`` really renders at: clamped to
+        ``[0, max_level]``, and 0 when previews are not supported."""
+        if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level < 0:
+            raise ValueError(f"a render level must be a whole number >= 0, got {level!r}")
+        return min(int(level), self.max_level)
+
+    def level_resolution(self, level: int) -> int:
+        """The side (pixels) at which a render at ``level`` is computed before upscaling."""
+        return self.generator.resolution >> self.effective_level(level)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, recipe: Recipe, level: int = 0) -> np.ndarray:
+        """One face, uint8 C-contiguous ``[R, R, 3]`` at full size (see the module doc for levels)."""
+        return self.render_ws(self.ws_for(recipe)[None], recipe.noise, level)[0]
+
+    def render_ws(self, ws: np.ndarray, noise: str = "const", level: int = 0) -> np.ndarray:
+        """ws ``[N, num_ws, w_dim]`` -> uint8 C-contiguous ``[N, R, R, 3]``.
+
+        Level 0 is exactly ``Generator.synthesize(ws, noise)``; level ``k > 0`` runs the
+        synthesis up to resolution ``R / 2**k`` and upscales bilinearly (skip only).
+        """
+        level = self.effective_level(level)
+        g = self.generator
+        if level == 0:
+            return g.synthesize(ws, noise)
+        if noise not in NOISE_MODES:
+            raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
+        ws_t = torch.as_tensor(np.asarray(ws), dtype=torch.float32)
+        if ws_t.ndim != 3 or tuple(ws_t.shape[1:]) != (g.num_ws, g.w_dim):
+            raise ValueError(f"ws must have shape [N, {g.num_ws}, {g.w_dim}], got {list(ws_t.shape)}")
+        with torch.inference_mode():
+            return images_to_uint8(self._preview_tensor(ws_t, noise, g.resolution >> level))
+
+    def _preview_tensor(self, ws: torch.Tensor, noise: str, stop_resolution: int) -> torch.Tensor:
+        """Run blocks up to ``stop_resolution``; its running image ``[N, C, r, r]`` upscaled
+        bilinearly to ``[N, C, R, R]``. For skip, the block at ``r`` already includes its
+        ToRGB (fed by the ws row it shares with the next block's first conv)."""
+        synthesis = self.generator.network.synthesis
+        x = img = None
+        for block, block_ws in zip(synthesis.blocks(), synthesis.block_ws(ws)):
+            x, img = block(x, img, block_ws, noise)
+            if block.resolution >= stop_resolution:
+                break
+        size = self.generator.resolution
+        return F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False)
+
+    def render_batch(self, recipes: Sequence[Recipe], level: int = 0, max_batch: int = 8) -> np.ndarray:
+        """Several faces, uint8 ``[N, R, R, 3]``, at most ``max_batch`` per network call.
+
+        All ws are composed first, so a bad recipe raises before anything is rendered.
+        Consecutive recipes with the same noise mode share a network call.
+        """
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        ws = self.ws_batch_for(recipes)
+        size = self.generator.resolution
+        out = np.empty((len(recipes), size, size, 3), np.uint8)
+        start = 0
+        while start < len(recipes):
+            noise = recipes[start].noise
+            stop = start + 1
+            while stop < len(recipes) and stop - start < max_batch and recipes[stop].noise == noise:
+                stop += 1
+            out[start:stop] = self.render_ws(ws[start:stop], noise, level)
+            start = stop
+        return out
+
+
+def _check_layer_range(layers: tuple[int, int], num_ws: int, what: str) -> tuple[int, int]:
+    """Validate a half-open ws row range ``(start, stop)`` with ``0 <= start <= stop <= num_ws``."""
+    try:
+        start, stop = (int(i) for i in layers)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} needs a layer range (start, stop), got {layers!r}") from None
+    if start > stop:
+        raise ValueError(f"{what} has a reversed layer range ({start}, {stop})")
+    if not 0 <= start <= stop <= num_ws:
+        raise ValueError(f"{what} uses layers {start} to {stop - 1}, but this model has "
+                         f"layers 0 to {num_ws - 1}")
+    return start, stop

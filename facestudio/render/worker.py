@@ -1,0 +1,434 @@
+"""The render worker: one long-lived plain thread that owns the renderer.
+
+Callers (the GUI thread, the CLI, tests) send immutable requests and never wait:
+
+* :meth:`RenderWorker.submit` sends one recipe and returns its request id. A request
+  replaces any request still waiting (latest wins). ``interactive=True`` (a slider being
+  dragged) renders a cheap preview at ``preview_level``; when no new request arrives for
+  ``settle_seconds`` after it, the worker renders the same recipe at full resolution by
+  itself and delivers it with the same request id and ``level == 0``.
+* :meth:`RenderWorker.submit_batch` sends many recipes (a comparison grid, gallery
+  thumbnails) under a tag. They are rendered in chunks of ``batch_chunk`` images; before
+  every chunk a waiting single request is served first, and while an interactive request
+  is settling the batch waits, so a grid never blocks a slider. A newer batch with the same
+  tag cancels what is left of the older one, and finished chunks of a cancelled batch are
+  not delivered.
+
+Delivery rules (the design's "Threads" section): results are delivered in request order
+and never go backwards. A finished single render whose request is no longer the newest is
+dropped, except an interactive frame superseded by another interactive request, which is
+still shown so that a drag faster than the renderer gives live feedback. An exception while
+rendering becomes a result with ``error`` set to one sentence and ``image=None``; the
+worker keeps running.
+
+Callbacks run **on the worker thread**. They must be quick and must not touch widgets: the
+Qt adapter in ``facestudio/ui`` re-emits each result as a Qt signal (a queued connection
+delivers it on the GUI thread). Callbacks may call :meth:`submit` again. An exception in a
+callback is logged and otherwise ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from facestudio.render.renderer import Renderer
+from facestudio.session.recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SETTLE_SECONDS = 0.15
+DEFAULT_PREVIEW_LEVEL = 2
+DEFAULT_BATCH_CHUNK = 4
+
+
+@dataclass(frozen=True, eq=False)
+class RenderResult:
+    """One finished single render.
+
+    request_id: the id :meth:`RenderWorker.submit` returned; recipe: what was rendered;
+    image: uint8 C-contiguous ``[H, W, 3]`` at full size (None on error); level: 0 for a
+    full render, ``k > 0`` for a preview computed at ``R / 2**k``; elapsed_ms: wall time of
+    the render in milliseconds; error: one sentence when rendering failed, else None.
+    """
+
+    request_id: int
+    recipe: Recipe
+    image: np.ndarray | None
+    level: int
+    elapsed_ms: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def is_preview(self) -> bool:
+        return self.level > 0
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """One finished chunk of a batch.
+
+    tag: the batch's tag; start_index: index of ``images[0]`` in the submitted list;
+    images: uint8 ``[n, H, W, 3]`` (None on error); batch_id: the id
+    :meth:`RenderWorker.submit_batch` returned; total: length of the submitted list;
+    recipes: the ``n`` recipes of this chunk; level: as in :class:`RenderResult`;
+    elapsed_ms: wall time of the chunk; error: one sentence when the chunk failed.
+    """
+
+    tag: str
+    start_index: int
+    images: np.ndarray | None
+    batch_id: int = 0
+    total: int = 0
+    recipes: tuple[Recipe, ...] = ()
+    level: int = 0
+    elapsed_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def stop_index(self) -> int:
+        return self.start_index + len(self.recipes)
+
+    @property
+    def is_last(self) -> bool:
+        return self.stop_index >= self.total
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """Counters since the worker started.
+
+    requested: submit calls; replaced: requests superseded while still waiting (never
+    rendered); rendered: single renders finished without error (previews included);
+    previews: those at level > 0; settled: automatic full renders after a drag; errors:
+    single renders that failed; dropped: finished single renders not delivered because a
+    newer request existed; delivered: results passed to ``on_result``; batches_requested,
+    batches_cancelled, batch_chunks (rendered chunks), batch_errors: the batch side;
+    callback_errors: exceptions raised by the callbacks.
+    """
+
+    requested: int = 0
+    replaced: int = 0
+    rendered: int = 0
+    previews: int = 0
+    settled: int = 0
+    errors: int = 0
+    dropped: int = 0
+    delivered: int = 0
+    batches_requested: int = 0
+    batches_cancelled: int = 0
+    batch_chunks: int = 0
+    batch_errors: int = 0
+    callback_errors: int = 0
+
+
+@dataclass(frozen=True)
+class _Request:
+    id: int
+    recipe: Recipe
+    interactive: bool
+    submitted_at: float  # time.monotonic() seconds
+
+
+@dataclass
+class _BatchJob:
+    id: int
+    tag: str
+    recipes: tuple[Recipe, ...]
+    level: int
+    next_index: int = 0
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: the message of an expected error (ValueError, which includes
+    model and direction errors), or the type and first line of an unexpected one."""
+    lines = str(exc).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(exc, ValueError) and message:
+        return message
+    return f"rendering failed with {type(exc).__name__}: {message}" if message else \
+        f"rendering failed with {type(exc).__name__}"
+
+
+class RenderWorker:
+    """Latest-wins background renderer on one daemon thread (see the module doc).
+
+    renderer: the :class:`Renderer` this worker owns (only this thread should render
+    with it while the worker runs); on_result: called with each delivered
+    :class:`RenderResult`, on the worker thread; settle_seconds: quiet time after an
+    interactive request before the automatic full render; preview_level: level of
+    interactive renders (0 = always full); on_batch_result: called with each delivered
+    :class:`BatchResult` (required for :meth:`submit_batch`); batch_chunk: most images per
+    batch chunk, i.e. the longest a batch can delay a waiting request.
+    """
+
+    def __init__(self, renderer: Renderer, on_result: Callable[[RenderResult], None],
+                 settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+                 preview_level: int = DEFAULT_PREVIEW_LEVEL,
+                 on_batch_result: Callable[[BatchResult], None] | None = None,
+                 batch_chunk: int = DEFAULT_BATCH_CHUNK, name: str = "facestudio-render"):
+        if not settle_seconds >= 0:
+            raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds!r}")
+        if isinstance(preview_level, bool) or not isinstance(preview_level, int) or preview_level < 0:
+            raise ValueError(f"preview_level must be a whole number >= 0, got {preview_level!r}")
+        if batch_chunk < 1:
+            raise ValueError(f"batch_chunk must be at least 1, got {batch_chunk!r}")
+        self.renderer = renderer
+        self.on_result = on_result
+        self.on_batch_result = on_batch_result
+        self.settle_seconds = float(settle_seconds)
+        self.preview_level = preview_level
+        self.batch_chunk = int(batch_chunk)
+
+        self._cond = threading.Condition()
+        self._pending: _Request | None = None
+        self._settle: tuple[_Request, float] | None = None  # request, monotonic deadline
+        self._batches: OrderedDict[str, _BatchJob] = OrderedDict()
+        self._current_batch_id: dict[str, int] = {}  # tag -> newest batch id
+        self._next_id = 0
+        self._latest_request_id = 0
+        self._last_delivered_id = 0
+        self._busy = False
+        self._stopping = False
+        self._stats = WorkerStats()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ requests
+
+    def submit(self, recipe: Recipe, interactive: bool = False) -> int:
+        """Queue ``recipe`` (replacing any waiting request); returns its request id.
+
+        After :meth:`shutdown` the id is still returned but nothing is rendered.
+        """
+        if not isinstance(recipe, Recipe):
+            raise TypeError(f"submit takes a Recipe, got {type(recipe).__name__}")
+        with self._cond:
+            request_id = self._new_id()
+            self._count(requested=1)
+            if self._stopping:
+                return request_id
+            if self._pending is not None:
+                self._count(replaced=1)
+            self._pending = _Request(request_id, recipe, bool(interactive), time.monotonic())
+            self._latest_request_id = request_id
+            self._settle = None  # a newer request supersedes the scheduled full render
+            self._cond.notify_all()
+        return request_id
+
+    def submit_batch(self, recipes: Sequence[Recipe], tag: str = "batch", level: int = 0) -> int:
+        """Queue many recipes under ``tag`` (cancelling the rest of an older batch with that
+        tag); chunks reach ``on_batch_result`` in order. Returns the batch id. An empty list
+        only cancels."""
+        if self.on_batch_result is None:
+            raise ValueError("this render worker was made without an on_batch_result callback")
+        recipes = tuple(recipes)
+        bad = next((r for r in recipes if not isinstance(r, Recipe)), None)
+        if bad is not None:
+            raise TypeError(f"submit_batch takes Recipes, got {type(bad).__name__}")
+        self.renderer.effective_level(level)  # validates the level now, not on the thread
+        with self._cond:
+            batch_id = self._new_id()
+            if self._stopping:
+                return batch_id
+            self._count(batches_requested=1)
+            if self._batches.pop(tag, None) is not None:
+                self._count(batches_cancelled=1)
+            self._current_batch_id[tag] = batch_id
+            if recipes:
+                self._batches[tag] = _BatchJob(batch_id, tag, recipes, level)
+            self._cond.notify_all()
+        return batch_id
+
+    def cancel_batch(self, tag: str) -> bool:
+        """Drop what is left of the batch with ``tag``; True when one was still running."""
+        with self._cond:
+            self._current_batch_id.pop(tag, None)
+            cancelled = self._batches.pop(tag, None) is not None
+            if cancelled:
+                self._count(batches_cancelled=1)
+            self._cond.notify_all()
+        return cancelled
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def stats(self) -> WorkerStats:
+        """A snapshot of the counters."""
+        with self._cond:
+            return self._stats
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread.is_alive() and not self._stopping
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is waiting, settling, batching or rendering (or the worker
+        stopped); False if ``timeout`` seconds passed first. For tests and the CLI."""
+        with self._cond:
+            return self._cond.wait_for(self._idle_locked, timeout)
+
+    def shutdown(self, timeout: float | None = 5.0) -> bool:
+        """Stop after the current render (waiting work is abandoned) and join the thread.
+
+        Safe to call twice and from a callback (which does not join). Returns True when the
+        thread has ended.
+        """
+        with self._cond:
+            self._stopping = True
+            self._pending = None
+            self._settle = None
+            self._batches.clear()
+            self._cond.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> "RenderWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    # ------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                job = self._take_job_locked()
+                while job is None:
+                    if self._stopping:
+                        self._cond.notify_all()
+                        return
+                    self._cond.wait(self._wait_timeout_locked())
+                    job = self._take_job_locked()
+                self._busy = True
+            try:
+                job()
+            except Exception:  # a bug in the worker itself; keep serving requests
+                log.exception("the render worker hit an unexpected error")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _take_job_locked(self) -> Callable[[], None] | None:
+        """The next thing to do, by priority: the waiting request, a due settle render,
+        one batch chunk (not while a drag is settling). None = wait."""
+        if self._stopping:
+            return None
+        if self._pending is not None:
+            request, self._pending = self._pending, None
+            level = self.preview_level if request.interactive else 0
+            return partial(self._render_request, request, level, False)
+        if self._settle is not None:
+            request, deadline = self._settle
+            if time.monotonic() < deadline:
+                return None
+            self._settle = None
+            return partial(self._render_request, request, 0, True)
+        if self._batches:
+            job = next(iter(self._batches.values()))
+            start = job.next_index
+            stop = min(start + self.batch_chunk, len(job.recipes))
+            job.next_index = stop
+            if stop >= len(job.recipes):
+                del self._batches[job.tag]
+            return partial(self._render_chunk, job, start, stop)
+        return None
+
+    def _wait_timeout_locked(self) -> float | None:
+        if self._settle is None:
+            return None
+        return max(0.0, self._settle[1] - time.monotonic())
+
+    def _idle_locked(self) -> bool:
+        return self._stopping or not (self._busy or self._pending or self._settle or self._batches)
+
+    def _render_request(self, request: _Request, level: int, settling: bool) -> None:
+        started = time.perf_counter()
+        effective = 0
+        try:
+            effective = self.renderer.effective_level(level)
+            image = np.ascontiguousarray(self.renderer.render(request.recipe, effective))
+            error = None
+        except Exception as exc:
+            image, error = None, describe_error(exc)
+            if not isinstance(exc, ValueError):
+                log.exception("rendering request %d failed", request.id)
+        result = RenderResult(request.id, request.recipe, image, effective,
+                              (time.perf_counter() - started) * 1000.0, error)
+        with self._cond:
+            self._count(rendered=int(error is None), errors=int(error is not None),
+                        previews=int(error is None and effective > 0), settled=int(settling))
+            newest = self._latest_request_id == request.id
+            live_drag = (request.interactive and not settling and self._pending is not None
+                         and self._pending.interactive)
+            deliver = not self._stopping and request.id >= self._last_delivered_id and (newest or live_drag)
+            if deliver:
+                self._last_delivered_id = request.id
+                self._count(delivered=1)
+            else:
+                self._count(dropped=1)
+            needs_full = request.interactive and not settling and error is None and effective > 0
+            if deliver and newest and needs_full:
+                self._settle = (request, request.submitted_at + self.settle_seconds)
+        if deliver:
+            self._call(self.on_result, result)
+
+    def _render_chunk(self, job: _BatchJob, start: int, stop: int) -> None:
+        started = time.perf_counter()
+        recipes = job.recipes[start:stop]
+        effective = 0
+        try:
+            effective = self.renderer.effective_level(job.level)
+            images = self.renderer.render_batch(recipes, effective, max_batch=self.batch_chunk)
+            error = None
+        except Exception as exc:
+            images, error = None, describe_error(exc)
+            if not isinstance(exc, ValueError):
+                log.exception("rendering batch %r failed", job.tag)
+        result = BatchResult(job.tag, start, images, job.id, len(job.recipes), recipes, effective,
+                             (time.perf_counter() - started) * 1000.0, error)
+        with self._cond:
+            self._count(batch_chunks=1, batch_errors=int(error is not None))
+            deliver = not self._stopping and self._current_batch_id.get(job.tag) == job.id
+            if deliver and result.is_last:
+                self._current_batch_id.pop(job.tag, None)
+        if deliver and self.on_batch_result is not None:
+            self._call(self.on_batch_result, result)
+
+    def _call(self, callback: Callable, result) -> None:
+        try:
+            callback(result)
+        except Exception:
+            log.exception("a render result callback failed")
+            with self._cond:
+                self._count(callback_errors=1)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _count(self, **increments: int) -> None:
+        """Add to the counters (call with the lock held)."""
+        s = self._stats
+        self._stats = dataclasses.replace(s, **{k: getattr(s, k) + v for k, v in increments.items()})
