@@ -178,7 +178,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    raise UserError("the studio window is not built yet; use the render, mix and info commands")
+    from facestudio.fileio import check_writable_target
+    if args.screenshot is not None:
+        check_writable_target(args.screenshot, overwrite=True)
+    from facestudio.ui.app import run_gui
+    return run_gui(args.model, args.screenshot)
 
 
 # --- parser -------------------------------------------------------------------------

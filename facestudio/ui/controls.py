@@ -1,0 +1,114 @@
+"""The latent controls: seed (spin box, random, previous/next), truncation psi and cutoff,
+noise mode, and the class of conditional models.
+
+Emits ``changed(dict)`` with the recipe fields that moved (``seed``, ``psi``, ``cutoff``,
+``noise``, ``class_idx``) and ``dragging`` for the psi slider.
+"""
+
+from __future__ import annotations
+
+import random
+
+from PySide6 import QtCore, QtWidgets
+
+MAX_SPIN_SEED = 2**31 - 1  # QSpinBox holds a signed 32-bit int
+PSI_STEPS = 100
+
+
+class LatentControls(QtWidgets.QWidget):
+    changed = QtCore.Signal(dict, bool)  # fields, dragging
+    dragFinished = QtCore.Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QtWidgets.QFormLayout(self)
+        seed_row = QtWidgets.QHBoxLayout()
+        self.seed_spin = QtWidgets.QSpinBox()
+        self.seed_spin.setRange(0, MAX_SPIN_SEED)
+        self.seed_spin.setObjectName("seed_spin")
+        self.prev_button = QtWidgets.QToolButton(text="◀")
+        self.next_button = QtWidgets.QToolButton(text="▶")
+        self.random_button = QtWidgets.QPushButton("Random")
+        self.random_button.setToolTip("A new random seed (Space)")
+        for w in (self.prev_button, self.seed_spin, self.next_button, self.random_button):
+            seed_row.addWidget(w)
+        form.addRow("Seed", seed_row)
+
+        psi_row = QtWidgets.QHBoxLayout()
+        self.psi_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.psi_slider.setRange(-PSI_STEPS, 2 * PSI_STEPS)
+        self.psi_spin = QtWidgets.QDoubleSpinBox()
+        self.psi_spin.setRange(-1.0, 2.0)
+        self.psi_spin.setSingleStep(0.05)
+        self.psi_spin.setDecimals(2)
+        psi_row.addWidget(self.psi_slider, 1)
+        psi_row.addWidget(self.psi_spin)
+        form.addRow("Truncation ψ", psi_row)
+        self.cutoff_spin = QtWidgets.QSpinBox()
+        self.cutoff_spin.setSpecialValueText("all layers")
+        self.cutoff_spin.setToolTip("Truncate only the first N layers")
+        form.addRow("Cutoff", self.cutoff_spin)
+        self.noise_combo = QtWidgets.QComboBox()
+        for mode, label in (("const", "constant"), ("random", "random"), ("none", "none")):
+            self.noise_combo.addItem(label, mode)
+        form.addRow("Noise", self.noise_combo)
+        self.class_combo = QtWidgets.QComboBox()
+        self.class_label = QtWidgets.QLabel("Class")
+        form.addRow(self.class_label, self.class_combo)
+        self.set_model(num_ws=18, c_dim=0)
+
+        self.prev_button.clicked.connect(lambda: self._emit({"seed": max(0, self.seed_spin.value() - 1)}))
+        self.next_button.clicked.connect(lambda: self._emit({"seed": min(MAX_SPIN_SEED, self.seed_spin.value() + 1)}))
+        self.random_button.clicked.connect(self.random_seed)
+        self.seed_spin.valueChanged.connect(lambda v: self._emit({"seed": v}))
+        self.psi_slider.valueChanged.connect(self._on_psi_slider)
+        self.psi_slider.sliderReleased.connect(lambda: self.dragFinished.emit("psi"))
+        self.psi_spin.valueChanged.connect(lambda v: self._emit({"psi": round(v, 2)}))
+        self.cutoff_spin.valueChanged.connect(lambda v: self._emit({"cutoff": v or None}))
+        self.noise_combo.currentIndexChanged.connect(lambda _: self._emit({"noise": self.noise_combo.currentData()}))
+        self.class_combo.currentIndexChanged.connect(self._on_class)
+
+    def set_model(self, num_ws: int, c_dim: int) -> None:
+        self.cutoff_spin.blockSignals(True)
+        self.cutoff_spin.setRange(0, num_ws)
+        self.cutoff_spin.blockSignals(False)
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        for i in range(c_dim):
+            self.class_combo.addItem(f"class {i}", i)
+        self.class_combo.blockSignals(False)
+        self.class_combo.setVisible(c_dim > 0)
+        self.class_label.setVisible(c_dim > 0)
+
+    def sync(self, seed: int, psi: float, cutoff: int | None, noise: str, class_idx: int | None) -> None:
+        """Show a recipe's values without emitting signals."""
+        widgets = (self.seed_spin, self.psi_slider, self.psi_spin, self.cutoff_spin, self.noise_combo,
+                   self.class_combo)
+        for w in widgets:
+            w.blockSignals(True)
+        self.seed_spin.setValue(min(seed, MAX_SPIN_SEED))
+        self.psi_slider.setValue(round(psi * PSI_STEPS))
+        self.psi_spin.setValue(psi)
+        self.cutoff_spin.setValue(cutoff or 0)
+        self.noise_combo.setCurrentIndex(max(0, self.noise_combo.findData(noise)))
+        if class_idx is not None:
+            self.class_combo.setCurrentIndex(max(0, self.class_combo.findData(class_idx)))
+        for w in widgets:
+            w.blockSignals(False)
+
+    def random_seed(self) -> None:
+        self._emit({"seed": random.randint(0, MAX_SPIN_SEED)})
+
+    def _on_psi_slider(self, value: int) -> None:
+        psi = value / PSI_STEPS
+        self.psi_spin.blockSignals(True)
+        self.psi_spin.setValue(psi)
+        self.psi_spin.blockSignals(False)
+        self._emit({"psi": psi}, self.psi_slider.isSliderDown())
+
+    def _on_class(self, _index: int) -> None:
+        if self.class_combo.count():
+            self._emit({"class_idx": self.class_combo.currentData()})
+
+    def _emit(self, fields: dict, dragging: bool = False) -> None:
+        self.changed.emit(fields, dragging)

@@ -1,0 +1,111 @@
+"""The gallery dock: kept faces as thumbnails; click to restore, rename in place, delete.
+
+It mirrors a :class:`facestudio.session.gallery.Gallery` (plain Python) by listening to its
+events, so the gallery can change from anywhere (session load, the Mix view) and the dock
+follows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+THUMB = 96
+ID_ROLE = QtCore.Qt.UserRole
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QtGui.QImage:
+    """uint8 [H, W, 3] -> a QImage that owns a copy of the pixels."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w, _ = rgb.shape
+    return QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format_RGB888).copy()
+
+
+def png_thumbnail(rgb: np.ndarray, size: int = THUMB) -> bytes:
+    image = rgb_to_qimage(rgb).scaled(size, size, QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+class GalleryDock(QtWidgets.QWidget):
+    restoreRequested = QtCore.Signal(str)   # face id
+    deleteRequested = QtCore.Signal(str)
+    renameRequested = QtCore.Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.gallery = None
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.list = QtWidgets.QListWidget()
+        self.list.setObjectName("gallery_list")
+        self.list.setViewMode(QtWidgets.QListView.IconMode)
+        self.list.setIconSize(QtCore.QSize(THUMB, THUMB))
+        self.list.setResizeMode(QtWidgets.QListView.Adjust)
+        self.list.setMovement(QtWidgets.QListView.Static)
+        self.list.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
+        self.list.setEditTriggers(QtWidgets.QAbstractItemView.EditKeyPressed |
+                                  QtWidgets.QAbstractItemView.SelectedClicked)
+        layout.addWidget(self.list)
+        buttons = QtWidgets.QHBoxLayout()
+        self.keep_button = QtWidgets.QPushButton("Keep (K)")
+        self.delete_button = QtWidgets.QPushButton("Delete")
+        buttons.addWidget(self.keep_button)
+        buttons.addWidget(self.delete_button)
+        layout.addLayout(buttons)
+        self.list.itemActivated.connect(self._restore)
+        self.list.itemClicked.connect(self._restore)
+        self.list.itemChanged.connect(self._renamed)
+        self.delete_button.clicked.connect(self._delete_selected)
+
+    def attach(self, gallery) -> None:
+        """Show ``gallery`` and follow its events."""
+        self.gallery = gallery
+        gallery.events.connect(self._on_event)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        for face in self.gallery:
+            self.list.addItem(self._item(face))
+        self.list.blockSignals(False)
+
+    def _item(self, face) -> QtWidgets.QListWidgetItem:
+        item = QtWidgets.QListWidgetItem(face.name)
+        item.setData(ID_ROLE, face.id)
+        item.setFlags(item.flags() | QtCore.Qt.ItemIsEditable)
+        if face.thumbnail:
+            pix = QtGui.QPixmap()
+            pix.loadFromData(face.thumbnail, "PNG")
+            item.setIcon(QtGui.QIcon(pix))
+        item.setToolTip(f"seed {face.recipe.seed}, ψ {face.recipe.psi:.2f}, {len(face.recipe.edits)} edits")
+        return item
+
+    def _on_event(self, kind: str, payload) -> None:
+        if kind == "added":
+            self.list.blockSignals(True)
+            self.list.addItem(self._item(payload))
+            self.list.blockSignals(False)
+        else:
+            self._rebuild()
+
+    def _find(self, face_id: str) -> QtWidgets.QListWidgetItem | None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(ID_ROLE) == face_id:
+                return self.list.item(i)
+        return None
+
+    def _restore(self, item: QtWidgets.QListWidgetItem) -> None:
+        self.restoreRequested.emit(item.data(ID_ROLE))
+
+    def _renamed(self, item: QtWidgets.QListWidgetItem) -> None:
+        name = item.text().strip()
+        if name:
+            self.renameRequested.emit(item.data(ID_ROLE), name)
+
+    def _delete_selected(self) -> None:
+        for item in self.list.selectedItems():
+            self.deleteRequested.emit(item.data(ID_ROLE))

@@ -1,0 +1,447 @@
+"""The studio's main window: canvas in the centre, docks for directions, latent controls
+and the gallery, a status bar with the model and the last render time.
+
+The window holds the current :class:`Recipe`; every change goes through the undo stack
+(:meth:`change_recipe`), is applied by :meth:`_apply_recipe` (sync widgets, ask for a
+render) and rendered by the background worker, whose frames arrive as signals.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Callable
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
+from facestudio.session.autosave import Autosaver
+from facestudio.session.document import (
+    ModelIdentity,
+    SessionDocument,
+    SessionError,
+    load_session,
+    save_session,
+)
+from facestudio.session.gallery import Gallery
+from facestudio.session.recipe import Recipe
+from facestudio.ui.canvas import FaceCanvas
+from facestudio.ui.controls import MAX_SPIN_SEED, LatentControls
+from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail, rgb_to_qimage
+from facestudio.ui.render_bridge import RenderBridge
+from facestudio.ui.sliders import DirectionInfo, DirectionsPanel
+from facestudio.ui.undo import RecipeCommand
+
+MODEL_FILTER = "Models (*.pkl *.pt *.pth *.safetensors);;All files (*)"
+SESSION_FILTER = "facestudio sessions (*.fsession)"
+MAX_RECENT = 8
+AUTOSAVE_MS = 60_000
+
+
+class StudioWindow(QtWidgets.QMainWindow):
+    firstFrameShown = QtCore.Signal()
+
+    def __init__(self, settings: QtCore.QSettings, data_dir: Path,
+                 confirm: Callable[[str, str], bool] | None = None,
+                 report: Callable[[str, str], None] | None = None):
+        super().__init__()
+        self.settings = settings
+        self.data_dir = Path(data_dir)
+        self.confirm = confirm or self._ask
+        self.report = report or self._tell
+        self.model: StudioModel | None = None
+        self.bridge: RenderBridge | None = None
+        self.recipe: Recipe | None = None
+        self.gallery = Gallery()
+        self.direction_layers: dict[str, tuple[int, int]] = {}
+        self.undo_stack = QtGui.QUndoStack(self)
+        self.session_path: Path | None = None
+        self.autosaver = Autosaver(self.data_dir)
+        self._interactive = False
+        self._drag_serial = 0
+        self._first_frame = False
+        self._dirty = False
+        self.frames_shown = 0
+
+        self.setWindowTitle("facestudio")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self._build_widgets()
+        self._build_actions()
+        self._wire()
+        self.autosave_timer = QtCore.QTimer(self, interval=AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.autosaver.start()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    # --- construction ------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        central = QtWidgets.QWidget()
+        v = QtWidgets.QVBoxLayout(central)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.banner = QtWidgets.QLabel()
+        self.banner.setObjectName("error_banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background:#5c2b29;color:#f6aea9;padding:6px;")
+        self.banner.hide()
+        self.canvas = FaceCanvas()
+        v.addWidget(self.banner)
+        v.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self.directions_panel = DirectionsPanel()
+        self.controls = LatentControls()
+        self.gallery_dock = GalleryDock()
+        self.gallery_dock.attach(self.gallery)
+        for title, widget, area, name in (
+            ("Directions", self.directions_panel, QtCore.Qt.RightDockWidgetArea, "dock_directions"),
+            ("Latent", self.controls, QtCore.Qt.LeftDockWidgetArea, "dock_latent"),
+            ("Gallery", self.gallery_dock, QtCore.Qt.LeftDockWidgetArea, "dock_gallery"),
+        ):
+            dock = QtWidgets.QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+        self.model_label = QtWidgets.QLabel("no model")
+        self.res_label = QtWidgets.QLabel("")
+        self.time_label = QtWidgets.QLabel("")
+        for w in (self.model_label, self.res_label, self.time_label):
+            self.statusBar().addPermanentWidget(w)
+
+    def _action(self, text: str, slot, shortcut=None, menu=None) -> QtGui.QAction:
+        act = QtGui.QAction(text, self)
+        if shortcut:
+            act.setShortcut(QtGui.QKeySequence(shortcut))
+            act.setShortcutContext(QtCore.Qt.WindowShortcut)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        if menu is not None:
+            menu.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action("&Open model…", self.open_model_dialog, QtGui.QKeySequence.Open, file_menu)
+        self.recent_menu = file_menu.addMenu("Recent models")
+        file_menu.addSeparator()
+        self._action("Open session…", self.open_session_dialog, None, file_menu)
+        self._action("&Save session", self.save_session_action, QtGui.QKeySequence.Save, file_menu)
+        self._action("Save session as…", self.save_session_as, None, file_menu)
+        file_menu.addSeparator()
+        self._action("&Export image…", self.export_dialog, "Ctrl+E", file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", self.close, QtGui.QKeySequence.Quit, file_menu)
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
+        for act in (self.undo_action, self.redo_action):
+            self.addAction(act)
+            edit_menu.addAction(act)
+        edit_menu.addSeparator()
+        self._action("New random seed", self.controls.random_seed, "Space", edit_menu)
+        self._action("Keep in gallery", self.keep_current, "K", edit_menu)
+        self._action("Randomise edits", self.randomise_edits, None, edit_menu)
+        self._action("Reset edits", self.reset_edits, None, edit_menu)
+        view_menu = bar.addMenu("&View")
+        self._action("Fit", self.canvas.fit, "F", view_menu)
+        self._action("Actual size (1:1)", self.canvas.actual_size, "1", view_menu)
+        self._action("Zoom in", lambda: self.canvas.zoom(1.25), QtGui.QKeySequence.ZoomIn, view_menu)
+        self._action("Zoom out", lambda: self.canvas.zoom(0.8), QtGui.QKeySequence.ZoomOut, view_menu)
+        self._refresh_recent()
+
+    def _wire(self) -> None:
+        d = self.directions_panel
+        d.amountChanged.connect(self._on_amount)
+        d.dragFinished.connect(self._on_drag_finished)
+        d.layersChanged.connect(self._on_layers)
+        d.padMoved.connect(self._on_pad)
+        d.randomiseRequested.connect(self.randomise_edits)
+        d.resetAllRequested.connect(self.reset_edits)
+        self.controls.changed.connect(self._on_controls)
+        self.controls.dragFinished.connect(self._on_drag_finished)
+        g = self.gallery_dock
+        g.keep_button.clicked.connect(self.keep_current)
+        g.restoreRequested.connect(self.restore_face)
+        g.deleteRequested.connect(self.gallery.remove)
+        g.renameRequested.connect(self.gallery.rename)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    # --- models --------------------------------------------------------------------------
+    def open_model(self, path: str | None) -> bool:
+        """Load a model (None = bundled); on failure tell the user and keep the current one."""
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
+        try:
+            model = open_studio_model(path)
+        except ModelLoadError as exc:
+            self.report("Cannot open model", str(exc))
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.set_model(model)
+        if model.path:
+            self._remember_recent(model.path)
+        return True
+
+    def set_model(self, model: StudioModel) -> None:
+        if self.bridge is not None:
+            self.bridge.shutdown()
+        self.model = model
+        self.bridge = RenderBridge(model.renderer, self)
+        self.bridge.frameReady.connect(self._on_frame)
+        self.direction_layers = {d.id: d.layers for d in model.directions}
+        infos = [DirectionInfo(d.id, d.name, d.layers,
+                               f"{d.source}; 1 unit = {d.scale:.3g} in W") for d in model.directions]
+        self.directions_panel.set_directions(infos, model.num_ws)
+        self.controls.set_model(model.num_ws, model.c_dim)
+        self.model_label.setText(model.name)
+        self.res_label.setText(f"{model.resolution}×{model.resolution}")
+        self.setWindowTitle(f"facestudio — {model.name}[*]")
+        self.undo_stack.clear()
+        seed = int(self.settings.value("recipe/seed", 0))
+        self._apply_recipe(Recipe(model.sha256, min(seed, MAX_SPIN_SEED), psi=0.7,
+                                  class_idx=0 if model.c_dim else None, model_name=model.name))
+
+    def open_model_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def _remember_recent(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != path]
+        self.settings.setValue("models/recent", json.dumps([path] + recent[:MAX_RECENT - 1]))
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        try:
+            return list(json.loads(self.settings.value("models/recent", "[]")))
+        except (TypeError, ValueError):
+            return []
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            self.recent_menu.addAction(path, lambda p=path: self.open_model(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # --- recipe changes ---------------------------------------------------------------------
+    def change_recipe(self, new: Recipe, text: str, merge_key=None, interactive: bool = False) -> None:
+        if self.recipe is None or new == self.recipe:
+            return
+        self._interactive = interactive
+        self.undo_stack.push(RecipeCommand(self._apply_recipe, self.recipe, new, text, merge_key))
+        self._interactive = False
+
+    def _apply_recipe(self, recipe: Recipe) -> None:
+        """Make ``recipe`` current: sync every widget (without feedback) and render it."""
+        self.recipe = recipe
+        self._dirty = True
+        amounts = {e.direction_id: e.amount for e in recipe.edits}
+        for e in recipe.edits:
+            self.direction_layers[e.direction_id] = e.layers
+        self.directions_panel.sync(amounts, self.direction_layers)
+        self.controls.sync(recipe.seed, recipe.psi, recipe.cutoff, recipe.noise, recipe.class_idx)
+        if self.bridge is not None:
+            self.bridge.submit(recipe, interactive=self._interactive)
+
+    def _merge_key(self, what: str, dragging: bool):
+        return ("drag", what, self._drag_serial) if dragging else None
+
+    def _on_amount(self, direction_id: str, amount: float, dragging: bool) -> None:
+        new = self.recipe.with_edit(direction_id, amount, self.direction_layers[direction_id])
+        self.change_recipe(new, f"Move {direction_id}", self._merge_key(direction_id, dragging), dragging)
+
+    def _on_layers(self, direction_id: str, start: int, stop: int) -> None:
+        self.direction_layers[direction_id] = (start, stop)
+        amount = self.recipe.amount_of(direction_id)
+        if amount:
+            self.change_recipe(self.recipe.with_edit(direction_id, amount, (start, stop)),
+                               f"Layers of {direction_id}")
+
+    def _on_pad(self, x_id: str, x: float, y_id: str, y: float, dragging: bool) -> None:
+        new = self.recipe.with_edit(x_id, x, self.direction_layers[x_id])
+        new = new.with_edit(y_id, y, self.direction_layers[y_id])
+        self.change_recipe(new, "Move on pad", self._merge_key("pad", dragging), dragging)
+
+    def _on_controls(self, fields: dict, dragging: bool) -> None:
+        self.change_recipe(self.recipe.replace(**fields), "Change " + ", ".join(fields),
+                           self._merge_key("psi", dragging), dragging)
+
+    def _on_drag_finished(self, _what: str) -> None:
+        self._drag_serial += 1
+        if self.bridge is not None and self.recipe is not None:
+            self.bridge.submit(self.recipe)
+
+    def randomise_edits(self) -> None:
+        if not self.model:
+            return
+        new = self.recipe.replace(edits=())
+        for d in self.model.directions[:8]:
+            new = new.with_edit(d.id, round(random.uniform(-2, 2), 2), self.direction_layers[d.id])
+        self.change_recipe(new, "Randomise edits")
+
+    def reset_edits(self) -> None:
+        if self.recipe is not None:
+            self.change_recipe(self.recipe.replace(edits=()), "Reset edits")
+
+    # --- frames -----------------------------------------------------------------------------
+    def _on_frame(self, result) -> None:
+        if result.error:
+            self.banner.setText(f"Render failed: {result.error}")
+            self.banner.show()
+            return
+        self.canvas.show_image(result.image)
+        self.frames_shown += 1
+        kind = "preview" if result.level else "full"
+        self.time_label.setText(f"{kind} {result.elapsed_ms:.0f} ms")
+        if result.level == 0:
+            self.banner.hide()
+            if not self._first_frame:
+                self._first_frame = True
+                self.firstFrameShown.emit()
+
+    # --- gallery ----------------------------------------------------------------------------
+    def keep_current(self) -> None:
+        if self.recipe is None or self.canvas.image is None:
+            return
+        face = self.gallery.add(self.recipe, thumbnail=png_thumbnail(self.canvas.image))
+        self.statusBar().showMessage(f"Kept {face.name}", 3000)
+
+    def restore_face(self, face_id: str) -> None:
+        if face_id not in self.gallery or self.model is None:
+            return
+        face = self.gallery.get(face_id)
+        if face.recipe.model_sha256 != self.model.sha256:
+            self.report("Different model", f"{face.name} was made with another model "
+                        f"({face.recipe.model_name or face.recipe.model_sha256[:12]}); open that model first.")
+            return
+        self.change_recipe(face.recipe.replace(model_name=self.model.name), f"Restore {face.name}")
+
+    # --- sessions ---------------------------------------------------------------------------
+    def document(self) -> SessionDocument:
+        identity = ModelIdentity(self.model.sha256, self.model.name, self.model.path or "") \
+            if self.model else ModelIdentity()
+        return SessionDocument(
+            model=identity, recipe=self.recipe, gallery=self.gallery,
+            ui_state={"direction_layers": {k: list(v) for k, v in self.direction_layers.items()}})
+
+    def save_session_to(self, path: Path) -> bool:
+        try:
+            save_session(self.document(), path, overwrite=True)
+        except (SessionError, OSError) as exc:
+            self.report("Cannot save session", str(exc))
+            return False
+        self.session_path = Path(path)
+        self.undo_stack.setClean()
+        self.statusBar().showMessage(f"Saved {path}", 3000)
+        return True
+
+    def save_session_action(self) -> None:
+        if self.session_path:
+            self.save_session_to(self.session_path)
+        else:
+            self.save_session_as()
+
+    def save_session_as(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", "untitled.fsession", SESSION_FILTER)
+        if path:
+            self.save_session_to(Path(path))
+
+    def open_session_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "", SESSION_FILTER)
+        if path:
+            self.open_session(Path(path))
+
+    def open_session(self, path: Path) -> bool:
+        try:
+            doc = load_session(path)
+        except SessionError as exc:
+            self.report("Cannot open session", str(exc))
+            return False
+        if self.model is None or doc.model.sha256 != self.model.sha256:
+            opened = self.open_model(doc.model.path or None) if doc.model.path or self.model is None else False
+            if not opened or self.model.sha256 != doc.model.sha256:
+                self.report("Model not found", f"the session was made with {doc.model.name or 'another model'}, "
+                            "which is not open and could not be found; open it, then the session again.")
+                return False
+        self.gallery.reset(list(doc.gallery))
+        layers = doc.ui_state.get("direction_layers", {})
+        self.direction_layers.update({k: tuple(v) for k, v in layers.items() if k in self.direction_layers})
+        self.undo_stack.clear()
+        if doc.recipe is not None:
+            self._apply_recipe(doc.recipe)
+        self.session_path = Path(path)
+        return True
+
+    def autosave(self) -> None:
+        if self._dirty and self.recipe is not None:
+            try:
+                self.autosaver.save(self.document())
+                self._dirty = False
+            except (SessionError, OSError) as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc}", 5000)
+
+    def offer_recovery(self) -> None:
+        from facestudio.session.autosave import recoverable
+        path = recoverable(self.data_dir)
+        if path and self.confirm("Recover session",
+                                 "facestudio did not close properly last time. Recover the autosaved session?"):
+            self.open_session(path)
+
+    # --- export (a plain PNG with the recipe until the provenance export lands) ---------------
+    def export_dialog(self) -> None:
+        if self.canvas.image is None:
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export image", f"face-{self.recipe.seed}.png",
+                                                        "PNG images (*.png)")
+        if path:
+            self.export_png(Path(path))
+
+    def export_png(self, path: Path) -> bool:
+        image = rgb_to_qimage(self.canvas.image)
+        image.setText("facestudio.recipe", json.dumps(self.recipe.to_dict()))
+        image.setText("Disclaimer", "AI-generated image: the person shown does not exist.")
+        if not image.save(str(path), "PNG"):
+            self.report("Cannot export", f"could not write {path}")
+            return False
+        return True
+
+    # --- events -----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if not urls:
+            return
+        path = urls[0].toLocalFile()
+        if path.endswith(".fsession"):
+            self.open_session(Path(path))
+        else:
+            self.open_model(path)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        if self.recipe is not None:
+            self.settings.setValue("recipe/seed", self.recipe.seed)
+        self.autosave_timer.stop()
+        if self.bridge is not None:
+            self.bridge.shutdown()
+        self.autosaver.stop(clean=True)
+        super().closeEvent(event)
+
+    def _ask(self, title: str, text: str) -> bool:
+        return QtWidgets.QMessageBox.question(self, title, text) == QtWidgets.QMessageBox.Yes
+
+    def _tell(self, title: str, text: str) -> None:
+        QtWidgets.QMessageBox.warning(self, title, text)
