@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _default_mode(is_dir: bool) -> int:
+    """What open()/mkdir() would give under the current umask (temp files get 0600/0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if is_dir else 0o666) & ~umask
+
+
 class OutputPathError(Exception):
     """The output path cannot be written (missing folder, read-only, exists)."""
 
@@ -41,6 +48,7 @@ def atomic_write(path: Path, overwrite: bool = False) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _default_mode(is_dir=False))
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -61,6 +69,9 @@ def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         yield staging
+        os.chmod(staging, _default_mode(is_dir=True))
+        for child in staging.rglob("*"):
+            os.chmod(child, _default_mode(is_dir=child.is_dir()))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -151,7 +151,7 @@ class Generator:
             "parameters": sum(p.numel() for p in self.network.parameters()),
             "sha256": self.sha256,
             "license": self.card.license if self.card else None,
-            "trained": self.card.trained if self.card else None,
+            "trained": self.card.meta.get("trained") if self.card else None,
         }
 
 

@@ -3,7 +3,7 @@
 The front matter is a block of ``key: value`` lines between two ``---`` lines at the top
 of ``MODEL_CARD.md``. The export stamps licence and attribution from it, so the keys
 below are a contract: ``name``, ``license``, ``license_url``, ``attribution``, ``terms``,
-``trained``, ``resolution``.
+``trained`` (true / partial / false), ``resolution``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,6 @@ class ModelCard:
     @property
     def attribution(self) -> str | None:
         return self.meta.get("attribution")
-
-    @property
-    def trained(self) -> bool:
-        return self.meta.get("trained", "true").strip().lower() not in ("false", "no", "0")
 
     def to_text(self) -> str:
         head = "".join(f"{k}: {v}\n" for k, v in self.meta.items())

@@ -190,6 +190,8 @@ class DirectionsPanel(QtWidgets.QWidget):
         outer.addLayout(buttons)
         self.scroll = QtWidgets.QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self.scroll.setMinimumWidth(320)
         self.rows_host = QtWidgets.QWidget()
         self.rows_layout = QtWidgets.QVBoxLayout(self.rows_host)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)

@@ -41,7 +41,7 @@ def test_model_card_metadata(native_model):
     g = load_generator(native_model)
     info = g.describe()
     assert info["license"] == "CC-BY-NC-4.0"
-    assert info["trained"] is False
+    assert info["trained"] == "false"
     assert info["name"] == "Test faces"
 
 
@@ -110,3 +110,14 @@ def test_overwrite_replaces_atomically(tmp_path, native_model):
     ws = g.map(z_from_seed(1, cfg.z_dim))
     assert np.isfinite(ws).all()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    cfg = small_config()
+    old = os.umask(0o022)
+    try:
+        folder = write_native(tmp_path / "m", cfg, randomised_network(cfg).state_dict())
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (folder / WEIGHTS_FILE).stat().st_mode & 0o777 == 0o644
