@@ -13,6 +13,8 @@ from PySide6 import QtCore, QtWidgets
 
 MAX_SPIN_SEED = 2**31 - 1  # QSpinBox holds a signed 32-bit int
 PSI_STEPS = 100
+NOISE_CHOICES = (("const", "constant"), ("random", "random"), ("none", "none"))
+# Combos are read by index: QComboBox.currentData() mishandles None's refcount in PySide6.
 
 
 class LatentControls(QtWidgets.QWidget):
@@ -49,8 +51,7 @@ class LatentControls(QtWidgets.QWidget):
         self.cutoff_spin.setToolTip("Truncate only the first N layers")
         form.addRow("Cutoff", self.cutoff_spin)
         self.noise_combo = QtWidgets.QComboBox()
-        for mode, label in (("const", "constant"), ("random", "random"), ("none", "none")):
-            self.noise_combo.addItem(label, mode)
+        self.noise_combo.addItems([label for _, label in NOISE_CHOICES])
         form.addRow("Noise", self.noise_combo)
         self.class_combo = QtWidgets.QComboBox()
         self.class_label = QtWidgets.QLabel("Class")
@@ -65,7 +66,7 @@ class LatentControls(QtWidgets.QWidget):
         self.psi_slider.sliderReleased.connect(lambda: self.dragFinished.emit("psi"))
         self.psi_spin.valueChanged.connect(lambda v: self._emit({"psi": round(v, 2)}))
         self.cutoff_spin.valueChanged.connect(lambda v: self._emit({"cutoff": v or None}))
-        self.noise_combo.currentIndexChanged.connect(lambda _: self._emit({"noise": self.noise_combo.currentData()}))
+        self.noise_combo.currentIndexChanged.connect(lambda i: self._emit({"noise": NOISE_CHOICES[i][0]}))
         self.class_combo.currentIndexChanged.connect(self._on_class)
 
     def set_model(self, num_ws: int, c_dim: int) -> None:
@@ -75,7 +76,7 @@ class LatentControls(QtWidgets.QWidget):
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
         for i in range(c_dim):
-            self.class_combo.addItem(f"class {i}", i)
+            self.class_combo.addItem(f"class {i}")
         self.class_combo.blockSignals(False)
         self.class_combo.setVisible(c_dim > 0)
         self.class_label.setVisible(c_dim > 0)
@@ -90,9 +91,9 @@ class LatentControls(QtWidgets.QWidget):
         self.psi_slider.setValue(round(psi * PSI_STEPS))
         self.psi_spin.setValue(psi)
         self.cutoff_spin.setValue(cutoff or 0)
-        self.noise_combo.setCurrentIndex(max(0, self.noise_combo.findData(noise)))
-        if class_idx is not None:
-            self.class_combo.setCurrentIndex(max(0, self.class_combo.findData(class_idx)))
+        self.noise_combo.setCurrentIndex([mode for mode, _ in NOISE_CHOICES].index(noise))
+        if class_idx is not None and class_idx < self.class_combo.count():
+            self.class_combo.setCurrentIndex(class_idx)
         for w in widgets:
             w.blockSignals(False)
 
@@ -106,9 +107,9 @@ class LatentControls(QtWidgets.QWidget):
         self.psi_spin.blockSignals(False)
         self._emit({"psi": psi}, self.psi_slider.isSliderDown())
 
-    def _on_class(self, _index: int) -> None:
-        if self.class_combo.count():
-            self._emit({"class_idx": self.class_combo.currentData()})
+    def _on_class(self, index: int) -> None:
+        if index >= 0:
+            self._emit({"class_idx": index})
 
     def _emit(self, fields: dict, dragging: bool = False) -> None:
         self.changed.emit(fields, dragging)

@@ -37,6 +37,7 @@ MODEL_FILTER = "Models (*.pkl *.pt *.pth *.safetensors);;All files (*)"
 SESSION_FILTER = "facestudio sessions (*.fsession)"
 MAX_RECENT = 8
 AUTOSAVE_MS = 60_000
+UNDO_LIMIT = 1000
 
 
 class StudioWindow(QtWidgets.QMainWindow):
@@ -56,6 +57,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.gallery = Gallery()
         self.direction_layers: dict[str, tuple[int, int]] = {}
         self.undo_stack = QtGui.QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.session_path: Path | None = None
         self.autosaver = Autosaver(self.data_dir)
         self._interactive = False

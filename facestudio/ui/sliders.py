@@ -180,6 +180,9 @@ class DirectionsPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: dict[str, DirectionRow] = {}
+        # ids by combo index, kept here: QComboBox.currentData() mishandles None's refcount
+        # in PySide6 and crashes after enough calls
+        self._pad_ids: list[str] = []
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         buttons = QtWidgets.QHBoxLayout()
@@ -221,6 +224,7 @@ class DirectionsPanel(QtWidgets.QWidget):
         self.rows.clear()
         self.pad_x.clear()
         self.pad_y.clear()
+        self._pad_ids = []
         for info in infos:
             row = DirectionRow(info, num_ws)
             row.amountChanged.connect(self.amountChanged)
@@ -228,8 +232,9 @@ class DirectionsPanel(QtWidgets.QWidget):
             row.layersChanged.connect(self.layersChanged)
             self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
             self.rows[info.id] = row
-            self.pad_x.addItem(info.name, info.id)
-            self.pad_y.addItem(info.name, info.id)
+            self.pad_x.addItem(info.name)
+            self.pad_y.addItem(info.name)
+            self._pad_ids.append(info.id)
         if len(infos) > 1:
             self.pad_y.setCurrentIndex(1)
 
@@ -237,11 +242,18 @@ class DirectionsPanel(QtWidgets.QWidget):
         """Show the recipe's amounts and layer ranges (no signals)."""
         for did, row in self.rows.items():
             row.set_state(amounts.get(did, 0.0), layers.get(did, row.default_layers))
-        x_id, y_id = self.pad_x.currentData(), self.pad_y.currentData()
+        x_id, y_id = self.pad_ids()
         self.pad.set_position(amounts.get(x_id, 0.0), amounts.get(y_id, 0.0))
 
+    def pad_ids(self) -> tuple[str | None, str | None]:
+        """The direction ids on the pad's x and y axes (None before directions are set)."""
+        def pick(combo: QtWidgets.QComboBox) -> str | None:
+            i = combo.currentIndex()
+            return self._pad_ids[i] if 0 <= i < len(self._pad_ids) else None
+        return pick(self.pad_x), pick(self.pad_y)
+
     def _on_pad(self, x: float, y: float, dragging: bool) -> None:
-        x_id, y_id = self.pad_x.currentData(), self.pad_y.currentData()
+        x_id, y_id = self.pad_ids()
         if x_id is None or y_id is None:
             return
         self.padMoved.emit(x_id, x, y_id, y, dragging)
