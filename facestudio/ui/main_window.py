@@ -16,7 +16,7 @@ from typing import Callable
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
-from facestudio.session.autosave import Autosaver
+from facestudio.session.autosave import Autosaver, recoverable
 from facestudio.session.document import (
     ModelIdentity,
     SessionDocument,
@@ -75,6 +75,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.autosave_timer = QtCore.QTimer(self, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+        # ask before start(): start() writes our own PID into the crash marker
+        self.recovery_path = recoverable(self.data_dir)
         self.autosaver.start()
         geometry = settings.value("window/geometry")
         if geometry is not None:
@@ -393,9 +395,9 @@ class StudioWindow(QtWidgets.QMainWindow):
                 self.statusBar().showMessage(f"Autosave failed: {exc}", 5000)
 
     def offer_recovery(self) -> None:
-        from facestudio.session.autosave import recoverable
-        path = recoverable(self.data_dir)
-        if path and self.confirm("Recover session",
+        """Offer the autosave a crashed run left behind (found when this window started)."""
+        path, self.recovery_path = self.recovery_path, None
+        if path and path.is_file() and self.confirm("Recover session",
                                  "facestudio did not close properly last time. Recover the autosaved session?"):
             self.open_session(path)
 
