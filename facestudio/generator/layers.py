@@ -21,6 +21,27 @@ from facestudio.generator.ops import (
 )
 
 
+def derived(module: nn.Module, name: str, sources: tuple[torch.Tensor, ...], compute):
+    """``compute()`` cached on ``module`` while gradients are off (inference).
+
+    Scaled weights and demodulation sums never change between renders, but recomputing
+    them allocates multi-megabyte temporaries on every call, which costs more than the
+    arithmetic (page faults on fresh allocations). The cache is keyed on the sources'
+    version counters and storage, so in-place updates (EMA, load_state_dict) invalidate it.
+    With gradients on (training) nothing is cached.
+    """
+    if torch.is_grad_enabled():
+        return compute()
+    key = tuple((t._version, t.data_ptr()) for t in sources)
+    cache = module.__dict__.setdefault("_derived_cache", {})
+    hit = cache.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = compute()
+    cache[name] = (key, value)
+    return value
+
+
 class FullyConnected(nn.Module):
     """Dense layer ``act(x @ (W * gain)^T + b * lr)``.
 
@@ -39,13 +60,17 @@ class FullyConnected(nn.Module):
         self.bias_gain = lr_multiplier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight * self.weight_gain
-        b = self.bias * self.bias_gain if self.bias is not None else None
+        w, b = derived(self, "wb", (self.weight,) if self.bias is None else (self.weight, self.bias),
+                       self._scaled)
         if self.activation == "linear" and b is not None:
             return torch.addmm(b.unsqueeze(0), x, w.t())
         x = x.matmul(w.t())
         gain = SQRT2 if self.activation == "lrelu" else 1.0
         return bias_act(x, b, self.activation, gain=gain)
+
+    def _scaled(self):
+        w = self.weight * self.weight_gain
+        return w, (self.bias * self.bias_gain if self.bias is not None else None)
 
 
 class SynthesisLayer(nn.Module):
@@ -76,8 +101,9 @@ class SynthesisLayer(nn.Module):
                 gain: float = 1.0) -> torch.Tensor:
         """x: ``[N, I, r, r]`` (r = resolution, or resolution/2 when up); w: ``[N, w_dim]``."""
         styles = self.affine(w)
+        wsq = derived(self, "wsq", (self.weight,), lambda: self.weight.square().sum(dim=[2, 3]))
         x = modulated_conv2d(x, self.weight, styles, demodulate=True, up=self.up,
-                             resample_filter=self.resample_filter)
+                             resample_filter=self.resample_filter, weight_sq=wsq)
         if self.use_noise and noise_mode != "none":
             if noise_mode == "random":
                 noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution,

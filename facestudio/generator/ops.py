@@ -128,6 +128,7 @@ def modulated_conv2d(
     demodulate: bool = True,
     up: bool = False,
     resample_filter: torch.Tensor | None = None,
+    weight_sq: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Style-modulated convolution.
 
@@ -135,7 +136,8 @@ def modulated_conv2d(
     The styles scale the input channels, the shared kernel convolves the whole batch at
     once, and demodulation rescales each output channel to unit expected variance. This is
     algebraically the per-sample-kernel formulation (and much faster on a CPU for N > 1).
-    Output ``[N, O, H', W']`` with ``H' = 2H`` when ``up``.
+    Output ``[N, O, H', W']`` with ``H' = 2H`` when ``up``. ``weight_sq`` may pass a
+    precomputed ``weight.square().sum(dim=[2, 3])`` (``[O, I]``) for demodulation.
     """
     n, in_ch = styles.shape
     out_ch, w_in, kh, kw = weight.shape
@@ -148,7 +150,7 @@ def modulated_conv2d(
         x = F.conv2d(x, weight, padding=kh // 2)
     if demodulate:
         # sum over (I, k, k) of (w * s)^2 = (s^2) @ sum_k(w^2)^T
-        wsq = weight.square().sum(dim=[2, 3])  # [O, I]
+        wsq = weight.square().sum(dim=[2, 3]) if weight_sq is None else weight_sq  # [O, I]
         dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [N, O]
         x = x * dcoefs.reshape(n, out_ch, 1, 1)
     return x

@@ -1,8 +1,9 @@
 """Full-render time per image: facestudio's generator against a naive reference-style one.
 
-The network: 256 px, 512 channels (channel_base 32768, max 512 as NVIDIA's configs at
-256 px give 512/512/512/512/256/128/64 ... here all capped at 512 up to 64 px), 8-layer
-mapping. The naive implementation computes the same image the way the reference's
+The network: 256 px, at most 512 channels, 8-layer mapping; by default NVIDIA's
+``paper256`` channel plan (channel_base 16384, channel_max 512: 512 channels up to 32 px,
+then 256/128/64), about 28 G multiply-adds per image. ``--channel-base 32768`` gives the
+``stylegan2`` plan (512 channels up to 64 px), about 2.9x the work. The naive implementation computes the same image the way the reference's
 "fused modconv" path reads on paper: a per-sample modulated kernel applied with a grouped
 convolution, upsampling by explicit zero insertion + FIR filtering + a full convolution,
 and the skip image upsampled the same way. Both are checked to agree before timing.
@@ -28,10 +29,15 @@ from facestudio.generator.ops import SQRT2, upfirdn2d
 from facestudio.generator.stylegan2 import StyleGAN2Generator
 
 
+def naive_affine(fc, w):
+    """The style affine recomputed from the stored weights on every call, as the reference does."""
+    return torch.addmm(fc.bias * fc.bias_gain, w, (fc.weight * fc.weight_gain).t())
+
+
 def naive_layer(layer, x, w, up):
     """One SynthesisLayer as per-sample kernels in a grouped convolution."""
     n = x.shape[0]
-    styles = layer.affine(w)
+    styles = naive_affine(layer.affine, w)
     weight = layer.weight[None] * styles[:, None, :, None, None]  # [N, O, I, k, k]
     weight = weight * (weight.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
     o, i, k = weight.shape[1], weight.shape[2], weight.shape[3]
@@ -46,7 +52,7 @@ def naive_layer(layer, x, w, up):
 
 def naive_torgb(torgb, x, w):
     n = x.shape[0]
-    styles = torgb.affine(w) * torgb.weight_gain
+    styles = naive_affine(torgb.affine, w) * torgb.weight_gain
     weight = torgb.weight[None] * styles[:, None, :, None, None]
     o, i = weight.shape[1], weight.shape[2]
     y = F.conv2d(x.reshape(1, n * i, *x.shape[2:]), weight.reshape(n * o, i, 1, 1), groups=n)
@@ -69,6 +75,17 @@ def naive_synthesis(net: StyleGAN2Generator, ws: torch.Tensor) -> torch.Tensor:
     return img
 
 
+def conv_gmacs(cfg: GeneratorConfig) -> float:
+    """Multiply-adds of the 3x3 convolutions per image (they are almost all of the work)."""
+    total = 0
+    for res in cfg.block_resolutions:
+        out = cfg.channels[res]
+        if res > 4:
+            total += cfg.channels[res // 2] * out * 9 * res * res
+        total += out * out * 9 * res * res
+    return total / 1e9
+
+
 def timed(fn, reps: int) -> list[float]:
     fn()  # warm-up
     out = []
@@ -84,12 +101,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--resolution", type=int, default=256)
+    ap.add_argument("--channel-base", type=int, default=16384)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = GeneratorConfig(resolution=args.resolution, z_dim=512, w_dim=512, mapping_layers=8,
-                          channels=default_channels(args.resolution, 32768, 512))
+                          channels=default_channels(args.resolution, args.channel_base, 512))
     torch.manual_seed(0)
     net = StyleGAN2Generator(cfg).eval().requires_grad_(False)
     with torch.no_grad():
@@ -99,6 +117,7 @@ def main() -> None:
     g = generator_from_network(net)
     z = np.random.RandomState(0).randn(4, cfg.z_dim)
     results = {"threads": torch.get_num_threads(), "resolution": cfg.resolution,
+               "channel_base": args.channel_base, "gmacs_per_image": conv_gmacs(cfg),
                "parameters": sum(p.numel() for p in net.parameters())}
     for batch in (1, 4):
         ws = torch.from_numpy(g.map(z[:batch], psi=0.7))
@@ -117,7 +136,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{cfg.resolution} px, 512 channels, 8-layer mapping, {results['parameters'] / 1e6:.1f}M parameters, "
+    print(f"{cfg.resolution} px, channel_base {args.channel_base} (max 512), 8-layer mapping, "
+          f"{results['parameters'] / 1e6:.1f}M parameters, {results['gmacs_per_image']:.1f} G multiply-adds/image, "
           f"{results['threads']} threads, median of {args.reps}")
     print(f"{'batch':>5}  {'facestudio ms/img':>18}  {'naive ms/img':>13}  {'speed-up':>8}  {'max |diff|':>10}")
     for batch in (1, 4):

@@ -120,3 +120,21 @@ def test_config_validation():
         GeneratorConfig(resolution=32, architecture="unet")
     with pytest.raises(ValueError, match="unknown generator config keys"):
         GeneratorConfig.from_dict({"resolution": 32, "colour": 1})
+
+
+def test_inference_cache_follows_in_place_weight_updates():
+    """Derived weights are cached between renders; an in-place update (EMA) must show."""
+    g, _ = make()
+    ws = g.map(z_from_seed(2, g.z_dim))
+    before = g.synthesize(ws)
+    assert np.array_equal(before, g.synthesize(ws))  # cached path gives the same pixels
+    with torch.no_grad():
+        g.network.synthesis.b16.conv1.weight.mul_(1.5)
+        g.network.synthesis.b16.conv1.affine.weight.add_(0.5)
+    after = g.synthesize(ws)
+    fresh = generator_from_network(g.network)
+    with torch.enable_grad():  # the uncached path
+        direct = fresh.network.synthesis(torch.from_numpy(ws), noise_mode="const").detach()
+    from facestudio.generator.model import images_to_uint8
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after, images_to_uint8(direct))
