@@ -46,6 +46,32 @@ def randomised_network(config: GeneratorConfig, seed: int = 0) -> StyleGAN2Gener
     return net
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Direction discovery caches per model on disk; tests use a private folder, never ~/.cache."""
+    os.environ["FACESTUDIO_CACHE"] = str(tmp_path_factory.mktemp("facestudio-cache"))
+    yield
+
+
+def network_from(read) -> StyleGAN2Generator:
+    """Build a network from a reader's ``(config, state, meta)``, refusing any mismatch."""
+    config, state, _ = read
+    net = StyleGAN2Generator(config).eval()
+    net.load_state_dict(state, strict=True)
+    return net
+
+
+def sample_images(net: StyleGAN2Generator, psi: float = 0.7) -> torch.Tensor:
+    """Three images for fixed z (seed 7), noise const: what the loader round trips compare."""
+    import numpy as np
+    z = torch.from_numpy(np.random.RandomState(7).randn(3, net.config.z_dim)).float()
+    c = None
+    if net.config.c_dim:
+        c = torch.nn.functional.one_hot(torch.tensor([0, 1, 2]) % net.config.c_dim, net.config.c_dim).float()
+    with torch.no_grad():
+        return net(z, c, psi=psi, noise_mode="const")
+
+
 @pytest.fixture
 def native_model(tmp_path):
     """A small native model folder with a model card; returns its path."""

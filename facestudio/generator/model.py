@@ -116,13 +116,18 @@ class Generator:
             ws = self.network.mapping(z_t, c_t, psi=float(psi), cutoff=cutoff)
         return ws.numpy().astype(np.float32, copy=False)
 
-    def synthesize_tensor(self, ws, noise: str = "const") -> torch.Tensor:
-        """ws ``[N, num_ws, w_dim]`` -> float images ``[N, C, H, W]`` in about [-1, 1]."""
+    def ws_tensor(self, ws, noise: str = "const") -> torch.Tensor:
+        """Check a synthesis input and return it as float32 ``[N, num_ws, w_dim]``."""
         if noise not in NOISE_MODES:
             raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
         ws_t = torch.as_tensor(np.asarray(ws), dtype=torch.float32)
         if ws_t.ndim != 3 or tuple(ws_t.shape[1:]) != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws_t.shape)}")
+        return ws_t
+
+    def synthesize_tensor(self, ws, noise: str = "const") -> torch.Tensor:
+        """ws ``[N, num_ws, w_dim]`` -> float images ``[N, C, H, W]`` in about [-1, 1]."""
+        ws_t = self.ws_tensor(ws, noise)
         with torch.inference_mode():
             return self.network.synthesis(ws_t, noise_mode=noise)
 

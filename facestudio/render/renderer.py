@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 
 from facestudio.generator.model import Generator, images_to_uint8
-from facestudio.generator.stylegan2 import NOISE_MODES
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.session.recipe import Recipe
@@ -183,11 +182,7 @@ class Renderer:
         g = self.generator
         if level == 0:
             return g.synthesize(ws, noise)
-        if noise not in NOISE_MODES:
-            raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
-        ws_t = torch.as_tensor(np.asarray(ws), dtype=torch.float32)
-        if ws_t.ndim != 3 or tuple(ws_t.shape[1:]) != (g.num_ws, g.w_dim):
-            raise ValueError(f"ws must have shape [N, {g.num_ws}, {g.w_dim}], got {list(ws_t.shape)}")
+        ws_t = g.ws_tensor(ws, noise)
         with torch.inference_mode():
             return images_to_uint8(self._preview_tensor(ws_t, noise, g.resolution >> level))
 

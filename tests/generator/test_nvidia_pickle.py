@@ -25,7 +25,7 @@ from facestudio.generator.safe_pickle import (
     unpickle_restricted,
 )
 from facestudio.generator.stylegan2 import StyleGAN2Generator
-from tests.conftest import randomised_network
+from tests.conftest import network_from, randomised_network, sample_images
 from tests.generator.nvidia_fixtures import (
     EasyDict,
     PersistentStandIn,
@@ -50,20 +50,10 @@ def make_generator(architecture: str = "skip", c_dim: int = 0, conv_clamp: float
 
 
 def load(path) -> StyleGAN2Generator:
-    config, state, _ = read_nvidia_pickle(path)
-    g = StyleGAN2Generator(config).eval()
-    g.load_state_dict(state, strict=True)
-    return g
+    return network_from(read_nvidia_pickle(path))
 
 
-def images(g: StyleGAN2Generator, psi: float = 0.7) -> torch.Tensor:
-    z = torch.from_numpy(np.random.RandomState(7).randn(3, g.config.z_dim)).float()
-    c = None
-    if g.config.c_dim:
-        c = torch.nn.functional.one_hot(torch.tensor([0, 1, 2]) % g.config.c_dim,
-                                        g.config.c_dim).float()
-    with torch.no_grad():
-        return g(z, c, psi=psi, noise_mode="const")
+images = sample_images
 
 
 def assert_one_sentence(err: BaseException, *fragments: str) -> None:

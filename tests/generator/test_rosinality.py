@@ -8,6 +8,8 @@ import zipfile
 
 import numpy as np
 import pytest
+
+from tests.conftest import network_from, sample_images
 import torch
 
 from facestudio.generator.config import GeneratorConfig
@@ -41,16 +43,10 @@ def make_generator(resolution: int, lr_mul: float = 0.01, seed: int = 0) -> Styl
 
 
 def load(path) -> StyleGAN2Generator:
-    config, state, _ = read_rosinality_checkpoint(path)
-    g = StyleGAN2Generator(config).eval()
-    g.load_state_dict(state, strict=True)
-    return g
+    return network_from(read_rosinality_checkpoint(path))
 
 
-def images(g: StyleGAN2Generator, psi: float = 0.7) -> torch.Tensor:
-    z = torch.from_numpy(np.random.RandomState(7).randn(3, g.config.z_dim)).float()
-    with torch.no_grad():
-        return g(z, psi=psi, noise_mode="const")
+images = sample_images
 
 
 def assert_one_sentence(err: ModelLoadError, *fragments: str) -> None:
