@@ -1,0 +1,102 @@
+"""The on-disk cache of :class:`~facestudio.latent.discovery.Discovery`, one file per model.
+
+Location: ``$FACESTUDIO_CACHE/directions/<sha256>.npz`` when ``FACESTUDIO_CACHE`` is set,
+else ``$XDG_CACHE_HOME/facestudio/directions/`` (``~/.cache/facestudio/directions/``).
+
+The file is a plain ``.npz`` (read with ``allow_pickle=False``) holding the W mean and
+covariance, the PCA and SeFa bases, and a JSON ``meta`` string with the cache version, the
+model sha256, the W+ shape, the SeFa layer ranges and the discovery parameters. A cache
+that is missing, damaged, stale (other version or parameters) or for another model is
+ignored and recomputed; a cache that cannot be written is skipped. Neither ever fails the
+caller: the cache only makes the second start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from facestudio.latent.discovery import Discovery, SefaBasis, WStats
+
+CACHE_VERSION = 1
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def cache_root() -> Path:
+    """facestudio's cache folder (which may not exist yet)."""
+    env = os.environ.get("FACESTUDIO_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "facestudio"
+
+
+def cache_path(model_sha256: str | None) -> Path | None:
+    """Where the discovery of this model is cached; None for a model without a sha256."""
+    if not isinstance(model_sha256, str) or not SHA256_RE.fullmatch(model_sha256):
+        return None
+    return cache_root() / "directions" / f"{model_sha256}.npz"
+
+
+def save_discovery(found: Discovery, path: Path | None = None) -> Path | None:
+    """Write ``found`` atomically (default: its model's cache path). Returns the path, or
+    None when it has no sha256 or the folder cannot be written."""
+    path = path or cache_path(found.model_sha256)
+    if path is None:
+        return None
+    meta = {"version": CACHE_VERSION, "model_sha256": found.model_sha256, "num_ws": found.num_ws,
+            "w_dim": found.w_dim, "count": found.stats.count, "params": found.params,
+            "sefa_layers": {g: list(b.layers) for g, b in found.sefa.items()}}
+    arrays = {"meta": np.array(json.dumps(meta)), "w_mean": found.stats.mean, "w_cov": found.stats.cov,
+              "pca_vectors": found.pca_vectors, "pca_variances": found.pca_variances}
+    for group, basis in found.sefa.items():
+        arrays[f"sefa_{group}_vectors"] = basis.vectors
+        arrays[f"sefa_{group}_eigenvalues"] = basis.eigenvalues
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+        return path
+    except OSError:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        return None
+
+
+def load_discovery(model_sha256: str | None, params: dict, path: Path | None = None) -> Discovery | None:
+    """The cached discovery of this model made with ``params``, or None (missing, damaged,
+    stale, for another model)."""
+    path = path or cache_path(model_sha256)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta = json.loads(str(arrays["meta"]))
+        if (meta.get("version") != CACHE_VERSION or meta.get("model_sha256") != model_sha256
+                or meta.get("params") != json.loads(json.dumps(params))):
+            return None
+        num_ws, w_dim = int(meta["num_ws"]), int(meta["w_dim"])
+        stats = WStats(arrays["w_mean"], arrays["w_cov"], int(meta["count"]))
+        sefa = {g: SefaBasis(tuple(int(i) for i in rows), arrays[f"sefa_{g}_vectors"],
+                             arrays[f"sefa_{g}_eigenvalues"])
+                for g, rows in meta["sefa_layers"].items()}
+        shapes_ok = (stats.mean.shape == (w_dim,) and stats.cov.shape == (w_dim, w_dim)
+                     and arrays["pca_vectors"].shape[1:] == (w_dim,)
+                     and all(b.vectors.shape[1:] == (w_dim,) for b in sefa.values()))
+        values = [stats.mean, stats.cov, arrays["pca_vectors"], arrays["pca_variances"]]
+        values += [a for b in sefa.values() for a in (b.vectors, b.eigenvalues)]
+        if not shapes_ok or not all(np.isfinite(a).all() for a in values):
+            return None
+        return Discovery(model_sha256, num_ws, w_dim, stats, arrays["pca_vectors"], arrays["pca_variances"],
+                         sefa, meta["params"])
+    except Exception:  # a damaged or foreign file: recompute rather than fail the start
+        return None

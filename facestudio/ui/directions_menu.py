@@ -1,0 +1,318 @@
+"""The Directions menu: method picker, user directions, import and export.
+
+:class:`DirectionsController` owns what the sliders show: the chosen discovery method's
+directions (PCA, SeFa all / coarse / middle / fine) followed by the user's own directions
+(made "from A to B", from faces marked positive / negative, or imported). The renderer
+always knows every discovered direction plus the user's, so a recipe keeps rendering
+whichever method the panel shows. User directions are saved in the session.
+
+Dialogs go through small hooks (``ask_text``, ``ask_open_path``, ``ask_save_path``,
+``ask_marks``) so tests can drive every action without a modal window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtWidgets
+
+from facestudio.latent.direction_files import adopt, read_directions, write_directions
+from facestudio.latent.directions import Direction, DirectionError
+from facestudio.latent.user_directions import direction_between, direction_from_examples, new_direction_id
+from facestudio.ui.gallery_dock import ID_ROLE
+from facestudio.ui.sliders import DirectionInfo
+
+DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files (*)"
+
+
+def tooltip(d: Direction) -> str:
+    made = d.meta.get("made_from") or d.meta.get("file") or ""
+    return f"{d.source}{'; ' + made if made else ''}; 1 unit = {d.scale:.3g} in W"
+
+
+class DirectionsController:
+    """Keeps the window's sliders, the renderer's directions and the user's directions in step."""
+
+    def __init__(self, window, menu: QtWidgets.QMenu):
+        self.window = window
+        self.method = "pca"
+        self.user_directions: list[Direction] = []
+        self._retired: dict[str, Direction] = {}  # deleted, kept so undo can still render them
+        self.ask_text = self._ask_text
+        self.ask_open_path = self._ask_open_path
+        self.ask_save_path = self._ask_save_path
+        self.ask_marks = self._ask_marks
+        w = window
+        w._action("New direction from A to B", self.new_from_selected_pair, None, menu)
+        w._action("New direction from marked faces…", self.new_from_marked_dialog, None, menu)
+        menu.addSeparator()
+        w._action("Rename direction…", self.rename_dialog, None, menu)
+        w._action("Delete direction…", self.delete_dialog, None, menu)
+        menu.addSeparator()
+        w._action("Import directions…", self.import_dialog, None, menu)
+        w._action("Export directions…", self.export_dialog, None, menu)
+        w.directions_panel.methodChanged.connect(self.set_method)
+
+    # --- what the sliders show -------------------------------------------------------------
+    @property
+    def model(self):
+        return self.window.model
+
+    def shown(self) -> list[Direction]:
+        """The sliders, in order: the method's directions, then the user's."""
+        if self.model is None:
+            return []
+        return self.model.directions_for(self.method) + list(self.user_directions)
+
+    def model_changed(self, model) -> None:
+        """A model was opened: keep only user directions made for it, show PCA."""
+        self.user_directions = [d for d in self.user_directions if d.model_sha256 == model.sha256]
+        self._retired = {}
+        self.method = "pca"
+        self.window.directions_panel.set_methods(model.direction_methods(), self.method)
+        self.refresh()
+
+    def set_method(self, method: str) -> None:
+        if self.model is None or method == self.method or method not in self.model.direction_methods():
+            return
+        self.method = method
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the sliders and hand the renderer every direction a recipe may use."""
+        model, win = self.model, self.window
+        if model is None:
+            return
+        shown = self.shown()
+        for d in shown:
+            win.direction_layers.setdefault(d.id, d.layers)
+        win.directions_panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d)) for d in shown],
+                                            model.num_ws)
+        known = {d.id: d for d in model.discovered_directions()}
+        known.update(self._retired)
+        known.update({d.id: d for d in self.user_directions})
+        model.renderer.set_directions(known)
+        if win.recipe is not None:
+            win.directions_panel.sync({e.direction_id: e.amount for e in win.recipe.edits}, win.direction_layers)
+
+    def set_user_directions(self, directions: list[Direction]) -> None:
+        """Directions from a session; ones that do not fit this model are reported and left out."""
+        kept, problems = [], []
+        for d in directions:
+            try:
+                d.check_fits(self.model.num_ws, self.model.w_dim)
+                if d.model_sha256 not in (None, self.model.sha256):
+                    raise DirectionError(f"direction {d.name!r} was made for another model")
+                kept.append(d)
+            except DirectionError as exc:
+                problems.append(str(exc))
+        self.user_directions = kept
+        self.refresh()
+        if problems:
+            self.window.report("Directions left out", "; ".join(problems))
+
+    def add(self, directions: list[Direction]) -> list[Direction]:
+        """Append user directions (ids already in use get fresh ones); returns them as added."""
+        taken = {d.id for d in self.shown()} | {d.id for d in self.model.discovered_directions()}
+        added = []
+        for d in directions:
+            if d.id in taken:
+                d = Direction(id=new_direction_id(d.name, taken), name=d.name, vector=d.vector, layers=d.layers,
+                              scale=d.scale, source=d.source, model_sha256=d.model_sha256, meta=d.meta)
+            taken.add(d.id)
+            self._retired.pop(d.id, None)
+            self.user_directions.append(d)
+            added.append(d)
+        self.window._dirty = True
+        self.refresh()
+        names = ", ".join(d.name for d in added)
+        self.window.statusBar().showMessage(f"Added direction{'s' if len(added) > 1 else ''} {names}", 4000)
+        return added
+
+    # --- making directions -------------------------------------------------------------------
+    def selected_faces(self):
+        ids = [item.data(ID_ROLE) for item in self.window.gallery_dock.list.selectedItems()]
+        return [f for f in self.window.gallery if f.id in ids]  # gallery order: A before B
+
+    def _ws_of(self, face):
+        return self.model.renderer.ws_for(face.recipe)
+
+    def new_from_selected_pair(self) -> Direction | None:
+        faces = self.selected_faces()
+        if self.model is None or len(faces) != 2:
+            self.window.report("New direction", "select exactly two faces in the gallery: A (the first) "
+                               "and B (the second)")
+            return None
+        a, b = faces
+        name = self.ask_text("New direction", "Name of the direction from A to B:", f"{a.name} → {b.name}")
+        if not name:
+            return None
+        return self._make(lambda: direction_between(self._ws_of(a), self._ws_of(b), name=name,
+                                                    model_sha256=self.model.sha256))
+
+    def new_from_examples(self, positive_ids, negative_ids, name: str, method: str = "mean") -> Direction | None:
+        faces = {f.id: f for f in self.window.gallery}
+        return self._make(lambda: direction_from_examples(
+            [self._ws_of(faces[i]) for i in positive_ids], [self._ws_of(faces[i]) for i in negative_ids],
+            name=name, method=method, model_sha256=self.model.sha256,
+            stats=self.model.discovery.stats if self.model.discovery else None))
+
+    def new_from_marked_dialog(self) -> Direction | None:
+        faces = self.selected_faces()
+        if self.model is None or len(faces) < 2:
+            self.window.report("New direction", "select at least two faces in the gallery, then mark "
+                               "each one positive or negative")
+            return None
+        marks = self.ask_marks(faces)
+        if not marks:
+            return None
+        positive, negative, name, method = marks
+        return self.new_from_examples(positive, negative, name, method)
+
+    def _make(self, build) -> Direction | None:
+        try:
+            d = build()
+        except (DirectionError, ValueError) as exc:
+            self.window.report("Cannot make the direction", str(exc))
+            return None
+        return self.add([d])[0]
+
+    # --- naming and deleting -----------------------------------------------------------------
+    def rename(self, direction_id: str, name: str) -> None:
+        name = name.strip()
+        for i, d in enumerate(self.user_directions):
+            if d.id == direction_id and name:
+                self.user_directions[i] = Direction(id=d.id, name=name, vector=d.vector, layers=d.layers,
+                                                    scale=d.scale, source=d.source,
+                                                    model_sha256=d.model_sha256, meta=d.meta)
+                self.window._dirty = True
+                self.refresh()
+
+    def delete(self, direction_id: str) -> None:
+        """Remove a user direction; the current face loses its edit along it (undoable)."""
+        gone = [d for d in self.user_directions if d.id == direction_id]
+        if not gone:
+            return
+        self.user_directions = [d for d in self.user_directions if d.id != direction_id]
+        self._retired[direction_id] = gone[0]
+        self.window._dirty = True
+        self.refresh()
+        win = self.window
+        if win.recipe is not None and win.recipe.amount_of(direction_id):
+            win.change_recipe(win.recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone[0].name}")
+
+    def _pick_user_direction(self, title: str) -> Direction | None:
+        if not self.user_directions:
+            self.window.report(title, "there are no directions of your own yet")
+            return None
+        names = [f"{d.name} ({d.id})" for d in self.user_directions]
+        item, ok = QtWidgets.QInputDialog.getItem(self.window, title, "Direction:", names, 0, False)
+        return self.user_directions[names.index(item)] if ok and item in names else None
+
+    def rename_dialog(self) -> None:
+        d = self._pick_user_direction("Rename direction")
+        if d is not None:
+            name = self.ask_text("Rename direction", "New name:", d.name)
+            if name:
+                self.rename(d.id, name)
+
+    def delete_dialog(self) -> None:
+        d = self._pick_user_direction("Delete direction")
+        if d is not None and self.window.confirm("Delete direction", f"Delete the direction {d.name!r}?"):
+            self.delete(d.id)
+
+    # --- files -------------------------------------------------------------------------------
+    def import_file(self, path: Path) -> list[Direction]:
+        """Import a bundle or .npy; every problem is reported in one sentence."""
+        model = self.model
+        if model is None:
+            return []
+        try:
+            res = read_directions(path, model.w_dim, model.num_ws, model_sha256=model.sha256)
+        except DirectionError as exc:
+            self.window.report("Cannot import directions", str(exc))
+            return []
+        dirs = res.directions
+        if res.other_model:
+            if not self.window.confirm("Directions from another model",
+                                       f"{Path(path).name} was made for another model (sha256 "
+                                       f"{res.other_model[:12]}), so its directions may mean nothing here. "
+                                       f"Use them anyway?"):
+                return []
+            dirs = adopt(dirs, model.sha256)
+        if Path(path).suffix.lower() == ".npy" and model.discovery is not None:
+            dirs = [model.discovery.with_std_scale(d) for d in dirs]
+        return self.add(dirs)
+
+    def import_dialog(self) -> None:
+        path = self.ask_open_path()
+        if path:
+            self.import_file(Path(path))
+
+    def export_to(self, path: Path, directions: list[Direction] | None = None) -> bool:
+        """Write the shown sliders (or ``directions``): ``.npz`` bundle or ``.npy`` vectors."""
+        try:
+            write_directions(self.shown() if directions is None else directions, path, overwrite=True)
+        except DirectionError as exc:
+            self.window.report("Cannot export directions", str(exc))
+            return False
+        self.window.statusBar().showMessage(f"Exported directions to {path}", 4000)
+        return True
+
+    def export_dialog(self) -> None:
+        path = self.ask_save_path()
+        if path:
+            self.export_to(Path(path))
+
+    # --- default dialogs ---------------------------------------------------------------------
+    def _ask_text(self, title: str, label: str, default: str) -> str | None:
+        text, ok = QtWidgets.QInputDialog.getText(self.window, title, label, text=default)
+        return text.strip() if ok and text.strip() else None
+
+    def _ask_open_path(self) -> str:
+        return QtWidgets.QFileDialog.getOpenFileName(self.window, "Import directions", "", DIRECTION_FILTER)[0]
+
+    def _ask_save_path(self) -> str:
+        return QtWidgets.QFileDialog.getSaveFileName(self.window, "Export directions", "directions.npz",
+                                                     DIRECTION_FILTER)[0]
+
+    def _ask_marks(self, faces):
+        dialog = MarkFacesDialog(faces, self.window)
+        return dialog.result_marks() if dialog.exec() == QtWidgets.QDialog.Accepted else None
+
+
+class MarkFacesDialog(QtWidgets.QDialog):
+    """Mark each selected face positive or negative, name the direction, pick the fit."""
+
+    def __init__(self, faces, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New direction from marked faces")
+        self.faces = list(faces)
+        form = QtWidgets.QFormLayout(self)
+        self.name_edit = QtWidgets.QLineEdit("New direction")
+        form.addRow("Name", self.name_edit)
+        self.method_combo = QtWidgets.QComboBox()
+        self.method_combo.addItems(["Mean difference", "Linear fit (logistic regression)"])
+        form.addRow("Method", self.method_combo)
+        self.marks = []
+        for i, face in enumerate(self.faces):
+            combo = QtWidgets.QComboBox()
+            combo.addItems(["Positive", "Negative", "Ignore"])
+            combo.setCurrentIndex(0 if i < (len(self.faces) + 1) // 2 else 1)
+            self.marks.append(combo)
+            form.addRow(face.name, combo)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def result_marks(self):
+        pos = [f.id for f, c in zip(self.faces, self.marks) if c.currentIndex() == 0]
+        neg = [f.id for f, c in zip(self.faces, self.marks) if c.currentIndex() == 1]
+        method = "mean" if self.method_combo.currentIndex() == 0 else "linear"
+        return pos, neg, self.name_edit.text().strip() or "New direction", method
+
+
+def install_directions_menu(window, menu: QtWidgets.QMenu) -> DirectionsController:
+    """Build the Directions menu on ``window`` and return its controller."""
+    return DirectionsController(window, menu)

@@ -1,0 +1,144 @@
+"""The Directions menu: method picker, A-to-B and marked-face directions, import / export, sessions."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from facestudio.latent.direction_files import adopt, read_directions, write_bundle
+from facestudio.ui.gallery_dock import ID_ROLE
+from facestudio.ui.main_window import StudioWindow
+from tests.ui.test_main_window import FRAME_TIMEOUT, wait_for_full_frame_of
+
+pytestmark = pytest.mark.usefixtures("qapp")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, native_model):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    reports, answers = [], {"confirm": True}
+    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: answers["confirm"],
+                       report=lambda title, text: reports.append(text))
+    win.reports, win.answers = reports, answers
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.firstFrameShown, timeout=FRAME_TIMEOUT):
+        assert win.open_model(str(native_model))
+    win.directions_controller.ask_text = lambda title, label, default: default
+    yield win
+    win.close()
+
+
+def keep_seeds(qtbot, win, seeds):
+    for s in seeds:
+        win.controls.seed_spin.setValue(s)
+        wait_for_full_frame_of(qtbot, win, win.recipe)
+        win.keep_current()
+    return list(win.gallery)
+
+
+def select(win, faces):
+    ids = {f.id for f in faces}
+    lst = win.gallery_dock.list
+    for i in range(lst.count()):
+        lst.item(i).setSelected(lst.item(i).data(ID_ROLE) in ids)
+
+
+def test_method_picker_switches_between_pca_and_sefa(window):
+    panel, ctl = window.directions_panel, window.directions_controller
+    assert panel.method_combo.count() == 5 and not panel.method_combo.isHidden()
+    panel.rows["pca0"].slider.setValue(100)
+    panel.method_combo.setCurrentIndex(1)  # SeFa, all layers
+    assert ctl.method == "sefa"
+    assert list(panel.rows) == [f"sefa{i}" for i in range(12)]
+    assert window.recipe.amount_of("pca0") == 1.0  # hidden, still applied and still rendered
+    panel.rows["sefa0"].slider.setValue(-50)
+    panel.method_combo.setCurrentIndex(4)  # SeFa, fine layers
+    assert panel.rows["sefa-fine0"].layers == window.model.layer_groups()["fine"]
+    window.model.renderer.ws_for(window.recipe)  # every edit still resolves
+
+
+def test_a_to_b_direction_from_two_gallery_faces(qtbot, window):
+    a, b = keep_seeds(qtbot, window, [3, 8])
+    window.directions_controller.ask_text = lambda *_: "Three to eight"
+    select(window, [b, a])
+    d = window.directions_controller.new_from_selected_pair()
+    assert d is not None and d.name == "Three to eight" and d.id in window.directions_panel.rows
+    window.restore_face(a.id)
+    window.directions_panel.rows[d.id].slider.setValue(100)
+    ws = window.model.renderer.ws_for(window.recipe)
+    np.testing.assert_allclose(ws, window.model.renderer.ws_for(b.recipe), atol=1e-4)
+    wait_for_full_frame_of(qtbot, window, window.recipe)
+
+
+def test_a_to_b_needs_two_selected_faces(qtbot, window):
+    keep_seeds(qtbot, window, [1])
+    select(window, list(window.gallery))
+    assert window.directions_controller.new_from_selected_pair() is None
+    assert "exactly two faces" in window.reports[-1]
+
+
+def test_direction_from_marked_faces_rename_delete_and_session(qtbot, window, tmp_path):
+    faces = keep_seeds(qtbot, window, [1, 2, 3, 4])
+    ctl = window.directions_controller
+    select(window, faces)
+    ctl.ask_marks = lambda fs: ([fs[0].id, fs[1].id], [fs[2].id, fs[3].id], "Mine", "mean")
+    d = ctl.new_from_marked_dialog()
+    assert d is not None and d.scale > 0 and d.name == "Mine"
+    ctl.rename(d.id, "Brighter")
+    assert window.directions_panel.rows[d.id].name_label.text() == "Brighter"
+    window.directions_panel.rows[d.id].slider.setValue(150)
+    wait_for_full_frame_of(qtbot, window, window.recipe)
+    path = tmp_path / "s.fsession"
+    assert window.save_session_to(path)
+    ctl.delete(d.id)
+    assert d.id not in window.directions_panel.rows and window.recipe.amount_of(d.id) == 0
+    window.undo_stack.undo()  # the edit comes back and still renders
+    assert window.recipe.amount_of(d.id) == 1.5
+    wait_for_full_frame_of(qtbot, window, window.recipe)
+    assert window.open_session(path)
+    assert [u.name for u in ctl.user_directions] == ["Brighter"]
+    assert d.id in window.directions_panel.rows
+    assert window.directions_panel.rows[d.id].slider.value() == 150
+
+
+def test_import_and_export_round_trip(qtbot, window, tmp_path):
+    ctl, model = window.directions_controller, window.model
+    out = tmp_path / "shown.npz"
+    assert ctl.export_to(out)
+    back = read_directions(out, model.w_dim, model.num_ws, model_sha256=model.sha256).directions
+    assert [d.id for d in back] == [f"pca{i}" for i in range(12)]
+    v = np.random.RandomState(0).randn(model.w_dim)
+    np.save(tmp_path / "smile.npy", v)
+    (imported,) = ctl.import_file(tmp_path / "smile.npy")
+    assert imported.name == "smile" and imported.id in window.directions_panel.rows
+    assert imported.scale == pytest.approx(model.discovery.stats.std_along(v))
+    again = ctl.import_file(out)  # same ids as the PCA sliders: renamed, not clobbered
+    assert len(again) == 12 and not {d.id for d in again} & {f"pca{i}" for i in range(12)}
+    window.directions_panel.rows[again[0].id].slider.setValue(100)
+    wait_for_full_frame_of(qtbot, window, window.recipe)
+
+
+def test_bad_imports_are_one_sentence_and_change_nothing(window, tmp_path):
+    ctl = window.directions_controller
+    before = list(window.directions_panel.rows)
+    np.save(tmp_path / "big_w_boundary.npy", np.ones((1, 512)))
+    np.save(tmp_path / "nan.npy", np.full(32, np.nan))
+    np.save(tmp_path / "zero.npy", np.zeros(32))
+    np.save(tmp_path / "age_boundary.npy", np.ones(32))
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    for name, message in (("big_w_boundary.npy", "length 512"), ("nan.npy", "NaN"), ("zero.npy", "zero vector"),
+                          ("age_boundary.npy", "Z-space"), ("junk.npz", "not a readable"),
+                          ("missing.npy", "no direction file")):
+        assert ctl.import_file(tmp_path / name) == []
+        assert message in window.reports[-1] and "\n" not in window.reports[-1]
+    assert list(window.directions_panel.rows) == before
+
+
+def test_a_bundle_from_another_model_asks_first(window, tmp_path):
+    ctl, model = window.directions_controller, window.model
+    theirs = write_bundle(adopt(model.directions_for("pca", 2), "e" * 64), tmp_path / "theirs.npz")
+    window.answers["confirm"] = False
+    assert ctl.import_file(theirs) == []
+    window.answers["confirm"] = True
+    got = ctl.import_file(theirs)
+    assert len(got) == 2 and all(d.model_sha256 == model.sha256 and d.meta["made_for"] == "e" * 64
+                                 for d in ctl.user_directions)
