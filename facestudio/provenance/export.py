@@ -1,0 +1,161 @@
+"""Export one image: crop, upscale, caption, encode with the stamp, sign (C2PA), write.
+
+:func:`export_image` is the single way facestudio writes a face to disk (the CLI's ``render``,
+the export panel, batch export). Writes are atomic (temporary file in the target folder,
+then a rename), an existing file is never replaced unless ``overwrite`` is true, and an
+unwritable folder or a full disk ends in :class:`ExportError` with one sentence; nothing
+half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from facestudio.fileio import OutputPathError, atomic_write, check_writable_target
+from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_bytes
+from facestudio.provenance.caption import Caption, draw_caption
+from facestudio.provenance.embed import MIME_TYPES, encode, format_of
+from facestudio.provenance.terms import Stamp
+from facestudio.session.recipe import Recipe
+
+CROPS = ("none", "square", "tight")
+TIGHT_CROP = 0.8
+MAX_SCALE = 8
+SIDECAR_SUFFIX = ".json"
+
+
+class ExportError(OutputPathError):
+    """An export that cannot be done; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """format: "png", "jpeg" or "webp" (None: from the file extension); quality: 1-100 for
+    JPEG / lossy WebP; lossless: WebP only; scale: integer Lanczos upscale factor (1 = native);
+    crop: "none", "square" (centred largest square) or "tight" (centred square, 80 % of the
+    side); caption: a visible caption or None; sidecar: also write ``FILE.json`` with the
+    stamp and recipe; c2pa: sign a C2PA manifest with this certificate, or None."""
+
+    format: str | None = None
+    quality: int = 95
+    lossless: bool = False
+    scale: int = 1
+    crop: str = "none"
+    caption: Caption | None = None
+    sidecar: bool = False
+    c2pa: C2paSigning | None = None
+
+    def __post_init__(self):
+        if self.crop not in CROPS:
+            raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
+        if isinstance(self.scale, bool) or not isinstance(self.scale, int) or not 1 <= self.scale <= MAX_SCALE:
+            raise ValueError(f"the scale must be a whole number from 1 to {MAX_SCALE}, got {self.scale!r}")
+        if not 1 <= int(self.quality) <= 100:
+            raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
+
+
+def sidecar_path(path: Path) -> Path:
+    """``face.png`` -> ``face.png.json``."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def resolve_format(path: Path, options: ExportOptions) -> str:
+    by_extension = format_of(Path(path).suffix)
+    if by_extension is None:
+        raise ExportError(f"cannot write {path}: the extension must be .png, .jpg or .webp (.jpeg works too)")
+    if options.format is not None and options.format != by_extension:
+        raise ExportError(f"cannot write {path}: the extension does not match the format {options.format.upper()}")
+    return by_extension
+
+
+def prepare(image: Any, options: ExportOptions) -> Image.Image:
+    """The pixels as exported: ``image`` (uint8 ``[H, W, 3]`` array or PIL image) cropped,
+    upscaled ``scale`` times with Lanczos, then captioned."""
+    img = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    img = img.convert("RGB")
+    if options.crop != "none":
+        side = min(img.size)
+        if options.crop == "tight":
+            side = max(1, round(side * TIGHT_CROP))
+        left, top = (img.width - side) // 2, (img.height - side) // 2
+        img = img.crop((left, top, left + side, top + side))
+    if options.scale > 1:
+        img = img.resize((img.width * options.scale, img.height * options.scale), Image.Resampling.LANCZOS)
+    return draw_caption(img, options.caption)
+
+
+def sidecar_document(stamp: Stamp, recipe: dict[str, Any] | None, file_name: str) -> dict[str, Any]:
+    return {
+        "facestudio_sidecar": 1,
+        "file": file_name,
+        "provenance": {
+            "digital_source_type": stamp.source_type, "disclosure": stamp.disclosure,
+            "description": stamp.description, "creator": stamp.artist, "attribution": stamp.attribution,
+            "terms": stamp.terms, "license": stamp.license_name, "license_url": stamp.license_url,
+            "creator_tool": stamp.creator_tool, "created": stamp.created,
+            "model": {"name": stamp.model_name, "sha256": stamp.model_sha256},
+        },
+        "recipe": recipe,
+    }
+
+
+def describe_os_error(path: Path, exc: OSError) -> str:
+    """One sentence for a failed write."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write {path}: the disk is full"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot write {path}: the folder {Path(path).parent} is not writable"
+    if exc.errno == errno.EROFS:
+        return f"cannot write {path}: the disk is read-only"
+    return f"cannot write {path}: {exc.strerror or exc}"
+
+
+def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | None,
+                options: ExportOptions, xmp_extra: dict[str, str] | None = None) -> bytes:
+    """The bytes :func:`export_image` would write to ``path`` (no disk access)."""
+    fmt = resolve_format(path, options)
+    recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
+    try:
+        data = encode(prepare(image, options), fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
+    except (ValueError, OSError) as exc:  # e.g. a JPEG XMP packet over 64 KiB
+        raise ExportError(f"cannot encode {Path(path).name}: {exc}") from None
+    if options.c2pa is not None:
+        try:
+            data = sign_bytes(data, MIME_TYPES[fmt], options.c2pa, stamp, Path(path).name, recipe_dict)
+        except C2paSigningError as exc:
+            raise ExportError(str(exc)) from None
+    return data
+
+
+def export_image(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | None = None,
+                 options: ExportOptions | None = None, overwrite: bool = False,
+                 xmp_extra: dict[str, str] | None = None) -> list[Path]:
+    """Write ``image`` to ``path`` with the stamp (and the sidecar when asked); returns the
+    paths written. Raises :class:`ExportError` (one sentence) and leaves no partial file."""
+    options = options or ExportOptions()
+    path = Path(path)
+    side = sidecar_path(path) if options.sidecar else None
+    check_writable_target(path, overwrite)
+    if side is not None:
+        check_writable_target(side, overwrite)
+    data = encode_file(image, path, stamp, recipe, options, xmp_extra)
+    recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
+    try:
+        with atomic_write(path, overwrite) as tmp:
+            tmp.write_bytes(data)
+            if side is not None:
+                text = json.dumps(sidecar_document(stamp, recipe_dict, path.name), indent=2, ensure_ascii=False)
+                with atomic_write(side, overwrite) as side_tmp:
+                    side_tmp.write_text(text + "\n", encoding="utf-8")
+    except OutputPathError:
+        raise
+    except OSError as exc:
+        raise ExportError(describe_os_error(path, exc)) from None
+    return [path] + ([side] if side is not None else [])

@@ -1,0 +1,235 @@
+"""The export dock: runs the exports the :class:`ExportPanel` describes, and reopens recipes
+from exported images dropped onto the studio.
+
+Faces are rendered by the window's render worker (a batch under a tag of our own, so the
+GUI thread never runs the network), and each image is written with its provenance stamp as
+it arrives (:class:`~facestudio.provenance.batch.BatchExport`). One export runs at a time; a
+new one cancels what is left of the old.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from facestudio.fileio import OutputPathError, check_writable_target
+from facestudio.provenance import ProvenanceReadError, read_provenance, sidecar_path
+from facestudio.provenance.batch import BatchExport, BatchPlan, plan_batch
+from facestudio.provenance.export import resolve_format
+from facestudio.ui.export_panel import FORMATS, ExportPanel
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+class ExportController(QtCore.QObject):
+    """Exports for a StudioWindow (uses its ``model``, ``recipe``, ``gallery``, ``bridge``,
+    ``gallery_dock``, ``confirm`` and ``report``). ``finished`` carries the paths written."""
+
+    finished = QtCore.Signal(list)
+    failed = QtCore.Signal(str)
+
+    def __init__(self, window, panel: ExportPanel):
+        super().__init__(window)
+        self.window = window
+        self.panel = panel
+        self.job: BatchExport | None = None
+        self._tag: str | None = None
+        self._bridge = None
+        self._serial = 0
+        panel.exportFaceRequested.connect(self.export_face_dialog)
+        panel.exportGalleryRequested.connect(self.export_gallery_dialog)
+
+    # --- starting ----------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        if self.window.model is None or self.window.bridge is None or self.window.recipe is None:
+            self.window.report("Nothing to export", "Open a model first.")
+            return False
+        return True
+
+    def _folder(self) -> str:
+        return str(self.window.settings.value("export/folder", str(Path.home())))
+
+    def export_face_dialog(self) -> None:
+        if not self._ready():
+            return
+        ext = self.panel.extension
+        suggested = str(Path(self._folder()) / f"face-{self.window.recipe.seed}{ext}")
+        label = FORMATS[self.panel.format_combo.currentIndex()][0]
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export face", suggested,
+                                                        f"{label} images (*{ext})")
+        if path:
+            path = Path(path)
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                path = path.with_name(path.name + ext)
+            self.window.settings.setValue("export/folder", str(path.parent))
+            self.export_face(path, overwrite=path.exists())  # the dialog has asked already
+
+    def export_face(self, path: Path, overwrite: bool = False) -> bool:
+        """Start exporting the current face to ``path``; False (after telling the user) when
+        it cannot start. An existing file is replaced only after asking."""
+        if not self._ready():
+            return False
+        path = Path(path)
+        try:
+            options = self.panel.options()
+            resolve_format(path, options)
+            targets = [path] + ([sidecar_path(path)] if options.sidecar else [])
+            existing = [p for p in targets if p.exists()]
+            if existing and not overwrite:
+                if not self.window.confirm("Replace file", f"{existing[0].name} already exists. Replace it?"):
+                    return False
+                overwrite = True
+            for target in targets:
+                check_writable_target(target, overwrite)
+        except (ValueError, OutputPathError) as exc:
+            self._fail(str(exc))
+            return False
+        self._start(BatchPlan([self.window.recipe], [path], None), options, overwrite)
+        return True
+
+    def export_gallery_dialog(self) -> None:
+        if not self._ready():
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Export gallery to folder", self._folder())
+        if folder:
+            self.window.settings.setValue("export/folder", folder)
+            self.export_gallery(Path(folder))
+
+    def _chosen_faces(self) -> list:
+        faces = list(self.window.gallery)
+        if self.panel.selected_only_check.isChecked():
+            ids = {item.data(QtCore.Qt.UserRole) for item in self.window.gallery_dock.list.selectedItems()}
+            faces = [f for f in faces if f.id in ids]
+        return faces
+
+    def export_gallery(self, folder: Path, overwrite: bool = False) -> bool:
+        """Start exporting the gallery's faces (or the selected ones) made with the open model."""
+        if not self._ready():
+            return False
+        faces = self._chosen_faces()
+        sha = self.window.model.sha256
+        matching = [f for f in faces if f.recipe.model_sha256 == sha]
+        try:
+            if faces and not matching:
+                raise ValueError("none of these faces was made with the open model; open their model first")
+            options = self.panel.options()
+            plan = plan_batch(folder, [(f.name, f.recipe) for f in matching], self.panel.pattern_edit.text(),
+                              self.panel.extension, options, self.panel.sheet_check.isChecked())
+            if plan.existing and not overwrite:
+                names = ", ".join(p.name for p in plan.existing[:3]) + (" …" if len(plan.existing) > 3 else "")
+                if not self.window.confirm("Replace files", f"{len(plan.existing)} files already exist in "
+                                           f"{folder} ({names}). Replace them?"):
+                    return False
+                overwrite = True
+        except (ValueError, OutputPathError) as exc:
+            self._fail(str(exc))
+            return False
+        skipped = len(faces) - len(matching)
+        self._start(plan, options, overwrite,
+                    f" ({skipped} faces made with other models were skipped)" if skipped else "")
+        return True
+
+    def _start(self, plan: BatchPlan, options, overwrite: bool, note: str = "") -> None:
+        self.cancel()
+        stamp = self.panel.stamp()
+        self.job = BatchExport(plan, lambda _recipe: stamp, options, overwrite)
+        self._note = note
+        bridge = self.window.bridge
+        if bridge is not self._bridge:
+            if self._bridge is not None:
+                try:
+                    self._bridge.batchReady.disconnect(self._on_batch)
+                except (RuntimeError, TypeError):
+                    pass
+            bridge.batchReady.connect(self._on_batch)
+            self._bridge = bridge
+        self._serial += 1
+        self._tag = f"export-{self._serial}"
+        self.panel.progress.setRange(0, self.job.total)
+        self.panel.progress.setValue(0)
+        self.panel.progress.setVisible(self.job.total > 1)
+        self.panel.status.setText(f"Rendering {self.job.total} face(s)…")
+        bridge.submit_batch(plan.recipes, self._tag)
+
+    def cancel(self) -> None:
+        """Drop what is left of the running export (files already written stay)."""
+        if self._tag is not None and self._bridge is not None:
+            self._bridge.worker.cancel_batch(self._tag)
+        self.job, self._tag = None, None
+        self.panel.progress.setVisible(False)
+
+    # --- results -----------------------------------------------------------------------------
+    def _on_batch(self, result) -> None:
+        if self.job is None or result.tag != self._tag:
+            return
+        if not result.ok:
+            self._fail(f"rendering failed: {result.error}")
+            return
+        try:
+            for k, image in enumerate(result.images):
+                self.job.write(result.start_index + k, image)
+            self.panel.progress.setValue(self.job.done)
+            if result.is_last:
+                written = self.job.finish()
+        except (OutputPathError, OSError, ValueError) as exc:  # ExportError is an OutputPathError
+            self._fail(str(exc))
+            return
+        if result.is_last:
+            job, self.job, self._tag = self.job, None, None
+            self.panel.progress.setVisible(False)
+            where = job.plan.paths[0] if job.total == 1 else job.plan.paths[0].parent
+            self.panel.status.setText(f"Exported {where}{self._note}")
+            self.window.statusBar().showMessage(f"Exported {len(written)} file(s) to {where}", 5000)
+            self.finished.emit(written)
+
+    def _fail(self, message: str) -> None:
+        self.cancel()
+        self.panel.status.setText(message)
+        self.window.report("Cannot export", message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
+        self.failed.emit(message)
+
+    # --- reopening ---------------------------------------------------------------------------
+    def reopen(self, path: Path) -> bool:
+        """Make the recipe stamped into ``path`` current when it was made with the open model;
+        otherwise say which model it needs."""
+        path = Path(path)
+        try:
+            prov = read_provenance(path)
+            recipe = prov.to_recipe()
+        except (ProvenanceReadError, ValueError) as exc:
+            self.window.report("Cannot open image", str(exc))
+            return False
+        if recipe is None:
+            self.window.report("No recipe", f"{path.name} carries no facestudio recipe, so it cannot be reopened.")
+            return False
+        model = self.window.model
+        if model is None or recipe.model_sha256 != model.sha256:
+            self.window.report("Different model", f"{path.name} was made with the model "
+                               f"{recipe.model_name or 'unnamed'} (sha256 {recipe.model_sha256}); "
+                               "open that model, then drop the image again.")
+            return False
+        known = {d.id for d in model.directions}
+        unknown = [e.direction_id for e in recipe.edits if e.direction_id not in known]
+        if unknown:
+            self.window.report("Unknown direction", f"{path.name} uses the direction {unknown[0]!r}, "
+                               "which the open model does not have.")
+            return False
+        self.window.change_recipe(recipe.replace(model_name=model.name), f"Open {path.name}")
+        self.window.statusBar().showMessage(f"Reopened the recipe of {path.name}", 5000)
+        return True
+
+
+def install_export_dock(window, area=QtCore.Qt.RightDockWidgetArea):
+    """Add the export dock to ``window`` (tabbed with the Directions dock when there is one);
+    returns (panel, dock, controller)."""
+    panel = ExportPanel(window.settings)
+    dock = QtWidgets.QDockWidget("Export", window)
+    dock.setObjectName("dock_export")
+    dock.setWidget(panel)
+    window.addDockWidget(area, dock)
+    directions = window.findChild(QtWidgets.QDockWidget, "dock_directions")
+    if directions is not None:
+        window.tabifyDockWidget(directions, dock)
+        directions.raise_()
+    return panel, dock, ExportController(window, panel)

@@ -1,0 +1,149 @@
+"""The export dock driven offscreen: export the face, the gallery, and reopen by dropping."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from facestudio.provenance import AI_DISCLOSURE, read_provenance
+from facestudio.ui.main_window import StudioWindow
+from tests.provenance.helpers import AI_TYPE, exiftool
+
+pytestmark = pytest.mark.usefixtures("qapp")
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, native_model):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    reports, answers = [], []
+    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: answers.pop(0) if answers else False,
+                       report=lambda title, text: reports.append(text))
+    win.reports, win.answers = reports, answers
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.firstFrameShown, timeout=TIMEOUT):
+        assert win.open_model(str(native_model))
+    yield win
+    win.close()
+
+
+def export_and_wait(qtbot, win, start):
+    with qtbot.waitSignal(win.exporter.finished, timeout=TIMEOUT) as blocker:
+        assert start()
+    return blocker.args[0]
+
+
+def test_the_panel_shows_the_card_terms_and_the_fixed_disclosure(window):
+    panel = window.export_panel
+    assert AI_DISCLOSURE in panel.findChild(QtWidgets.QLabel, "disclosure_label").text()
+    assert "CC-BY-NC-4.0" in panel.licence_label.text()
+    assert panel.attribution_edit.placeholderText() == "facestudio test suite"
+    assert "facestudio test suite" in panel.terms_preview.text()
+    assert panel.terms_combo.currentData() == "non-commercial"
+    panel.set_model({"license": "UTKFace terms: non-commercial research use only"}, "m", "ab", 64)
+    assert panel.terms_combo.currentData() == "non-commercial-research"
+    assert "research use only" in panel.terms_preview.text()
+    panel.additional_edit.setPlainText("No posters.")
+    assert panel.terms_preview.text().endswith("No posters.")
+    assert panel.stamp().description.startswith(AI_DISCLOSURE)
+
+
+def test_export_button_writes_a_stamped_jpeg(qtbot, window, tmp_path, monkeypatch):
+    panel = window.export_panel
+    panel.format_combo.setCurrentIndex(panel.format_combo.findData("jpeg"))
+    panel.artist_edit.setText("Ann Example")
+    panel.scale_spin.setValue(2)
+    panel.sidecar_check.setChecked(True)
+    target = tmp_path / "out" / "face.jpg"
+    target.parent.mkdir()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    click = lambda: qtbot.mouseClick(panel.export_button, QtCore.Qt.LeftButton) or True  # noqa: E731
+    written = export_and_wait(qtbot, window, click)
+    assert written == [target, target.with_name("face.jpg.json")]
+    meta = exiftool(target)
+    assert meta["XMP-iptcExt:DigitalSourceType"] == AI_TYPE
+    assert meta["XMP-dc:Creator"] == meta["IFD0:Artist"] == "Ann Example"
+    assert meta["XMP-cc:AttributionName"] == "facestudio test suite"
+    assert json.loads(meta["XMP-facestudio:Recipe"]) == window.recipe.to_dict()
+    assert Image.open(target).size == (64, 64)
+    assert window.settings.value("export/artist_edit") == "Ann Example"
+
+
+def test_exported_png_has_the_exact_render_and_reopens_by_drop(qtbot, window, tmp_path):
+    path = tmp_path / "face.png"
+    export_and_wait(qtbot, window, lambda: window.export_face(path))
+    recipe = window.recipe
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), window.model.renderer.render(recipe))
+    window.controls.seed_spin.setValue(recipe.seed + 3)
+    assert window.recipe.seed == recipe.seed + 3
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    drop = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton,
+                            QtCore.Qt.NoModifier)
+    window.dropEvent(drop)
+    assert window.recipe == recipe
+    assert window.reports == []
+
+
+def test_an_image_from_another_model_says_which_model_it_needs(window, tmp_path):
+    from tests.provenance.helpers import sample_recipe, sample_stamp
+    from facestudio.provenance import export_image
+    path = tmp_path / "other.webp"
+    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(), sample_recipe())
+    before = window.recipe
+    assert not window.exporter.reopen(path)
+    assert window.recipe == before
+    assert "Test faces" in window.reports[-1] and sample_recipe().model_sha256 in window.reports[-1]
+    Image.new("RGB", (4, 4)).save(tmp_path / "plain.png")
+    assert not window.exporter.reopen(tmp_path / "plain.png")
+    assert "carries no facestudio recipe" in window.reports[-1]
+
+
+def test_gallery_batch_with_pattern_progress_and_contact_sheet(qtbot, window, tmp_path):
+    for seed in (11, 12, 13):
+        window.controls.seed_spin.setValue(seed)
+        qtbot.waitUntil(lambda: window.canvas.image is not None, timeout=TIMEOUT)
+        window.keep_current()
+    panel = window.export_panel
+    panel.sheet_check.setChecked(True)
+    panel.pattern_edit.setText("{seed}_{psi}_{n}")
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    written = export_and_wait(qtbot, window, lambda: window.exporter.export_gallery(folder))
+    names = sorted(p.name for p in written)
+    assert names == ["11_0.7_1.png", "12_0.7_2.png", "13_0.7_3.png", "contact_sheet.png"]
+    for face, name in zip(window.gallery, names):
+        assert read_provenance(folder / name).to_recipe() == face.recipe
+    assert "Exported" in panel.status.text()
+    # a second run asks before replacing; "no" leaves everything as it was
+    stamp_before = (folder / "11_0.7_1.png").stat().st_mtime_ns
+    window.answers.append(False)
+    assert not window.exporter.export_gallery(folder)
+    assert (folder / "11_0.7_1.png").stat().st_mtime_ns == stamp_before
+
+
+def test_an_unwritable_folder_is_one_sentence(window, tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder) else real_access(p, mode))
+    assert not window.export_face(folder / "f.png")
+    assert window.reports[-1] == f"Cannot write {folder / 'f.png'}: the folder {folder} is not writable."
+    assert list(folder.iterdir()) == []
+
+
+def test_a_failed_write_is_reported_and_leaves_nothing(qtbot, window, tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with qtbot.waitSignal(window.exporter.failed, timeout=TIMEOUT):
+        assert window.export_face(tmp_path / "f.png")
+    assert "the disk is full" in window.reports[-1]
+    assert not list(tmp_path.glob("*f.png*"))
