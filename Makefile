@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(MAKE) system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa]'
 	touch $(STAMP)
 
 run: setup

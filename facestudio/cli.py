@@ -85,40 +85,57 @@ def _parse_int_list(text: str, what: str) -> list[int]:
         raise UserError(f"cannot read {what} {text!r}: use forms like 1,2,3 or 10-15") from None
 
 
-def _save_image(image, out: Path, overwrite: bool) -> None:
-    """Write one uint8 ``[H, W, 3]`` image atomically; format from the extension."""
-    from PIL import Image
-
-    from facestudio.fileio import atomic_write
-    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-    fmt = formats.get(out.suffix.lower())
-    if fmt is None:
-        raise UserError(f"cannot write {out}: the extension must be .png, .jpg or .webp")
-    with atomic_write(out, overwrite=overwrite) as tmp:
-        kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-        Image.fromarray(image).save(tmp, format=fmt, **kwargs)
-
-
 # --- commands ----------------------------------------------------------------------
 
-def cmd_render(args) -> int:
+def _export_options(args):
+    """Check the output paths and export options before any model is loaded."""
     from facestudio.fileio import check_writable_target
-    from facestudio.latent.seeds import check_seed, z_from_seed
+    from facestudio.provenance.export import ExportOptions, resolve_format, sidecar_path
+    options = ExportOptions(quality=args.quality, scale=args.scale, sidecar=getattr(args, "sidecar", False))
+    resolve_format(args.out, options)
     check_writable_target(args.out, overwrite=args.overwrite)
+    if options.sidecar:
+        check_writable_target(sidecar_path(args.out), overwrite=args.overwrite)
+    return options
+
+
+def _stamped(g, image, args, options, recipe=None, xmp_extra=None) -> list[Path]:
+    """Write ``image`` with the provenance stamp (model card terms, ``--artist``)."""
+    from facestudio.provenance import export_image, make_stamp
+    stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256, artist=args.artist or "",
+                       attribution=args.attribution)
+    return export_image(image, args.out, stamp, recipe, options, args.overwrite, xmp_extra)
+
+
+def cmd_render(args) -> int:
+    from facestudio.latent.seeds import check_seed
+    from facestudio.render.renderer import Renderer
+    from facestudio.session.recipe import Recipe
+    options = _export_options(args)
     check_seed(args.seed)
     g = _load(args.model)
-    ws = g.map(z_from_seed(args.seed, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
-    _save_image(g.synthesize(ws, noise=args.noise)[0], args.out, args.overwrite)
-    print(f"wrote {args.out}")
+    recipe = Recipe(g.sha256, args.seed, psi=args.psi, cutoff=args.cutoff, noise=args.noise,
+                    class_idx=args.class_idx, model_name=g.name)
+    written = _stamped(g, Renderer(g).render(recipe), args, options, recipe)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from facestudio.provenance import format_report, read_provenance
+    prov = read_provenance(args.file)
+    print(json.dumps(prov.as_dict(), indent=2, ensure_ascii=False) if args.json else format_report(prov))
+    if not prov.is_stamped:
+        print(f"facestudio: {args.file} carries no provenance stamp", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
 def cmd_mix(args) -> int:
     import numpy as np
 
-    from facestudio.fileio import check_writable_target
     from facestudio.latent.seeds import z_from_seeds
-    check_writable_target(args.out, overwrite=args.overwrite)
+    options = _export_options(args)
     rows = _parse_int_list(args.rows, "row seeds")
     cols = _parse_int_list(args.cols, "column seeds")
     if not rows or not cols:
@@ -142,7 +159,8 @@ def cmd_mix(args) -> int:
         sheet[(i + 1) * res:(i + 2) * res, 0:res] = img_of[r]
         for j in range(len(cols)):
             sheet[(i + 1) * res:(i + 2) * res, (j + 1) * res:(j + 2) * res] = cells[i * len(cols) + j]
-    _save_image(sheet, args.out, args.overwrite)
+    _stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
+                                                  f"layers {args.layers}; psi {args.psi}; noise {args.noise}"})
     print(f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})")
     return 0
 
@@ -204,12 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--class", dest="class_idx", type=int, default=None,
                         help="class index for conditional models")
         sp.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+        sp.add_argument("--artist", default="", help="creator stamped into the file (dc:creator, EXIF Artist)")
+        sp.add_argument("--attribution", default=None, help="credit line (default: the model card's)")
+        sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
+        sp.add_argument("--scale", type=int, default=1, help="integer Lanczos upscale factor (default 1)")
 
     sp = sub.add_parser("render", help="render one face")
     model_arg(sp)
     sp.add_argument("--seed", type=int, required=True)
     latent_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
+    sp.add_argument("--sidecar", action="store_true", help="also write the recipe and stamp to OUT.json")
     sp.set_defaults(func=cmd_render)
 
     sp = sub.add_parser("mix", help="style-mixing grid like the reference style_mixing.py")
@@ -221,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", type=Path, required=True)
     sp.set_defaults(func=cmd_mix)
 
+    sp = sub.add_parser("inspect", help="print the provenance and recipe stamped into an image")
+    sp.add_argument("file", type=Path)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_inspect)
+
     sp = sub.add_parser("info", help="describe a model")
     sp.add_argument("model", nargs="?", default=None)
     sp.add_argument("--json", action="store_true")
@@ -231,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("output", type=Path)
     sp.add_argument("--overwrite", action="store_true")
     sp.set_defaults(func=cmd_convert)
+
+    from facestudio.directions_cli import add_parsers as add_direction_parsers
+    add_direction_parsers(sub, model_arg, latent_args)
 
     from facestudio.training.command import add_train_arguments
     sp = sub.add_parser("train", help="train a generator (the bundled model's recipe)")

@@ -6,29 +6,25 @@ engine: the window asks for a :class:`StudioModel` and gets plain facts plus a r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
 from facestudio.generator import ModelLoadError, load_generator
-from facestudio.latent.directions import Direction, pca_directions
+from facestudio.latent.directions import Direction
+from facestudio.latent.discovery import Discovery, layer_groups
+from facestudio.render.discovery import discover
 from facestudio.render.renderer import Renderer
 
 __all__ = ["ModelLoadError", "StudioModel", "open_studio_model", "default_directions"]
 
-PCA_SAMPLES = 10_000
-PCA_SEED = 0
+SLIDER_COUNT = 12
 
 
-def default_directions(generator, count: int = 12) -> list[Direction]:
+def default_directions(generator, count: int = SLIDER_COUNT) -> list[Direction]:
     """PCA directions in W from mapping-network samples (GANSpace), fixed seed: the same
-    model always gives the same sliders."""
-    z = np.random.RandomState(PCA_SEED).randn(PCA_SAMPLES, generator.z_dim)
-    c = (np.arange(PCA_SAMPLES) % generator.c_dim) if generator.c_dim else None
-    ws = generator.map(z, c=c)[:, 0]
-    return pca_directions(ws, count, generator.num_ws, model_sha256=generator.sha256)
+    model always gives the same sliders (cached per model, see render.discovery)."""
+    return discover(generator).directions("pca", count)
 
 
 @dataclass
@@ -36,6 +32,8 @@ class StudioModel:
     renderer: Renderer
     info: dict[str, Any]
     directions: list[Direction]
+    card_meta: dict[str, str] = field(default_factory=dict)  # model card front matter (licence, attribution)
+    discovery: Discovery | None = None  # PCA / SeFa bases and W statistics (cached per model)
 
     sha256 = property(lambda self: self.info["sha256"])
     name = property(lambda self: self.info["name"])
@@ -51,15 +49,30 @@ class StudioModel:
 
     def layer_groups(self) -> dict[str, tuple[int, int]]:
         """Coarse / middle / fine ws row ranges (half-open), as StyleGAN papers split them."""
-        n = self.num_ws
-        a, b = max(1, round(n * 2 / 7)), max(2, round(n * 4 / 7))
-        return {"coarse": (0, a), "middle": (a, b), "fine": (b, n)}
+        groups = layer_groups(self.num_ws)
+        return {k: groups[k] for k in ("coarse", "middle", "fine")}
+
+    def direction_methods(self) -> dict[str, str]:
+        """Discovery methods for a picker: key -> label (``pca``, ``sefa``, ``sefa-coarse`` ...)."""
+        return self.discovery.methods() if self.discovery else {"pca": "PCA (GANSpace)"}
+
+    def directions_for(self, method: str = "pca", count: int = SLIDER_COUNT) -> list[Direction]:
+        """The sliders of one discovery method, strongest first."""
+        if self.discovery is None:
+            return list(self.directions)
+        return self.discovery.directions(method, count)
+
+    def discovered_directions(self, count: int = SLIDER_COUNT) -> list[Direction]:
+        """Every method's sliders: what recipes may refer to whichever method is shown."""
+        return self.discovery.all_directions(count) if self.discovery else list(self.directions)
 
 
 def open_studio_model(path: str | Path | None = None,
                       progress: Callable[[int, int], None] | None = None) -> StudioModel:
     """Load a model (the bundled one when ``path`` is None). Raises ModelLoadError."""
     generator = load_generator(path, progress=progress)
-    directions = default_directions(generator)
-    renderer = Renderer(generator, {d.id: d for d in directions})
-    return StudioModel(renderer, generator.describe(), directions)
+    found = discover(generator)
+    directions = found.directions("pca", SLIDER_COUNT)
+    renderer = Renderer(generator, {d.id: d for d in found.all_directions(SLIDER_COUNT)})
+    card_meta = dict(generator.card.meta) if generator.card else {}
+    return StudioModel(renderer, generator.describe(), directions, card_meta, discovery=found)

@@ -28,9 +28,11 @@ from facestudio.session.gallery import Gallery
 from facestudio.session.recipe import Recipe
 from facestudio.ui.canvas import FaceCanvas
 from facestudio.ui.controls import MAX_SPIN_SEED, LatentControls
-from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail, rgb_to_qimage
+from facestudio.ui.export_dock import IMAGE_SUFFIXES, install_export_dock
+from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail
 from facestudio.ui.render_bridge import RenderBridge
-from facestudio.ui.sliders import DirectionInfo, DirectionsPanel
+from facestudio.ui.directions_menu import install_directions_menu
+from facestudio.ui.sliders import DirectionsPanel
 from facestudio.ui.undo import RecipeCommand
 
 MODEL_FILTER = "Models (*.pkl *.pt *.pth *.safetensors);;All files (*)"
@@ -110,6 +112,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             dock.setObjectName(name)
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self.export_panel, self.export_dock, self.exporter = install_export_dock(self)
         self.model_label = QtWidgets.QLabel("no model")
         self.res_label = QtWidgets.QLabel("")
         self.time_label = QtWidgets.QLabel("")
@@ -137,7 +140,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._action("&Save session", self.save_session_action, QtGui.QKeySequence.Save, file_menu)
         self._action("Save session as…", self.save_session_as, None, file_menu)
         file_menu.addSeparator()
-        self._action("&Export image…", self.export_dialog, "Ctrl+E", file_menu)
+        self._action("&Export…", self.show_export_panel, "Ctrl+E", file_menu)
+        self._action("Export face as…", self.exporter.export_face_dialog, "Ctrl+Shift+E", file_menu)
+        self._action("Export gallery…", self.exporter.export_gallery_dialog, None, file_menu)
         file_menu.addSeparator()
         self._action("&Quit", self.close, QtGui.QKeySequence.Quit, file_menu)
         edit_menu = bar.addMenu("&Edit")
@@ -153,6 +158,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._action("Keep in gallery", self.keep_current, "K", edit_menu)
         self._action("Randomise edits", self.randomise_edits, None, edit_menu)
         self._action("Reset edits", self.reset_edits, None, edit_menu)
+        self.directions_controller = install_directions_menu(self, bar.addMenu("&Directions"))
         view_menu = bar.addMenu("&View")
         self._action("Fit", self.canvas.fit, "F", view_menu)
         self._action("Actual size (1:1)", self.canvas.actual_size, "1", view_menu)
@@ -202,14 +208,13 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.model = model
         self.bridge = RenderBridge(model.renderer, self)
         self.bridge.frameReady.connect(self._on_frame)
-        self.direction_layers = {d.id: d.layers for d in model.directions}
-        infos = [DirectionInfo(d.id, d.name, d.layers,
-                               f"{d.source}; 1 unit = {d.scale:.3g} in W") for d in model.directions]
-        self.directions_panel.set_directions(infos, model.num_ws)
+        self.direction_layers = {}
+        self.directions_controller.model_changed(model)  # sliders, method picker, renderer directions
         self.controls.set_model(model.num_ws, model.c_dim)
         self.model_label.setText(model.name)
         self.res_label.setText(f"{model.resolution}×{model.resolution}")
         self.setWindowTitle(f"facestudio — {model.name}[*]")
+        self.export_panel.set_model(model.card_meta, model.name, model.sha256, model.resolution)
         self.undo_stack.clear()
         seed = int(self.settings.value("recipe/seed", 0))
         self._apply_recipe(Recipe(model.sha256, min(seed, MAX_SPIN_SEED), psi=0.7,
@@ -336,6 +341,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             if self.model else ModelIdentity()
         return SessionDocument(
             model=identity, recipe=self.recipe, gallery=self.gallery,
+            directions=list(self.directions_controller.user_directions),
             ui_state={"direction_layers": {k: list(v) for k, v in self.direction_layers.items()}})
 
     def save_session_to(self, path: Path) -> bool:
@@ -377,6 +383,7 @@ class StudioWindow(QtWidgets.QMainWindow):
                 self.report("Model not found", f"the session was made with {doc.model.name or 'another model'}, "
                             "which is not open and could not be found; open it, then the session again.")
                 return False
+        self.directions_controller.set_user_directions(doc.directions)
         self.gallery.reset(list(doc.gallery))
         layers = doc.ui_state.get("direction_layers", {})
         self.direction_layers.update({k: tuple(v) for k, v in layers.items() if k in self.direction_layers})
@@ -401,23 +408,15 @@ class StudioWindow(QtWidgets.QMainWindow):
                                  "facestudio did not close properly last time. Recover the autosaved session?"):
             self.open_session(path)
 
-    # --- export (a plain PNG with the recipe until the provenance export lands) ---------------
-    def export_dialog(self) -> None:
-        if self.canvas.image is None:
-            return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export image", f"face-{self.recipe.seed}.png",
-                                                        "PNG images (*.png)")
-        if path:
-            self.export_png(Path(path))
+    # --- export (the Export dock: provenance-stamped files, batches, reopening) -----------------
+    def show_export_panel(self) -> None:
+        self.export_dock.show()
+        self.export_dock.raise_()
+        self.export_panel.export_button.setFocus()
 
-    def export_png(self, path: Path) -> bool:
-        image = rgb_to_qimage(self.canvas.image)
-        image.setText("facestudio.recipe", json.dumps(self.recipe.to_dict()))
-        image.setText("Disclaimer", "AI-generated image: the person shown does not exist.")
-        if not image.save(str(path), "PNG"):
-            self.report("Cannot export", f"could not write {path}")
-            return False
-        return True
+    def export_face(self, path: Path, overwrite: bool = False) -> bool:
+        """Export the current face to ``path`` with the export panel's settings."""
+        return self.exporter.export_face(path, overwrite)
 
     # --- events -----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
@@ -431,6 +430,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         path = urls[0].toLocalFile()
         if path.endswith(".fsession"):
             self.open_session(Path(path))
+        elif path.lower().endswith(IMAGE_SUFFIXES):
+            self.exporter.reopen(Path(path))
         else:
             self.open_model(path)
 

@@ -176,6 +176,7 @@ class DirectionsPanel(QtWidgets.QWidget):
     padMoved = QtCore.Signal(str, float, str, float, bool)  # id_x, x, id_y, y, dragging
     randomiseRequested = QtCore.Signal()
     resetAllRequested = QtCore.Signal()
+    methodChanged = QtCore.Signal(str)  # discovery method key (pca, sefa, sefa-coarse, ...)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -183,8 +184,21 @@ class DirectionsPanel(QtWidgets.QWidget):
         # ids by combo index, kept here: QComboBox.currentData() mishandles None's refcount
         # in PySide6 and crashes after enough calls
         self._pad_ids: list[str] = []
+        self._method_keys: list[str] = []
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
+        method_row = QtWidgets.QHBoxLayout()
+        self.method_label = QtWidgets.QLabel("Method")
+        self.method_combo = QtWidgets.QComboBox()
+        self.method_combo.setObjectName("direction_method")
+        self.method_combo.setToolTip("How the sliders were found: PCA of W, or closed-form "
+                                     "factorization (SeFa) of all / coarse / middle / fine layers")
+        method_row.addWidget(self.method_label)
+        method_row.addWidget(self.method_combo, 1)
+        outer.addLayout(method_row)
+        for w in (self.method_label, self.method_combo):
+            w.hide()
+        self.method_combo.currentIndexChanged.connect(self._on_method)
         buttons = QtWidgets.QHBoxLayout()
         self.randomise_button = QtWidgets.QPushButton("Randomise edits")
         self.reset_all_button = QtWidgets.QPushButton("Reset all")
@@ -237,6 +251,22 @@ class DirectionsPanel(QtWidgets.QWidget):
             self._pad_ids.append(info.id)
         if len(infos) > 1:
             self.pad_y.setCurrentIndex(1)
+
+    def set_methods(self, methods: dict[str, str], current: str) -> None:
+        """Offer discovery methods (key -> label) with ``current`` selected, without emitting."""
+        self.method_combo.blockSignals(True)
+        self.method_combo.clear()
+        self._method_keys = list(methods)
+        self.method_combo.addItems(list(methods.values()))
+        if current in self._method_keys:
+            self.method_combo.setCurrentIndex(self._method_keys.index(current))
+        self.method_combo.blockSignals(False)
+        for w in (self.method_label, self.method_combo):
+            w.setVisible(len(methods) > 1)
+
+    def _on_method(self, index: int) -> None:
+        if 0 <= index < len(self._method_keys):
+            self.methodChanged.emit(self._method_keys[index])
 
     def sync(self, amounts: dict[str, float], layers: dict[str, tuple[int, int]]) -> None:
         """Show the recipe's amounts and layer ranges (no signals)."""
