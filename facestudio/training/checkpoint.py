@@ -16,6 +16,10 @@ import torch
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+class CheckpointError(Exception):
+    """A checkpoint cannot be read; the message is one sentence."""
+
+
 def _compact_optimizer(state: dict) -> dict:
     out = {"param_groups": state["param_groups"], "state": {}}
     for k, v in state["state"].items():
@@ -49,7 +53,14 @@ def save_checkpoint(path: Path, *, G, G_ema, D, opt_G, opt_D, extra: dict[str, A
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+        missing = {"G", "G_ema", "D", "opt_G", "opt_D", "settings"} - set(data)
+    except Exception as exc:  # torch raises many kinds for a damaged or foreign file
+        raise CheckpointError(f"{path} is not a readable facestudio training checkpoint "
+                              f"({type(exc).__name__})") from None
+    if missing:
+        raise CheckpointError(f"{path} is not a facestudio training checkpoint: it lacks {', '.join(sorted(missing))}")
     data["opt_G"] = _expand_optimizer(data["opt_G"])
     data["opt_D"] = _expand_optimizer(data["opt_D"])
     return data

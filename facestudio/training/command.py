@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def add_train_arguments(sp: argparse.ArgumentParser) -> None:
                     help="folder or tar of training images (default: ../shared/data/utkface/UTKFace.tar)")
     sp.add_argument("--run", type=Path, default=Path("runs/faces64"),
                     help="run folder: checkpoint, samples, log (resumes when it holds a checkpoint)")
+    sp.add_argument("--resume-from", type=Path, default=None,
+                    help="a checkpoint to start from when the run folder has none yet "
+                         "(e.g. the committed checkpoints/faces64.pt)")
     sp.add_argument("--resolution", type=int, default=64)
     sp.add_argument("--batch", type=int, default=None, help="minibatch size (default 32)")
     sp.add_argument("--kimg", type=float, default=None, help="stop at this many thousand images seen in total")
@@ -119,6 +123,16 @@ def export(args, log=print) -> Path:
     return folder
 
 
+def seed_run_folder(run: Path, resume_from: Path | None) -> None:
+    """Copy ``resume_from`` into an empty run folder so training continues from it."""
+    if resume_from is None or (run / CHECKPOINT_NAME).is_file():
+        return
+    if not Path(resume_from).is_file():
+        raise DatasetError(f"cannot resume from {resume_from}: the file does not exist")
+    load_checkpoint(resume_from)  # refuse a damaged or foreign file before copying it
+    shutil.copyfile(resume_from, run / CHECKPOINT_NAME)
+
+
 def run_train(args) -> int:
     if args.export:
         export(args)
@@ -129,6 +143,7 @@ def run_train(args) -> int:
     images, _ = load_dataset(args.data, args.resolution, args.cache)
     log_file = args.run / "train.log"
     args.run.mkdir(parents=True, exist_ok=True)
+    seed_run_folder(args.run, args.resume_from)
 
     def log(msg: str) -> None:
         line = f"{time.strftime('%H:%M:%S')} {msg}"

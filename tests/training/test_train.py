@@ -62,6 +62,11 @@ def test_train_resume_export_and_eval(capsys, tmp_path, tiny_images):
     assert "resumed from" in (run / "train.log").read_text()
     assert not torch.equal(resumed["G_ema"]["synthesis.b16.conv1.weight"],
                            ckpt["G_ema"]["synthesis.b16.conv1.weight"])
+    # a fresh run folder seeded from a committed checkpoint continues from it
+    other = tmp_path / "other"
+    seeded = [a if a != str(run) else str(other) for a in base]
+    assert main(seeded + ["--resume-from", str(run / "checkpoint.pt"), "--kimg", "0.08"]) == 0
+    assert load_checkpoint(other / "checkpoint.pt")["images_seen"] == 80
     # export loads as a normal model and renders
     out = tmp_path / "model"
     assert main(base + ["--export", str(out)]) == 0
@@ -120,3 +125,13 @@ def test_adaptive_strength_moves_towards_the_target():
     aug.record(-torch.ones(8, 1))
     aug.update(100)
     assert aug.p == pytest.approx(0.0)
+
+
+def test_resume_from_a_damaged_checkpoint_is_one_sentence(capsys, tmp_path, tiny_images):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    code = main(["train", "--data", str(tiny_images), "--run", str(tmp_path / "r"), "--resolution", "16",
+                 "--tiny", "--cache", str(tmp_path / "cache"), "--resume-from", str(bad), "--kimg", "0.01"])
+    err = capsys.readouterr().err
+    assert code == 1 and "not a readable facestudio training checkpoint" in err and "Traceback" not in err
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
