@@ -278,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from facestudio.fileio import OutputPathError
     from facestudio.generator.errors import ModelLoadError
+    from facestudio.training.checkpoint import CheckpointError
     from facestudio.training.data import DatasetError
 
     parser = build_parser()
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _threads(args.threads)
         return args.func(args)
-    except (UserError, ModelLoadError, OutputPathError, DatasetError, ValueError) as exc:
+    except (UserError, ModelLoadError, OutputPathError, DatasetError, CheckpointError, ValueError) as exc:
         print(f"facestudio: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
