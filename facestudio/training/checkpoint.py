@@ -20,10 +20,15 @@ class CheckpointError(Exception):
     """A checkpoint cannot be read; the message is one sentence."""
 
 
+def _cpu(state: dict) -> dict:
+    return {k: v.detach().cpu() for k, v in state.items()}
+
+
 def _compact_optimizer(state: dict) -> dict:
     out = {"param_groups": state["param_groups"], "state": {}}
     for k, v in state["state"].items():
-        out["state"][k] = {name: (t.to(torch.bfloat16) if torch.is_tensor(t) and t.ndim > 0 else t)
+        out["state"][k] = {name: (t.to(torch.bfloat16).cpu() if torch.is_tensor(t) and t.ndim > 0
+                                  else t.cpu() if torch.is_tensor(t) else t)
                            for name, t in v.items()}
     return out
 
@@ -39,9 +44,9 @@ def _expand_optimizer(state: dict) -> dict:
 def save_checkpoint(path: Path, *, G, G_ema, D, opt_G, opt_D, extra: dict[str, Any]) -> None:
     """Write atomically (temp file + rename) so an interrupted save never loses the last one."""
     data = {
-        "G": G.state_dict(),
-        "G_ema": G_ema.state_dict(),
-        "D": D.state_dict(),
+        "G": _cpu(G.state_dict()),
+        "G_ema": _cpu(G_ema.state_dict()),
+        "D": _cpu(D.state_dict()),
         "opt_G": _compact_optimizer(opt_G.state_dict()),
         "opt_D": _compact_optimizer(opt_D.state_dict()),
         **extra,

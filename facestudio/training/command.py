@@ -14,7 +14,7 @@ import torch
 from facestudio.generator.model import generator_from_network
 from facestudio.generator.native import write_native
 from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from facestudio.training.data import DatasetError, load_dataset
+from facestudio.training.data import DatasetError, load_dataset, pack_images
 from facestudio.generator.stylegan2 import StyleGAN2Generator
 from facestudio.training.loop import TrainSettings, train
 from facestudio.training.metrics import swd
@@ -31,6 +31,10 @@ def add_train_arguments(sp: argparse.ArgumentParser) -> None:
                     help="a checkpoint to start from when the run folder has none yet "
                          "(e.g. the committed checkpoints/faces64.pt)")
     sp.add_argument("--resolution", type=int, default=64)
+    sp.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
+    sp.add_argument("--pack-data", type=Path, default=None,
+                    help="write the decoded, resized training images as a compact tar of JPEGs "
+                         "(small enough to carry to a GPU machine) and stop")
     sp.add_argument("--batch", type=int, default=None, help="minibatch size (default 32)")
     sp.add_argument("--kimg", type=float, default=None, help="stop at this many thousand images seen in total")
     sp.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
@@ -133,7 +137,23 @@ def seed_run_folder(run: Path, resume_from: Path | None) -> None:
     shutil.copyfile(resume_from, run / CHECKPOINT_NAME)
 
 
+def pick_device(name: str) -> str:
+    """``auto`` -> cuda when available, else cpu; asking for cuda without one is an error."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DatasetError("--device cuda was asked for, but this machine has no usable CUDA GPU")
+    if name not in ("cpu", "cuda"):
+        raise DatasetError(f"unknown device {name!r}: use auto, cpu or cuda")
+    return name
+
+
 def run_train(args) -> int:
+    if args.pack_data:
+        images, names = load_dataset(args.data, args.resolution, args.cache)
+        pack_images(images, names, args.pack_data, overwrite=args.overwrite)
+        print(f"wrote {args.pack_data} ({len(images)} images, {args.pack_data.stat().st_size / 2**20:.1f} MiB)")
+        return 0
     if args.export:
         export(args)
         return 0
@@ -151,7 +171,8 @@ def run_train(args) -> int:
         with log_file.open("a") as f:
             f.write(line + "\n")
 
-    log(f"training on {len(images)} images at {args.resolution} px, run folder {args.run}")
+    device = pick_device(args.device)
+    log(f"training on {len(images)} images at {args.resolution} px on {device}, run folder {args.run}")
     train(args.run, images, _settings(args), kimg=args.kimg, minutes=args.minutes,
-          snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log)
+          snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log, device=device)
     return 0

@@ -96,6 +96,26 @@ def load_dataset(source: Path, resolution: int, cache_dir: Path | None = None,
     return array, names
 
 
+def pack_images(images: np.ndarray, names: list[str], out: Path, quality: int = 92,
+                overwrite: bool = False) -> Path:
+    """Write uint8 ``[N, R, R, 3]`` images as a tar of JPEGs (names kept, so labels survive).
+
+    At 64 px UTKFace packs to about 50 MiB instead of the 138 MiB original, small enough to
+    travel to an accelerator machine; :func:`load_dataset` reads it like any tar.
+    """
+    from facestudio.fileio import atomic_write
+    with atomic_write(Path(out), overwrite=overwrite) as tmp:
+        with tarfile.open(tmp, "w") as tar:
+            for image, name in zip(images, names):
+                buf = io.BytesIO()
+                Image.fromarray(np.asarray(image)).save(buf, format="JPEG", quality=quality)
+                info = tarfile.TarInfo(name if _is_image_name(name) else f"{name}.jpg")
+                info.size = buf.tell()
+                buf.seek(0)
+                tar.addfile(info, buf)
+    return Path(out)
+
+
 class Batches:
     """Random minibatches as float tensors in [-1, 1], with random horizontal mirroring."""
 

@@ -75,8 +75,10 @@ class TrainSettings:
 class Trainer:
     """Owns the networks, optimisers and counters of one run folder."""
 
-    def __init__(self, run_dir: Path, settings: TrainSettings, log: Callable[[str], None] = print):
+    def __init__(self, run_dir: Path, settings: TrainSettings, log: Callable[[str], None] = print,
+                 device: str = "cpu"):
         self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
         self.log = log
         self.settings = settings
         self.images_seen = 0
@@ -88,8 +90,8 @@ class Trainer:
             self.settings = TrainSettings.from_dict(json.loads(ckpt["settings"]))
         s = self.settings
         torch.manual_seed(s.seed + (ckpt["steps"] if ckpt else 0))
-        self.G = StyleGAN2Generator(s.generator_config()).train()
-        self.D = Discriminator(s.resolution, s.d_channels or s.channels).train()
+        self.G = StyleGAN2Generator(s.generator_config()).train().to(self.device)
+        self.D = Discriminator(s.resolution, s.d_channels or s.channels).train().to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=s.lr, betas=(0.0, 0.99), eps=1e-8)
         c = s.r1_interval / (s.r1_interval + 1)
@@ -111,16 +113,17 @@ class Trainer:
     # --- one step -----------------------------------------------------------------
     def _latents(self, n: int) -> torch.Tensor:
         s = self.settings
-        z = torch.randn(n, s.z_dim)
+        z = torch.randn(n, s.z_dim, device=self.device)
         ws = self.G.mapping(z, update_w_avg=True)
         if s.mixing_prob > 0 and torch.rand(()) < s.mixing_prob:
             cutoff = int(torch.randint(1, ws.shape[1], ()))
-            ws2 = self.G.mapping(torch.randn(n, s.z_dim))
+            ws2 = self.G.mapping(torch.randn(n, s.z_dim, device=self.device))
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         return ws
 
     def step(self, real: torch.Tensor) -> None:
         s = self.settings
+        real = real.to(self.device, non_blocking=True)
         n = real.shape[0]
         # Generator: fakes with graph, D frozen.
         self.D.requires_grad_(False)
@@ -175,8 +178,8 @@ class Trainer:
         """A grid of G_ema faces for fixed seeds (reference seed convention)."""
         z = np.concatenate([np.random.RandomState(s).randn(1, self.settings.z_dim) for s in seeds])
         with torch.inference_mode():
-            ws = self.G_ema.mapping(torch.from_numpy(z).float(), psi=psi)
-            imgs = images_to_uint8(self.G_ema.synthesis(ws, noise_mode="const"))
+            ws = self.G_ema.mapping(torch.from_numpy(z).float().to(self.device), psi=psi)
+            imgs = images_to_uint8(self.G_ema.synthesis(ws, noise_mode="const").cpu())
         save_grid(imgs, path, cols)
         return path
 
@@ -194,14 +197,15 @@ def save_grid(images: np.ndarray, path: Path, cols: int) -> None:
 
 def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: float | None = None,
           minutes: float | None = None, snapshot_minutes: float = 10.0, sample_kimg: float = 20.0,
-          log: Callable[[str], None] = print, progress_seconds: float = 30.0) -> Trainer:
+          log: Callable[[str], None] = print, progress_seconds: float = 30.0,
+          device: str = "cpu") -> Trainer:
     """Train until ``kimg`` thousand images in total have been seen, or ``minutes`` pass.
 
     Saves a checkpoint every ``snapshot_minutes`` and at the end, a sample grid every
     ``sample_kimg``; SIGINT/SIGTERM stop after the current step and save.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(run_dir, settings, log)
+    trainer = Trainer(run_dir, settings, log, device=device)
     s = trainer.settings
     if images.shape[1] != s.resolution:
         raise ValueError(f"the data is {images.shape[1]} px but the run trains at {s.resolution} px")

@@ -135,3 +135,21 @@ def test_resume_from_a_damaged_checkpoint_is_one_sentence(capsys, tmp_path, tiny
     err = capsys.readouterr().err
     assert code == 1 and "not a readable facestudio training checkpoint" in err and "Traceback" not in err
     assert not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+def test_pack_data_round_trips_through_load_dataset(capsys, tmp_path, tiny_images):
+    packed = tmp_path / "packed.tar"
+    assert main(["train", "--data", str(tiny_images), "--resolution", "16", "--cache", str(tmp_path / "c"),
+                 "--pack-data", str(packed)]) == 0
+    original, names = load_dataset(tiny_images, 16, tmp_path / "c")
+    again, names_again = load_dataset(packed, 16)
+    assert names_again == names and again.shape == original.shape
+    assert np.abs(again.astype(int) - np.asarray(original)).mean() < 6  # JPEG, not bit-exact
+
+
+def test_cuda_without_a_gpu_is_one_sentence(capsys, tmp_path, tiny_images, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code = main(["train", "--data", str(tiny_images), "--run", str(tmp_path / "r"), "--resolution", "16",
+                 "--tiny", "--cache", str(tmp_path / "c"), "--device", "cuda", "--kimg", "0.01"])
+    err = capsys.readouterr().err
+    assert code == 1 and "no usable CUDA GPU" in err
