@@ -96,16 +96,17 @@ def load_dataset(source: Path, resolution: int, cache_dir: Path | None = None,
     return array, names
 
 
-def pack_images(images: np.ndarray, names: list[str], out: Path, quality: int = 92,
+def pack_images(images: np.ndarray, names: list[str], out: Path, quality: int = 90,
                 overwrite: bool = False) -> Path:
-    """Write uint8 ``[N, R, R, 3]`` images as a tar of JPEGs (names kept, so labels survive).
-
-    At 64 px UTKFace packs to about 50 MiB instead of the 138 MiB original, small enough to
-    travel to an accelerator machine; :func:`load_dataset` reads it like any tar.
+    """Write uint8 ``[N, R, R, 3]`` images as a gzipped tar of JPEGs (names kept, so the
+    labels in them survive). Gzip removes the tar's per-file header and padding, which is a
+    third of the size for thousands of 2 KB files. UTKFace at 64 px packs to about 45 MiB
+    instead of the 138 MiB original, small enough to travel to an accelerator machine;
+    :func:`load_dataset` reads it like any tar.
     """
     from facestudio.fileio import atomic_write
     with atomic_write(Path(out), overwrite=overwrite) as tmp:
-        with tarfile.open(tmp, "w") as tar:
+        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
             for image, name in zip(images, names):
                 buf = io.BytesIO()
                 Image.fromarray(np.asarray(image)).save(buf, format="JPEG", quality=quality)
