@@ -32,6 +32,9 @@ def add_train_arguments(sp: argparse.ArgumentParser) -> None:
                          "(e.g. the committed checkpoints/faces64.pt)")
     sp.add_argument("--resolution", type=int, default=64)
     sp.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
+    sp.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                    help="compute precision of a new run (auto: bf16 where the hardware has bf16 "
+                         "units); a resumed run keeps its own unless given")
     sp.add_argument("--pack-data", type=Path, default=None,
                     help="write the decoded, resized training images as a compact tar of JPEGs "
                          "(small enough to carry to a GPU machine) and stop")
@@ -174,5 +177,6 @@ def run_train(args) -> int:
     device = pick_device(args.device)
     log(f"training on {len(images)} images at {args.resolution} px on {device}, run folder {args.run}")
     train(args.run, images, _settings(args), kimg=args.kimg, minutes=args.minutes,
-          snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log, device=device)
+          snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log, device=device,
+          precision=args.precision)
     return 0

@@ -51,6 +51,7 @@ class TrainSettings:
     ema_rampup: float = 0.05
     augment_target: float = 0.6
     seed: int = 0
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast + channels_last)
 
     def generator_config(self) -> GeneratorConfig:
         return GeneratorConfig(resolution=self.resolution, z_dim=self.z_dim, w_dim=self.w_dim,
@@ -72,11 +73,23 @@ class TrainSettings:
         return cls(**d)
 
 
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 matrix units make mixed precision pay off here (AMX / AVX-512 BF16 on a
+    CPU, any bf16-capable CUDA GPU). Measured on this project's 2-core CPU: 3x the images/s."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 class Trainer:
     """Owns the networks, optimisers and counters of one run folder."""
 
     def __init__(self, run_dir: Path, settings: TrainSettings, log: Callable[[str], None] = print,
-                 device: str = "cpu"):
+                 device: str = "cpu", precision: str | None = None):
         self.run_dir = Path(run_dir)
         self.device = torch.device(device)
         self.log = log
@@ -88,6 +101,8 @@ class Trainer:
         ckpt = load_checkpoint(ckpt_path) if ckpt_path.is_file() else None
         if ckpt is not None:
             self.settings = TrainSettings.from_dict(json.loads(ckpt["settings"]))
+        if precision is not None:  # precision changes how we compute, not what the run is
+            self.settings.precision = precision
         s = self.settings
         torch.manual_seed(s.seed + (ckpt["steps"] if ckpt else 0))
         self.G = StyleGAN2Generator(s.generator_config()).train().to(self.device)
@@ -97,6 +112,13 @@ class Trainer:
         c = s.r1_interval / (s.r1_interval + 1)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=s.lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
         self.augment = AdaptiveAugment(target=s.augment_target)
+        if s.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be auto, fp32 or bf16, got {s.precision!r}")
+        self.bf16 = s.precision == "bf16" or (s.precision == "auto" and fast_bf16(self.device))
+        if self.bf16:  # bf16 kernels want NHWC; parameters stay float32 (autocast casts per op)
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+            self.G_ema.to(memory_format=torch.channels_last)
         if ckpt is not None:
             self.G.load_state_dict(ckpt["G"])
             self.G_ema.load_state_dict(ckpt["G_ema"])
@@ -121,21 +143,30 @@ class Trainer:
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         return ws
 
+    def _mixed(self):
+        """bf16 autocast for the forward passes when enabled; losses are taken in float32."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
     def step(self, real: torch.Tensor) -> None:
         s = self.settings
         real = real.to(self.device, non_blocking=True)
+        if self.bf16:
+            real = real.contiguous(memory_format=torch.channels_last)
         n = real.shape[0]
         # Generator: fakes with graph, D frozen.
         self.D.requires_grad_(False)
-        fake = self.G.synthesis(self._latents(n), noise_mode="random")
-        loss_g = F.softplus(-self.D(self.augment(fake))).mean()
+        with self._mixed():
+            fake = self.G.synthesis(self._latents(n), noise_mode="random")
+            fake_logits_g = self.D(self.augment(fake))
+        loss_g = F.softplus(-fake_logits_g.float()).mean()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_G.step()
         # Discriminator on the same fakes (detached) and reals.
         self.D.requires_grad_(True)
-        fake_logits = self.D(self.augment(fake.detach()))
-        real_logits = self.D(self.augment(real))
+        with self._mixed():
+            fake_logits = self.D(self.augment(fake.detach())).float()
+            real_logits = self.D(self.augment(real)).float()
         self.augment.record(real_logits)
         loss_d = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
         self.opt_D.zero_grad(set_to_none=True)
@@ -143,9 +174,10 @@ class Trainer:
         r1 = None
         if self.steps % s.r1_interval == 0:
             real_r = real.detach().requires_grad_(True)
-            logits = self.D(self.augment(real_r))
+            with self._mixed():
+                logits = self.D(self.augment(real_r)).float()
             (grad,) = torch.autograd.grad(logits.sum(), real_r, create_graph=True)
-            r1 = grad.square().sum(dim=[1, 2, 3]).mean()
+            r1 = grad.float().square().sum(dim=[1, 2, 3]).mean()
             (r1 * (s.r1_gamma / 2) * s.r1_interval).backward()
         self.opt_D.step()
         # EMA of G.
@@ -198,14 +230,15 @@ def save_grid(images: np.ndarray, path: Path, cols: int) -> None:
 def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: float | None = None,
           minutes: float | None = None, snapshot_minutes: float = 10.0, sample_kimg: float = 20.0,
           log: Callable[[str], None] = print, progress_seconds: float = 30.0,
-          device: str = "cpu") -> Trainer:
+          device: str = "cpu", precision: str | None = None) -> Trainer:
     """Train until ``kimg`` thousand images in total have been seen, or ``minutes`` pass.
 
     Saves a checkpoint every ``snapshot_minutes`` and at the end, a sample grid every
     ``sample_kimg``; SIGINT/SIGTERM stop after the current step and save.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(run_dir, settings, log, device=device)
+    trainer = Trainer(run_dir, settings, log, device=device, precision=precision)
+    log(f"compute: {trainer.device.type}, {'bf16 autocast + channels_last' if trainer.bf16 else 'float32'}")
     s = trainer.settings
     if images.shape[1] != s.resolution:
         raise ValueError(f"the data is {images.shape[1]} px but the run trains at {s.resolution} px")

@@ -32,6 +32,20 @@ def tiny_images(tmp_path):
     return folder
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_both_precisions_train_with_finite_losses(tmp_path, tiny_images, precision):
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_images), "--run", str(run), "--resolution", "16", "--tiny",
+                 "--batch", "4", "--cache", str(tmp_path / "cache"), "--precision", precision,
+                 "--kimg", "0.02"]) == 0
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    assert json.loads(ckpt["settings"])["precision"] == precision
+    for name in ("G", "G_ema", "D"):
+        assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in ckpt[name].values())
+    expected = "bf16 autocast + channels_last" if precision == "bf16" else "compute: cpu, float32"
+    assert expected in (run / "train.log").read_text()
+
+
 def test_dataset_is_cropped_resized_and_cached(tmp_path, tiny_images):
     logs = []
     images, names = load_dataset(tiny_images, 16, tmp_path / "cache", log=logs.append)
