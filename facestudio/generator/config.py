@@ -87,3 +87,11 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
         return cls(**d)
+
+
+def config_from_dict(d: dict[str, Any]):
+    """A :class:`GeneratorConfig` or, for ``family: stylegan3``, a ``StyleGAN3Config``."""
+    if isinstance(d, dict) and d.get("family") == "stylegan3":
+        from facestudio.generator.sg3_config import StyleGAN3Config
+        return StyleGAN3Config.from_dict(d)
+    return GeneratorConfig.from_dict(d)

@@ -26,13 +26,24 @@ from facestudio.generator.loader import (
     read_weights,
 )
 from facestudio.generator.model_card import ModelCard, read_card_beside
+from facestudio.generator.sg3_config import StyleGAN3Config
 from facestudio.generator.stylegan2 import NOISE_MODES, StyleGAN2Generator
+from facestudio.generator.stylegan3 import StyleGAN3Generator, Transform, transform_matrix
+
+AnyConfig = GeneratorConfig | StyleGAN3Config
 
 
-def build_network(config: GeneratorConfig, state_dict: dict[str, torch.Tensor],
-                  source: str = "the model") -> StyleGAN2Generator:
+def network_for(config: AnyConfig) -> StyleGAN2Generator | StyleGAN3Generator:
+    """A freshly initialised network of the config's family."""
+    if config.family == "stylegan3":
+        return StyleGAN3Generator(config)
+    return StyleGAN2Generator(config)
+
+
+def build_network(config: AnyConfig, state_dict: dict[str, torch.Tensor],
+                  source: str = "the model") -> StyleGAN2Generator | StyleGAN3Generator:
     """Instantiate the network and load weights, refusing any name or shape mismatch."""
-    net = StyleGAN2Generator(config)
+    net = network_for(config)
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
@@ -62,8 +73,8 @@ def images_to_uint8(img: torch.Tensor) -> np.ndarray:
 class Generator:
     """A loaded generator. ``sha256`` is the model's identity; ``card`` its model card."""
 
-    network: StyleGAN2Generator
-    config: GeneratorConfig
+    network: StyleGAN2Generator | StyleGAN3Generator
+    config: AnyConfig
     sha256: str
     path: Path | None = None
     card: ModelCard | None = None
@@ -125,15 +136,34 @@ class Generator:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws_t.shape)}")
         return ws_t
 
-    def synthesize_tensor(self, ws, noise: str = "const") -> torch.Tensor:
-        """ws ``[N, num_ws, w_dim]`` -> float images ``[N, C, H, W]`` in about [-1, 1]."""
-        ws_t = self.ws_tensor(ws, noise)
-        with torch.inference_mode():
-            return self.network.synthesis(ws_t, noise_mode=noise)
+    @property
+    def supports_transform(self) -> bool:
+        """Whether the input can be translated / rotated (StyleGAN3 only)."""
+        return self.config.family == "stylegan3"
 
-    def synthesize(self, ws, noise: str = "const") -> np.ndarray:
-        """ws ``[N, num_ws, w_dim]`` -> uint8 RGB ``[N, H, W, 3]`` (C-contiguous)."""
-        return images_to_uint8(self.synthesize_tensor(ws, noise))
+    def synthesize_tensor(self, ws, noise: str = "const",
+                          transform: Transform | None = None) -> torch.Tensor:
+        """ws ``[N, num_ws, w_dim]`` -> float images ``[N, C, H, W]`` in about [-1, 1].
+
+        transform: ``(tx, ty, angle)`` for StyleGAN3 models: moves the image by (tx, ty)
+        (the image spans about one unit) and rotates it by ``angle`` degrees, replacing the
+        model's stored input transform for this call; None keeps the stored one.
+        """
+        ws_t = self.ws_tensor(ws, noise)
+        if transform is None:
+            with torch.inference_mode():
+                return self.network.synthesis(ws_t, noise_mode=noise)
+        if not self.supports_transform:
+            raise ValueError("only StyleGAN3 models can translate or rotate their input; "
+                             "this is a StyleGAN2 model")
+        matrix = transform_matrix(transform)
+        with torch.inference_mode():
+            return self.network.synthesis(ws_t, noise_mode=noise, transform=matrix)
+
+    def synthesize(self, ws, noise: str = "const", transform: Transform | None = None) -> np.ndarray:
+        """ws ``[N, num_ws, w_dim]`` -> uint8 RGB ``[N, H, W, 3]`` (C-contiguous);
+        ``transform`` as for :meth:`synthesize_tensor`."""
+        return images_to_uint8(self.synthesize_tensor(ws, noise, transform))
 
     def describe(self) -> dict[str, Any]:
         """Facts for ``facestudio info`` and bug reports."""
@@ -176,7 +206,8 @@ def load_generator(path: str | Path | None = None, progress: Progress | None = N
     return Generator(network, config, sha, path=path, card=read_card_beside(path), meta=meta)
 
 
-def generator_from_network(network: StyleGAN2Generator, name: str = "in-memory model") -> Generator:
+def generator_from_network(network: StyleGAN2Generator | StyleGAN3Generator,
+                           name: str = "in-memory model") -> Generator:
     """Wrap an in-memory network (training previews, tests); identity from its weights."""
     import hashlib
     digest = hashlib.sha256()

@@ -23,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from facestudio.fileio import atomic_folder
-from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.config import GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.model_card import CARD_FILE
 
@@ -64,7 +64,7 @@ def read_native(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], d
     if doc.get("version", 0) > FORMAT_VERSION:
         raise ModelLoadError(f"{config_path} was written by a newer facestudio (format version {doc.get('version')})")
     try:
-        config = GeneratorConfig.from_dict(doc["generator"])
+        config = config_from_dict(doc["generator"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelLoadError(f"{config_path} has an invalid generator config: {exc}") from None
     try:

@@ -164,14 +164,14 @@ class _GeneratorReader:
 
     # --- the generator
     def check_family(self, g: PersistentRecord) -> tuple[_ModuleRecord, _ModuleRecord]:
-        """(mapping, synthesis) of a StyleGAN2 Generator; StyleGAN3 is refused politely."""
+        """(mapping, synthesis) of a StyleGAN2 Generator (StyleGAN3 ones go to
+        :class:`~facestudio.generator.sg3_pickle.StyleGAN3Reader` before this)."""
         if g.class_name != "Generator":
             raise self.fail(f"its network is a {g.class_name}, not a StyleGAN Generator")
         synthesis_names = set(self.modules(self.child(g, "synthesis", "SynthesisNetwork",
                                                        "synthesis")))
         if "input" in synthesis_names or any(map(_STYLEGAN3_LAYER.fullmatch, synthesis_names)):
-            raise self.fail("it holds a StyleGAN3 generator, and StyleGAN3 models are not "
-                            "supported yet")
+            raise self.fail("it holds a StyleGAN3 generator where a StyleGAN2 one was expected")
         return (self.child(g, "mapping", "MappingNetwork", "mapping"),
                 self.child(g, "synthesis", "SynthesisNetwork", "synthesis"))
 
@@ -305,12 +305,15 @@ class _GeneratorReader:
         active.discard(id(record))
         return out
 
+    def build_model(self, config: GeneratorConfig) -> torch.nn.Module:
+        return StyleGAN2Generator(config)
+
     def verify(self, config: GeneratorConfig, state: dict[str, torch.Tensor]) -> None:
-        """Keys and shapes must be exactly those of ``StyleGAN2Generator(config)``."""
+        """Keys and shapes must be exactly those of ``self.build_model(config)``."""
         # Built on the CPU: the "meta" device would save the random init (~0.5 s at 1024)
         # but its first use imports torch's reference ops, which takes seconds.
         with torch.no_grad():
-            model = StyleGAN2Generator(config)
+            model = self.build_model(config)
         expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         del model
         problems = []
@@ -347,6 +350,10 @@ def convert_nvidia_data(data: Any, name: str = "the model file",
             raise reader.fail(f"its {key} entry is {describe(record)}, not a network")
     else:
         raise reader.fail(f"it holds {describe(data)} instead of a dict of networks")
+    # Imported here: sg3_pickle builds on this module's reader.
+    from facestudio.generator.sg3_pickle import StyleGAN3Reader, is_stylegan3_record
+    if is_stylegan3_record(reader, record):
+        reader = StyleGAN3Reader(name)
     try:
         config, facts = reader.config(record)
         state = reader.state_dict(record, "", {}, set())
@@ -356,7 +363,7 @@ def convert_nvidia_data(data: Any, name: str = "the model file",
     except Exception as exc:  # odd values in a well-formed pickle: still one sentence
         raise reader.fail(f"its generator records are malformed ({one_line(exc)})") from None
     metadata: dict[str, Any] = {
-        "format": PICKLE_FORMAT, "family": "stylegan2", "source_key": key,
+        "format": PICKLE_FORMAT, "family": config.family, "source_key": key,
         "source_class": record.class_name, "persistence_version": record.version, **facts}
     if isinstance(data, dict):
         metadata["entries"] = sorted(str(k) for k in data)
@@ -379,8 +386,10 @@ def read_nvidia_pickle(source: str | os.PathLike | BinaryIO,
     ``metadata`` holds ``format``, ``source_key``, ``source_class``, ``num_fp16_res`` and,
     when they are plain data, ``training_set_kwargs`` and the generator's ``init_kwargs``.
     Raises :class:`UnsafePickleError` for a pickle that asks for anything outside the
-    allow-list and :class:`ModelLoadError` for anything unreadable, unsupported (StyleGAN3)
-    or inconsistent; each message is one sentence.
+    allow-list and :class:`ModelLoadError` for anything unreadable, unsupported or
+    inconsistent; each message is one sentence. StyleGAN3 generators are read by
+    :mod:`~facestudio.generator.sg3_pickle` into a ``StyleGAN3Config`` and state dict
+    named like :class:`~facestudio.generator.stylegan3.StyleGAN3Generator`.
     """
     name = source_name(source)
     with open_binary(source, name) as raw:

@@ -11,6 +11,8 @@ needs out of a loaded :class:`~facestudio.generator.model.Generator`:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -29,6 +31,15 @@ def affine_layers_by_row(network) -> list[list[tuple[str, torch.nn.Module, float
     reads it. Row order follows :meth:`SynthesisNetwork.block_ws`: a block's convs read its
     own rows and its ToRGB reads the row the next block's first conv reads."""
     synthesis = getattr(network, "synthesis", None)
+    if synthesis is not None and hasattr(synthesis, "layer_names"):
+        # StyleGAN3: row 0 drives the input's rotation / translation (not a style); row
+        # i + 1 is read by layer i alone (the last one is ToRGB, whose styles are scaled).
+        rows = [[]]
+        for name in synthesis.layer_names:
+            layer = getattr(synthesis, name)
+            gain = 1.0 / math.sqrt(layer.weight[0].numel()) if layer.is_torgb else 1.0
+            rows.append([(f"{name}.affine", layer.affine, gain)])
+        return rows
     if synthesis is None or not hasattr(synthesis, "blocks"):
         raise DirectionError("this network has no StyleGAN2 synthesis blocks, so its style "
                              "affines cannot be factorized")

@@ -1,8 +1,9 @@
 """The latent controls: seed (spin box, random, previous/next), truncation psi and cutoff,
-noise mode, and the class of conditional models.
+noise mode, the class of conditional models, and the input shift / rotation of StyleGAN3
+models.
 
 Emits ``changed(dict)`` with the recipe fields that moved (``seed``, ``psi``, ``cutoff``,
-``noise``, ``class_idx``) and ``dragging`` for the psi slider.
+``noise``, ``class_idx``, ``transform``) and ``dragging`` for the psi and transform sliders.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from PySide6 import QtCore, QtWidgets
 MAX_SPIN_SEED = 2**31 - 1  # QSpinBox holds a signed 32-bit int
 PSI_STEPS = 100
 NOISE_CHOICES = (("const", "constant"), ("random", "random"), ("none", "none"))
+SHIFT_STEPS = 100  # slider steps per unit of shift (the image spans about one unit)
+MAX_SHIFT = 0.5
 # Combos are read by index: QComboBox.currentData() mishandles None's refcount in PySide6.
 
 
@@ -56,6 +59,20 @@ class LatentControls(QtWidgets.QWidget):
         self.class_combo = QtWidgets.QComboBox()
         self.class_label = QtWidgets.QLabel("Class")
         form.addRow(self.class_label, self.class_combo)
+        self.transform_box = QtWidgets.QWidget()
+        transform_form = QtWidgets.QFormLayout(self.transform_box)
+        transform_form.setContentsMargins(0, 0, 0, 0)
+        self.shift_x_slider, self.shift_y_slider, self.rotate_slider = (
+            QtWidgets.QSlider(QtCore.Qt.Horizontal) for _ in range(3))
+        for slider, label, limit in ((self.shift_x_slider, "Shift x", MAX_SHIFT * SHIFT_STEPS),
+                                     (self.shift_y_slider, "Shift y", MAX_SHIFT * SHIFT_STEPS),
+                                     (self.rotate_slider, "Rotate °", 180)):
+            slider.setRange(-int(limit), int(limit))
+            slider.setToolTip("StyleGAN3 only: moves the input features before synthesis")
+            transform_form.addRow(label, slider)
+            slider.valueChanged.connect(self._on_transform_slider)
+            slider.sliderReleased.connect(lambda: self.dragFinished.emit("transform"))
+        form.addRow(self.transform_box)
         self.set_model(num_ws=18, c_dim=0)
 
         self.prev_button.clicked.connect(lambda: self._emit({"seed": max(0, self.seed_spin.value() - 1)}))
@@ -69,7 +86,9 @@ class LatentControls(QtWidgets.QWidget):
         self.noise_combo.currentIndexChanged.connect(lambda i: self._emit({"noise": NOISE_CHOICES[i][0]}))
         self.class_combo.currentIndexChanged.connect(self._on_class)
 
-    def set_model(self, num_ws: int, c_dim: int) -> None:
+    def set_model(self, num_ws: int, c_dim: int, transform: bool = False) -> None:
+        """Fit the controls to a model; ``transform``: show the StyleGAN3 shift / rotation."""
+        self.transform_box.setVisible(transform)
         self.cutoff_spin.blockSignals(True)
         self.cutoff_spin.setRange(0, num_ws)
         self.cutoff_spin.blockSignals(False)
@@ -81,10 +100,11 @@ class LatentControls(QtWidgets.QWidget):
         self.class_combo.setVisible(c_dim > 0)
         self.class_label.setVisible(c_dim > 0)
 
-    def sync(self, seed: int, psi: float, cutoff: int | None, noise: str, class_idx: int | None) -> None:
+    def sync(self, seed: int, psi: float, cutoff: int | None, noise: str, class_idx: int | None,
+             transform: tuple[float, float, float] | None = None) -> None:
         """Show a recipe's values without emitting signals."""
         widgets = (self.seed_spin, self.psi_slider, self.psi_spin, self.cutoff_spin, self.noise_combo,
-                   self.class_combo)
+                   self.class_combo, self.shift_x_slider, self.shift_y_slider, self.rotate_slider)
         for w in widgets:
             w.blockSignals(True)
         self.seed_spin.setValue(min(seed, MAX_SPIN_SEED))
@@ -94,6 +114,10 @@ class LatentControls(QtWidgets.QWidget):
         self.noise_combo.setCurrentIndex([mode for mode, _ in NOISE_CHOICES].index(noise))
         if class_idx is not None and class_idx < self.class_combo.count():
             self.class_combo.setCurrentIndex(class_idx)
+        tx, ty, angle = transform or (0.0, 0.0, 0.0)
+        self.shift_x_slider.setValue(round(tx * SHIFT_STEPS))
+        self.shift_y_slider.setValue(round(ty * SHIFT_STEPS))
+        self.rotate_slider.setValue(round(angle))
         for w in widgets:
             w.blockSignals(False)
 
@@ -106,6 +130,15 @@ class LatentControls(QtWidgets.QWidget):
         self.psi_spin.setValue(psi)
         self.psi_spin.blockSignals(False)
         self._emit({"psi": psi}, self.psi_slider.isSliderDown())
+
+    def _on_transform_slider(self, _value: int) -> None:
+        tx = self.shift_x_slider.value() / SHIFT_STEPS
+        ty = self.shift_y_slider.value() / SHIFT_STEPS
+        angle = float(self.rotate_slider.value())
+        dragging = any(s.isSliderDown() for s in (self.shift_x_slider, self.shift_y_slider,
+                                                  self.rotate_slider))
+        self._emit({"transform": (tx, ty, angle) if (tx, ty, angle) != (0, 0, 0) else None},
+                   dragging)
 
     def _on_class(self, index: int) -> None:
         if index >= 0:

@@ -115,7 +115,8 @@ def _module_state(module: nn.Module, children: dict[str, Any], attributes: dict[
     state["_parameters"] = OrderedDict(
         (k, None if p is None else nn.Parameter(p.detach().clone(), requires_grad=False))
         for k, p in module._parameters.items())
-    state["_buffers"] = OrderedDict((k, b.detach().clone()) for k, b in module._buffers.items())
+    state["_buffers"] = OrderedDict((k, None if b is None else b.detach().clone())
+                                    for k, b in module._buffers.items())
     state["_non_persistent_buffers_set"] = set()
     for hooks in _HOOK_DICTS:
         state[hooks] = OrderedDict()

@@ -432,7 +432,7 @@ def test_pickle_without_generator(tmp_path):
     assert_one_sentence(err.value, "not a network")
 
 
-def test_stylegan3_generators_are_not_supported_yet(tmp_path):
+def test_malformed_stylegan3_generators_are_refused(tmp_path):
     snapshot = build_snapshot(make_generator())
     synthesis = snapshot["G_ema"].state["_modules"]["synthesis"]
     synthesis.state["_modules"] = {
@@ -442,7 +442,7 @@ def test_stylegan3_generators_are_not_supported_yet(tmp_path):
     dump_snapshot(snapshot, tmp_path / "sg3.pkl")
     with pytest.raises(ModelLoadError) as err:
         read_nvidia_pickle(tmp_path / "sg3.pkl")
-    assert_one_sentence(err.value, "StyleGAN3 models are not supported yet")
+    assert_one_sentence(err.value, "sg3.pkl", "synthesis layers")
 
 
 def test_convert_rejects_non_snapshots():

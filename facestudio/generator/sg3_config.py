@@ -1,0 +1,201 @@
+"""The architecture description of a StyleGAN3 generator and its per-layer geometry.
+
+A StyleGAN3 synthesis network is a Fourier-feature input followed by ``num_layers``
+modulated convolutions and a ToRGB layer. Every layer's size, sampling rate, cutoff and
+filter lengths follow from a handful of hyper-parameters by the schedule of the paper
+("Alias-Free Generative Adversarial Networks", section 3.2 and appendix F): cutoffs and
+stopbands grow geometrically from the first layer to the last critically sampled ones.
+:func:`layer_specs` computes that schedule; the networks in
+:mod:`facestudio.generator.stylegan3` are built from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class StyleGAN3Config:
+    """Everything needed to build a StyleGAN3 generator, with no weights.
+
+    z_dim / c_dim / w_dim / img_channels: as for StyleGAN2; resolution: output side.
+    mapping_layers, mapping_lr_multiplier: the mapping network (2 layers, 0.01 in the paper).
+    channel_base, channel_max: feature maps per layer are ``min(channel_base / 2 / cutoff,
+    channel_max)``; num_layers: layers between the input and ToRGB (14); num_critical:
+    critically sampled layers at the end (2); first_cutoff / first_stopband: f_c and f_t of
+    the first layer in cycles per unit; last_stopband_rel: the last stopband relative to its
+    cutoff; margin_size: extra pixels on each side of the intermediate maps; output_scale:
+    factor on the ToRGB output; conv_kernel: 3 (T config) or 1 (R config); filter_size:
+    low-pass taps per factor of up/down-sampling; lrelu_upsampling: oversampling around the
+    nonlinearity; use_radial_filters: radially symmetric down-sampling filters (R config);
+    conv_clamp: clamp of layer outputs (None = off).
+    """
+
+    resolution: int
+    z_dim: int = 512
+    c_dim: int = 0
+    w_dim: int = 512
+    img_channels: int = 3
+    mapping_layers: int = 2
+    mapping_lr_multiplier: float = 0.01
+    channel_base: int = 32768
+    channel_max: int = 512
+    num_layers: int = 14
+    num_critical: int = 2
+    first_cutoff: float = 2.0
+    first_stopband: float = 2 ** 2.1
+    last_stopband_rel: float = 2 ** 0.3
+    margin_size: int = 10
+    output_scale: float = 0.25
+    conv_kernel: int = 3
+    filter_size: int = 6
+    lrelu_upsampling: int = 2
+    use_radial_filters: bool = False
+    conv_clamp: float | None = 256.0
+    family: str = "stylegan3"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        r = self.resolution
+        if not isinstance(r, int) or r < 4:
+            raise ValueError(f"resolution must be a whole number >= 4, got {r!r}")
+        if self.z_dim < 0 or self.c_dim < 0 or self.w_dim <= 0:
+            raise ValueError("z_dim and c_dim must be >= 0 and w_dim > 0")
+        if not 0 <= self.num_critical < self.num_layers:
+            raise ValueError("num_critical must be >= 0 and smaller than num_layers")
+        if self.conv_kernel < 1 or self.filter_size < 1 or self.lrelu_upsampling < 1:
+            raise ValueError("conv_kernel, filter_size and lrelu_upsampling must be >= 1")
+        if self.mapping_layers < 1:
+            raise ValueError("mapping_layers must be >= 1")
+        if self.family != "stylegan3":
+            raise ValueError(f"a StyleGAN3 config has family 'stylegan3', not {self.family!r}")
+
+    @property
+    def num_ws(self) -> int:
+        """One w for the input, one per layer, one for ToRGB."""
+        return self.num_layers + 2
+
+    @property
+    def architecture(self) -> str:
+        """``stylegan3-r`` (1x1 kernels, radial filters) or ``stylegan3-t``."""
+        return "stylegan3-r" if self.use_radial_filters else "stylegan3-t"
+
+    @property
+    def channels(self) -> dict[str, int]:
+        """Output feature maps per layer, by layer name (ToRGB last)."""
+        return {spec.name: spec.out_channels for spec in layer_specs(self)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "StyleGAN3Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The Fourier-feature input: channels, side in pixels, sampling rate, bandwidth."""
+
+    channels: int
+    size: int
+    sampling_rate: float
+    bandwidth: float
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One synthesis layer. Sizes in pixels (square maps), rates in samples per unit,
+    cutoffs / half widths in cycles per unit; ``padding`` is (x0, x1, y0, y1) around the
+    up-sampled map; taps of 1 mean no filter."""
+
+    name: str
+    is_torgb: bool
+    is_critically_sampled: bool
+    in_channels: int
+    out_channels: int
+    in_size: int
+    out_size: int
+    in_sampling_rate: int
+    out_sampling_rate: int
+    in_cutoff: float
+    out_cutoff: float
+    in_half_width: float
+    out_half_width: float
+    conv_kernel: int
+    tmp_sampling_rate: int
+    up_factor: int
+    down_factor: int
+    up_taps: int
+    down_taps: int
+    down_radial: bool
+    padding: tuple[int, int, int, int]
+
+
+def _schedule(cfg: StyleGAN3Config):
+    """Per-layer arrays (index 0 = the input): cutoffs, half widths, rates, sizes, channels."""
+    n = cfg.num_layers
+    last_cutoff = cfg.resolution / 2
+    last_stopband = last_cutoff * cfg.last_stopband_rel
+    exponents = np.minimum(np.arange(n + 1) / (n - cfg.num_critical), 1)
+    cutoffs = cfg.first_cutoff * (last_cutoff / cfg.first_cutoff) ** exponents
+    stopbands = cfg.first_stopband * (last_stopband / cfg.first_stopband) ** exponents
+    rates = np.exp2(np.ceil(np.log2(np.minimum(stopbands * 2, cfg.resolution))))
+    half_widths = np.maximum(stopbands, rates / 2) - cutoffs
+    sizes = rates + cfg.margin_size * 2
+    sizes[-2:] = cfg.resolution
+    channels = np.rint(np.minimum((cfg.channel_base / 2) / cutoffs, cfg.channel_max))
+    channels[-1] = cfg.img_channels
+    return cutoffs, half_widths, rates, sizes, channels
+
+
+def input_spec(cfg: StyleGAN3Config) -> InputSpec:
+    cutoffs, _, rates, sizes, channels = _schedule(cfg)
+    return InputSpec(int(channels[0]), int(sizes[0]), float(rates[0]), float(cutoffs[0]))
+
+
+def layer_specs(cfg: StyleGAN3Config) -> list[LayerSpec]:
+    """The ``num_layers + 1`` layers (the last is ToRGB), named ``L{i}_{size}_{channels}``."""
+    cutoffs, half_widths, rates, sizes, channels = _schedule(cfg)
+    specs = []
+    for i in range(cfg.num_layers + 1):
+        p = max(i - 1, 0)
+        is_torgb = i == cfg.num_layers
+        critical = i >= cfg.num_layers - cfg.num_critical
+        in_rate, out_rate = int(rates[p]), int(rates[i])
+        tmp_rate = max(in_rate, out_rate) * (1 if is_torgb else cfg.lrelu_upsampling)
+        up, down = int(np.rint(tmp_rate / in_rate)), int(np.rint(tmp_rate / out_rate))
+        if in_rate * up != tmp_rate or out_rate * down != tmp_rate:
+            raise ValueError(f"layer {i}: sampling rates {in_rate} -> {out_rate} are not "
+                             "whole-number ratios")
+        up_taps = cfg.filter_size * up if up > 1 and not is_torgb else 1
+        down_taps = cfg.filter_size * down if down > 1 and not is_torgb else 1
+        kernel = 1 if is_torgb else cfg.conv_kernel
+        in_size, out_size = int(sizes[p]), int(sizes[i])
+        # Pad so that the output samples sit where the symmetric interpretation puts them.
+        pad_total = ((out_size - 1) * down + 1 - (in_size + kernel - 1) * up
+                     + up_taps + down_taps - 2)
+        pad_lo = (pad_total + up) // 2
+        pad_hi = pad_total - pad_lo
+        out_ch = int(channels[i])
+        specs.append(LayerSpec(
+            name=f"L{i}_{out_size}_{out_ch}", is_torgb=is_torgb, is_critically_sampled=critical,
+            in_channels=int(channels[p]), out_channels=out_ch, in_size=in_size,
+            out_size=out_size, in_sampling_rate=in_rate, out_sampling_rate=out_rate,
+            in_cutoff=float(cutoffs[p]), out_cutoff=float(cutoffs[i]),
+            in_half_width=float(half_widths[p]), out_half_width=float(half_widths[i]),
+            conv_kernel=kernel, tmp_sampling_rate=tmp_rate, up_factor=up, down_factor=down,
+            up_taps=up_taps, down_taps=down_taps,
+            down_radial=cfg.use_radial_filters and not critical,
+            padding=(pad_lo, pad_hi, pad_lo, pad_hi)))
+    return specs
