@@ -103,7 +103,8 @@ class BatchResult:
 
     @property
     def stop_index(self) -> int:
-        return self.start_index + len(self.recipes)
+        count = len(self.recipes) or (0 if self.images is None else len(self.images))
+        return self.start_index + count
 
     @property
     def is_last(self) -> bool:
@@ -153,6 +154,14 @@ class _BatchJob:
     recipes: tuple[Recipe, ...]
     level: int
     next_index: int = 0
+    make_ws: Callable[[Renderer], np.ndarray] | None = None  # a ws batch instead of recipes
+    count: int = 0  # images of a ws batch
+    noise: str = "const"
+    ws: np.ndarray | None = None  # make_ws's result, computed at the first chunk
+
+    @property
+    def size(self) -> int:
+        return self.count if self.make_ws is not None else len(self.recipes)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -256,6 +265,29 @@ class RenderWorker:
             self._cond.notify_all()
         return batch_id
 
+    def submit_ws_batch(self, make_ws: Callable[[Renderer], np.ndarray], count: int,
+                        tag: str = "ws", noise: str = "const", level: int = 0) -> int:
+        """Queue ``count`` images whose ws ``[count, num_ws, w_dim]`` are ``make_ws(renderer)``,
+        called on the worker thread before the first chunk (so it may map seeds). Chunks,
+        priority and cancelling work as for :meth:`submit_batch`; results have no recipes."""
+        if self.on_batch_result is None:
+            raise ValueError("this render worker was made without an on_batch_result callback")
+        if count < 1:
+            raise ValueError(f"a ws batch needs at least one image, got {count!r}")
+        self.renderer.effective_level(level)
+        with self._cond:
+            batch_id = self._new_id()
+            if self._stopping:
+                return batch_id
+            self._count(batches_requested=1)
+            if self._batches.pop(tag, None) is not None:
+                self._count(batches_cancelled=1)
+            self._current_batch_id[tag] = batch_id
+            self._batches[tag] = _BatchJob(batch_id, tag, (), level, make_ws=make_ws,
+                                           count=int(count), noise=noise)
+            self._cond.notify_all()
+        return batch_id
+
     def cancel_batch(self, tag: str) -> bool:
         """Drop what is left of the batch with ``tag``; True when one was still running."""
         with self._cond:
@@ -346,9 +378,9 @@ class RenderWorker:
         if self._batches:
             job = next(iter(self._batches.values()))
             start = job.next_index
-            stop = min(start + self.batch_chunk, len(job.recipes))
+            stop = min(start + self.batch_chunk, job.size)
             job.next_index = stop
-            if stop >= len(job.recipes):
+            if stop >= job.size:
                 del self._batches[job.tag]
             return partial(self._render_chunk, job, start, stop)
         return None
@@ -398,13 +430,20 @@ class RenderWorker:
         effective = 0
         try:
             effective = self.renderer.effective_level(job.level)
-            images = self.renderer.render_batch(recipes, effective, max_batch=self.batch_chunk)
+            if job.make_ws is not None:
+                if job.ws is None:
+                    job.ws = np.asarray(job.make_ws(self.renderer), dtype=np.float32)
+                    if len(job.ws) != job.count:
+                        raise ValueError(f"the ws batch has {len(job.ws)} faces, not {job.count}")
+                images = self.renderer.render_ws(job.ws[start:stop], job.noise, effective)
+            else:
+                images = self.renderer.render_batch(recipes, effective, max_batch=self.batch_chunk)
             error = None
         except Exception as exc:
             images, error = None, describe_error(exc)
             if not isinstance(exc, ValueError):
                 log.exception("rendering batch %r failed", job.tag)
-        result = BatchResult(job.tag, start, images, job.id, len(job.recipes), recipes, effective,
+        result = BatchResult(job.tag, start, images, job.id, job.size, recipes, effective,
                              (time.perf_counter() - started) * 1000.0, error)
         with self._cond:
             self._count(batch_chunks=1, batch_errors=int(error is not None))

@@ -1,0 +1,131 @@
+"""Glue between the studio window and its Mix and Compare tabs.
+
+:func:`install_mix_tab` puts the canvas, a :class:`MixView` and a :class:`CompareView` in a
+tab widget in the window's central area and returns a :class:`MixController`, which the window tells when a
+model was opened. The controller connects the window's render bridge (batches), the gallery
+(faces as rows / donors, "Keep selected"), and the current face (a clicked cell becomes it,
+through the undo stack).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtWidgets
+
+from facestudio.provenance import ExportError, ExportOptions, export_image
+from facestudio.provenance.batch import contact_sheet
+from facestudio.session.mixing import grid_labels, grid_sheet
+from facestudio.session.recipe import Recipe
+from facestudio.ui.compare_view import CompareView
+from facestudio.ui.gallery_dock import ID_ROLE, png_thumbnail
+from facestudio.ui.mix_view import MixView
+
+
+class MixController:
+    def __init__(self, window, tabs: QtWidgets.QTabWidget, view: MixView, compare: CompareView):
+        self.window = window
+        self.tabs = tabs
+        self.view = view
+        self.compare = compare
+        self._bridge = None
+        view.gallery_recipes = self.gallery_recipes
+        view.faceChosen.connect(self.choose)
+        view.faceOpened.connect(self.open)
+        view.keepRequested.connect(self.keep)
+        view.exportRequested.connect(self.export_dialog)
+
+    def model_changed(self, model) -> None:
+        """Call after the window made ``model`` current (its bridge and recipe exist)."""
+        w = self.window
+        if self._bridge is not None:
+            for slot in (self.view.on_batch, self.compare.on_batch):
+                try:
+                    self._bridge.batchReady.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+        self._bridge = w.bridge
+        w.bridge.batchReady.connect(self.view.on_batch)
+        w.bridge.batchReady.connect(self.compare.on_batch)
+        self.view.set_model(w.recipe, model.num_ws, model.layer_groups(), w.bridge.submit_batch)
+        self.compare.set_model(w.bridge.submit_batch, lambda: w.recipe)
+        self.compare.strip.set_model(w.bridge.worker.submit_ws_batch, model.num_ws, model.layer_groups())
+
+    def gallery_recipes(self) -> list[Recipe]:
+        """The selected gallery faces of the loaded model (all of them when none is selected)."""
+        w = self.window
+        ids = [item.data(ID_ROLE) for item in w.gallery_dock.list.selectedItems()]
+        faces = [w.gallery.get(i) for i in ids if i in w.gallery] or list(w.gallery)
+        sha = w.model.sha256 if w.model else None
+        return [f.recipe.replace(model_name=w.model.name) for f in faces if f.recipe.model_sha256 == sha]
+
+    def choose(self, recipe: Recipe) -> None:
+        """A clicked cell becomes the current face (one undo step)."""
+        w = self.window
+        if w.model is not None and recipe.model_sha256 == w.model.sha256:
+            w.change_recipe(recipe, "Pick mixed face")
+
+    def open(self, recipe: Recipe) -> None:
+        """A double-clicked cell: make it current and show it on the canvas tab."""
+        self.choose(recipe)
+        self.tabs.setCurrentIndex(0)
+
+    def keep(self, picks) -> None:
+        w = self.window
+        for recipe, image in picks:
+            w.gallery.add(recipe, thumbnail=png_thumbnail(image))
+        w.statusBar().showMessage(f"Kept {len(picks)} mixed faces", 3000)
+
+
+    def export_grid(self, path: Path, overwrite: bool = False) -> list[Path]:
+        """Write the current grid as one sheet with the provenance stamp of the Export dock
+        (artist, terms); reference layout, or a labelled contact sheet when "labels" is on.
+        Raises ValueError / ExportError with one sentence."""
+        view, w = self.view, self.window
+        if not view.is_complete():
+            raise ValueError("the grid is still rendering; export it when every face is shown")
+        grid = view.grid
+        if view.labels_check.isChecked():
+            images = [None] + [view.cache[c] for c in grid.cols]
+            for r in range(grid.shape[0]):
+                images += [view.cache[grid.rows[r]]] + [view.cache[grid.cell(r, c)] for c in range(grid.shape[1])]
+            blank = view.cache[grid.rows[0]] * 0
+            sheet = contact_sheet([blank if i is None else i for i in images], grid_labels(grid),
+                                  columns=grid.shape[1] + 1)
+        else:
+            sheet = grid_sheet(grid, view.cache)
+        a, b = grid.layers
+        rows = ", ".join(str(r.seed) + ("*" if r.edits else "") for r in grid.rows)
+        cols = ", ".join(str(c.seed) + ("*" if c.edits else "") for c in grid.cols)
+        extra = {"MixGrid": f"rows {rows}; columns {cols}; layers {a}-{b - 1}; psi {grid.rows[0].psi}"}
+        return export_image(sheet, Path(path), w.export_panel.stamp(), None, ExportOptions(),
+                            overwrite, extra)
+
+    def export_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export mixing grid", "mix.png",
+                                                        "Images (*.png *.jpg *.webp)")
+        if not path:
+            return
+        try:
+            written = self.export_grid(Path(path), overwrite=Path(path).exists())
+        except (ValueError, ExportError) as exc:
+            self.window.report("Cannot export the grid", str(exc))
+            return
+        self.window.statusBar().showMessage(f"Wrote {written[0]}", 3000)
+
+
+def install_mix_tab(window, canvas: QtWidgets.QWidget) -> tuple[QtWidgets.QTabWidget, MixController]:
+    """A tab widget holding ``canvas`` ("Face"), a Mix view ("Mix") and an A/B compare view
+    ("Compare", also set as ``window.compare_view``); add it to the window's layout."""
+    tabs = QtWidgets.QTabWidget()
+    tabs.setObjectName("central_tabs")
+    tabs.setDocumentMode(True)
+    view = MixView()
+    view.setObjectName("mix_view")
+    tabs.addTab(canvas, "Face")
+    tabs.addTab(view, "Mix")
+    compare = CompareView()
+    compare.setObjectName("compare_view")
+    tabs.addTab(compare, "Compare")
+    window.compare_view = compare
+    return tabs, MixController(window, tabs, view, compare)
