@@ -1,0 +1,89 @@
+"""Partial re-render: cached block outputs give bit-identical images and are reused only
+for the blocks an edit did not touch."""
+
+import numpy as np
+import pytest
+import torch
+
+from facestudio.render.prefix_cache import PrefixCache, block_row_ends, first_changed_block, run_blocks
+from tests.conftest import randomised_network, small_config
+
+
+@pytest.fixture(params=["skip", "resnet"])
+def net(request):
+    return randomised_network(small_config(architecture=request.param), seed=3)
+
+
+def full(net, ws, noise="const"):
+    with torch.inference_mode():
+        return net.synthesis(ws, noise_mode=noise)
+
+
+def cached(net, ws, cache, noise="const"):
+    with torch.inference_mode():
+        _, img, reused = run_blocks(net.synthesis, ws, noise, cache)
+    return img, reused
+
+
+ROW_ENDS = {  # 32 px, blocks 4, 8, 16, 32
+    "skip": [2, 4, 6, 8],    # every block has a ToRGB sharing its row with the next conv0
+    "resnet": [1, 3, 5, 8],  # only the last block has a ToRGB
+}
+
+
+def test_row_ends_follow_the_torgb_rows(net):
+    ends = ROW_ENDS[net.config.architecture]
+    assert block_row_ends(net.synthesis) == ends
+    assert first_changed_block(net.synthesis, 0) == 0
+    assert first_changed_block(net.synthesis, ends[1]) == 2
+    assert first_changed_block(net.synthesis, 7) == 3
+
+
+def test_fine_edit_reuses_the_coarse_blocks_and_is_bit_identical(net):
+    torch.manual_seed(0)
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    first, reused = cached(net, ws, cache)
+    assert reused == 0 and torch.equal(first, full(net, ws))
+    edited = ws.clone()
+    edited[:, 6:] += 0.5  # rows 6-7: only the last block reads them
+    img, reused = cached(net, edited, cache)
+    assert reused == 3
+    assert torch.equal(img, full(net, edited))
+    middle = ws.clone()
+    row = ROW_ENDS[net.config.architecture][1]  # the first row block 8's output ignores
+    middle[:, row] -= 0.7
+    img, reused = cached(net, middle, cache)
+    assert reused == 2 and torch.equal(img, full(net, middle))
+
+
+def test_random_noise_is_never_cached(net):
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    cached(net, ws, cache, noise="random")
+    _, reused = cached(net, ws, cache, noise="random")
+    assert reused == 0 and cache.nbytes == 0
+
+
+def test_memory_bound_evicts_least_recent():
+    net = randomised_network(small_config())
+    cache = PrefixCache(max_bytes=60_000)
+    for seed in range(5):
+        torch.manual_seed(seed)
+        cached(net, torch.randn(1, 8, 32), cache)
+        assert cache.nbytes <= 60_000
+    assert cache.nbytes > 0
+
+
+def test_renderer_reuses_the_prefix_for_a_fine_layer_edit(native_model):
+    from facestudio.render.studio_model import open_studio_model
+    from facestudio.session.recipe import Recipe
+    model = open_studio_model(native_model)
+    r = model.renderer
+    base = Recipe(model.sha256, seed=4, psi=0.7)
+    r.render(base)
+    hits = r.prefix_cache.hits
+    fine = base.with_edit(model.directions[0].id, 1.5, (6, 8))
+    got = r.render(fine)
+    assert r.prefix_cache.hits == hits + 1
+    assert np.array_equal(got, r.generator.synthesize(r.ws_for(fine)[None])[0])
