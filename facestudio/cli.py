@@ -107,6 +107,23 @@ def _stamped(g, image, args, options, recipe=None, xmp_extra=None) -> list[Path]
     return export_image(image, args.out, stamp, recipe, options, args.overwrite, xmp_extra)
 
 
+def _transform_arg(args, g) -> tuple[float, float, float] | None:
+    """``(tx, ty, angle)`` from ``--translate X,Y`` / ``--rotate DEG`` (as the reference
+    ``gen_images.py``), or None when neither is given."""
+    if args.translate is None and args.rotate is None:
+        return None
+    if not g.supports_transform:
+        raise UserError(f"only StyleGAN3 models can translate or rotate a face, and {g.name} "
+                        "is a StyleGAN2 model")
+    tx = ty = 0.0
+    if args.translate is not None:
+        try:
+            tx, ty = (float(v) for v in args.translate.split(","))
+        except ValueError:
+            raise UserError(f"cannot read --translate {args.translate!r}: use X,Y such as 0.1,-0.2") from None
+    return (tx, ty, float(args.rotate or 0.0))
+
+
 def cmd_render(args) -> int:
     from facestudio.latent.seeds import check_seed
     from facestudio.render.renderer import Renderer
@@ -115,7 +132,7 @@ def cmd_render(args) -> int:
     check_seed(args.seed)
     g = _load(args.model)
     recipe = Recipe(g.sha256, args.seed, psi=args.psi, cutoff=args.cutoff, noise=args.noise,
-                    class_idx=args.class_idx, model_name=g.name)
+                    class_idx=args.class_idx, model_name=g.name, transform=_transform_arg(args, g))
     written = _stamped(g, Renderer(g).render(recipe), args, options, recipe)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -190,6 +207,14 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from facestudio.render.bench import format_report, run_bench
+    from facestudio.render.studio_model import open_studio_model
+    report = run_bench(open_studio_model(args.model), reps=args.reps, drag_steps=args.drag_steps)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
 def cmd_train(args) -> int:
     from facestudio.training.command import run_train
     return run_train(args)
@@ -233,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     latent_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
     sp.add_argument("--sidecar", action="store_true", help="also write the recipe and stamp to OUT.json")
+    sp.add_argument("--translate", default=None, help="StyleGAN3 only: move the face by X,Y "
+                    "(the image spans about 1), as in the reference gen_images.py")
+    sp.add_argument("--rotate", type=float, default=None, help="StyleGAN3 only: rotate by degrees")
     sp.set_defaults(func=cmd_render)
 
     sp = sub.add_parser("mix", help="style-mixing grid like the reference style_mixing.py")
@@ -262,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from facestudio.directions_cli import add_parsers as add_direction_parsers
     add_direction_parsers(sub, model_arg, latent_args)
+
+    sp = sub.add_parser("bench", help="measure render, preview, re-render and drag speed for a model")
+    model_arg(sp)
+    sp.add_argument("--reps", type=int, default=7, help="repetitions per timing (default 7)")
+    sp.add_argument("--drag-steps", type=int, default=120, help="slider moves in the simulated drag")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_bench)
 
     from facestudio.training.command import add_train_arguments
     sp = sub.add_parser("train", help="train a generator (the bundled model's recipe)")

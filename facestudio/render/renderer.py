@@ -5,7 +5,8 @@ images for one loaded :class:`~facestudio.generator.model.Generator`:
 
 * ``ws_for(recipe)`` -> ws ``[num_ws, w_dim]`` float32: the seed's z (reference convention,
   ``RandomState(seed).randn(1, z_dim)``) mapped with the recipe's psi / cutoff / class, the
-  style-mixing rows taken from the mix seed (mapped the same way), then the edits.
+  style-mixing rows taken from the mix seed (mapped the same way, with the donor's own
+  edits when the mix carries any), then the edits.
 * ``render(recipe, level)`` -> uint8 ``[R, R, 3]``. Level 0 is the exact full render (equal
   to ``Generator.synthesize`` of ``ws_for``). Level ``k > 0`` is a preview: synthesis stops
   after the block at resolution ``R / 2**k`` and its running RGB image is upscaled
@@ -14,6 +15,9 @@ images for one loaded :class:`~facestudio.generator.model.Generator`:
   (:meth:`Renderer.preview_levels_supported` says which; :meth:`Renderer.effective_level`
   says what level a request really gets).
 * ``render_ws`` / ``render_batch`` render several faces per network call, in chunks.
+* Partial re-render: StyleGAN2 renders go block by block through a
+  :class:`~facestudio.render.prefix_cache.PrefixCache`, so an edit of the later ws rows
+  restarts from the first block that reads them (bit-identical to a full render).
 
 The renderer holds no Qt and no threads; :class:`~facestudio.render.worker.RenderWorker`
 runs it on a background thread. Its methods may be called from any one thread at a time;
@@ -34,6 +38,7 @@ import torch.nn.functional as F
 from facestudio.generator.model import Generator, images_to_uint8
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
 from facestudio.latent.seeds import z_from_seed
+from facestudio.render.prefix_cache import PrefixCache, run_blocks
 from facestudio.session.recipe import Recipe
 
 BASE_WS_CACHE_SIZE = 256
@@ -60,6 +65,8 @@ class Renderer:
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._cache_size = max(1, int(cache_size))
         self._cache_lock = threading.Lock()
+        synthesis = generator.network.synthesis
+        self.prefix_cache = PrefixCache() if hasattr(synthesis, "blocks") else None
         self.set_directions(directions or {})
 
     # ------------------------------------------------------------------ directions
@@ -101,14 +108,22 @@ class Renderer:
         ws = np.array(self._base_ws(recipe.seed, recipe), dtype=np.float32, copy=True)
         if recipe.mix is not None:
             start, stop = _check_layer_range(recipe.mix.layers, num_ws, "the style mix")
-            ws[start:stop] = self._base_ws(recipe.mix.seed, recipe)[start:stop]
+            donor = self._base_ws(recipe.mix.seed, recipe)
+            if recipe.mix.edits:
+                donor = self._edited(donor, recipe.mix.edits)
+            ws[start:stop] = donor[start:stop]
         if recipe.edits:
-            for edit in recipe.edits:
-                _check_layer_range(edit.layers, num_ws, f"the edit along {edit.direction_id!r}")
-                if not np.isfinite(edit.amount):
-                    raise ValueError(f"the edit along {edit.direction_id!r} has a non-finite amount")
-            ws = apply_edits(ws, [e.as_tuple() for e in recipe.edits], self._directions)
+            ws = self._edited(ws, recipe.edits)
         return ws
+
+    def _edited(self, ws: np.ndarray, edits) -> np.ndarray:
+        """``ws`` ``[num_ws, w_dim]`` with ``edits`` applied in order (validated first)."""
+        num_ws = self.generator.num_ws
+        for edit in edits:
+            _check_layer_range(edit.layers, num_ws, f"the edit along {edit.direction_id!r}")
+            if not np.isfinite(edit.amount):
+                raise ValueError(f"the edit along {edit.direction_id!r} has a non-finite amount")
+        return apply_edits(ws, [e.as_tuple() for e in edits], self._directions)
 
     def ws_batch_for(self, recipes: Sequence[Recipe]) -> np.ndarray:
         """``ws_for`` of each recipe stacked into ``[N, num_ws, w_dim]``."""
@@ -145,8 +160,12 @@ class Renderer:
 
     def preview_levels_supported(self) -> bool:
         """True when every synthesis block adds to a running RGB image (``skip``), so the
-        synthesis can stop early; False for ``resnet`` / ``orig`` (previews = full renders)."""
-        return all(block.num_torgb > 0 for block in self.generator.network.synthesis.blocks())
+        synthesis can stop early; False for ``resnet`` / ``orig`` and for StyleGAN3, which
+        has no early output (previews = full renders)."""
+        synthesis = self.generator.network.synthesis
+        if not hasattr(synthesis, "blocks"):
+            return False
+        return all(block.num_torgb > 0 for block in synthesis.blocks())
 
     @property
     def max_level(self) -> int:
@@ -170,40 +189,43 @@ class Renderer:
 
     def render(self, recipe: Recipe, level: int = 0) -> np.ndarray:
         """One face, uint8 C-contiguous ``[R, R, 3]`` at full size (see the module doc for levels)."""
-        return self.render_ws(self.ws_for(recipe)[None], recipe.noise, level)[0]
+        return self.render_ws(self.ws_for(recipe)[None], recipe.noise, level,
+                              transform=recipe.transform)[0]
 
-    def render_ws(self, ws: np.ndarray, noise: str = "const", level: int = 0) -> np.ndarray:
+    def render_ws(self, ws: np.ndarray, noise: str = "const", level: int = 0,
+                  transform: tuple[float, float, float] | None = None) -> np.ndarray:
         """ws ``[N, num_ws, w_dim]`` -> uint8 C-contiguous ``[N, R, R, 3]``.
 
-        Level 0 is exactly ``Generator.synthesize(ws, noise)``; level ``k > 0`` runs the
-        synthesis up to resolution ``R / 2**k`` and upscales bilinearly (skip only).
+        Level 0 is exactly ``Generator.synthesize(ws, noise, transform)``; level ``k > 0``
+        runs the synthesis up to resolution ``R / 2**k`` and upscales bilinearly (skip only).
+        ``transform`` (StyleGAN3 only; ValueError otherwise) always renders at level 0.
         """
         level = self.effective_level(level)
         g = self.generator
-        if level == 0:
-            return g.synthesize(ws, noise)
+        if transform is not None or self.prefix_cache is None:  # StyleGAN3: no blocks to reuse
+            return g.synthesize(ws, noise, transform)
         ws_t = g.ws_tensor(ws, noise)
+        synthesis = g.network.synthesis
+        stop = None
+        if level:  # the block at R / 2**level; its running image already includes its ToRGB
+            stop = synthesis.block_resolutions.index(g.resolution >> level)
         with torch.inference_mode():
-            return images_to_uint8(self._preview_tensor(ws_t, noise, g.resolution >> level))
+            _, img, _ = run_blocks(synthesis, ws_t, noise, self.prefix_cache, stop)
+            if level:
+                size = g.resolution
+                img = F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False)
+            return images_to_uint8(img)
 
-    def _preview_tensor(self, ws: torch.Tensor, noise: str, stop_resolution: int) -> torch.Tensor:
-        """Run blocks up to ``stop_resolution``; its running image ``[N, C, r, r]`` upscaled
-        bilinearly to ``[N, C, R, R]``. For skip, the block at ``r`` already includes its
-        ToRGB (fed by the ws row it shares with the next block's first conv)."""
-        synthesis = self.generator.network.synthesis
-        x = img = None
-        for block, block_ws in zip(synthesis.blocks(), synthesis.block_ws(ws)):
-            x, img = block(x, img, block_ws, noise)
-            if block.resolution >= stop_resolution:
-                break
-        size = self.generator.resolution
-        return F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False)
+    def clear_prefix_cache(self) -> None:
+        """Forget cached block outputs (benchmarks use it to time renders from scratch)."""
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()
 
     def render_batch(self, recipes: Sequence[Recipe], level: int = 0, max_batch: int = 8) -> np.ndarray:
         """Several faces, uint8 ``[N, R, R, 3]``, at most ``max_batch`` per network call.
 
         All ws are composed first, so a bad recipe raises before anything is rendered.
-        Consecutive recipes with the same noise mode share a network call.
+        Consecutive recipes with the same noise mode and transform share a network call.
         """
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
@@ -212,11 +234,12 @@ class Renderer:
         out = np.empty((len(recipes), size, size, 3), np.uint8)
         start = 0
         while start < len(recipes):
-            noise = recipes[start].noise
+            noise, transform = recipes[start].noise, recipes[start].transform
             stop = start + 1
-            while stop < len(recipes) and stop - start < max_batch and recipes[stop].noise == noise:
+            while (stop < len(recipes) and stop - start < max_batch
+                   and recipes[stop].noise == noise and recipes[stop].transform == transform):
                 stop += 1
-            out[start:stop] = self.render_ws(ws[start:stop], noise, level)
+            out[start:stop] = self.render_ws(ws[start:stop], noise, level, transform=transform)
             start = stop
         return out
 

@@ -44,6 +44,11 @@ class StudioModel:
     path = property(lambda self: self.info["path"])
 
     @property
+    def supports_transform(self) -> bool:
+        """Whether faces can be shifted / rotated through the input (StyleGAN3 models)."""
+        return self.info.get("family") == "stylegan3"
+
+    @property
     def preview_supported(self) -> bool:
         return self.info["architecture"] == "skip"
 

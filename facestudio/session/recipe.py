@@ -33,10 +33,15 @@ class Edit:
 
 @dataclass(frozen=True)
 class Mix:
-    """Style mixing: ws rows ``[start, stop)`` come from ``seed`` (same psi/cutoff/class)."""
+    """Style mixing: ws rows ``[start, stop)`` come from ``seed`` (same psi/cutoff/class).
+
+    edits: the donor face's own edits, applied to the donor's ws before its rows are taken
+    (so a gallery face with edits can donate its final look); empty for a plain seed.
+    """
 
     seed: int
     layers: tuple[int, int]
+    edits: tuple[Edit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,12 @@ class Recipe:
     edits: tuple[Edit, ...] = ()
     mix: Mix | None = None
     model_name: str = ""
+    transform: tuple[float, float, float] | None = None  # StyleGAN3 input (tx, ty, degrees)
 
     def __post_init__(self):
         check_seed(self.seed)
+        if self.transform is not None:
+            object.__setattr__(self, "transform", check_transform(self.transform))
         if self.noise not in NOISE_MODES:
             raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
         if not np.isfinite(self.psi):
@@ -78,9 +86,9 @@ class Recipe:
             "model": {"sha256": self.model_sha256, "name": self.model_name},
             "seed": self.seed, "psi": self.psi, "cutoff": self.cutoff, "noise": self.noise,
             "class": self.class_idx,
-            "edits": [{"direction": e.direction_id, "amount": e.amount, "layers": list(e.layers)}
-                      for e in self.edits],
-            "mix": None if self.mix is None else {"seed": self.mix.seed, "layers": list(self.mix.layers)},
+            "edits": _edits_list(self.edits),
+            "mix": None if self.mix is None else _mix_dict(self.mix),
+            **({} if self.transform is None else {"transform": list(self.transform)}),
         }
 
     @classmethod
@@ -95,9 +103,38 @@ class Recipe:
                 cutoff=None if d.get("cutoff") is None else int(d["cutoff"]),
                 noise=d.get("noise", "const"),
                 class_idx=None if d.get("class") is None else int(d["class"]),
-                edits=tuple(Edit(e["direction"], float(e["amount"]), tuple(int(i) for i in e["layers"]))
-                            for e in d.get("edits", [])),
-                mix=None if not mix else Mix(int(mix["seed"]), tuple(int(i) for i in mix["layers"])),
+                edits=_edits_from(d.get("edits", [])),
+                mix=None if not mix else Mix(int(mix["seed"]), tuple(int(i) for i in mix["layers"]),
+                                             _edits_from(mix.get("edits", []))),
+                transform=None if d.get("transform") is None else tuple(d["transform"]),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a facestudio recipe: missing or malformed {exc}") from None
+
+
+def check_transform(transform) -> tuple[float, float, float]:
+    """``(tx, ty, angle)`` as three finite floats: the StyleGAN3 input's translation (the
+    image spans about one unit) and rotation in degrees; ValueError otherwise."""
+    try:
+        values = tuple(float(v) for v in transform)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or not all(np.isfinite(values)):
+        raise ValueError(f"a transform is three finite numbers (tx, ty, angle), got {transform!r}")
+    return values
+
+
+def _edits_list(edits: tuple[Edit, ...]) -> list[dict[str, Any]]:
+    return [{"direction": e.direction_id, "amount": e.amount, "layers": list(e.layers)} for e in edits]
+
+
+def _edits_from(items) -> tuple[Edit, ...]:
+    return tuple(Edit(e["direction"], float(e["amount"]), tuple(int(i) for i in e["layers"])) for e in items)
+
+
+def _mix_dict(mix: Mix) -> dict[str, Any]:
+    """The mix as JSON; ``edits`` only when the donor has any (older readers stay happy)."""
+    d: dict[str, Any] = {"seed": mix.seed, "layers": list(mix.layers)}
+    if mix.edits:
+        d["edits"] = _edits_list(mix.edits)
+    return d

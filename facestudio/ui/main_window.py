@@ -30,6 +30,7 @@ from facestudio.ui.canvas import FaceCanvas
 from facestudio.ui.controls import MAX_SPIN_SEED, LatentControls
 from facestudio.ui.export_dock import IMAGE_SUFFIXES, install_export_dock
 from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail
+from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.sliders import DirectionsPanel
@@ -96,7 +97,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.banner.hide()
         self.canvas = FaceCanvas()
         v.addWidget(self.banner)
-        v.addWidget(self.canvas, 1)
+        self.central_tabs, self.mix_controller = install_mix_tab(self, self.canvas)
+        self.mix_view = self.mix_controller.view
+        v.addWidget(self.central_tabs, 1)
         self.setCentralWidget(central)
 
         self.directions_panel = DirectionsPanel()
@@ -210,7 +213,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.bridge.frameReady.connect(self._on_frame)
         self.direction_layers = {}
         self.directions_controller.model_changed(model)  # sliders, method picker, renderer directions
-        self.controls.set_model(model.num_ws, model.c_dim)
+        self.controls.set_model(model.num_ws, model.c_dim, transform=model.supports_transform)
         self.model_label.setText(model.name)
         self.res_label.setText(f"{model.resolution}×{model.resolution}")
         self.setWindowTitle(f"facestudio — {model.name}[*]")
@@ -219,6 +222,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         seed = int(self.settings.value("recipe/seed", 0))
         self._apply_recipe(Recipe(model.sha256, min(seed, MAX_SPIN_SEED), psi=0.7,
                                   class_idx=0 if model.c_dim else None, model_name=model.name))
+        self.mix_controller.model_changed(model)
 
     def open_model_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
@@ -258,7 +262,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         for e in recipe.edits:
             self.direction_layers[e.direction_id] = e.layers
         self.directions_panel.sync(amounts, self.direction_layers)
-        self.controls.sync(recipe.seed, recipe.psi, recipe.cutoff, recipe.noise, recipe.class_idx)
+        self.controls.sync(recipe.seed, recipe.psi, recipe.cutoff, recipe.noise, recipe.class_idx,
+                           transform=recipe.transform)
         if self.bridge is not None:
             self.bridge.submit(recipe, interactive=self._interactive)
 
