@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from facestudio.generator.model import Generator, images_to_uint8
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
 from facestudio.latent.seeds import z_from_seed
-from facestudio.render.prefix_cache import PrefixCache, run_blocks
+from facestudio.render.prefix_cache import PrefixCache, first_changed_block, run_blocks
 from facestudio.session.recipe import Recipe
 
 BASE_WS_CACHE_SIZE = 256
@@ -67,6 +67,7 @@ class Renderer:
         self._cache_lock = threading.Lock()
         synthesis = generator.network.synthesis
         self.prefix_cache = PrefixCache() if hasattr(synthesis, "blocks") else None
+        self._last_ws: np.ndarray | None = None  # what the previous render showed
         self.set_directions(directions or {})
 
     # ------------------------------------------------------------------ directions
@@ -208,13 +209,28 @@ class Renderer:
         synthesis = g.network.synthesis
         stop = None
         if level:  # the block at R / 2**level; its running image already includes its ToRGB
-            stop = synthesis.block_resolutions.index(g.resolution >> level)
+            stop = self._preview_stop(synthesis, ws, synthesis.block_resolutions.index(g.resolution >> level))
+            if stop == len(synthesis.block_resolutions) - 1:
+                stop, level = None, 0
+        self._last_ws = np.array(ws, dtype=np.float32, copy=True)
         with torch.inference_mode():
             _, img, _ = run_blocks(synthesis, ws_t, noise, self.prefix_cache, stop)
             if level:
                 size = g.resolution
                 img = F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False)
             return images_to_uint8(img)
+
+    def _preview_stop(self, synthesis, ws: np.ndarray, stop: int) -> int:
+        """A preview must reach the first block that reads a changed ws row, or dragging a
+        fine-layer slider would show no change until it settles. Those blocks are cheap:
+        the unchanged ones before them come from the prefix cache."""
+        last = self._last_ws
+        if last is None or last.shape != np.shape(ws):
+            return stop
+        changed = np.flatnonzero(np.any(np.asarray(ws) != last, axis=(0, 2)))
+        if changed.size == 0:
+            return stop
+        return max(stop, first_changed_block(synthesis, int(changed[0])))
 
     def clear_prefix_cache(self) -> None:
         """Forget cached block outputs (benchmarks use it to time renders from scratch)."""

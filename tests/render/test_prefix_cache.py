@@ -87,3 +87,17 @@ def test_renderer_reuses_the_prefix_for_a_fine_layer_edit(native_model):
     got = r.render(fine)
     assert r.prefix_cache.hits == hits + 1
     assert np.array_equal(got, r.generator.synthesize(r.ws_for(fine)[None])[0])
+
+
+def test_a_preview_reaches_the_blocks_a_fine_edit_changes(native_model):
+    """Dragging a fine-layer slider must change the preview, not only the settled frame."""
+    from facestudio.render.studio_model import open_studio_model
+    from facestudio.session.recipe import Recipe
+    model = open_studio_model(native_model)
+    r = model.renderer
+    base = Recipe(model.sha256, seed=4, psi=0.7)
+    before = r.render(base, level=2)  # 8 px preview: blocks 4 and 8 only
+    fine = base.with_edit(model.directions[0].id, 2.0, (6, 8))  # rows only block 32 reads
+    after = r.render(fine, level=2)
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after, r.generator.synthesize(r.ws_for(fine)[None])[0])  # ran to the end
