@@ -182,6 +182,35 @@ def cmd_mix(args) -> int:
     return 0
 
 
+def cmd_grid(args) -> int:
+    """A contact sheet: one face per seed, ``--cols`` per row, in seed order."""
+    import numpy as np
+
+    from facestudio.latent.seeds import check_seed, z_from_seeds
+    options = _export_options(args)
+    seeds = _parse_int_list(args.seeds, "seeds")
+    if not seeds:
+        raise UserError("give at least one seed, e.g. --seeds 0-63")
+    for s in seeds:
+        check_seed(s)
+    if args.cols < 1:
+        raise UserError("--cols must be at least 1")
+    g = _load(args.model)
+    ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
+    faces = np.concatenate([g.synthesize(ws[i:i + 16], noise=args.noise) for i in range(0, len(ws), 16)])
+    cols = min(args.cols, len(seeds))
+    rows = -(-len(seeds) // cols)
+    res = g.resolution
+    sheet = np.zeros((rows * res, cols * res, 3), np.uint8)
+    for i, face in enumerate(faces):
+        r, c = divmod(i, cols)
+        sheet[r * res:(r + 1) * res, c * res:(c + 1) * res] = face
+    _stamped(g, sheet, args, options, xmp_extra={
+        "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"})
+    print(f"wrote {args.out} ({len(seeds)} faces, {rows} x {cols})")
+    return 0
+
+
 def cmd_info(args) -> int:
     g = _load(args.model)
     info = g.describe()
@@ -271,6 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     latent_args(sp)
     sp.add_argument("--out", type=Path, required=True)
     sp.set_defaults(func=cmd_mix)
+
+    sp = sub.add_parser("grid", help="a contact sheet of faces for a list of seeds")
+    model_arg(sp)
+    sp.add_argument("--seeds", required=True, help="seeds, e.g. 0-63 or 1,5,9")
+    sp.add_argument("--cols", type=int, default=8, help="faces per row (default 8)")
+    latent_args(sp)
+    sp.add_argument("--out", type=Path, required=True)
+    sp.set_defaults(func=cmd_grid)
 
     sp = sub.add_parser("inspect", help="print the provenance and recipe stamped into an image")
     sp.add_argument("file", type=Path)

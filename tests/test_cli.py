@@ -126,3 +126,19 @@ def test_output_path_problems(capsys, tmp_path, native_model):
     code, _, err = run(capsys, "render", "--model", str(native_model), "--seed", "1",
                        "--out", str(tmp_path / "f.tiff"))
     assert code == 1 and ".png, .jpg or .webp" in err
+
+
+def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_model):
+    out = tmp_path / "sheet.png"
+    code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "0-4", "--cols", "3",
+                       "--psi", "0.7", "--out", str(out))
+    assert code == 0, err
+    sheet = np.asarray(Image.open(out).convert("RGB"))
+    g = load_generator(native_model)
+    r = g.resolution
+    assert sheet.shape == (2 * r, 3 * r, 3)
+    faces = g.synthesize(g.map(z_from_seeds(list(range(5)), g.z_dim), psi=0.7))
+    assert np.array_equal(sheet[r:2 * r, 0:r], faces[3])  # seed 3: second row, first column
+    assert not sheet[r:2 * r, 2 * r:].any()               # the unused sixth cell stays empty
+    code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "x", "--out", str(tmp_path / "b.png"))
+    assert code == 1 and "cannot read seeds" in err
