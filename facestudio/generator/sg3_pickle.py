@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import numpy as np
-import torch
 
 from facestudio.generator.nvidia_pickle import _GENERATOR_ARGS, _FC_NAME, _GeneratorReader
 from facestudio.generator.safe_pickle_tensors import one_line

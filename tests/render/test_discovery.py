@@ -49,7 +49,7 @@ def test_style_affine_weights_are_the_effective_style_maps(gen):
     w = torch.randn(3, gen.w_dim, dtype=torch.float64)
     for row, a in zip(affine_layers_by_row(gen.network), weights):
         assert a.shape[1] == gen.w_dim
-        parts, start = [], 0
+        parts = []
         for _, m, gain in row:
             with torch.no_grad():
                 s = (m.double()(w) - m.bias.double() * m.bias_gain) * gain

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from facestudio.ui.app import make_app
 from facestudio.ui.main_window import StudioWindow

@@ -5,21 +5,9 @@ import pytest
 from PySide6 import QtCore
 
 from facestudio.ui.compare_view import difference_image, split_image
-from facestudio.ui.main_window import StudioWindow
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 30_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, native_model):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: True, report=lambda *_: None)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.firstFrameShown, timeout=TIMEOUT):
-        assert win.open_model(str(native_model))
-    yield win
-    win.close()
 
 
 def test_split_and_difference_images():

@@ -2,29 +2,18 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
 
 from facestudio.latent.direction_files import adopt, read_directions, write_bundle
 from facestudio.ui.gallery_dock import ID_ROLE
-from facestudio.ui.main_window import StudioWindow
-from tests.ui.test_main_window import FRAME_TIMEOUT, wait_for_full_frame_of
+from tests.ui.test_main_window import wait_for_full_frame_of
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, native_model):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-    reports, answers = [], {"confirm": True}
-    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: answers["confirm"],
-                       report=lambda title, text: reports.append(text))
-    win.reports, win.answers = reports, answers
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.firstFrameShown, timeout=FRAME_TIMEOUT):
-        assert win.open_model(str(native_model))
-    win.directions_controller.ask_text = lambda title, label, default: default
-    yield win
-    win.close()
+def window(window):
+    window.directions_controller.ask_text = lambda title, label, default: default
+    return window
 
 
 def keep_seeds(qtbot, win, seeds):
@@ -136,9 +125,9 @@ def test_bad_imports_are_one_sentence_and_change_nothing(window, tmp_path):
 def test_a_bundle_from_another_model_asks_first(window, tmp_path):
     ctl, model = window.directions_controller, window.model
     theirs = write_bundle(adopt(model.directions_for("pca", 2), "e" * 64), tmp_path / "theirs.npz")
-    window.answers["confirm"] = False
+    window.default_answer = False
     assert ctl.import_file(theirs) == []
-    window.answers["confirm"] = True
+    window.default_answer = True
     got = ctl.import_file(theirs)
     assert len(got) == 2 and all(d.model_sha256 == model.sha256 and d.meta["made_for"] == "e" * 64
                                  for d in ctl.user_directions)

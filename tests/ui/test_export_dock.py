@@ -9,7 +9,6 @@ from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.provenance import AI_DISCLOSURE, read_provenance
-from facestudio.ui.main_window import StudioWindow
 from tests.provenance.helpers import AI_TYPE, exiftool
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -17,17 +16,9 @@ TIMEOUT = 20_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, native_model):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-    reports, answers = [], []
-    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: answers.pop(0) if answers else False,
-                       report=lambda title, text: reports.append(text))
-    win.reports, win.answers = reports, answers
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.firstFrameShown, timeout=TIMEOUT):
-        assert win.open_model(str(native_model))
-    yield win
-    win.close()
+def window(window):
+    window.default_answer = False  # an unexpected question is refused
+    return window
 
 
 def export_and_wait(qtbot, win, start):

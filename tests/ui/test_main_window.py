@@ -4,24 +4,9 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from facestudio.ui.main_window import StudioWindow
 
 pytestmark = pytest.mark.usefixtures("qapp")
 FRAME_TIMEOUT = 20_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, native_model):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-    reports = []
-    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: True,
-                       report=lambda title, text: reports.append(text))
-    win.reports = reports
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.firstFrameShown, timeout=FRAME_TIMEOUT):
-        assert win.open_model(str(native_model))
-    yield win
-    win.close()
 
 
 def expected_image(win, recipe=None):

@@ -6,21 +6,9 @@ from PySide6 import QtCore, QtWidgets
 
 from facestudio.session.mixing import MixGrid
 from facestudio.session.recipe import Mix
-from facestudio.ui.main_window import StudioWindow
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 30_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, native_model):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-    win = StudioWindow(settings, tmp_path / "data", confirm=lambda *_: True, report=lambda *_: None)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.firstFrameShown, timeout=TIMEOUT):
-        assert win.open_model(str(native_model))
-    yield win
-    win.close()
 
 
 def mixed_ws(renderer, row, donor, layers):
