@@ -82,11 +82,16 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "GeneratorConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
-        return cls(**d)
+        return strict_from_dict(cls, d)
+
+
+def strict_from_dict(cls, d: dict[str, Any]):
+    """Build the config dataclass ``cls`` from ``d``, refusing keys it does not know."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
+    return cls(**d)
 
 
 def config_from_dict(d: dict[str, Any]):

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from facestudio.generator.config import strict_from_dict
+
 
 @dataclass
 class StyleGAN3Config:
@@ -96,11 +98,7 @@ class StyleGAN3Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "StyleGAN3Config":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
-        return cls(**d)
+        return strict_from_dict(cls, d)
 
 
 @dataclass(frozen=True)
