@@ -327,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from facestudio.directions_cli import add_parsers as add_direction_parsers
     add_direction_parsers(sub, model_arg, latent_args)
+    from facestudio.attributes_cli import add_parser as add_attributes_parser
+    add_attributes_parser(sub, model_arg)
 
     sp = sub.add_parser("bench", help="measure render, preview, re-render and drag speed for a model")
     model_arg(sp)

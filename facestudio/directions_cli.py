@@ -97,11 +97,12 @@ def parse_edit(spec: str, available: list[Direction], num_ws: int) -> tuple[Dire
 
 def _available(args, g):
     from facestudio.render.discovery import discover
+    from facestudio.render.model_directions import model_directions
     found = discover(g)
     keep = len(found.pca_vectors)
     files = load_direction_files(args.directions, g, found, args.allow_other_model)
     ids = {d.id for d in files}
-    return files + [d for d in found.all_directions(keep) if d.id not in ids]  # files win
+    return files + [d for d in model_directions(g) + found.all_directions(keep) if d.id not in ids]  # files win
 
 
 # --- commands ---------------------------------------------------------------------------

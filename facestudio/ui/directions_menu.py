@@ -27,7 +27,15 @@ DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files 
 
 def tooltip(d: Direction) -> str:
     made = d.meta.get("made_from") or d.meta.get("file") or ""
-    return f"{d.source}{'; ' + made if made else ''}; 1 unit = {d.scale:.3g} in W"
+    parts = [d.source + (f"; {made}" if made else "")]
+    if d.meta.get("positive"):
+        parts.append(f"+ = {d.meta['positive']}")
+    if d.meta.get("conditioned_on"):
+        parts.append(f"holds {', '.join(d.meta['conditioned_on'])} fixed")
+    if "age_years_per_unit" in d.meta:
+        parts.append(f"per unit: age {d.meta['age_years_per_unit']:+.1f} years, "
+                     f"p(female) {d.meta['p_female_per_unit']:+.2f} (classifier)")
+    return "; ".join(parts + [f"1 unit = {d.scale:.3g} in W"])
 
 
 class DirectionsController:

@@ -209,7 +209,7 @@ class ExportController(QtCore.QObject):
                                f"{recipe.model_name or 'unnamed'} (sha256 {recipe.model_sha256}); "
                                "open that model, then drop the image again.")
             return False
-        known = {d.id for d in model.directions}
+        known = {d.id for d in model.discovered_directions()}
         unknown = [e.direction_id for e in recipe.edits if e.direction_id not in known]
         if unknown:
             self.window.report("Unknown direction", f"{path.name} uses the direction {unknown[0]!r}, "

@@ -131,3 +131,28 @@ def test_a_bundle_from_another_model_asks_first(window, tmp_path):
     got = ctl.import_file(theirs)
     assert len(got) == 2 and all(d.model_sha256 == model.sha256 and d.meta["made_for"] == "e" * 64
                                  for d in ctl.user_directions)
+
+
+def test_named_directions_shipped_beside_the_model_lead_every_method(qtbot, window, native_model):
+    from facestudio.latent.directions import Direction
+    from facestudio.render.model_directions import bundle_path_for
+    m = window.model
+    named = [Direction(id=i, name=n, vector=np.eye(m.w_dim)[k], layers=(0, m.num_ws), scale=3.0,
+                       source="attribute", model_sha256=m.sha256,
+                       meta={"positive": p, "conditioned_on": [other],
+                             "age_years_per_unit": 4.2, "p_female_per_unit": 0.01})
+             for i, n, k, p, other in [("age", "Age", 1, "older", "gender"),
+                                       ("gender", "Gender", 2, "more feminine", "age")]]
+    write_bundle(named, bundle_path_for(native_model))
+    assert window.open_model(str(native_model))
+    panel = window.directions_panel
+    assert list(panel.rows)[:3] == ["age", "gender", "pca0"]
+    tip = panel.rows["age"].name_label.toolTip()
+    assert "+ = older" in tip and "holds gender fixed" in tip and "+4.2 years" in tip
+    plain = wait_for_full_frame_of(qtbot, window, window.recipe)
+    panel.rows["age"].slider.setValue(150)
+    assert window.recipe.edits[0].direction_id == "age"
+    aged = wait_for_full_frame_of(qtbot, window, window.recipe)  # the canvas shows the edited face
+    assert not np.array_equal(aged, plain)
+    panel.method_combo.setCurrentIndex(1)  # SeFa: the named sliders stay on top
+    assert list(panel.rows)[:3] == ["age", "gender", "sefa0"]
