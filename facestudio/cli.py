@@ -249,6 +249,11 @@ def cmd_train(args) -> int:
     return run_train(args)
 
 
+def cmd_doctor(args) -> int:
+    from facestudio.doctor import doctor, qt_probe
+    return qt_probe() if args.qt_probe else doctor(as_json=args.json)
+
+
 def cmd_gui(args) -> int:
     from facestudio.fileio import check_writable_target
     if args.screenshot is not None:
@@ -263,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facestudio", description="Design faces of people who do not exist.")
     p.add_argument("--version", action="version", version=f"facestudio {__version__}")
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: cores - 1)")
+    p.add_argument("--device", dest="render_device", default=None, help="where the generator runs: auto "
+                   "(a CUDA GPU when present, the default), cpu or cuda; sets FACESTUDIO_DEVICE")
     sub = p.add_subparsers(dest="command")
 
     def model_arg(sp, required=False):
@@ -342,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(sp)
     sp.set_defaults(func=cmd_train)
 
+    sp = sub.add_parser("doctor", help="check this machine for bug reports (Python, torch, GPU, Qt, folders)")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
+    sp.set_defaults(func=cmd_doctor)
+
     sp = sub.add_parser("gui", help="open the studio window")
     model_arg(sp)
     sp.add_argument("--screenshot", type=Path, default=None)
@@ -359,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or [])])
+    if args.render_device:  # for this process and what it starts (train has its own --device)
+        os.environ["FACESTUDIO_DEVICE"] = args.render_device
     try:
         _threads(args.threads)
         return args.func(args)

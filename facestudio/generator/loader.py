@@ -17,6 +17,7 @@ import torch
 from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.native import is_safetensors, native_paths, read_native
+from facestudio.locations import bundled_weights_dir
 
 Progress = Callable[[int, int], None]
 ZIP_MAGIC = b"PK\x03\x04"
@@ -26,11 +27,12 @@ HASH_CHUNK = 4 << 20
 
 
 def bundled_model_path() -> Path:
-    """The default face model: ``$FACESTUDIO_MODEL`` if set, else the repository's ``weights/``."""
+    """The default face model: ``$FACESTUDIO_MODEL`` if set, else the bundled ``weights/``
+    (found by :mod:`facestudio.locations`: source tree, wheel data or PyInstaller build)."""
     env = os.environ.get("FACESTUDIO_MODEL")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "weights"
+    return bundled_weights_dir()
 
 
 def file_sha256(path: Path, progress: Progress | None = None) -> str:

@@ -3,7 +3,8 @@
 Inputs and outputs are numpy so that callers (latent, session, ui) never touch torch:
 ``map(z, c, psi, cutoff)`` gives ws ``[N, num_ws, w_dim]`` float32 and
 ``synthesize(ws, noise)`` gives uint8 images ``[N, H, W, 3]``. Everything runs in fp32
-on the CPU under ``torch.inference_mode``.
+under ``torch.inference_mode``, on the device :func:`~facestudio.generator.device.pick_device`
+chooses (a CUDA GPU when there is one, unless ``FACESTUDIO_DEVICE=cpu``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.device import pick_device
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.loader import (
     Progress,
@@ -66,7 +68,7 @@ def build_network(config: AnyConfig, state_dict: dict[str, torch.Tensor],
 def images_to_uint8(img: torch.Tensor) -> np.ndarray:
     """``[N, C, H, W]`` in about [-1, 1] -> uint8 ``[N, H, W, C]`` as the reference tools do."""
     out = (img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return np.ascontiguousarray(out.numpy())
+    return np.ascontiguousarray(out.cpu().numpy())
 
 
 @dataclass
@@ -92,6 +94,11 @@ class Generator:
     num_ws = property(lambda self: self.config.num_ws)
     resolution = property(lambda self: self.config.resolution)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights live (inputs are moved there, outputs come back as numpy)."""
+        return next(self.network.parameters()).device
+
     def class_vectors(self, c, n: int) -> torch.Tensor | None:
         """One-hot ``[n, c_dim]`` from class indices (int or ``[n]``) or a given ``[n, c_dim]``."""
         if self.c_dim == 0:
@@ -104,7 +111,7 @@ class Generator:
         if arr.ndim == 2:
             if arr.shape != (n, self.c_dim):
                 raise ValueError(f"class vectors must have shape [{n}, {self.c_dim}], got {list(arr.shape)}")
-            return torch.as_tensor(arr, dtype=torch.float32)
+            return torch.as_tensor(arr, dtype=torch.float32, device=self.device)
         idx = np.broadcast_to(arr.astype(np.int64).reshape(-1), (n,)) if arr.size == 1 else arr.reshape(-1)
         if not np.issubdtype(arr.dtype, np.integer) or idx.shape != (n,):
             raise ValueError(f"give one whole-number class index per latent, got {c!r}")
@@ -112,12 +119,12 @@ class Generator:
         if bad:
             raise ValueError(f"class index {bad[0]} is out of range: this model has "
                              f"{self.c_dim} classes (0 to {self.c_dim - 1})")
-        return torch.nn.functional.one_hot(torch.from_numpy(np.array(idx)), self.c_dim).float()
+        return torch.nn.functional.one_hot(torch.from_numpy(np.array(idx)), self.c_dim).float().to(self.device)
 
     def map(self, z, c=None, psi: float = 1.0, cutoff: int | None = None) -> np.ndarray:
         """z ``[N, z_dim]`` (+ class) -> ws ``[N, num_ws, w_dim]`` float32, truncated by psi
         on the first ``cutoff`` layers (all when None)."""
-        z_t = torch.as_tensor(np.asarray(z), dtype=torch.float32)
+        z_t = torch.as_tensor(np.asarray(z), dtype=torch.float32, device=self.device)
         if z_t.ndim != 2 or z_t.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape [N, {self.z_dim}], got {list(z_t.shape)}")
         if cutoff is not None and not 0 <= cutoff <= self.num_ws:
@@ -125,13 +132,13 @@ class Generator:
         c_t = self.class_vectors(c, z_t.shape[0])
         with torch.inference_mode():
             ws = self.network.mapping(z_t, c_t, psi=float(psi), cutoff=cutoff)
-        return ws.numpy().astype(np.float32, copy=False)
+        return ws.cpu().numpy().astype(np.float32, copy=False)
 
     def ws_tensor(self, ws, noise: str = "const") -> torch.Tensor:
         """Check a synthesis input and return it as float32 ``[N, num_ws, w_dim]``."""
         if noise not in NOISE_MODES:
             raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
-        ws_t = torch.as_tensor(np.asarray(ws), dtype=torch.float32)
+        ws_t = torch.as_tensor(np.asarray(ws), dtype=torch.float32, device=self.device)
         if ws_t.ndim != 3 or tuple(ws_t.shape[1:]) != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws_t.shape)}")
         return ws_t
@@ -156,7 +163,7 @@ class Generator:
         if not self.supports_transform:
             raise ValueError("only StyleGAN3 models can translate or rotate their input; "
                              "this is a StyleGAN2 model")
-        matrix = transform_matrix(transform)
+        matrix = transform_matrix(transform).to(self.device)
         with torch.inference_mode():
             return self.network.synthesis(ws_t, noise_mode=noise, transform=matrix)
 
@@ -185,6 +192,7 @@ class Generator:
             "conv_clamp": cfg.conv_clamp,
             "parameters": sum(p.numel() for p in self.network.parameters()),
             "sha256": self.sha256,
+            "device": str(self.device),
             "license": self.card.license if self.card else None,
             "trained": self.card.meta.get("trained") if self.card else None,
         }
@@ -194,15 +202,17 @@ def load_generator(path: str | Path | None = None, progress: Progress | None = N
     """Load a generator from any supported file (the bundled model when ``path`` is None).
 
     Raises :class:`ModelLoadError` with one sentence for a missing, truncated, hostile or
-    inconsistent file. ``progress(done, total)`` is called while the file is hashed.
+    inconsistent file, or for a ``FACESTUDIO_DEVICE`` this machine does not have.
+    ``progress(done, total)`` is called while the file is hashed.
     """
+    device = pick_device()
     path = check_model_path(Path(path) if path is not None else bundled_model_path())
     try:
         config, state, meta = read_weights(path)
         sha = file_sha256(identity_file(path), progress)
     except OSError as exc:
         raise ModelLoadError(f"cannot read {path}: {exc.strerror or exc}") from None
-    network = build_network(config, state, source=str(path))
+    network = build_network(config, state, source=str(path)).to(device)
     return Generator(network, config, sha, path=path, card=read_card_beside(path), meta=meta)
 
 

@@ -56,9 +56,9 @@ class SynthesisInput(nn.Module):
         user = self.transform if transform is None else transform.to(w)
         t = self.affine(w)
         t = t / t[:, :2].norm(dim=1, keepdim=True)  # (cos, sin, tx, ty) with a unit rotation
-        rot = torch.eye(3, dtype=w.dtype).repeat(n, 1, 1)
+        rot = torch.eye(3, dtype=w.dtype, device=w.device).repeat(n, 1, 1)
         rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1] = t[:, 0], -t[:, 1], t[:, 1], t[:, 0]
-        shift = torch.eye(3, dtype=w.dtype).repeat(n, 1, 1)
+        shift = torch.eye(3, dtype=w.dtype, device=w.device).repeat(n, 1, 1)
         shift[:, 0, 2], shift[:, 1, 2] = -t[:, 2], -t[:, 3]
         m = rot @ shift @ user.unsqueeze(0)  # [N, 3, 3]
         phases = self.phases.unsqueeze(0) + (self.freqs.unsqueeze(0) @ m[:, :2, 2:]).squeeze(2)
@@ -67,7 +67,7 @@ class SynthesisInput(nn.Module):
         amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth)
                       / (self.sampling_rate / 2 - self.bandwidth)).clamp(0, 1)
         # Sample centres, in units where the map spans size / sampling_rate.
-        coords = (torch.arange(self.size, dtype=w.dtype) + 0.5 - self.size / 2) / self.sampling_rate
+        coords = (torch.arange(self.size, dtype=w.dtype, device=w.device) + 0.5 - self.size / 2) / self.sampling_rate
         x = (coords.reshape(1, 1, -1, 1) * freqs[:, :, 0].reshape(n, 1, 1, -1)
              + coords.reshape(1, -1, 1, 1) * freqs[:, :, 1].reshape(n, 1, 1, -1))
         x = torch.sin((x + phases.reshape(n, 1, 1, -1)) * (2 * math.pi))

@@ -17,16 +17,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from facestudio import __version__
+from facestudio.locations import terms_dir
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 AI_DISCLOSURE = "AI-generated image: the person shown does not exist."
 TOOL_NAME = f"facestudio {__version__}"
-TERMS_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "terms"
+TERMS_FOLDER = terms_dir()
 DEFAULT_TEMPLATE = "non-commercial"
 RESEARCH_TEMPLATE = "non-commercial-research"
 PLACEHOLDERS = ("attribution", "license", "license_url", "model")
 
-# used only when resources/ is not beside the package (an unusual install)
+# used only when resources/ cannot be found (see facestudio.locations)
 _FALLBACK_TEXT = ("Terms of use: non-commercial use only. Credit \"{attribution}\" wherever the image "
                   "is shown. Do not use this image to impersonate a real person or to deceive anyone "
                   "about who or what it shows. Do not use it in identity documents, or to pass an "

@@ -62,7 +62,7 @@ def style_affine_weights(generator) -> list[np.ndarray]:
     style is ``s = A w + b``)."""
     out = []
     for row in affine_layers_by_row(generator.network):
-        mats = [(m.weight.detach().double() * m.weight_gain * gain).numpy() for _, m, gain in row]
+        mats = [(m.weight.detach().cpu().double() * m.weight_gain * gain).numpy() for _, m, gain in row]
         out.append(np.concatenate(mats, axis=0) if mats else np.zeros((0, generator.w_dim)))
     return out
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.locations import APP_ID, icon_path
 from facestudio.ui.main_window import StudioWindow
 
 SCREENSHOT_TIMEOUT_MS = 120_000
@@ -23,6 +24,9 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or [sys.argv[0]])
     app.setOrganizationName("facestudio")
     app.setApplicationName("facestudio")
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to its desktop entry and icon
+    if icon_path().is_file():
+        app.setWindowIcon(QtGui.QIcon(str(icon_path())))
     return app
 
 

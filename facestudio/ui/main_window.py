@@ -33,6 +33,7 @@ from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.directions_menu import install_directions_menu
+from facestudio.ui.model_library import install_model_library
 from facestudio.ui.sliders import DirectionsPanel
 from facestudio.ui.undo import RecipeCommand
 
@@ -138,6 +139,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         file_menu = bar.addMenu("&File")
         self._action("&Open model…", self.open_model_dialog, QtGui.QKeySequence.Open, file_menu)
         self.recent_menu = file_menu.addMenu("Recent models")
+        self.get_models_action = install_model_library(self, file_menu)
         file_menu.addSeparator()
         self._action("Open session…", self.open_session_dialog, None, file_menu)
         self._action("&Save session", self.save_session_action, QtGui.QKeySequence.Save, file_menu)
