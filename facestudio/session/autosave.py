@@ -18,7 +18,8 @@ Intended flow in the UI::
 
 A crash leaves the marker behind with a PID that is no longer alive, so the next run's
 :func:`recoverable` offers the autosave. A marker whose PID is alive belongs to a studio
-that is still running, and its autosave is left alone.
+that is still running, and its autosave is left alone: a second studio opened meanwhile
+takes a slot of its own (:func:`claim_folder`), so two windows never write one autosave.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from facestudio.fileio import atomic_write
 from facestudio.session.document import SessionDocument, save_session
 
 AUTOSAVE_NAME = "autosave.fsession"
+MAX_SLOTS = 16  # studios running at once, each with its own autosave
 MARKER_NAME = "running.lock"
 CLOCK_SLACK_S = 2.0  # boot-time rounding when comparing a process start with the marker time
 
@@ -77,6 +79,27 @@ class Autosaver:
                 self.autosave_path.unlink(missing_ok=True)
             self.marker_path.unlink(missing_ok=True)
         self._started = False
+
+
+def claim_folder(base: str | Path) -> Path:
+    """The autosave folder for a studio starting now: ``base`` itself, or when a running
+    studio owns it, the first of ``base/studio-2``, ``base/studio-3``, ... that no running
+    studio owns (a slot a crashed studio left keeps its autosave for :func:`recoverable`).
+    Past :data:`MAX_SLOTS` running studios the last slot is shared."""
+    base = Path(base)
+    slots = [base] + [base / f"studio-{n}" for n in range(2, MAX_SLOTS + 1)]
+    for folder in slots:
+        marker = folder / MARKER_NAME
+        pid = _marker_pid(marker)
+        if pid is None or pid == os.getpid():
+            return folder
+        try:
+            written = marker.stat().st_mtime
+        except OSError:
+            return folder
+        if not pid_alive(pid, since=written):
+            return folder
+    return slots[-1]
 
 
 def recoverable(folder: str | Path) -> Path | None:

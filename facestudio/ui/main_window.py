@@ -16,7 +16,7 @@ from typing import Callable
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
-from facestudio.session.autosave import Autosaver, recoverable
+from facestudio.session.autosave import Autosaver, claim_folder, recoverable
 from facestudio.session.document import (
     ModelIdentity,
     SessionDocument,
@@ -63,7 +63,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.undo_stack = QtGui.QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.session_path: Path | None = None
-        self.autosaver = Autosaver(self.data_dir)
+        self.autosaver = Autosaver(claim_folder(self.data_dir))  # a slot of its own per running studio
         self._interactive = False
         self._drag_serial = 0
         self._first_frame = False
@@ -80,7 +80,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         # ask before start(): start() writes our own PID into the crash marker
-        self.recovery_path = recoverable(self.data_dir)
+        self.recovery_path = recoverable(self.autosaver.folder)
         self.autosaver.start()
         geometry = settings.value("window/geometry")
         if geometry is not None:

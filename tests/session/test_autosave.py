@@ -88,3 +88,26 @@ def test_failed_autosave_keeps_the_previous_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [AUTOSAVE_NAME, MARKER_NAME]
     del doc.ui_state["widget"]
     assert_same_document(doc, load_session(tmp_path / AUTOSAVE_NAME))
+
+
+def test_a_second_running_studio_gets_its_own_slot_and_a_crashed_slot_is_reused(tmp_path):
+    from facestudio.session.autosave import claim_folder
+    assert claim_folder(tmp_path) == tmp_path  # nobody there: the folder itself
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / MARKER_NAME).write_text(f"{other.pid}\n")  # a studio that is still running
+        first_autosave = Autosaver(tmp_path)
+        first_autosave.autosave_path.write_text("the other studio's work")
+        second = claim_folder(tmp_path)
+        assert second == tmp_path / "studio-2"
+        saver = Autosaver(second)
+        saver.save(make_document())
+        assert first_autosave.autosave_path.read_text() == "the other studio's work"  # untouched
+        # the second studio crashes: the next start takes its slot back and finds its work
+        (second / MARKER_NAME).write_text(f"{dead_pid()}\n")
+        assert claim_folder(tmp_path) == second
+        assert recoverable(second) == second / AUTOSAVE_NAME
+    finally:
+        other.kill()
+        other.wait()
+    assert claim_folder(tmp_path) == tmp_path  # the first studio has gone too
