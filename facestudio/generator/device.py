@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -50,3 +51,24 @@ def pick_device(setting: str | None = None) -> torch.device:
     if index and int(index) >= torch.cuda.device_count():
         raise ModelLoadError(f"{DEVICE_ENV}={name}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
     return torch.device(name)
+
+
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_has_bf16_units(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16) and PyTorch's oneDNN
+    kernels can use it. ``cpuinfo``: the text of ``/proc/cpuinfo`` (read when None; on
+    systems without it the answer is False, so ``auto`` stays float32)."""
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return any(flag in flags for flag in BF16_CPU_FLAGS)

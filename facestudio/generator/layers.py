@@ -3,6 +3,11 @@
 Parameter names and storage conventions follow the reference networks
 (weights stored unscaled, gains applied at run time) so that reference weights load
 into these modules by name.
+
+The synthesis layers compute in the dtype and memory format of their input features:
+float32 NCHW is the exact path; bfloat16 and channels_last (fast previews on CPUs with bf16
+units) use cast copies of the convolution weights, cached while gradients are off. Styles
+and demodulation stay float32 in every case.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from torch import nn
 from facestudio.generator.ops import (
     SQRT2,
     bias_act,
+    like_features,
     make_filter,
     modulated_conv2d,
     upfirdn2d,
@@ -40,6 +46,35 @@ def derived(module: nn.Module, name: str, sources: tuple[torch.Tensor, ...], com
     value = compute()
     cache[name] = (key, value)
     return value
+
+
+def features_format(x: torch.Tensor) -> torch.memory_format:
+    """``torch.channels_last`` when the features ``x`` ``[N, C, H, W]`` are laid out NHWC."""
+    if x.ndim == 4 and x.shape[1] > 1 and not x.is_contiguous() \
+            and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def weight_like(module: nn.Module, x: torch.Tensor, transposed: bool = False) -> torch.Tensor:
+    """``module.weight`` ``[O, I, k, k]`` in the dtype and memory format of the features ``x``:
+    the parameter itself for float32 NCHW features (the exact path) and under autocast
+    (which casts by itself), else a cast copy, cached while gradients are off.
+
+    transposed: the copy is laid out for a transposed convolution (``weight.transpose(0, 1)``
+    is then dense), so that it is not re-copied on every call.
+    """
+    weight = module.weight
+    fmt = features_format(x)
+    if (x.dtype == weight.dtype and fmt == torch.contiguous_format) \
+            or torch.is_autocast_enabled(x.device.type):
+        return weight
+    if transposed:
+        return derived(module, f"weight_t:{x.dtype}:{fmt}", (weight,),
+                       lambda: weight.transpose(0, 1).to(dtype=x.dtype, memory_format=fmt)
+                       .transpose(0, 1))
+    return derived(module, f"weight:{x.dtype}:{fmt}", (weight,),
+                   lambda: weight.to(dtype=x.dtype, memory_format=fmt))
 
 
 class FullyConnected(nn.Module):
@@ -99,10 +134,11 @@ class SynthesisLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
                 gain: float = 1.0) -> torch.Tensor:
-        """x: ``[N, I, r, r]`` (r = resolution, or resolution/2 when up); w: ``[N, w_dim]``."""
+        """x: ``[N, I, r, r]`` (r = resolution, or resolution/2 when up); w: ``[N, w_dim]``
+        float32. The output has x's dtype and memory format."""
         styles = self.affine(w)
         wsq = derived(self, "wsq", (self.weight,), lambda: self.weight.square().sum(dim=[2, 3]))
-        x = modulated_conv2d(x, self.weight, styles, demodulate=True, up=self.up,
+        x = modulated_conv2d(x, weight_like(self, x, transposed=self.up), styles, demodulate=True, up=self.up,
                              resample_filter=self.resample_filter, weight_sq=wsq)
         if self.use_noise and noise_mode != "none":
             if noise_mode == "random":
@@ -112,9 +148,10 @@ class SynthesisLayer(nn.Module):
                 noise = self.noise_const
             else:
                 raise ValueError(f"unknown noise mode {noise_mode!r}")
-            x = x + noise * self.noise_strength
+            noise = like_features(noise * self.noise_strength, x)
+            x = x.add_(noise) if not torch.is_grad_enabled() else x + noise  # x: the conv's output
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, "lrelu", gain=SQRT2 * gain, clamp=clamp)
+        return bias_act(x, self.bias, "lrelu", gain=SQRT2 * gain, clamp=clamp, inplace=True)  # x: ours
 
 
 class ToRGB(nn.Module):
@@ -130,9 +167,10 @@ class ToRGB(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """x: ``[N, I, H, W]`` features; w: ``[N, w_dim]``. Returns ``[N, C, H, W]`` in x's dtype."""
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, "linear", clamp=self.conv_clamp)
+        x = modulated_conv2d(x, weight_like(self, x), styles, demodulate=False)
+        return bias_act(x, self.bias, "linear", clamp=self.conv_clamp, inplace=True)  # x: the conv's output
 
 
 class Conv2d(nn.Module):
@@ -158,7 +196,7 @@ class Conv2d(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-        w = self.weight * self.weight_gain
+        w = like_features(self.weight * self.weight_gain, x)
         f = self.resample_filter
         k = w.shape[-1]
         fw = f.shape[-1]

@@ -2,7 +2,11 @@
 modulated convolution.
 
 Conventions (shared with the reference implementation so that weights carry over):
-- Images and activations are NCHW float32.
+- Images and activations are NCHW float32. Every op here also computes in the dtype and
+  memory format of its input features (bfloat16, channels_last for fast previews): small
+  operands (biases, styles, filters) are cast to the features' dtype by :func:`like_features`,
+  and float32 inputs give exactly the float32 results. Under ``torch.autocast`` (training)
+  PyTorch's own type promotion is kept.
 - A resampling filter is a normalised 2-D tensor ``[fh, fw]`` built by :func:`make_filter`.
 - ``upfirdn2d`` is a true convolution (filter flipped); the filters used here are symmetric,
   so the flip only matters for custom filters.
@@ -26,6 +30,14 @@ def make_filter(taps: Sequence[float] = (1, 3, 3, 1)) -> torch.Tensor:
     if f.ndim == 1:
         f = torch.outer(f, f)
     return f / f.sum()
+
+
+def like_features(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``t`` in the dtype of the features ``x``, so bfloat16 features stay bfloat16 through
+    biases, styles and noise; unchanged under autocast, where promotion to float32 is kept."""
+    if t.dtype == x.dtype or torch.is_autocast_enabled(x.device.type):
+        return t
+    return t.to(x.dtype)
 
 
 def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -52,11 +64,15 @@ def upfirdn2d(
         x = x.reshape(n, c, h, 1, w, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
         x = x.reshape(n, c, h * up, w * up)
-    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    padding = 0
+    if px0 == px1 >= 0 and py0 == py1 >= 0:  # symmetric: the convolution pads by itself (same sums)
+        padding = (py0, px0)
+    else:
+        x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+        x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
     weight = (f * gain).flip([0, 1]).to(x.dtype)
     weight = weight[None, None].expand(c, 1, *f.shape)
-    x = F.conv2d(x, weight, groups=c)
+    x = F.conv2d(x, weight, groups=c, padding=padding)
     if down > 1:
         x = x[:, :, ::down, ::down]
     return x
@@ -84,23 +100,32 @@ def bias_act(
     act: str = "linear",
     gain: float = 1.0,
     clamp: float | None = None,
+    inplace: bool = False,
 ) -> torch.Tensor:
     """``clamp(act(x + bias) * gain)``; bias is per channel (dim 1).
 
     ``act`` is ``linear`` or ``lrelu`` (slope 0.2). ``gain`` already includes the
-    activation's default gain (sqrt 2 for lrelu) where the caller wants it.
+    activation's default gain (sqrt 2 for lrelu) where the caller wants it. With gradients
+    off, the steps work in place (the same arithmetic, without allocating a fresh buffer per
+    step): from the first step when ``inplace`` (the caller owns ``x`` and lets it be
+    overwritten), else from the second, so that ``x`` itself is never modified.
     """
+    inplace = inplace and not torch.is_grad_enabled()  # True once x may be overwritten
     if bias is not None:
         shape = [1, -1] + [1] * (x.ndim - 2)
-        x = x + bias.reshape(shape)
+        b = like_features(bias, x).reshape(shape)
+        x = x.add_(b) if inplace else x + b
+        inplace = not torch.is_grad_enabled()
     if act == "lrelu":
-        x = F.leaky_relu(x, LRELU_SLOPE)
+        x = F.leaky_relu(x, LRELU_SLOPE, inplace=inplace)
+        inplace = not torch.is_grad_enabled()
     elif act != "linear":
         raise ValueError(f"unknown activation {act!r}")
     if gain != 1:
-        x = x * gain
+        x = x.mul_(gain) if inplace else x * gain
+        inplace = not torch.is_grad_enabled()
     if clamp is not None:
-        x = x.clamp(-clamp, clamp)
+        x = x.clamp_(-clamp, clamp) if inplace else x.clamp(-clamp, clamp)
     return x
 
 
@@ -138,19 +163,24 @@ def modulated_conv2d(
     algebraically the per-sample-kernel formulation (and much faster on a CPU for N > 1).
     Output ``[N, O, H', W']`` with ``H' = 2H`` when ``up``. ``weight_sq`` may pass a
     precomputed ``weight.square().sum(dim=[2, 3])`` (``[O, I]``) for demodulation.
+
+    Precision: the convolution runs in ``x``'s dtype, so ``weight`` must have that dtype
+    (layers pass a cached cast copy for bfloat16). Styles and demodulation coefficients are
+    computed in float32 (give ``weight_sq`` from the float32 weight) and cast at the multiply.
     """
     n, in_ch = styles.shape
     out_ch, w_in, kh, kw = weight.shape
     if w_in != in_ch or x.shape[1] != in_ch:
         raise ValueError(f"modulated_conv2d: channels {x.shape[1]}/{in_ch}/{w_in} disagree")
-    x = x * styles.reshape(n, in_ch, 1, 1)
+    x = x * like_features(styles, x).reshape(n, in_ch, 1, 1)
     if up:
         x = conv_up2(x, weight, resample_filter)
     else:
         x = F.conv2d(x, weight, padding=kh // 2)
     if demodulate:
         # sum over (I, k, k) of (w * s)^2 = (s^2) @ sum_k(w^2)^T
-        wsq = weight.square().sum(dim=[2, 3]) if weight_sq is None else weight_sq  # [O, I]
+        wsq = weight.float().square().sum(dim=[2, 3]) if weight_sq is None else weight_sq  # [O, I]
         dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [N, O]
-        x = x * dcoefs.reshape(n, out_ch, 1, 1)
+        dcoefs = like_features(dcoefs, x).reshape(n, out_ch, 1, 1)
+        x = x.mul_(dcoefs) if not torch.is_grad_enabled() else x * dcoefs  # x is the conv's output
     return x

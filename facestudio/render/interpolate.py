@@ -42,9 +42,11 @@ def interpolation_ws(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
 
 
 def render_strip(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
-                 layers: tuple[int, int] | None = None, max_batch: int = 8) -> np.ndarray:
-    """The strip's frames, uint8 ``[steps, R, R, 3]`` (noise mode of ``a``)."""
+                 layers: tuple[int, int] | None = None, max_batch: int | None = None) -> np.ndarray:
+    """The strip's frames, uint8 ``[steps, R, R, 3]`` (noise mode of ``a``), at most
+    ``max_batch`` (default ``renderer.batch_size``) per network call."""
     ws = interpolation_ws(renderer, a, b, steps, layers)
+    max_batch = max(1, int(max_batch or renderer.batch_size))
     return np.concatenate([renderer.render_ws(ws[i:i + max_batch], a.noise)
                            for i in range(0, len(ws), max_batch)])
 

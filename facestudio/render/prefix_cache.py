@@ -1,15 +1,21 @@
 """Partial re-render: reuse the activations of the synthesis blocks an edit did not touch.
 
-Block ``b`` of the synthesis network reads ws rows ``[start_b, end_b)``, and its output
-(features ``x`` and, for skip, the running image) depends on rows ``[0, end_b)`` only. An edit
-of the fine layers leaves the first rows unchanged, so the blocks that read only those rows
-give the same output as last time: the cache keeps each block's output under a digest of
-the rows it depends on, and a render starts from the deepest block whose digest is cached.
+Block ``b`` of the synthesis network reads ws rows ``[start_b, start_b + num_conv + num_torgb)``.
+Its features ``x`` depend on rows ``[0, start_b + num_conv)`` only and its running image on
+rows ``[0, start_b + num_conv + num_torgb)`` (for skip, the ToRGB row is the next block's
+first row). The cache keeps each block's features and image under a digest of the rows they
+depend on, and a render resumes from the deepest block whose outputs are cached; when only a
+block's image is missing (an edit that starts at its ToRGB row) just its ToRGB runs again.
 The reused tensors are the very ones computed before, so the result is bit-identical to a
 full render. ``noise="random"`` is never cached (each render draws new noise).
 
-Memory is bounded (least recently used entries go first); the last block's output is not
-kept, since only the blocks before it are ever reused.
+Precision: every entry is tagged with the :class:`~facestudio.render.precision.Precision`
+that computed it. A render looks up its own tag only, except that a bf16 render may also
+start from exact float32 activations (cast down); bf16 activations are never served to an
+exact render.
+
+Memory is bounded (least recently used entries go first); the last block's image is not
+kept, since it is the output itself.
 """
 
 from __future__ import annotations
@@ -20,19 +26,17 @@ from collections import OrderedDict
 
 import torch
 
+from facestudio.render.precision import FP32, FP32_NHWC, Precision
+
 DEFAULT_MAX_BYTES = 192 << 20
 
 
-def _nbytes(entry: tuple[torch.Tensor, torch.Tensor | None]) -> int:
-    return sum(t.numel() * t.element_size() for t in entry if t is not None)
-
-
 class PrefixCache:
-    """LRU of ``digest -> (x, img)`` block outputs, at most ``max_bytes`` in all."""
+    """LRU of ``key -> tensor`` block outputs, at most ``max_bytes`` in all."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[bytes, tuple[torch.Tensor, torch.Tensor | None]] = OrderedDict()
+        self._entries: OrderedDict[tuple, torch.Tensor] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -41,35 +45,43 @@ class PrefixCache:
     def nbytes(self) -> int:
         return self._bytes
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def tags(self) -> set[str]:
+        """The precision tags of the cached entries (for tests and diagnostics)."""
+        with self._lock:
+            return {key[1] for key in self._entries}
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
 
-    def get(self, key: bytes):
+    def get(self, key: tuple) -> torch.Tensor | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: bytes, entry: tuple[torch.Tensor, torch.Tensor | None]) -> None:
-        size = _nbytes(entry)
+    def put(self, key: tuple, tensor: torch.Tensor) -> None:
+        size = tensor.numel() * tensor.element_size()
         if size > self.max_bytes:
             return
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return
-            self._entries[key] = entry
+            self._entries[key] = tensor
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _, old = self._entries.popitem(last=False)
-                self._bytes -= _nbytes(old)
+                self._bytes -= old.numel() * old.element_size()
 
 
 def block_row_ends(synthesis) -> list[int]:
-    """For each block, the end (exclusive) of the ws rows its output depends on."""
+    """For each block, the end (exclusive) of the ws rows its output (features and image) depends on."""
     ends, start = [], 0
     for block in synthesis.blocks():
         ends.append(start + block.num_conv + block.num_torgb)
@@ -79,48 +91,106 @@ def block_row_ends(synthesis) -> list[int]:
 
 def first_changed_block(synthesis, first_changed_row: int) -> int:
     """Index of the first block whose output depends on ws row ``first_changed_row``."""
-    for i, end in enumerate(block_row_ends(synthesis)):
+    ends = block_row_ends(synthesis)
+    for i, end in enumerate(ends):
         if first_changed_row < end:
             return i
-    return len(block_row_ends(synthesis))
+    return len(ends)
+
+
+def exact_precision(synthesis, device: torch.device) -> Precision:
+    """Float32 in the feature layout the synthesis network itself uses on ``device`` (its
+    ``features_channels_last``), so that block-by-block runs equal a whole-network call."""
+    layout = getattr(synthesis, "features_channels_last", None)
+    if layout is None:
+        return FP32
+    with torch.inference_mode():
+        return FP32_NHWC if layout(device) else FP32
+
+
+class _Keys:
+    """Cache keys of one render: a digest of each ws row prefix, tagged by kind and precision."""
+
+    def __init__(self, ws: torch.Tensor, noise: str):
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update(noise.encode() + str(tuple(ws.shape)).encode())
+        flat = ws.detach().cpu().contiguous().numpy()
+        self.prefix = [digest.digest()]  # prefix[r]: rows [0, r)
+        for r in range(flat.shape[1]):
+            digest.update(flat[:, r].tobytes())
+            self.prefix.append(digest.digest())
+
+    def __call__(self, kind: str, tag: str, rows: int) -> tuple:
+        return kind, tag, self.prefix[rows]
 
 
 def run_blocks(synthesis, ws: torch.Tensor, noise: str, cache: PrefixCache | None,
-               stop_block: int | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None, int]:
-    """Run the synthesis blocks ``0 .. stop_block`` (all when None) on ``ws`` ``[N, num_ws, w_dim]``,
-    resuming from cached outputs where the ws prefix matches. Returns ``(x, img, blocks_reused)``.
-
-    Call under ``torch.inference_mode``. ``img`` is the running skip image (the output image
-    once the last block has run); for resnet/orig it is None until the last block.
+               stop_block: int | None = None, precision: Precision | None = None,
+               exact: Precision | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None, int]:
+    """Run the synthesis blocks ``0 .. stop_block`` (all when None) on ws ``[N, num_ws, w_dim]``
+    in ``precision`` (None: the exact one, :func:`exact_precision`), resuming from cached
+    outputs where the ws prefix matches; a bf16 render may also resume from the activations
+    of the ``exact`` precision (None: :func:`exact_precision`). Returns
+    ``(x, img, blocks_reused)``: the features of the last block run (in ``precision``), the
+    running image (float32; for resnet / orig None until the last block) and how many
+    blocks' features came from the cache. Call under ``torch.inference_mode``.
     """
     blocks = synthesis.blocks()
     last = len(blocks) - 1 if stop_block is None else stop_block
     block_ws = synthesis.block_ws(ws)
+    x_rows, img_rows, has_img, start = [], [], [], 0
+    for block in blocks:
+        x_rows.append(start + block.num_conv)
+        img_rows.append(start + block.num_conv + block.num_torgb)
+        has_img.append(block.num_torgb > 0 or bool(has_img and has_img[-1]))
+        start += block.num_conv
     use_cache = cache is not None and noise != "random"
-    keys: list[bytes] = []
-    if use_cache:
-        digest = hashlib.blake2b(digest_size=20)
-        digest.update(noise.encode() + str(tuple(ws.shape)).encode())
-        flat = ws.detach().cpu().contiguous().numpy()
-        start = 0
-        for end in block_row_ends(synthesis)[: last + 1]:
-            digest.update(flat[:, start:end].tobytes())
-            keys.append(digest.copy().digest())
-            start = end
+    keys = _Keys(ws, noise) if use_cache else None
+    exact = exact or exact_precision(synthesis, ws.device)
+    precision = precision or exact
+    tags = [precision.tag]
+    if exact.exact and not precision.exact:
+        tags.insert(0, exact.tag)  # the more precise entries first
+
+    def lookup(kind: str, rows: int) -> torch.Tensor | None:
+        for tag in tags:
+            hit = cache.get(keys(kind, tag, rows))
+            if hit is not None:
+                return hit
+        return None
+
     x = img = None
     first = 0
     if use_cache:
         for b in range(last, -1, -1):
-            hit = cache.get(keys[b])
-            if hit is not None:
-                x, img = hit
-                first = b + 1
-                cache.hits += 1
+            cached_x = lookup("x", x_rows[b])
+            if cached_x is None:
+                continue
+            if not has_img[b]:
+                x, first = cached_x, b + 1
                 break
-        else:
-            cache.misses += 1
+            cached_img = lookup("img", img_rows[b]) if b < len(blocks) - 1 else None
+            if cached_img is not None:
+                x, img, first = cached_x, cached_img, b + 1
+                break
+            before = lookup("img", img_rows[b - 1]) if b > 0 and has_img[b - 1] else None
+            if b > 0 and has_img[b - 1] and before is None:
+                continue
+            # Only this block's ToRGB row changed: its features stay, its image is redone.
+            x = cached_x.to(dtype=precision.dtype)  # keeps the layout the block made
+            img, first = blocks[b].image(x, before, block_ws[b]), b + 1
+            if b < len(blocks) - 1:
+                cache.put(keys("img", precision.tag, img_rows[b]), img)
+            break
+        cache.hits += first > 0
+        cache.misses += first == 0
+    if x is not None:
+        x = x.to(dtype=precision.dtype)  # the layout stays as the block made it
     for b in range(first, last + 1):
-        x, img = blocks[b](x, img, block_ws[b], noise)
-        if use_cache and b < len(blocks) - 1:
-            cache.put(keys[b], (x, img))
+        x, img = blocks[b](x, img, block_ws[b], noise, dtype=precision.dtype,
+                           channels_last=precision.channels_last)
+        if use_cache:
+            cache.put(keys("x", precision.tag, x_rows[b]), x)
+            if img is not None and b < len(blocks) - 1:
+                cache.put(keys("img", precision.tag, img_rows[b]), img)
     return x, img, first

@@ -8,7 +8,8 @@ Callers (the GUI thread, the CLI, tests) send immutable requests and never wait:
   ``settle_seconds`` after it, the worker renders the same recipe at full resolution by
   itself and delivers it with the same request id and ``level == 0``.
 * :meth:`RenderWorker.submit_batch` sends many recipes (a comparison grid, gallery
-  thumbnails) under a tag. They are rendered in chunks of ``batch_chunk`` images; before
+  thumbnails) under a tag. They are rendered in chunks of ``batch_chunk`` images (by
+  default the renderer's ``batch_size``, one face per chunk for a 256 px model); before
   every chunk a waiting single request is served first, and while an interactive request
   is settling the batch waits, so a grid never blocks a slider. A newer batch with the same
   tag cancels what is left of the older one, and finished chunks of a cancelled batch are
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SETTLE_SECONDS = 0.15
 DEFAULT_PREVIEW_LEVEL = 2
-DEFAULT_BATCH_CHUNK = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,18 +184,21 @@ class RenderWorker:
     interactive request before the automatic full render; preview_level: level of
     interactive renders (0 = always full); on_batch_result: called with each delivered
     :class:`BatchResult` (required for :meth:`submit_batch`); batch_chunk: most images per
-    batch chunk, i.e. the longest a batch can delay a waiting request.
+    batch chunk, i.e. the longest a batch can delay a waiting request (None: the renderer's
+    ``batch_size``, sized so that a chunk costs about what batching gains).
     """
 
     def __init__(self, renderer: Renderer, on_result: Callable[[RenderResult], None],
                  settle_seconds: float = DEFAULT_SETTLE_SECONDS,
                  preview_level: int = DEFAULT_PREVIEW_LEVEL,
                  on_batch_result: Callable[[BatchResult], None] | None = None,
-                 batch_chunk: int = DEFAULT_BATCH_CHUNK, name: str = "facestudio-render"):
+                 batch_chunk: int | None = None, name: str = "facestudio-render"):
         if not settle_seconds >= 0:
             raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds!r}")
         if isinstance(preview_level, bool) or not isinstance(preview_level, int) or preview_level < 0:
             raise ValueError(f"preview_level must be a whole number >= 0, got {preview_level!r}")
+        if batch_chunk is None:
+            batch_chunk = getattr(renderer, "batch_size", 1)
         if batch_chunk < 1:
             raise ValueError(f"batch_chunk must be at least 1, got {batch_chunk!r}")
         self.renderer = renderer

@@ -95,9 +95,51 @@ def test_a_preview_reaches_the_blocks_a_fine_edit_changes(native_model):
     from facestudio.session.recipe import Recipe
     model = open_studio_model(native_model)
     r = model.renderer
+    r.set_preview_precision("fp32")  # a float32 preview that runs to the end is the exact frame
     base = Recipe(model.sha256, seed=4, psi=0.7)
     before = r.render(base, level=2)  # 8 px preview: blocks 4 and 8 only
     fine = base.with_edit(model.directions[0].id, 2.0, (6, 8))  # rows only block 32 reads
     after = r.render(fine, level=2)
     assert not np.array_equal(before, after)
     assert np.array_equal(after, r.generator.synthesize(r.ws_for(fine)[None])[0])  # ran to the end
+
+
+def test_an_edit_of_only_the_last_torgb_row_reuses_every_block_s_features(net):
+    torch.manual_seed(1)
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    cached(net, ws, cache)
+    edited = ws.clone()
+    edited[:, 7] += 0.8  # the last ToRGB's row: no convolution reads it
+    img, reused = cached(net, edited, cache)
+    assert reused == 4 and torch.equal(img, full(net, edited))
+
+
+def test_a_skip_torgb_row_edit_redoes_only_that_block_s_image():
+    net = randomised_network(small_config(), seed=4)
+    torch.manual_seed(2)
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    cached(net, ws, cache)
+    edited = ws.clone()
+    edited[:, 5] -= 0.6  # block 16's ToRGB row and block 32's first conv row
+    img, reused = cached(net, edited, cache)
+    assert reused == 3 and torch.equal(img, full(net, edited))
+
+
+def test_bf16_activations_never_serve_an_exact_render(net):
+    from facestudio.render.precision import BF16
+    torch.manual_seed(3)
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    with torch.inference_mode():
+        _, fast, reused = run_blocks(net.synthesis, ws, "const", cache, precision=BF16)
+        assert reused == 0 and cache.tags() == {BF16.tag}
+        _, exact, reused = run_blocks(net.synthesis, ws, "const", cache)  # exact by default
+        assert reused == 0 and torch.equal(exact, full(net, ws))
+        assert not torch.equal(fast, exact) and (fast - exact).abs().mean() < 0.05
+        # The other way round is allowed: a bf16 render may start from exact activations.
+        edited = ws.clone()
+        edited[:, 6:] += 0.3
+        _, _, reused = run_blocks(net.synthesis, edited, "const", cache, precision=BF16)
+        assert reused == 3

@@ -54,7 +54,9 @@ def make_worker():
     def make(generator, **kw):
         collector = Collector()
         kw.setdefault("settle_seconds", 0.05)
-        worker = RenderWorker(Renderer(generator), collector.result,
+        renderer = Renderer(generator, preview_precision=kw.pop("preview_precision", "fp32"),
+                            batch_size=kw.pop("batch_size", None))
+        worker = RenderWorker(renderer, collector.result,
                               on_batch_result=kw.pop("on_batch_result", collector.batch), **kw)
         workers.append(worker)
         return worker, collector
