@@ -255,18 +255,8 @@ class RenderWorker:
         if bad is not None:
             raise TypeError(f"submit_batch takes Recipes, got {type(bad).__name__}")
         self.renderer.effective_level(level)  # validates the level now, not on the thread
-        with self._cond:
-            batch_id = self._new_id()
-            if self._stopping:
-                return batch_id
-            self._count(batches_requested=1)
-            if self._batches.pop(tag, None) is not None:
-                self._count(batches_cancelled=1)
-            self._current_batch_id[tag] = batch_id
-            if recipes:
-                self._batches[tag] = _BatchJob(batch_id, tag, recipes, level)
-            self._cond.notify_all()
-        return batch_id
+        return self._queue_batch(tag, lambda batch_id: _BatchJob(batch_id, tag, recipes, level)
+                                 if recipes else None)
 
     def submit_ws_batch(self, make_ws: Callable[[Renderer], np.ndarray], count: int,
                         tag: str = "ws", noise: str = "const", level: int = 0) -> int:
@@ -278,6 +268,12 @@ class RenderWorker:
         if count < 1:
             raise ValueError(f"a ws batch needs at least one image, got {count!r}")
         self.renderer.effective_level(level)
+        return self._queue_batch(tag, lambda batch_id: _BatchJob(batch_id, tag, (), level, make_ws=make_ws,
+                                                                 count=int(count), noise=noise))
+
+    def _queue_batch(self, tag: str, make_job: Callable[[int], "_BatchJob | None"]) -> int:
+        """Replace the batch queued under ``tag`` (counted as cancelled) by ``make_job(id)``
+        (None: just cancel) and wake the thread; returns the new batch id."""
         with self._cond:
             batch_id = self._new_id()
             if self._stopping:
@@ -286,8 +282,9 @@ class RenderWorker:
             if self._batches.pop(tag, None) is not None:
                 self._count(batches_cancelled=1)
             self._current_batch_id[tag] = batch_id
-            self._batches[tag] = _BatchJob(batch_id, tag, (), level, make_ws=make_ws,
-                                           count=int(count), noise=noise)
+            job = make_job(batch_id)
+            if job is not None:
+                self._batches[tag] = job
             self._cond.notify_all()
         return batch_id
 
