@@ -29,7 +29,7 @@ def add_train_arguments(sp: argparse.ArgumentParser) -> None:
                     help="run folder: checkpoint, samples, log (resumes when it holds a checkpoint)")
     sp.add_argument("--resume-from", type=Path, default=None,
                     help="a checkpoint to start from when the run folder has none yet "
-                         "(e.g. the committed checkpoints/faces64.pt)")
+                         "(e.g. the bundled model's last checkpoint, see weights/MODEL_CARD.md)")
     sp.add_argument("--resolution", type=int, default=64)
     sp.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
     sp.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
