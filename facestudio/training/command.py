@@ -25,12 +25,24 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 def add_train_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--data", type=Path, default=DEFAULT_DATA,
                     help="folder or tar of training images (default: ../shared/data/utkface/UTKFace.tar)")
-    sp.add_argument("--run", type=Path, default=Path("runs/faces64"),
-                    help="run folder: checkpoint, samples, log (resumes when it holds a checkpoint)")
+    sp.add_argument("--run", type=Path, default=None,
+                    help="run folder: checkpoint, samples, log (resumes when it holds a checkpoint; "
+                         "default runs/faces<resolution>)")
     sp.add_argument("--resume-from", type=Path, default=None,
                     help="a checkpoint to start from when the run folder has none yet "
                          "(e.g. the bundled model's last checkpoint, see weights/MODEL_CARD.md)")
-    sp.add_argument("--resolution", type=int, default=64)
+    sp.add_argument("--grow-from", type=Path, default=None,
+                    help="start an empty run folder from this checkpoint grown by one block to "
+                         "--resolution (e.g. the 64 px model's checkpoint, --resolution 128)")
+    sp.add_argument("--grow-channels", type=int, default=None,
+                    help="with --grow-from: feature maps of the new block (default: the old last block's)")
+    sp.add_argument("--fade-kimg", type=float, default=20.0,
+                    help="with --grow-from: fade the discriminator's new input block in over this "
+                         "many thousand images (0: no fade)")
+    sp.add_argument("--r1-gamma", type=float, default=None,
+                    help="with --grow-from: R1 weight of the grown run (default: 4x the old one)")
+    sp.add_argument("--resolution", type=int, default=None,
+                    help="training resolution (default 64, or the run's own when it resumes)")
     sp.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
     sp.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                     help="compute precision of a new run (auto: bf16 where the hardware has bf16 "
@@ -151,7 +163,42 @@ def pick_device(name: str) -> str:
     return name
 
 
+def resolve_run(args) -> None:
+    """Fill in ``args.run`` and ``args.resolution``: a run folder that holds a checkpoint
+    trains at its own resolution; a new run at the one asked for (default 64)."""
+    if args.run is None:
+        args.run = Path(f"runs/faces{args.resolution or 64}")
+    ckpt_path = args.run / CHECKPOINT_NAME
+    if ckpt_path.is_file():
+        own = TrainSettings.from_dict(json.loads(load_checkpoint(ckpt_path)["settings"])).resolution
+        if args.resolution not in (None, own):
+            raise DatasetError(f"{args.run} trains at {own} px, not {args.resolution} px: "
+                               f"leave out --resolution or choose another --run folder")
+        args.resolution = own
+    elif args.grow_from is not None and args.resolution is None:
+        raise DatasetError("--grow-from needs the --resolution to grow to (e.g. --resolution 128)")
+    args.resolution = args.resolution or 64
+    if args.grow_from is not None and args.resume_from is not None:
+        raise DatasetError("use either --grow-from or --resume-from, not both")
+
+
+def seed_grown_run(args, log=print) -> None:
+    """Grow ``--grow-from`` into an empty run folder (a folder with a checkpoint resumes)."""
+    target = args.run / CHECKPOINT_NAME
+    if args.grow_from is None or target.is_file():
+        return
+    if not Path(args.grow_from).is_file():
+        raise DatasetError(f"cannot grow from {args.grow_from}: the file does not exist")
+    from facestudio.training.grow import grow_checkpoint
+    s = grow_checkpoint(load_checkpoint(args.grow_from), args.resolution, target,
+                        channels=args.grow_channels, fade_kimg=args.fade_kimg, r1_gamma=args.r1_gamma)
+    log(f"grew {args.grow_from} to {s.resolution} px at {s.grown_at / 1000:.1f} kimg: new block "
+        f"{s.channels[s.resolution]} channels, R1 gamma {s.r1_gamma:g}, "
+        f"discriminator fade-in over {s.fade_kimg:g} kimg")
+
+
 def run_train(args) -> int:
+    resolve_run(args)
     if args.pack_data:
         images, names = load_dataset(args.data, args.resolution, args.cache)
         pack_images(images, names, args.pack_data, overwrite=args.overwrite)
@@ -173,6 +220,8 @@ def run_train(args) -> int:
         print(line, flush=True)
         with log_file.open("a") as f:
             f.write(line + "\n")
+
+    seed_grown_run(args, log=log)
 
     device = pick_device(args.device)
     log(f"training on {len(images)} images at {args.resolution} px on {device}, run folder {args.run}")

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from facestudio.generator.layers import Conv2d, FullyConnected
+from facestudio.generator.ops import downsample2d, make_filter
 
 
 class DiscriminatorBlock(nn.Module):
@@ -61,12 +62,23 @@ class MinibatchStd(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """channels: feature maps per resolution (same keys as the generator's)."""
+    """channels: feature maps per resolution (same keys as the generator's).
+
+    ``fade_in``: the network was grown by one input block. It keeps the smaller network's
+    fromRGB as ``fromrgb_prev``; while ``alpha`` < 1 the second block's input is
+    ``lerp(fromrgb_prev(downsampled image), first block(image), alpha)``, so a grown
+    discriminator starts as the trained smaller one looking at a low-passed image.
+    """
 
     def __init__(self, resolution: int, channels: dict[int, int], img_channels: int = 3,
-                 mbstd_group: int = 4, conv_clamp: float | None = None):
+                 mbstd_group: int = 4, conv_clamp: float | None = None, fade_in: bool = False):
         super().__init__()
         self.resolution = resolution
+        self.alpha = 1.0
+        if fade_in:
+            self.fromrgb_prev = Conv2d(img_channels, channels[resolution // 2], 1,
+                                       activation="lrelu", conv_clamp=conv_clamp)
+            self.register_buffer("fade_filter", make_filter(), persistent=False)
         self.block_resolutions = [2 ** i for i in range(int(math.log2(resolution)), 2, -1)]
         for res in self.block_resolutions:
             in_ch = 0 if res == resolution else channels[res]
@@ -83,6 +95,9 @@ class Discriminator(nn.Module):
         x = None
         for res in self.block_resolutions:
             x = getattr(self, f"b{res}")(x, img)
+            if res == self.resolution and self.alpha < 1 and hasattr(self, "fromrgb_prev"):
+                prev = self.fromrgb_prev(downsample2d(img, self.fade_filter))
+                x = torch.lerp(prev, x, self.alpha)
         x = self.conv(self.mbstd(x))
         x = self.fc(x.flatten(1))
         return self.out(x)

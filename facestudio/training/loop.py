@@ -53,6 +53,18 @@ class TrainSettings:
     augment_target: float = 0.6
     seed: int = 0
     precision: str = "auto"  # auto | fp32 | bf16 (autocast + channels_last)
+    grown_at: int = 0  # images seen when the networks were grown to this resolution (0: never)
+    fade_kimg: float = 0.0  # after growing, fade the discriminator's new input block in over this
+
+    def fade_alpha(self, images_seen: int) -> float:
+        """How far the grown discriminator's new input block has faded in (1: fully)."""
+        if self.fade_kimg <= 0:
+            return 1.0
+        return min(max((images_seen - self.grown_at) / (self.fade_kimg * 1000), 0.0), 1.0)
+
+    def discriminator(self) -> Discriminator:
+        return Discriminator(self.resolution, self.d_channels or self.channels,
+                             fade_in=self.fade_kimg > 0)
 
     def generator_config(self) -> GeneratorConfig:
         return GeneratorConfig(resolution=self.resolution, z_dim=self.z_dim, w_dim=self.w_dim,
@@ -82,6 +94,14 @@ def fast_bf16(device: torch.device) -> bool:
     return cpu_has_bf16_units()
 
 
+def make_optimizers(G: torch.nn.Module, D: torch.nn.Module, s: TrainSettings):
+    """Adam for G and D; D's lr and beta2 are corrected for lazy R1 (every ``r1_interval``)."""
+    opt_G = torch.optim.Adam(G.parameters(), lr=s.lr, betas=(0.0, 0.99), eps=1e-8)
+    c = s.r1_interval / (s.r1_interval + 1)
+    opt_D = torch.optim.Adam(D.parameters(), lr=s.lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
+    return opt_G, opt_D
+
+
 class Trainer:
     """Owns the networks, optimisers and counters of one run folder."""
 
@@ -103,11 +123,9 @@ class Trainer:
         s = self.settings
         torch.manual_seed(s.seed + (ckpt["steps"] if ckpt else 0))
         self.G = StyleGAN2Generator(s.generator_config()).train().to(self.device)
-        self.D = Discriminator(s.resolution, s.d_channels or s.channels).train().to(self.device)
+        self.D = s.discriminator().train().to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=s.lr, betas=(0.0, 0.99), eps=1e-8)
-        c = s.r1_interval / (s.r1_interval + 1)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=s.lr * c, betas=(0.0, 0.99 ** c), eps=1e-8)
+        self.opt_G, self.opt_D = make_optimizers(self.G, self.D, s)
         self.augment = AdaptiveAugment(target=s.augment_target)
         if s.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be auto, fp32 or bf16, got {s.precision!r}")
@@ -150,6 +168,7 @@ class Trainer:
         if self.bf16:
             real = real.contiguous(memory_format=torch.channels_last)
         n = real.shape[0]
+        self.D.alpha = s.fade_alpha(self.images_seen)
         # Generator: fakes with graph, D frozen.
         self.D.requires_grad_(False)
         with self._mixed():
@@ -264,8 +283,9 @@ def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: f
                 if kimg is not None:
                     left = f"  left {format_duration((kimg * 1000 - trainer.images_seen) / max(rate, 1e-9))}"
                 losses = "  ".join(f"{k} {v:.3f}" for k, v in trainer.last.items())
+                fade = f"  fade {trainer.D.alpha:.2f}" if trainer.D.alpha < 1 else ""
                 log(f"kimg {trainer.images_seen / 1000:8.1f}  {rate:5.1f} img/s  {losses}  "
-                    f"aug p {trainer.augment.p:.3f}{left}")
+                    f"aug p {trainer.augment.p:.3f}{fade}{left}")
                 last_log = now
             if trainer.images_seen >= next_sample:
                 grid = trainer.sample_grid(run_dir / f"samples-{trainer.images_seen / 1000:07.1f}kimg.png")
