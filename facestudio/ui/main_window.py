@@ -169,6 +169,11 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._action("Actual size (1:1)", self.canvas.actual_size, "1", view_menu)
         self._action("Zoom in", lambda: self.canvas.zoom(1.25), QtGui.QKeySequence.ZoomIn, view_menu)
         self._action("Zoom out", lambda: self.canvas.zoom(0.8), QtGui.QKeySequence.ZoomOut, view_menu)
+        self.show_pixels_action = view_menu.addAction("Show pixels")
+        self.show_pixels_action.setCheckable(True)
+        self.show_pixels_action.setToolTip("Nearest-neighbour: one block per pixel instead of the "
+                                           "Lanczos-smoothed face when zoomed in")
+        self.show_pixels_action.toggled.connect(self.canvas.set_show_pixels)
         self._refresh_recent()
 
     def _wire(self) -> None:

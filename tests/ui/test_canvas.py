@@ -1,0 +1,39 @@
+"""The canvas smooths a face shown larger than its native size; View > Show pixels doesn't."""
+
+import numpy as np
+import pytest
+
+from facestudio.ui.canvas import FaceCanvas, lanczos_upsample, smooth_factor
+
+
+@pytest.mark.parametrize("zoom, factor", [(0.5, 1), (1.0, 1), (1.04, 1), (1.5, 2), (3.0, 3),
+                                          (3.2, 4), (40.0, 8), (float("nan"), 1), (float("inf"), 1)])
+def test_smooth_factor(zoom, factor):
+    assert smooth_factor(zoom) == factor
+
+
+def test_zoomed_face_is_lanczos_smoothed_and_show_pixels_gives_blocks(qtbot):
+    canvas = FaceCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(512, 512)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    canvas.show_image(face)
+    qtbot.waitUntil(lambda: canvas.displayed_factor > 1, timeout=5000)
+    shown = canvas.image_item.image
+    k = canvas.displayed_factor
+    assert k == smooth_factor(canvas.zoom_factor()) and shown.shape == (32 * k, 32 * k, 3)
+    assert np.array_equal(shown, lanczos_upsample(face, k))
+    # smoothed: neighbouring screen pixels inside one image pixel differ
+    assert not np.array_equal(shown[0::k, 0::k], shown[1::k, 0::k])
+    assert np.array_equal(canvas.image, face)  # what the studio exports stays the native face
+    canvas.set_show_pixels(True)
+    assert canvas.displayed_factor == 1 and np.array_equal(canvas.image_item.image, face)
+    assert canvas.image_item.smooth is False
+    canvas.set_show_pixels(False)
+    assert canvas.displayed_factor == k
+    # zooming out to native size drops the upsampling
+    canvas.zoom(1 / (2 * canvas.zoom_factor()))
+    qtbot.waitUntil(lambda: canvas.displayed_factor == 1, timeout=5000)
