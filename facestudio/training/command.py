@@ -17,7 +17,7 @@ from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from facestudio.training.data import DatasetError, load_dataset, pack_images
 from facestudio.generator.stylegan2 import StyleGAN2Generator
 from facestudio.training.loop import TrainSettings, train
-from facestudio.training.metrics import swd
+from facestudio.training.metrics import memorisation, swd
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "utkface" / "UTKFace.tar"
 
@@ -62,6 +62,10 @@ def add_train_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--untrained", action="store_true", help="with --eval: a freshly initialised generator")
     sp.add_argument("--real-vs-real", action="store_true", help="with --eval: two disjoint real sets (the floor)")
     sp.add_argument("--eval-images", type=int, default=4096)
+    sp.add_argument("--memorisation", type=int, default=None, metavar="N",
+                    help="with --eval: also the share of N generated faces (10000 in the model card) whose "
+                         "nearest training photo is closer than the training set's own 1st-percentile "
+                         "nearest-neighbour distance")
     sp.add_argument("--export", type=Path, default=None,
                     help="write the run's EMA generator as a native model folder and stop")
     sp.add_argument("--card", type=Path, default=None, help="model card to put into the export")
@@ -128,6 +132,16 @@ def evaluate(args, log=print) -> dict[str, float]:
     result = swd(real, other)
     log(f"SWD x1e3 ({label}, {n} images, {time.time() - t:.0f}s): " +
         "  ".join(f"{k[4:]} {v:.2f}" for k, v in result.items()))
+    if args.memorisation and not args.real_vs_real:
+        generated = generate_images(net, args.memorisation, seed=456)
+        memo = memorisation(generated, np.asarray(images))
+        log(f"memorisation ({label}): {memo['count_below']} of {memo['generated']} generated faces "
+            f"({100 * memo['share_below']:.2f} %) are closer to a training photo than the training "
+            f"set's 1st-percentile nearest-neighbour distance {memo['threshold']:.4f} "
+            f"(median nearest distance: generated {memo['generated_nn_median']:.4f}, "
+            f"training {memo['training_nn_median']:.4f}); closest (face, photo, distance): "
+            + ", ".join(f"({g}, {r}, {d:.4f})" for g, r, d in memo["closest"][:4]))
+        result["memorisation"] = memo
     return result
 
 

@@ -99,3 +99,64 @@ def swd(real: np.ndarray, fake: np.ndarray, patches_per_image: int = 64, seed: i
         out[f"swd_{res}px"] = sliced_wasserstein(a, b, seed=seed + i) * 1e3
     out["swd_mean"] = float(np.mean([v for k, v in out.items()]))
     return out
+
+
+def unit_pixel_vectors(images: np.ndarray, size: int = 64, mirror: bool = False,
+                       chunk: int = 2048) -> torch.Tensor:
+    """uint8 faces -> ``[N, 3 * size * size]`` pixel vectors (area-resized to ``size``), each
+    minus its mean and scaled to unit length, so distances ignore overall brightness and
+    contrast. ``mirror``: the left-right mirrored faces instead."""
+    out = []
+    for start in range(0, len(images), chunk):
+        x = images_to_float(images[start:start + chunk])
+        if mirror:
+            x = x.flip(-1)
+        if x.shape[-1] != size:
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="area")
+        x = x.flatten(1)
+        x = x - x.mean(dim=1, keepdim=True)
+        out.append(x / x.norm(dim=1, keepdim=True).clamp_min(1e-8))
+    return torch.cat(out)
+
+
+def nearest_distances(queries: torch.Tensor, references: torch.Tensor, exclude_self: bool = False,
+                      chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance from each unit query to its nearest unit reference, and its index.
+    ``exclude_self``: queries are the first ``len(queries)`` references (and, when there are
+    twice as many references, their mirrors follow): a query's own photo and mirror don't count."""
+    n = len(queries)
+    dist, index = np.empty(n, np.float32), np.empty(n, np.int64)
+    for start in range(0, n, chunk):
+        sim = queries[start:start + chunk] @ references.T
+        if exclude_self:
+            rows = torch.arange(sim.shape[0])
+            for offset in range(0, references.shape[0], n):
+                sim[rows, rows + start + offset] = -2.0
+        best, idx = sim.max(dim=1)
+        dist[start:start + len(best)] = (2 - 2 * best).clamp_min(0).sqrt().numpy()
+        index[start:start + len(best)] = idx.numpy()
+    return dist, index
+
+
+def memorisation(generated: np.ndarray, training: np.ndarray, size: int = 64,
+                 percentile: float = 1.0) -> dict:
+    """How many generated faces sit closer to a training photo (or its mirror: training
+    mirrors at random) than the training photos sit to each other.
+
+    The threshold is the ``percentile``-th percentile of every training photo's distance to
+    its nearest other training photo; ``share_below`` is the share of generated faces whose
+    nearest training photo is closer than that.
+    """
+    train = unit_pixel_vectors(training, size)
+    refs = torch.cat([train, unit_pixel_vectors(training, size, mirror=True)])
+    train_nn, _ = nearest_distances(train, refs, exclude_self=True)
+    threshold = float(np.percentile(train_nn, percentile))
+    gen_nn, gen_idx = nearest_distances(unit_pixel_vectors(generated, size), refs)
+    below = gen_nn < threshold
+    return {"generated": len(generated), "training": len(training), "size": size,
+            "percentile": percentile, "threshold": threshold,
+            "count_below": int(below.sum()), "share_below": float(below.mean()),
+            "generated_nn_median": float(np.median(gen_nn)),
+            "training_nn_median": float(np.median(train_nn)),
+            "closest": [(int(i), int(gen_idx[i] % len(training)), float(gen_nn[i]))
+                        for i in np.argsort(gen_nn)[:8]]}

@@ -149,3 +149,30 @@ def test_cuda_without_a_gpu_is_one_sentence(capsys, tmp_path, tiny_images, monke
                  "--tiny", "--cache", str(tmp_path / "c"), "--device", "cuda", "--kimg", "0.01"])
     err = capsys.readouterr().err
     assert code == 1 and "no usable CUDA GPU" in err
+
+
+def test_memorisation_flags_copies_and_mirrors_but_not_new_faces():
+    from facestudio.training.metrics import memorisation
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 255, (1, 16, 16, 3))
+    training = np.clip(base + rng.normal(0, 40, (200, 16, 16, 3)), 0, 255).astype(np.uint8)
+    copies = training[:5].copy()
+    mirrored = training[5:8, :, ::-1].copy()
+    brighter = np.clip(training[8:10].astype(int) + 20, 0, 255).astype(np.uint8)  # normalised away
+    new = np.clip(base + rng.normal(0, 40, (10, 16, 16, 3)), 0, 255).astype(np.uint8)
+    result = memorisation(np.concatenate([copies, mirrored, brighter, new]), training, size=16)
+    assert result["count_below"] == 10 and result["share_below"] == pytest.approx(10 / 20)
+    assert result["threshold"] > 0
+    # copies and mirrors are found at distance ~0, each against its own photo
+    assert {(g, r) for g, r, _ in result["closest"]} == {(i, i) for i in range(8)}
+    assert all(d < 1e-3 for _, _, d in result["closest"])
+
+
+def test_eval_reports_memorisation(capsys, tmp_path, tiny_images):
+    run = tmp_path / "run"
+    base = ["train", "--data", str(tiny_images), "--run", str(run), "--resolution", "16", "--tiny",
+            "--batch", "4", "--cache", str(tmp_path / "cache")]
+    assert main(base + ["--kimg", "0.008"]) == 0
+    capsys.readouterr()
+    assert main(base + ["--eval", "--eval-images", "8", "--memorisation", "16"]) == 0
+    assert "memorisation (" in capsys.readouterr().out
