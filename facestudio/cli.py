@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -138,10 +139,22 @@ def cmd_render(args) -> int:
     return 0
 
 
+def _finite(value):
+    """``value`` with every infinite or NaN float replaced by None, so that it is valid JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def cmd_inspect(args) -> int:
     from facestudio.provenance import format_report, read_provenance
     prov = read_provenance(args.file)
-    print(json.dumps(prov.as_dict(), indent=2, ensure_ascii=False) if args.json else format_report(prov))
+    print(json.dumps(_finite(prov.as_dict()), indent=2, ensure_ascii=False, allow_nan=False)
+          if args.json else format_report(prov))
     if not prov.is_stamped:
         print(f"facestudio: {args.file} carries no provenance stamp", file=sys.stderr)
         return EXIT_FAILED

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
+# the temporary names atomic_write / atomic_folder (and the caches' own writers) use:
+# ".<target name>.<mkstemp's random letters>.part"
+PART_NAME_RE = re.compile(r"\..+\.[A-Za-z0-9_]{6,}\.part")
+STALE_PART_AGE_S = 3600.0  # a writer still busy after an hour is not one of ours
 
 def _default_mode(is_dir: bool) -> int:
     """What open()/mkdir() would give under the current umask (temp files get 0600/0700)."""
@@ -90,3 +96,35 @@ def _check_existing_folder(path: Path, overwrite: bool) -> None:
         raise OutputPathError(f"{path} already exists; choose another name or allow overwriting")
     if not os.access(path.parent, os.W_OK):
         raise OutputPathError(f"cannot write {path}: the folder {path.parent} is not writable")
+
+
+def remove_stale_parts(folder: Path, max_age_s: float = STALE_PART_AGE_S, depth: int = 1,
+                       now: float | None = None) -> list[Path]:
+    """Remove the temporary files (and staging folders) a killed writer left in ``folder``.
+
+    Only names of our own pattern (:data:`PART_NAME_RE`, hidden, ending in ``.part``) last
+    modified more than ``max_age_s`` seconds before ``now`` go; a resumable download
+    (``NAME.part``, not hidden) is never one of them. Looks ``depth`` folder levels down,
+    never follows links and never fails: what cannot be read or removed is left. Returns
+    what was removed.
+    """
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if PART_NAME_RE.fullmatch(entry.name):
+                if now - entry.stat(follow_symlinks=False).st_mtime > max_age_s:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            elif depth > 0 and entry.is_dir(follow_symlinks=False):
+                removed += remove_stale_parts(Path(entry.path), max_age_s, depth - 1, now)
+        except OSError:
+            continue
+    return removed

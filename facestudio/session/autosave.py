@@ -85,11 +85,14 @@ def claim_folder(base: str | Path) -> Path:
     """The autosave folder for a studio starting now: ``base`` itself, or when a running
     studio owns it, the first of ``base/studio-2``, ``base/studio-3``, ... that no running
     studio owns (a slot a crashed studio left keeps its autosave for :func:`recoverable`).
-    Past :data:`MAX_SLOTS` running studios the last slot is shared."""
+    A slot whose marker is not a regular file is skipped. Past :data:`MAX_SLOTS` running
+    studios the last slot is shared."""
     base = Path(base)
     slots = [base] + [base / f"studio-{n}" for n in range(2, MAX_SLOTS + 1)]
     for folder in slots:
         marker = folder / MARKER_NAME
+        if marker.exists() and not marker.is_file():
+            continue  # a folder (or pipe) in the marker's place: no studio can use this slot
         pid = _marker_pid(marker)
         if pid is None or pid == os.getpid():
             return folder

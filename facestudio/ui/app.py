@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.fileio import OutputPathError, atomic_write, remove_stale_parts
+from facestudio.latent.discovery_cache import cache_root
 from facestudio.locations import APP_ID, icon_path
 from facestudio.ui.main_window import StudioWindow
 
@@ -14,10 +16,29 @@ SCREENSHOT_TIMEOUT_MS = 120_000
 
 
 def data_folder() -> Path:
+    """The studio's data folder (autosave, crash marker). Not created here: the window does
+    that, and runs without autosave when it cannot (a file in its place, a read-only home)."""
     base = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.AppDataLocation)
-    folder = Path(base or Path.home() / ".facestudio")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return Path(base or Path.home() / ".facestudio")
+
+
+def tidy_up(data_dir: Path) -> list[Path]:
+    """Remove what writers killed mid-write left in the folders the studio writes to again and
+    again (the data folder with its autosave slots, the directions cache); returns it."""
+    return remove_stale_parts(data_dir) + remove_stale_parts(cache_root() / "directions", depth=0)
+
+
+def save_screenshot(widget: QtWidgets.QWidget, path: Path) -> bool:
+    """Save a picture of ``widget`` to ``path`` (format from its suffix) atomically: on a full
+    disk the previous file is kept. True on success."""
+    suffix = Path(path).suffix.lstrip(".").upper() or "PNG"
+    try:
+        with atomic_write(Path(path), overwrite=True) as tmp:
+            if not widget.grab().save(str(tmp), suffix):
+                raise OSError(f"could not write {path}")
+    except (OSError, OutputPathError):
+        return False
+    return True
 
 
 def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
@@ -43,9 +64,13 @@ def run_gui(model: str | None = None, screenshot: Path | None = None) -> int:
         else:
             QtWidgets.QMessageBox.warning(window, title, text)
 
-    window = StudioWindow(settings, data_folder(), report=tell,
+    data_dir = data_folder()
+    tidy_up(data_dir)
+    window = StudioWindow(settings, data_dir, report=tell,
                           confirm=(lambda *_: False) if headless_check else None)
     window.show()
+    if window.storage_problem:
+        tell("Autosave is off", window.storage_problem)
     if not headless_check:
         window.offer_recovery()
     if not window.open_model(model) and headless_check:
@@ -55,7 +80,7 @@ def run_gui(model: str | None = None, screenshot: Path | None = None) -> int:
 
         def shoot() -> None:
             app.processEvents()
-            ok = window.grab().save(str(screenshot))
+            ok = save_screenshot(window, screenshot)
             if not ok:
                 print(f"facestudio: could not write the screenshot {screenshot}", file=sys.stderr)
             status["code"] = 0 if ok else 1

@@ -263,12 +263,13 @@ class ExportPanel(QtWidgets.QScrollArea):
                     if i >= 0:
                         w.setCurrentIndex(i)
                 elif isinstance(w, (QtWidgets.QSpinBox, QtWidgets.QSlider)):
-                    w.setValue(int(value))
+                    if w.minimum() <= int(value) <= w.maximum():
+                        w.setValue(int(value))
                 elif isinstance(w, QtWidgets.QCheckBox):
                     w.setChecked(str(value) in ("1", "true", "True"))
                 else:
                     w.setText(str(value))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError):  # a hand-edited value: keep the default
                 continue
 
     def set_model(self, card_meta: dict[str, str], name: str, sha256: str, resolution: int) -> None:

@@ -15,6 +15,8 @@ from typing import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.fileio import OutputPathError
+from facestudio.latent.seeds import MAX_SEED
 from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
 from facestudio.session.autosave import Autosaver, claim_folder, recoverable
 from facestudio.session.document import (
@@ -81,10 +83,23 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.autosave_timer.start()
         # ask before start(): start() writes our own PID into the crash marker
         self.recovery_path = recoverable(self.autosaver.folder)
-        self.autosaver.start()
+        self.storage_problem = self._start_autosave()  # None, or why autosave is off
         geometry = settings.value("window/geometry")
-        if geometry is not None:
+        if isinstance(geometry, (QtCore.QByteArray, bytes)):  # anything else was not written by us
             self.restoreGeometry(geometry)
+
+    def _start_autosave(self) -> str | None:
+        """Claim the autosave folder; on failure turn autosave off and say why in one sentence
+        (the studio works without it: a data folder that is a file or read-only)."""
+        try:
+            self.autosaver.start()
+        except (OSError, OutputPathError) as exc:
+            self.autosave_timer.stop()
+            self.recovery_path = None
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return (f"Autosave and crash recovery are off for this run: the folder "
+                    f"{self.autosaver.folder} cannot be used ({reason}).")
+        return None
 
     # --- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -226,8 +241,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"facestudio — {model.name}[*]")
         self.export_panel.set_model(model.card_meta, model.name, model.sha256, model.resolution)
         self.undo_stack.clear()
-        seed = int(self.settings.value("recipe/seed", 0))
-        self._apply_recipe(Recipe(model.sha256, min(seed, MAX_SPIN_SEED), psi=0.7,
+        self._apply_recipe(Recipe(model.sha256, self._stored_seed(), psi=0.7,
                                   class_idx=0 if model.c_dim else None, model_name=model.name))
         self.mix_controller.model_changed(model)
 
@@ -236,6 +250,15 @@ class StudioWindow(QtWidgets.QMainWindow):
         if path:
             self.open_model(path)
 
+    def _stored_seed(self) -> int:
+        """The seed the last run ended on (within the seed box's range), or 0 when the stored
+        value is not a seed (edited by hand: "abc", -5, 1e400)."""
+        try:
+            seed = int(str(self.settings.value("recipe/seed", 0)).strip())
+        except ValueError:
+            return 0
+        return min(seed, MAX_SPIN_SEED) if 0 <= seed <= MAX_SEED else 0
+
     def _remember_recent(self, path: str) -> None:
         recent = [p for p in self._recent() if p != path]
         self.settings.setValue("models/recent", json.dumps([path] + recent[:MAX_RECENT - 1]))
@@ -243,9 +266,10 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def _recent(self) -> list[str]:
         try:
-            return list(json.loads(self.settings.value("models/recent", "[]")))
-        except (TypeError, ValueError):
+            recent = json.loads(self.settings.value("models/recent", "[]"))
+        except (TypeError, ValueError, RecursionError):
             return []
+        return [p for p in recent if isinstance(p, str)] if isinstance(recent, list) else []
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
@@ -406,7 +430,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         return True
 
     def autosave(self) -> None:
-        if self._dirty and self.recipe is not None:
+        if self._dirty and self.recipe is not None and self.storage_problem is None:
             try:
                 self.autosaver.save(self.document())
                 self._dirty = False
@@ -454,7 +478,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.autosave_timer.stop()
         if self.bridge is not None:
             self.bridge.shutdown()
-        self.autosaver.stop(clean=True)
+        if self.storage_problem is None:
+            self.autosaver.stop(clean=True)
         super().closeEvent(event)
 
     def _ask(self, title: str, text: str) -> bool:

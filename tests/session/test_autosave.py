@@ -111,3 +111,12 @@ def test_a_second_running_studio_gets_its_own_slot_and_a_crashed_slot_is_reused(
         other.kill()
         other.wait()
     assert claim_folder(tmp_path) == tmp_path  # the first studio has gone too
+
+
+def test_a_marker_that_is_a_folder_is_skipped_not_claimed(tmp_path):
+    from facestudio.session.autosave import claim_folder
+    (tmp_path / MARKER_NAME).mkdir()
+    slot = claim_folder(tmp_path)
+    assert slot == tmp_path / "studio-2"
+    Autosaver(slot).start()  # the slot it gave can be used
+    assert (slot / MARKER_NAME).read_text().strip() == str(os.getpid())
