@@ -17,6 +17,10 @@ from facestudio import __version__
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+# A grid or mix sheet holds at most this many faces, and this many pixels (a 400 MB RGB
+# image): bounds checked before anything is allocated.
+MAX_SHEET_FACES = 4096
+MAX_SHEET_PIXELS = 1 << 27
 
 
 class UserError(Exception):
@@ -72,18 +76,35 @@ def _parse_layers(text: str, num_ws: int) -> list[int]:
     return sorted(layers)
 
 
-def _parse_int_list(text: str, what: str) -> list[int]:
-    try:
-        out = []
-        for part in text.split(","):
+def _parse_int_list(text: str, what: str, limit: int = MAX_SHEET_FACES) -> list[int]:
+    """``"1,2,10-15"`` -> the listed ints, refusing more than ``limit`` before building them."""
+    out: list[int] = []
+    for part in text.split(","):
+        try:
             if "-" in part.strip()[1:]:
                 a, _, b = part.strip().partition("-")
-                out.extend(range(int(a), int(b) + 1))
-            elif part.strip():
-                out.append(int(part))
-        return out
-    except ValueError:
-        raise UserError(f"cannot read {what} {text!r}: use forms like 1,2,3 or 10-15") from None
+                span = range(int(a), int(b) + 1)
+            else:
+                span = range(int(part), int(part) + 1) if part.strip() else range(0)
+        except ValueError:
+            raise UserError(f"cannot read {what} {text!r}: use forms like 1,2,3 or 10-15") from None
+        if len(out) + len(span) > limit:
+            raise UserError(f"the {what} {text!r} name more than {limit} faces, the most one sheet holds")
+        out.extend(span)
+    return out
+
+
+def _check_sheet(rows: int, cols: int, res: int) -> None:
+    """Refuse a sheet of ``rows`` x ``cols`` cells of ``res`` pixels past :data:`MAX_SHEET_PIXELS`."""
+    if rows * cols * res * res > MAX_SHEET_PIXELS:
+        raise UserError(f"a sheet of {rows} x {cols} faces of {res} pixels would be {cols * res} x {rows * res} "
+                        f"pixels; facestudio makes sheets of at most {MAX_SHEET_PIXELS // 10**6} megapixels")
+
+
+def _synthesize_chunks(g, ws, noise: str, chunk: int = 16):
+    """``(start index, images)`` for ``ws`` rendered ``chunk`` at a time."""
+    for i in range(0, len(ws), chunk):
+        yield i, g.synthesize(ws[i:i + chunk], noise=noise)
 
 
 # --- commands ----------------------------------------------------------------------
@@ -170,25 +191,29 @@ def cmd_mix(args) -> int:
     cols = _parse_int_list(args.cols, "column seeds")
     if not rows or not cols:
         raise UserError("give at least one row seed and one column seed")
+    if len(rows) * len(cols) > MAX_SHEET_FACES:
+        raise UserError(f"a mix of {len(rows)} rows x {len(cols)} columns is {len(rows) * len(cols)} faces; "
+                        f"one sheet holds at most {MAX_SHEET_FACES}")
     g = _load(args.model)
     layers = _parse_layers(args.layers, g.num_ws)
+    res = g.resolution
+    _check_sheet(len(rows) + 1, len(cols) + 1, res)
     seeds = sorted(set(rows + cols))
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     w_of = dict(zip(seeds, ws))
-    singles = g.synthesize(ws, noise=args.noise)
-    img_of = dict(zip(seeds, singles))
-    mixed = np.stack([w_of[r].copy() for r in rows for _ in cols])
-    for i, (r, c) in enumerate((r, c) for r in rows for c in cols):
-        mixed[i, layers] = w_of[c][layers]
-    cells = g.synthesize(mixed, noise=args.noise)
-    res = g.resolution
+    img_of = dict(zip(seeds, np.concatenate([images for _, images in _synthesize_chunks(g, ws, args.noise)])))
     sheet = np.zeros(((len(rows) + 1) * res, (len(cols) + 1) * res, 3), np.uint8)
     for j, c in enumerate(cols):
         sheet[0:res, (j + 1) * res:(j + 2) * res] = img_of[c]
     for i, r in enumerate(rows):
         sheet[(i + 1) * res:(i + 2) * res, 0:res] = img_of[r]
-        for j in range(len(cols)):
-            sheet[(i + 1) * res:(i + 2) * res, (j + 1) * res:(j + 2) * res] = cells[i * len(cols) + j]
+    mixed = np.stack([w_of[r].copy() for r in rows for _ in cols])
+    for i, (r, c) in enumerate((r, c) for r in rows for c in cols):
+        mixed[i, layers] = w_of[c][layers]
+    for start, cells in _synthesize_chunks(g, mixed, args.noise):
+        for k, cell in enumerate(cells, start):
+            i, j = divmod(k, len(cols))
+            sheet[(i + 1) * res:(i + 2) * res, (j + 1) * res:(j + 2) * res] = cell
     _stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
                                                   f"layers {args.layers}; psi {args.psi}; noise {args.noise}"})
     print(f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})")
@@ -209,15 +234,16 @@ def cmd_grid(args) -> int:
     if args.cols < 1:
         raise UserError("--cols must be at least 1")
     g = _load(args.model)
-    ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
-    faces = np.concatenate([g.synthesize(ws[i:i + 16], noise=args.noise) for i in range(0, len(ws), 16)])
     cols = min(args.cols, len(seeds))
     rows = -(-len(seeds) // cols)
     res = g.resolution
+    _check_sheet(rows, cols, res)
+    ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     sheet = np.zeros((rows * res, cols * res, 3), np.uint8)
-    for i, face in enumerate(faces):
-        r, c = divmod(i, cols)
-        sheet[r * res:(r + 1) * res, c * res:(c + 1) * res] = face
+    for start, faces in _synthesize_chunks(g, ws, args.noise):
+        for i, face in enumerate(faces, start):
+            r, c = divmod(i, cols)
+            sheet[r * res:(r + 1) * res, c * res:(c + 1) * res] = face
     _stamped(g, sheet, args, options, xmp_extra={
         "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"})
     print(f"wrote {args.out} ({len(seeds)} faces, {rows} x {cols})")
@@ -387,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.render_device:  # for this process and what it starts (train has its own --device)
         os.environ["FACESTUDIO_DEVICE"] = args.render_device
     try:
+        if getattr(args, "psi", None) is not None:  # every command that truncates, before any work
+            from facestudio.session.recipe import check_psi
+            check_psi(args.psi)
         _threads(args.threads)
         return args.func(args)
     except (UserError, ModelLoadError, OutputPathError, DatasetError, CheckpointError, ValueError) as exc:

@@ -142,3 +142,38 @@ def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_
     assert not sheet[r:2 * r, 2 * r:].any()               # the unused sixth cell stays empty
     code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "x", "--out", str(tmp_path / "b.png"))
     assert code == 1 and "cannot read seeds" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grid", "--seeds", "0-4294967295"], "more than 4096 faces"),
+    (["grid", "--seeds", "0-199999"], "more than 4096 faces"),
+    (["grid", "--seeds", "0-3000,5000-7000"], "more than 4096 faces"),
+    (["mix", "--rows", "0-9999", "--cols", "3"], "more than 4096 faces"),
+    (["mix", "--rows", "0-999", "--cols", "1-5"], "is 5000 faces; one sheet holds at most 4096"),
+    (["render", "--seed", "1", "--psi", "1e308"], "truncation psi 1e+308 is out of range"),
+    (["grid", "--seeds", "1", "--psi=-1e30"], "truncation psi -1e+30 is out of range"),
+    (["mix", "--rows", "1", "--cols", "2", "--psi", "nan"], "truncation psi nan is out of range"),
+])
+def test_absurd_sizes_and_numbers_are_refused_before_any_work(capsys, tmp_path, argv, message):
+    out = tmp_path / "x.png"
+    code, _, err = run(capsys, *argv, "--model", str(tmp_path / "not-even-loaded"), "--out", str(out))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert message in err
+    assert not out.exists()
+
+
+def test_a_sheet_past_the_pixel_limit_is_refused_once_the_resolution_is_known(capsys, tmp_path, native_model,
+                                                                               monkeypatch):
+    import facestudio.cli
+    g = load_generator(native_model)
+    monkeypatch.setattr(facestudio.cli, "MAX_SHEET_PIXELS", 5 * g.resolution ** 2)
+    out = tmp_path / "x.png"
+    code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "0-6", "--cols", "7",
+                       "--out", str(out))
+    assert code == 1 and "a sheet of 1 x 7 faces" in err
+    code, _, err = run(capsys, "mix", "--model", str(native_model), "--rows", "1", "--cols", "2,3",
+                       "--out", str(out))
+    assert code == 1 and "a sheet of 2 x 3 faces" in err
+    assert_one_clear_sentence(err)
+    assert not out.exists()

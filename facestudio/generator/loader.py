@@ -53,6 +53,7 @@ def detect_format(path: Path) -> str:
     """``native`` | ``nvidia-pickle`` | ``rosinality`` from the first bytes of the file."""
     if path.is_dir():
         return "native"
+    _check_regular(path)
     with path.open("rb") as f:
         head = f.read(16)
     if not head:
@@ -90,10 +91,18 @@ def identity_file(path: Path) -> Path:
     return native_paths(path)[0] if detect_format(path) == "native" else path
 
 
+def _check_regular(path: Path) -> None:
+    """Refuse a named pipe, socket or device at once: opening a FIFO would wait forever for
+    a writer, and a device can be read without end."""
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise ModelLoadError(f"{path} is not a regular file, so it cannot be a model")
+
+
 def check_model_path(path: Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise ModelLoadError(f"model file {path} does not exist")
+    _check_regular(path)
     if path.is_dir() and not native_paths(path)[0].is_file():
         raise ModelLoadError(f"{path} is a folder without a facestudio model in it")
     if not os.access(path, os.R_OK):

@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.provenance.c2pa_sign import read_manifest
 from facestudio.provenance.embed import (
     PNG_XMP_KEY,
@@ -120,11 +121,27 @@ def _read_sidecar(path: Path, problems: list[str]) -> dict[str, Any] | None:
     if not side.is_file():
         return None
     try:
-        doc = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        doc = loads_bounded(side.read_bytes(), f"the sidecar {side.name}")
+    except OSError:
         problems.append(f"the sidecar {side.name} is not readable JSON")
         return None
+    except JsonError as exc:
+        problems.append(str(exc))
+        return None
     return doc if isinstance(doc, dict) else None
+
+
+def _xmp_recipe(text: str, problems: list[str]) -> dict[str, Any] | None:
+    """The recipe JSON object of the XMP packet, or None (with a problem noted)."""
+    try:
+        doc = loads_bounded(text, "the recipe in the XMP packet")
+    except JsonError as exc:
+        problems.append(str(exc))
+        return None
+    if not isinstance(doc, dict):
+        problems.append(f"the recipe in the XMP packet is not a JSON object but a {type(doc).__name__}")
+        return None
+    return doc
 
 
 def read_provenance(path: Path) -> Provenance:
@@ -142,6 +159,9 @@ def read_provenance(path: Path) -> Provenance:
                 if fmt == "PNG" else {}
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ProvenanceReadError(f"cannot read {path}: it is not an image facestudio can open ({exc})") from None
+    except Image.DecompressionBombError:
+        raise ProvenanceReadError(f"cannot read {path}: it declares more than {2 * Image.MAX_IMAGE_PIXELS} "
+                                  "pixels, far more than any face image, so it is not opened") from None
     prov = Provenance(path, fmt, size, exif=exif, png_text=png_text)
     if xmp_raw:
         try:
@@ -162,10 +182,8 @@ def read_provenance(path: Path) -> Provenance:
     prov.model_name = x.get("facestudio:ModelName")
     prov.model_sha256 = x.get("facestudio:ModelSHA256")
     if x.get("facestudio:Recipe"):
-        try:
-            prov.recipe, prov.recipe_source = json.loads(x["facestudio:Recipe"]), "xmp"
-        except ValueError:
-            prov.problems.append("the recipe in the XMP packet is not valid JSON")
+        prov.recipe = _xmp_recipe(x["facestudio:Recipe"], prov.problems)
+        prov.recipe_source = "xmp" if prov.recipe is not None else None
     if prov.recipe is None:
         side = _read_sidecar(path, prov.problems)
         if side and isinstance(side.get("recipe"), dict):

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from facestudio import __version__
+from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import atomic_write
 from facestudio.latent.directions import Direction, DirectionError
 from facestudio.session.gallery import Face, Gallery, now_iso
@@ -175,9 +176,9 @@ def _read_archive(zf: zipfile.ZipFile, path: Path) -> SessionDocument:
 
     raw = _read_member(zf, "session.json", fail)
     try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise fail("session.json is not valid JSON") from None
+        manifest = loads_bounded(raw, "session.json")
+    except JsonError as exc:
+        raise fail(str(exc)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != SESSION_FORMAT:
         raise fail("it is not a facestudio session")
     version = manifest.get("version")

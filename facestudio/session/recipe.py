@@ -3,20 +3,76 @@
 Rendering a recipe with the same model is deterministic (noise ``const``). Recipes are
 immutable; changing one makes a new one (``dataclasses.replace``), which is what history,
 undo and the render worker's latest-wins logic rely on.
+
+A recipe is validated when it is made, so one read from an image, a session or a gallery
+face is refused with :class:`RecipeError` (one sentence) before it reaches the renderer or
+the undo stack: seeds are whole numbers in ``0..MAX_SEED``, ``|psi| <= MAX_PSI`` and edit
+amounts ``|amount| <= MAX_AMOUNT``, all finite; layer ranges are two non-negative whole
+numbers (whether they fit a model's ``num_ws`` is not known here).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from facestudio.latent.seeds import check_seed
 
 NOISE_MODES = ("const", "random", "none")
 RECIPE_VERSION = 1
+# The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
+# network's float32 arithmetic overflows.
+MAX_PSI = 10.0
+# Edit sliders span +-3 units (standard deviations of the direction); +-100 leaves room for
+# scripted extremes while keeping float32 far from overflow.
+MAX_AMOUNT = 100.0
+
+
+class RecipeError(ValueError):
+    """A recipe facestudio refuses (malformed, or a number out of range); one sentence."""
+
+
+def _finite(value: Any, what: str, limit: float) -> float:
+    """``value`` as a float when it is a real number with ``|value| <= limit``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RecipeError(f"{what} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > limit:
+        raise RecipeError(f"{what} {value:g} is out of range: it must lie between {-limit:g} and {limit:g}")
+    return value
+
+
+def _whole(value: Any, what: str) -> int:
+    """``value`` as an int when it is a non-negative whole number (``3`` or ``3.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise RecipeError(f"{what} must be a whole number of 0 or more, got {value!r}")
+    return int(value)
+
+
+def _layers(layers: Any, what: str) -> tuple[int, int]:
+    """``(start, stop)`` as two non-negative ints."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or len(layers) != 2:
+        raise RecipeError(f"the layers of {what} must be two whole numbers (start, stop), got {layers!r}")
+    return tuple(_whole(i, f"a layer of {what}") for i in layers)
+
+
+def check_psi(psi: Any) -> float:
+    """``psi`` as a float, or :class:`RecipeError` unless it is finite with ``|psi| <= MAX_PSI``."""
+    return _finite(psi, "truncation psi", MAX_PSI)
+
+
+def _seed(value: Any, what: str = "the seed") -> int:
+    try:
+        return check_seed(_whole(value, what))
+    except RecipeError:
+        raise
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -26,6 +82,13 @@ class Edit:
     direction_id: str
     amount: float
     layers: tuple[int, int]
+
+    def __post_init__(self):
+        if not isinstance(self.direction_id, str) or not self.direction_id:
+            raise RecipeError(f"an edit names its direction with text, got {self.direction_id!r}")
+        what = f"the amount of the edit {self.direction_id!r}"
+        object.__setattr__(self, "amount", _finite(self.amount, what, MAX_AMOUNT))
+        object.__setattr__(self, "layers", _layers(self.layers, f"the edit {self.direction_id!r}"))
 
     def as_tuple(self):
         return (self.direction_id, self.amount, self.layers)
@@ -43,6 +106,11 @@ class Mix:
     layers: tuple[int, int]
     edits: tuple[Edit, ...] = ()
 
+    def __post_init__(self):
+        object.__setattr__(self, "seed", _seed(self.seed, "the mix seed"))
+        object.__setattr__(self, "layers", _layers(self.layers, "the mix"))
+        _check_edits(self.edits)
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -58,13 +126,20 @@ class Recipe:
     transform: tuple[float, float, float] | None = None  # StyleGAN3 input (tx, ty, degrees)
 
     def __post_init__(self):
-        check_seed(self.seed)
+        if not isinstance(self.model_sha256, str) or not isinstance(self.model_name, str):
+            raise RecipeError("the model of a recipe is named by text (sha256 and name)")
+        object.__setattr__(self, "seed", _seed(self.seed))
+        object.__setattr__(self, "psi", check_psi(self.psi))
+        for name in ("cutoff", "class_idx"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _whole(getattr(self, name), name.replace("_idx", "")))
         if self.transform is not None:
             object.__setattr__(self, "transform", check_transform(self.transform))
         if self.noise not in NOISE_MODES:
-            raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
-        if not np.isfinite(self.psi):
-            raise ValueError("truncation psi must be a finite number")
+            raise RecipeError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
+        _check_edits(self.edits)
+        if self.mix is not None and not isinstance(self.mix, Mix):
+            raise RecipeError(f"the mix of a recipe is malformed: {self.mix!r}")
 
     def with_edit(self, direction_id: str, amount: float, layers: tuple[int, int]) -> "Recipe":
         """A copy with this direction's edit set (replaced, or appended; removed at amount 0)."""
@@ -93,23 +168,26 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipe":
+        """The recipe a JSON object describes; :class:`RecipeError` (one sentence) otherwise."""
+        if not isinstance(d, dict):
+            raise RecipeError(f"a recipe is a JSON object, not {type(d).__name__}")
+        version = d.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise RecipeError(f"the recipe version must be a whole number, got {version!r}")
+        if version > RECIPE_VERSION:
+            raise RecipeError(f"recipe version {version} is newer than this facestudio understands")
         try:
-            if d.get("version", 1) > RECIPE_VERSION:
-                raise ValueError(f"recipe version {d['version']} is newer than this facestudio understands")
             mix = d.get("mix")
             return cls(
                 model_sha256=d["model"]["sha256"], model_name=d["model"].get("name", ""),
-                seed=int(d["seed"]), psi=float(d.get("psi", 1.0)),
-                cutoff=None if d.get("cutoff") is None else int(d["cutoff"]),
-                noise=d.get("noise", "const"),
-                class_idx=None if d.get("class") is None else int(d["class"]),
+                seed=d["seed"], psi=d.get("psi", 1.0), cutoff=d.get("cutoff"),
+                noise=d.get("noise", "const"), class_idx=d.get("class"),
                 edits=_edits_from(d.get("edits", [])),
-                mix=None if not mix else Mix(int(mix["seed"]), tuple(int(i) for i in mix["layers"]),
-                                             _edits_from(mix.get("edits", []))),
-                transform=None if d.get("transform") is None else tuple(d["transform"]),
+                mix=None if not mix else Mix(mix["seed"], mix["layers"], _edits_from(mix.get("edits", []))),
+                transform=None if d.get("transform") is None else d["transform"],
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"not a facestudio recipe: missing or malformed {exc}") from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise RecipeError(f"not a facestudio recipe: missing or malformed {exc}") from None
 
 
 def check_transform(transform) -> tuple[float, float, float]:
@@ -119,8 +197,8 @@ def check_transform(transform) -> tuple[float, float, float]:
         values = tuple(float(v) for v in transform)
     except (TypeError, ValueError):
         values = ()
-    if len(values) != 3 or not all(np.isfinite(values)):
-        raise ValueError(f"a transform is three finite numbers (tx, ty, angle), got {transform!r}")
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise RecipeError(f"a transform is three finite numbers (tx, ty, angle), got {transform!r}")
     return values
 
 
@@ -129,7 +207,14 @@ def _edits_list(edits: tuple[Edit, ...]) -> list[dict[str, Any]]:
 
 
 def _edits_from(items) -> tuple[Edit, ...]:
-    return tuple(Edit(e["direction"], float(e["amount"]), tuple(int(i) for i in e["layers"])) for e in items)
+    if not isinstance(items, list):
+        raise RecipeError("the edits of a recipe must be a list")
+    return tuple(Edit(e["direction"], e["amount"], e["layers"]) for e in items)
+
+
+def _check_edits(edits) -> None:
+    if not isinstance(edits, tuple) or not all(isinstance(e, Edit) for e in edits):
+        raise RecipeError("the edits of a recipe must be a tuple of Edit")
 
 
 def _mix_dict(mix: Mix) -> dict[str, Any]:

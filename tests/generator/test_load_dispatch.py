@@ -86,3 +86,32 @@ def test_cli_refuses_a_hostile_pickle_in_one_sentence(tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith("facestudio: "), err
     assert "Traceback" not in err and "system" in err
     assert not out.exists() and not marker.exists()
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    """A named pipe called like a model. A writer waits on it, so that a reader which opened
+    it would get an empty file instead of blocking; the pipe is drained at the end."""
+    import threading
+    path = tmp_path / "faces.pkl"
+    os.mkfifo(path)
+    writer = threading.Thread(target=lambda: open(path, "wb").close(), daemon=True)
+    writer.start()
+    yield path
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # lets a writer still waiting finish
+    writer.join()
+    os.close(fd)
+
+
+def test_a_named_pipe_is_refused_at_once(fifo, capsys):
+    from facestudio.generator.errors import ModelLoadError
+    from facestudio.generator.loader import detect_format
+    with pytest.raises(ModelLoadError, match="is not a regular file"):
+        load_generator(fifo)
+    with pytest.raises(ModelLoadError, match="is not a regular file"):
+        detect_format(fifo)
+    for argv in (["info", str(fifo)], ["render", "--model", str(fifo), "--seed", "1",
+                                       "--out", str(fifo.parent / "x.png")]):
+        assert main(argv) == 1
+        _, err = capsys.readouterr()
+        assert err.strip() == f"facestudio: {fifo} is not a regular file, so it cannot be a model"

@@ -138,3 +138,21 @@ def test_a_failed_write_is_reported_and_leaves_nothing(qtbot, window, tmp_path, 
         assert window.export_face(tmp_path / "f.png")
     assert "the disk is full" in window.reports[-1]
     assert not list(tmp_path.glob("*f.png*"))
+
+
+@pytest.mark.parametrize("field, value", [("psi", 1e30), ("psi", 1e308), ("seed", float("inf")),
+                                          ("amount", float("nan"))])
+def test_an_image_with_an_absurd_recipe_is_refused_with_a_message(window, tmp_path, field, value):
+    from facestudio.provenance import export_image
+    from tests.provenance.helpers import sample_stamp
+    d = window.recipe.with_edit("pca0", 1.0, (0, 2)).to_dict()
+    if field == "amount":
+        d["edits"][0]["amount"] = value
+    else:
+        d[field] = value
+    path = tmp_path / "absurd.png"
+    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(model_sha256=window.model.sha256), d)
+    before = window.recipe
+    assert not window.exporter.reopen(path)
+    assert window.recipe == before
+    assert "out of range" in window.reports[-1] or "whole number" in window.reports[-1]

@@ -1,0 +1,93 @@
+"""Images whose stamp carries an absurd recipe, or that declare absurd sizes: one sentence."""
+
+import struct
+import zlib
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pytest
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from facestudio.cli import main
+from facestudio.provenance import ProvenanceReadError, export_image, read_provenance
+from facestudio.provenance.embed import PNG_XMP_KEY
+from facestudio.provenance.xmp import build_xmp
+from facestudio.session.recipe import RecipeError
+from tests.provenance.helpers import sample_recipe, sample_stamp
+
+MARKER = {"marker": 1}
+
+
+def png_with_recipe_text(path, recipe_text: str):
+    """A PNG whose XMP ``facestudio:Recipe`` is ``recipe_text`` exactly (any JSON, or none)."""
+    packet = build_xmp(sample_stamp(), MARKER).decode("utf-8")
+    assert packet.count('{"marker":1}') == 1
+    info = PngInfo()
+    info.add_itxt(PNG_XMP_KEY, packet.replace('{"marker":1}', escape(recipe_text)), zip=False)
+    Image.new("RGB", (4, 4)).save(path, pnginfo=info)
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[1, 2, 3]", "not a JSON object"),
+    ('"a recipe"', "not a JSON object"),
+    ("5", "not a JSON object"),
+    ("[" * 100_000 + "]" * 100_000, "nested more than"),
+    ('{"a":' * 50 + "1" + "}" * 50, "nested more than"),
+])
+def test_a_recipe_that_is_not_an_object_is_a_problem_not_a_crash(capsys, tmp_path, text, problem):
+    path = png_with_recipe_text(tmp_path / "face.png", text)
+    prov = read_provenance(path)
+    assert prov.recipe is None and prov.to_recipe() is None
+    assert any(problem in p for p in prov.problems)
+    for json_flag in ((), ("--json",)):
+        code, out, err = run(capsys, "inspect", path, *json_flag)
+        assert code == 0 and "Traceback" not in err and problem in out
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"model":{"sha256":"ab"},"seed":1e999,"psi":0.7}', "seed"),
+    ('{"model":{"sha256":"ab"},"seed":1,"psi":1e308}', "truncation psi"),
+    ('{"model":{"sha256":"ab"},"seed":1,"psi":NaN}', "truncation psi"),
+    ('{"model":{"sha256":"ab"},"seed":1,"edits":[{"direction":"pca0","amount":NaN,"layers":[0,4]}]}', "amount"),
+])
+def test_a_recipe_with_absurd_numbers_is_refused_when_reopened(tmp_path, text, words):
+    prov = read_provenance(png_with_recipe_text(tmp_path / "face.png", text))
+    with pytest.raises(RecipeError, match=words):
+        prov.to_recipe()
+
+
+def test_an_exported_recipe_with_psi_1e30_is_refused(tmp_path):
+    d = sample_recipe().to_dict()
+    d["psi"] = 1e30
+    path = tmp_path / "face.webp"
+    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(), d)
+    with pytest.raises(RecipeError, match="truncation psi 1e\\+30 is out of range"):
+        read_provenance(path).to_recipe()
+
+
+def tiny_png_declaring(width: int, height: int) -> bytes:
+    """A PNG of a few dozen bytes whose header declares ``width`` x ``height`` pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_inspect_of_a_decompression_bomb_is_one_sentence(capsys, tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(tiny_png_declaring(15000, 15000))
+    assert path.stat().st_size < 100
+    with pytest.raises(ProvenanceReadError, match="declares more than"):
+        read_provenance(path)
+    code, out, err = run(capsys, "inspect", path)
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("facestudio: cannot read") and "Traceback" not in err
