@@ -1,13 +1,78 @@
-"""The architecture description of a generator, stored as JSON beside native weights."""
+"""The architecture description of a generator, stored as JSON beside native weights.
+
+A config arrives from files a hostile user may have written, and it decides how much memory
+the network takes before any weight is read, so :meth:`GeneratorConfig.validate` checks
+every field's type and range and bounds the parameter count the config implies (see
+:data:`MAX_PARAMETERS`) before anything is allocated.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
 ARCHITECTURES = ("skip", "resnet", "orig")
+# Released StyleGANs stop at 1024 px, 512-dimensional latents, 1024 feature maps, 8 mapping
+# layers and 1000 classes; these bounds leave room for every real model, not for a hostile one.
+MAX_RESOLUTION = 4096
+MAX_LATENT_DIM = 4096  # z_dim, w_dim, embed_features, layer_features
+MAX_CLASSES = 100_000  # c_dim
+MAX_CHANNELS = 8192
+MAX_MAPPING_LAYERS = 64
+MAX_FILTER_TAPS = 64
+# Parameters and buffers of the network a config describes: StyleGAN2 config-f at 1024 px
+# has 33 million, StyleGAN3-T/R at 1024 px 22 / 15 million; 200 million is 800 MB of float32.
+MAX_PARAMETERS = 200_000_000
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to 40 characters, so a message stays one short sentence."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_int(value: Any, name: str, low: int, high: int) -> int:
+    """``value`` when it is a whole number (not a bool) in ``low..high``; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a whole number, got {shown(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie between {low} and {high}, got {value}")
+    return int(value)
+
+
+def check_positive(value: Any, name: str, optional: bool = False) -> float | None:
+    """``value`` as a float when it is a finite number > 0 (or None when ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number above 0, got {shown(value)}")
+    return float(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {shown(value)}")
+    return value
+
+
+def check_size(count: int, what: str) -> None:
+    """Refuse a config whose network would hold more than :data:`MAX_PARAMETERS` numbers."""
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{what} describes a network of {count:,} parameters, more than the "
+                         f"{MAX_PARAMETERS:,} facestudio accepts (the largest released StyleGANs "
+                         f"have about 33 million)")
+
+
+def mapping_size(z_dim: int, c_dim: int, w_dim: int, layers: int, embed: int | None = None,
+                 features: int | None = None) -> int:
+    """Parameters and buffers of :class:`~facestudio.generator.stylegan2.MappingNetwork`."""
+    embed = 0 if c_dim == 0 else (embed or w_dim)
+    widths = [z_dim + embed] + [features or w_dim] * (layers - 1) + [w_dim]
+    dense = sum(a * b + b for a, b in zip(widths, widths[1:]))
+    return dense + (c_dim * embed + embed) + w_dim
 
 
 def default_channels(resolution: int, channel_base: int = 32768, channel_max: int = 512) -> dict[int, int]:
@@ -45,25 +110,53 @@ class GeneratorConfig:
     family: str = "stylegan2"
 
     def __post_init__(self) -> None:
+        _power_of_two(self.resolution)
         if not self.channels:
             self.channels = default_channels(self.resolution)
-        self.channels = {int(k): int(v) for k, v in self.channels.items()}
-        self.resample_filter = tuple(float(t) for t in self.resample_filter)
+        self.channels = _channels(self.channels)
+        self.resample_filter = _filter(self.resample_filter)
         self.validate()
 
     def validate(self) -> None:
-        r = self.resolution
-        if not isinstance(r, int) or r < 4 or r & (r - 1):
-            raise ValueError(f"resolution must be a power of two >= 4, got {r!r}")
+        r = _power_of_two(self.resolution)
         if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {shown(self.architecture)}")
         missing = [res for res in self.block_resolutions if res not in self.channels]
         if missing:
             raise ValueError(f"channels missing for resolutions {missing}")
-        if self.z_dim < 0 or self.c_dim < 0 or self.w_dim <= 0:
-            raise ValueError("z_dim and c_dim must be >= 0 and w_dim > 0")
+        for res in self.block_resolutions:
+            check_int(self.channels[res], f"the channels at {res} px", 1, MAX_CHANNELS)
+        check_int(self.z_dim, "z_dim", 0, MAX_LATENT_DIM)
+        check_int(self.c_dim, "c_dim", 0, MAX_CLASSES)
+        check_int(self.w_dim, "w_dim", 1, MAX_LATENT_DIM)
+        check_int(self.img_channels, "img_channels", 1, 16)
+        check_int(self.mapping_layers, "mapping_layers", 1, MAX_MAPPING_LAYERS)
+        for name in ("embed_features", "layer_features"):
+            if getattr(self, name) is not None:
+                check_int(getattr(self, name), name, 1, MAX_LATENT_DIM)
+        check_positive(self.mapping_lr_multiplier, "mapping_lr_multiplier")
+        check_positive(self.conv_clamp, "conv_clamp", optional=True)
+        check_bool(self.use_noise, "use_noise")
         if self.family != "stylegan2":
-            raise ValueError(f"unknown generator family {self.family!r}")
+            raise ValueError(f"unknown generator family {shown(self.family)}")
+        check_size(self.size_estimate(), f"this {r} px config")
+
+    def size_estimate(self) -> int:
+        """Parameters and buffers of the network this config builds (filters included)."""
+        taps = len(self.resample_filter) ** 2
+        total = mapping_size(self.z_dim, self.c_dim, self.w_dim, self.mapping_layers,
+                             self.embed_features, self.layer_features)
+        for res in self.block_resolutions:
+            out = self.channels[res]
+            inp = self.channels[res // 2] if res > 4 else 0
+            noise = (res * res + 1) if self.use_noise else 0
+            total += out * res * res if inp == 0 else (self.w_dim + 1) * inp + inp * out * 9 + out + noise + taps
+            total += (self.w_dim + 1) * out + out * out * 9 + out + noise + 2 * taps
+            if res == self.resolution or self.architecture == "skip":
+                total += (self.w_dim + 1) * out + (out + 1) * self.img_channels
+            if inp and self.architecture == "resnet":
+                total += out * inp + taps
+        return total
 
     @property
     def block_resolutions(self) -> list[int]:
@@ -85,12 +178,46 @@ class GeneratorConfig:
         return strict_from_dict(cls, d)
 
 
+def _power_of_two(resolution: Any) -> int:
+    r = check_int(resolution, "resolution", 4, MAX_RESOLUTION)
+    if r & (r - 1):
+        raise ValueError(f"resolution must be a power of two >= 4, got {r}")
+    return r
+
+
+def _channels(channels: Any) -> dict[int, int]:
+    """``{resolution: feature maps}`` from a mapping whose keys may be JSON strings."""
+    if not isinstance(channels, dict):
+        raise ValueError(f"channels must map resolutions to feature maps, got {type(channels).__name__}")
+    out = {}
+    for k, v in channels.items():
+        if isinstance(k, str) and k.isdigit() and len(k) <= 5:
+            k = int(k)
+        res = check_int(k, "a channels resolution", 4, MAX_RESOLUTION)
+        out[res] = check_int(v, f"the channels at {res} px", 1, MAX_CHANNELS)
+    return out
+
+
+def _filter(taps: Any) -> tuple[float, ...]:
+    """The 1-D resample filter as floats: finite, 1..MAX_FILTER_TAPS taps, a positive sum."""
+    if isinstance(taps, (str, bytes, dict)) or not hasattr(taps, "__len__") or not 1 <= len(taps) <= MAX_FILTER_TAPS:
+        raise ValueError(f"resample_filter must be a list of 1 to {MAX_FILTER_TAPS} numbers")
+    if not all(isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isfinite(t) for t in taps):
+        raise ValueError("resample_filter must hold finite numbers")
+    if not sum(taps) > 0:
+        raise ValueError("resample_filter must sum to more than 0")
+    return tuple(float(t) for t in taps)
+
+
 def strict_from_dict(cls, d: dict[str, Any]):
     """Build the config dataclass ``cls`` from ``d``, refusing keys it does not know."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a generator config is a mapping, not {type(d).__name__}")
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - known)
     if unknown:
-        raise ValueError(f"unknown generator config keys: {', '.join(unknown)}")
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise ValueError(f"unknown generator config keys: {', '.join(shown(k) for k in unknown[:5])}{more}")
     return cls(**d)
 
 

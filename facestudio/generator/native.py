@@ -29,6 +29,7 @@ from facestudio.generator.model_card import CARD_FILE
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 1 << 20  # a real config.json, with its training settings, is about 1 KB
 FORMAT_NAME = "facestudio-generator"
 FORMAT_VERSION = 1
 
@@ -55,14 +56,22 @@ def read_native(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], d
         raise ModelLoadError(f"{path} is not a facestudio model: {weights_path.name} is missing")
     if not config_path.is_file():
         raise ModelLoadError(f"{weights_path} has no {CONFIG_FILE} beside it, so its architecture is unknown")
+    if config_path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ModelLoadError(f"{config_path} is too large to be a generator config "
+                             f"(over {MAX_CONFIG_BYTES >> 20} MiB)")
     try:
         doc = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{config_path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ModelLoadError(f"{config_path} is nested too deeply to be a generator config") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ModelLoadError(f"{config_path} is not a facestudio generator config")
-    if doc.get("version", 0) > FORMAT_VERSION:
-        raise ModelLoadError(f"{config_path} was written by a newer facestudio (format version {doc.get('version')})")
+    version = doc.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelLoadError(f"{config_path} has a malformed format version ({str(version)[:40]})")
+    if version > FORMAT_VERSION:
+        raise ModelLoadError(f"{config_path} was written by a newer facestudio (format version {version})")
     try:
         config = config_from_dict(doc["generator"])
     except (KeyError, TypeError, ValueError) as exc:

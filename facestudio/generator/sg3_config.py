@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from facestudio.generator.config import strict_from_dict
+from facestudio.generator.config import (MAX_CHANNELS, MAX_CLASSES, MAX_LATENT_DIM, MAX_MAPPING_LAYERS,
+                                         MAX_RESOLUTION, check_bool, check_int, check_positive,
+                                         check_size, mapping_size, shown, strict_from_dict)
+
+MAX_LAYERS = 64  # the paper's configs have 14
 
 
 @dataclass
@@ -64,19 +68,41 @@ class StyleGAN3Config:
         self.validate()
 
     def validate(self) -> None:
-        r = self.resolution
-        if not isinstance(r, int) or r < 4:
-            raise ValueError(f"resolution must be a whole number >= 4, got {r!r}")
-        if self.z_dim < 0 or self.c_dim < 0 or self.w_dim <= 0:
-            raise ValueError("z_dim and c_dim must be >= 0 and w_dim > 0")
-        if not 0 <= self.num_critical < self.num_layers:
+        r = check_int(self.resolution, "resolution", 4, MAX_RESOLUTION)
+        check_int(self.z_dim, "z_dim", 0, MAX_LATENT_DIM)
+        check_int(self.c_dim, "c_dim", 0, MAX_CLASSES)
+        check_int(self.w_dim, "w_dim", 1, MAX_LATENT_DIM)
+        check_int(self.img_channels, "img_channels", 1, 16)
+        check_int(self.mapping_layers, "mapping_layers", 1, MAX_MAPPING_LAYERS)
+        check_int(self.channel_base, "channel_base", 1, 1 << 24)
+        check_int(self.channel_max, "channel_max", 1, MAX_CHANNELS)
+        check_int(self.num_layers, "num_layers", 1, MAX_LAYERS)
+        if not 0 <= check_int(self.num_critical, "num_critical", 0, MAX_LAYERS) < self.num_layers:
             raise ValueError("num_critical must be >= 0 and smaller than num_layers")
-        if self.conv_kernel < 1 or self.filter_size < 1 or self.lrelu_upsampling < 1:
-            raise ValueError("conv_kernel, filter_size and lrelu_upsampling must be >= 1")
-        if self.mapping_layers < 1:
-            raise ValueError("mapping_layers must be >= 1")
+        check_int(self.margin_size, "margin_size", 0, 256)
+        check_int(self.conv_kernel, "conv_kernel", 1, 7)
+        check_int(self.filter_size, "filter_size", 1, 16)
+        check_int(self.lrelu_upsampling, "lrelu_upsampling", 1, 4)
+        for name in ("mapping_lr_multiplier", "first_cutoff", "first_stopband", "last_stopband_rel",
+                     "output_scale"):
+            check_positive(getattr(self, name), name)
+        check_positive(self.conv_clamp, "conv_clamp", optional=True)
+        check_bool(self.use_radial_filters, "use_radial_filters")
         if self.family != "stylegan3":
-            raise ValueError(f"a StyleGAN3 config has family 'stylegan3', not {self.family!r}")
+            raise ValueError(f"a StyleGAN3 config has family 'stylegan3', not {shown(self.family)}")
+        check_size(self.size_estimate(), f"this {r} px StyleGAN3 config")
+
+    def size_estimate(self) -> int:
+        """Parameters and buffers of the network this config builds (filters included)."""
+        spec = input_spec(self)
+        total = mapping_size(self.z_dim, self.c_dim, self.w_dim, self.mapping_layers)
+        total += spec.channels * spec.channels + 4 * self.w_dim + 4 + 9 + 3 * spec.channels
+        for layer in layer_specs(self):
+            up = layer.up_taps if layer.up_taps > 1 else 0  # one tap: no filter
+            down = layer.down_taps ** (2 if layer.down_radial else 1) if layer.down_taps > 1 else 0
+            total += ((self.w_dim + 1) * layer.in_channels + layer.out_channels
+                      * (layer.in_channels * layer.conv_kernel ** 2 + 1) + 1 + up + down)
+        return total
 
     @property
     def num_ws(self) -> int:

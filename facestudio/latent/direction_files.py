@@ -22,12 +22,15 @@ Native bundle (``.npz``): ``manifest`` = JSON ``{"format": "facestudio-direction
 "version": 1, "w_dim", "num_ws", "model_sha256", "directions": [{"key", "id", "name",
 "layers", "scale", "source", "model_sha256", "meta"}]}`` and one float32 array per key.
 
-Every problem raises :class:`DirectionError` whose message is one sentence.
+Every problem raises :class:`DirectionError` whose message is one sentence. A file holds at
+most :data:`MAX_DIRECTIONS` directions, and an archive's members and ``.npy`` headers are
+bounded before anything is unpacked (:mod:`facestudio.archive_limits`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -36,12 +39,17 @@ from pathlib import Path
 
 import numpy as np
 
+from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, npy_nbytes
 from facestudio.latent.directions import Direction, DirectionError
 
 BUNDLE_FORMAT = "facestudio-directions"
 BUNDLE_VERSION = 1
 ORTHOGONAL_TOLERANCE = 1e-4
-MAX_FILE_BYTES = 256 << 20
+MAX_FILE_BYTES = 256 << 20  # on disk, and unpacked in all for a bundle
+# Discovery keeps 64 PCA and SeFa directions and a basis has at most w_dim (512) useful rows;
+# 4096 leaves room for any real collection, not for a 200,000-entry bundle.
+MAX_DIRECTIONS = 4096
+MAX_ARRAY_BYTES = 64 << 20  # one vector: [num_ws, w_dim] float32 is 36 KiB for a 1024 px model
 
 
 @dataclass
@@ -111,9 +119,17 @@ def _load_array(path: Path) -> np.ndarray:
         with path.open("rb") as f:
             if f.read(6) != b"\x93NUMPY":
                 raise DirectionError(f"{path.name} is not a readable .npy array (it lacks the .npy header)")
+            f.seek(0)
+            shape, dtype = npy_header(f, path.name)
+        if npy_nbytes(shape, dtype) > MAX_FILE_BYTES or math.prod(shape[:-1]) > MAX_DIRECTIONS:
+            raise DirectionError(f"{path.name} declares an array of shape {list(shape)}, more than the "
+                                 f"{MAX_DIRECTIONS} directions of at most {MAX_FILE_BYTES >> 20} MiB "
+                                 f"facestudio imports from one file")
         return np.load(path, allow_pickle=False)
     except DirectionError:
         raise
+    except ArchiveLimitError as exc:
+        raise DirectionError(str(exc)) from None
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise DirectionError(f"{path.name} holds Python objects rather than numbers; facestudio "
@@ -192,8 +208,11 @@ def _whole_w(v: np.ndarray, id: str, name: str, num_ws: int, meta: dict, path: P
 
 def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) -> ImportResult:
     try:
+        check_npz(path, path.name, MAX_DIRECTIONS + 1, MAX_ARRAY_BYTES, MAX_FILE_BYTES)
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
+    except ArchiveLimitError as exc:
+        raise DirectionError(str(exc)) from None
     except OSError as exc:
         raise DirectionError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     except Exception:
@@ -213,6 +232,9 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
     entries = manifest.get("directions")
     if not isinstance(entries, list) or not entries:
         raise DirectionError(f"{path.name} holds no directions")
+    if len(entries) > MAX_DIRECTIONS:
+        raise DirectionError(f"{path.name} lists {len(entries):,} directions, more than the "
+                             f"{MAX_DIRECTIONS} facestudio imports from one file")
     out, foreign = [], None
     for n, e in enumerate(entries, start=1):
         try:

@@ -8,12 +8,15 @@ covariance, the PCA and SeFa bases, and a JSON ``meta`` string with the cache ve
 model sha256, the W+ shape, the SeFa layer ranges and the discovery parameters. A cache
 that is missing, damaged, stale (other version or parameters) or for another model is
 ignored and recomputed; a cache that cannot be written is skipped. Neither ever fails the
-caller: the cache only makes the second start fast.
+caller: the cache only makes the second start fast. A cache whose members are too many or
+would unpack to too much (a planted archive bomb) is refused before anything is unpacked,
+with a logged sentence, and recomputed like a damaged one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -21,9 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
+from facestudio.archive_limits import ArchiveLimitError, check_npz
 from facestudio.latent.discovery import Discovery, SefaBasis, WStats
 
+log = logging.getLogger(__name__)
+
 CACHE_VERSION = 1
+# A cache holds 5 arrays plus 2 per SeFa group; the largest is the W covariance, 2 MiB of
+# float64 for w_dim 512 and 128 MiB for the largest w_dim a config may have (4096).
+MAX_CACHE_MEMBERS = 256
+MAX_CACHE_ARRAY_BYTES = 128 << 20
+MAX_CACHE_BYTES = 512 << 20
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -76,6 +87,14 @@ def load_discovery(model_sha256: str | None, params: dict, path: Path | None = N
     stale, for another model)."""
     path = path or cache_path(model_sha256)
     if path is None or not path.is_file():
+        return None
+    try:
+        check_npz(path, f"the directions cache {path}", MAX_CACHE_MEMBERS, MAX_CACHE_ARRAY_BYTES,
+                  MAX_CACHE_BYTES)
+    except ArchiveLimitError as exc:
+        log.warning("Ignoring the directions cache and recomputing it: %s.", exc)
+        return None
+    except Exception:  # not a readable zip archive: damaged, recompute
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:

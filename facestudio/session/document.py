@@ -15,7 +15,9 @@ File format (a zip archive, written atomically):
 
 Loading only parses JSON and reads plain arrays (``allow_pickle=False``); it never executes
 anything from the file. Every problem with a file ends in :class:`SessionError` whose
-message is one sentence.
+message is one sentence. What it unpacks is bounded before it is read: the number of
+members and of gallery faces, each member's size by its kind, and the total (a thumbnail
+member shared by many faces counts once per face), see :mod:`facestudio.archive_limits`.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from typing import Any
 import numpy as np
 
 from facestudio import __version__
+from facestudio.archive_limits import ArchiveBudget, ArchiveLimitError, check_members, check_npz, read_member
 from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import atomic_write
+from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS
 from facestudio.latent.directions import Direction, DirectionError
 from facestudio.session.gallery import Face, Gallery, now_iso
 from facestudio.session.recipe import Recipe
@@ -40,7 +44,15 @@ from facestudio.session.recipe import Recipe
 SESSION_FORMAT = "facestudio-session"
 SESSION_VERSION = 1
 SESSION_SUFFIX = ".fsession"
-MAX_MEMBER_BYTES = 1 << 30  # refuse archive members that would unpack to more than 1 GiB
+# A gallery face takes about 0.5 KB of session.json and a 96 px PNG of at most 28 KB; a
+# direction [num_ws, w_dim] float32 36 KiB at 1024 px. The bounds leave room for 10,000 faces
+# and 4096 directions while keeping what a crafted file can make us unpack near 0.5 GiB.
+MAX_GALLERY_FACES = 10_000
+MAX_MANIFEST_BYTES = 16 << 20  # session.json: parsed into Python objects, up to ~20x larger
+MAX_THUMBNAIL_BYTES = 1 << 20
+MAX_DIRECTIONS_BYTES = 256 << 20
+MAX_SESSION_BYTES = 512 << 20  # all members read, in all
+MAX_MEMBERS = MAX_GALLERY_FACES + 16
 
 
 class SessionError(Exception):
@@ -174,7 +186,12 @@ def _read_archive(zf: zipfile.ZipFile, path: Path) -> SessionDocument:
     def fail(reason: str) -> SessionError:
         return SessionError(f"cannot open the session {path.name}: {_one_line(reason)}")
 
-    raw = _read_member(zf, "session.json", fail)
+    try:
+        check_members(zf, "the archive", MAX_MEMBERS)
+    except ArchiveLimitError as exc:
+        raise fail(str(exc)) from None
+    budget = ArchiveBudget("the session", MAX_SESSION_BYTES)
+    raw = _read_member(zf, "session.json", fail, budget, MAX_MANIFEST_BYTES)
     try:
         manifest = loads_bounded(raw, "session.json")
     except JsonError as exc:
@@ -199,20 +216,21 @@ def _read_archive(zf: zipfile.ZipFile, path: Path) -> SessionDocument:
     return SessionDocument(
         model=ModelIdentity(model.get("sha256", ""), model.get("name", ""), model.get("path", "")),
         recipe=recipe,
-        gallery=Gallery(_faces(zf, manifest.get("gallery", []), fail)),
-        directions=_directions(zf, manifest.get("directions", []), fail),
+        gallery=Gallery(_faces(zf, manifest.get("gallery", []), fail, budget)),
+        directions=_directions(zf, manifest.get("directions", []), fail, budget),
         ui_state=ui_state,
     )
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, fail) -> bytes:
+def _read_member(zf: zipfile.ZipFile, name: str, fail, budget: ArchiveBudget, limit: int) -> bytes:
     try:
         info = zf.getinfo(name)
     except KeyError:
         raise fail(f"the archive has no {name}") from None
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise fail(f"{name} is implausibly large ({info.file_size} bytes)")
-    return zf.read(info)
+    try:
+        return read_member(zf, info, budget, limit)
+    except ArchiveLimitError as exc:
+        raise fail(str(exc)) from None
 
 
 def _recipe(d: object, what: str, fail) -> Recipe:
@@ -224,9 +242,12 @@ def _recipe(d: object, what: str, fail) -> Recipe:
         raise fail(f"{what} is malformed ({exc})") from None
 
 
-def _faces(zf: zipfile.ZipFile, entries: object, fail) -> list[Face]:
+def _faces(zf: zipfile.ZipFile, entries: object, fail, budget: ArchiveBudget) -> list[Face]:
     if not isinstance(entries, list):
         raise fail("the gallery is not a list")
+    if len(entries) > MAX_GALLERY_FACES:
+        raise fail(f"its gallery holds {len(entries):,} faces, more than the {MAX_GALLERY_FACES:,} "
+                   f"facestudio opens")
     faces, seen = [], set()
     for n, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
@@ -236,7 +257,7 @@ def _faces(zf: zipfile.ZipFile, entries: object, fail) -> list[Face]:
         if thumbnail is not None:
             if not isinstance(thumbnail, str):
                 raise fail(f"the thumbnail entry of gallery face {n} is malformed")
-            thumbnail = _read_member(zf, thumbnail, fail)
+            thumbnail = _read_member(zf, thumbnail, fail, budget, MAX_THUMBNAIL_BYTES)
         try:
             face = Face(id=entry.get("id"), name=entry.get("name"), recipe=recipe,
                         thumbnail=thumbnail, created=entry.get("created", ""))
@@ -249,16 +270,21 @@ def _faces(zf: zipfile.ZipFile, entries: object, fail) -> list[Face]:
     return faces
 
 
-def _directions(zf: zipfile.ZipFile, entries: object, fail) -> list[Direction]:
+def _directions(zf: zipfile.ZipFile, entries: object, fail, budget: ArchiveBudget) -> list[Direction]:
     if not isinstance(entries, list):
         raise fail("the direction list is malformed")
     if not entries:
         return []
+    if len(entries) > MAX_DIRECTIONS:
+        raise fail(f"it lists {len(entries):,} directions, more than the {MAX_DIRECTIONS} facestudio opens")
+    raw = io.BytesIO(_read_member(zf, "directions.npz", fail, budget, MAX_DIRECTIONS_BYTES))
     try:
-        with np.load(io.BytesIO(_read_member(zf, "directions.npz", fail)), allow_pickle=False) as npz:
+        check_npz(raw, "directions.npz", MAX_DIRECTIONS, MAX_ARRAY_BYTES, MAX_DIRECTIONS_BYTES)
+        raw.seek(0)
+        with np.load(raw, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except SessionError:
-        raise
+    except ArchiveLimitError as exc:
+        raise fail(str(exc)) from None
     except Exception as exc:  # a damaged or pickled npz: never unpickle, just refuse
         raise fail(f"directions.npz cannot be read ({exc})") from None
 

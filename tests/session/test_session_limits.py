@@ -1,0 +1,109 @@
+"""Session files that would take more than memory allows are refused with one sentence,
+before they are unpacked (issue 17: a thumbnail that inflates to 960 MB, a JSON bomb, a
+million gallery faces)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from facestudio.session import document
+from facestudio.session.document import SessionError, load_session, save_session
+from tests.archive_bombs import lie_about_size, npy_claiming, npz_bytes, peak_memory, zeros_member
+from tests.session.builders import make_document
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def rewrite(src, dst, manifest=None, drop=(), extra=None):
+    """Copy the session ``src`` to ``dst`` with a new session.json, members dropped, and
+    ``extra(zf)`` adding more."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename not in drop and info.filename != "session.json":
+                zout.writestr(info, zin.read(info))
+        zout.writestr("session.json", json.dumps(manifest or json.loads(zin.read("session.json"))))
+        if extra:
+            extra(zout)
+    return dst
+
+
+@pytest.fixture
+def saved(tmp_path):
+    return save_session(make_document(), tmp_path / "good.fsession")
+
+
+def manifest_of(path):
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("session.json"))
+
+
+def test_a_thumbnail_that_inflates_past_its_bound_is_refused(saved, tmp_path):
+    manifest = manifest_of(saved)
+    for face in manifest["gallery"]:  # three faces share one member
+        face["thumbnail"] = "thumbnails/bomb.png"
+    bomb = rewrite(saved, tmp_path / "bomb.fsession", manifest,
+                   extra=lambda zf: zeros_member(zf, "thumbnails/bomb.png", 64 << 20))
+    assert bomb.stat().st_size < 1 << 20
+    with peak_memory(16), pytest.raises(SessionError, match=r"thumbnails/bomb\.png .*more than the 1 MiB allowed"):
+        load_session(bomb)
+
+
+def test_a_shared_thumbnail_counts_once_per_face(saved, tmp_path, monkeypatch):
+    manifest = manifest_of(saved)
+    for face in manifest["gallery"]:
+        face["thumbnail"] = "thumbnails/shared.png"
+    shared = rewrite(saved, tmp_path / "shared.fsession", manifest,
+                     extra=lambda zf: zeros_member(zf, "thumbnails/shared.png", 900 << 10, PNG))
+    monkeypatch.setattr(document, "MAX_SESSION_BYTES", 2 << 20)  # two reads fit, three do not
+    with pytest.raises(SessionError, match="more than 2 MiB in all"):
+        load_session(shared)
+
+
+def test_a_json_bomb_is_refused_before_it_is_parsed(saved, tmp_path):
+    def bomb(zf):
+        zeros_member(zf, "session.json", 64 << 20)  # replaces nothing: written after the copy
+    with zipfile.ZipFile(saved) as zin, zipfile.ZipFile(tmp_path / "json.fsession", "w") as zout:
+        for info in zin.infolist():
+            if info.filename != "session.json":
+                zout.writestr(info, zin.read(info))
+        bomb(zout)
+    with peak_memory(16), pytest.raises(SessionError, match=r"session\.json .*more than the 16 MiB allowed"):
+        load_session(tmp_path / "json.fsession")
+
+
+def test_a_member_that_inflates_past_its_declared_size_is_not_unpacked(saved, tmp_path):
+    manifest = manifest_of(saved)
+    manifest["gallery"][0]["thumbnail"] = "thumbnails/liar.png"
+    liar = rewrite(saved, tmp_path / "liar.fsession", manifest,
+                   extra=lambda zf: zeros_member(zf, "thumbnails/liar.png", 64 << 20))
+    lie_about_size(liar, "thumbnails/liar.png", 1000)
+    with peak_memory(16), pytest.raises(SessionError, match="liar.fsession"):
+        load_session(liar)
+
+
+@pytest.mark.parametrize("count", [10_001, 1_000_000])
+def test_a_gallery_past_the_face_bound_is_refused(saved, tmp_path, count):
+    manifest = manifest_of(saved)
+    face = dict(manifest["gallery"][0], thumbnail=None)
+    manifest["gallery"] = [dict(face, id=f"f{i}") for i in range(count)] if count < 100_000 else [{}] * count
+    crowded = rewrite(saved, tmp_path / "crowded.fsession", manifest)
+    with pytest.raises(SessionError, match=f"gallery holds {count:,} faces, more than the 10,000"):
+        load_session(crowded)
+
+
+def test_a_directions_array_declaring_a_huge_shape_is_refused(saved, tmp_path):
+    manifest = manifest_of(saved)
+    manifest["directions"][0]["shape"] = [1 << 20, 1 << 20]
+    huge = npz_bytes({"d0.npy": npy_claiming((1 << 20, 1 << 20)), "d1.npy": npy_claiming((8, 32))})
+    bad = rewrite(saved, tmp_path / "huge.fsession", manifest, drop=("directions.npz",),
+                  extra=lambda zf: zf.writestr("directions.npz", huge))
+    with peak_memory(16), pytest.raises(SessionError, match=r"d0\.npy in directions\.npz declares 4,194,304 MiB"):
+        load_session(bad)
+
+
+def test_real_sessions_still_open(saved):
+    doc = load_session(saved)
+    assert len(doc.gallery) == 3 and len(doc.directions) == 2
