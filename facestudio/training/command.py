@@ -137,7 +137,8 @@ def evaluate(args, log=print) -> dict[str, float]:
         memo = memorisation(generated, np.asarray(images))
         log(f"memorisation ({label}): {memo['count_below']} of {memo['generated']} generated faces "
             f"({100 * memo['share_below']:.2f} %) are closer to a training photo than the training "
-            f"set's 1st-percentile nearest-neighbour distance {memo['threshold']:.4f} "
+            f"set's 1st-percentile nearest-neighbour distance {memo['threshold']:.4f} (its "
+            f"{memo['training_duplicates']} duplicated photos left out) "
             f"(median nearest distance: generated {memo['generated_nn_median']:.4f}, "
             f"training {memo['training_nn_median']:.4f}); closest (face, photo, distance): "
             + ", ".join(f"({g}, {r}, {d:.4f})" for g, r, d in memo["closest"][:4]))

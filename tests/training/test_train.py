@@ -162,7 +162,12 @@ def test_memorisation_flags_copies_and_mirrors_but_not_new_faces():
     new = np.clip(base + rng.normal(0, 40, (10, 16, 16, 3)), 0, 255).astype(np.uint8)
     result = memorisation(np.concatenate([copies, mirrored, brighter, new]), training, size=16)
     assert result["count_below"] == 10 and result["share_below"] == pytest.approx(10 / 20)
-    assert result["threshold"] > 0
+    assert result["threshold"] > 0 and result["training_duplicates"] == 0
+    # duplicated training photos don't drag the threshold to zero
+    with_duplicates = np.concatenate([training, training[:4], training[4:8, :, ::-1]])
+    dup = memorisation(copies, with_duplicates, size=16)
+    assert dup["training_duplicates"] == 16
+    assert dup["threshold"] == pytest.approx(result["threshold"], rel=0.2) and dup["count_below"] == 5
     # copies and mirrors are found at distance ~0, each against its own photo
     assert {(g, r) for g, r, _ in result["closest"]} == {(i, i) for i in range(8)}
     assert all(d < 1e-3 for _, _, d in result["closest"])
