@@ -22,6 +22,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import atomic_folder
 from facestudio.generator.config import GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
@@ -60,11 +61,11 @@ def read_native(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], d
         raise ModelLoadError(f"{config_path} is too large to be a generator config "
                              f"(over {MAX_CONFIG_BYTES >> 20} MiB)")
     try:
-        doc = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{config_path} is not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ModelLoadError(f"{config_path} is nested too deeply to be a generator config") from None
+        doc = loads_bounded(config_path.read_bytes(), str(config_path))
+    except OSError as exc:
+        raise ModelLoadError(f"{config_path} cannot be read ({exc.strerror or exc})") from None
+    except JsonError as exc:
+        raise ModelLoadError(str(exc)) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ModelLoadError(f"{config_path} is not a facestudio generator config")
     version = doc.get("version", 0)

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, npy_nbytes
+from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.latent.directions import Direction, DirectionError
 
 BUNDLE_FORMAT = "facestudio-directions"
@@ -221,9 +222,9 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
         raise DirectionError(f"{path.name} is an .npz without a facestudio manifest, so its directions "
                              f"have no names or layer ranges; export it as .npy vectors instead")
     try:
-        manifest = json.loads(str(arrays["manifest"]))
-    except ValueError:
-        raise DirectionError(f"the manifest of {path.name} is not valid JSON") from None
+        manifest = loads_bounded(str(arrays["manifest"]), f"the manifest of {path.name}")
+    except JsonError as exc:
+        raise DirectionError(str(exc)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise DirectionError(f"{path.name} is not a facestudio direction bundle")
     version = manifest.get("version")

@@ -123,7 +123,7 @@ def native_folder(tmp_path, doc_or_text):
     ({"format": "facestudio-generator", "version": 1, "generator": {**SMALL, "w_dim": BIG}}, "w_dim must lie"),
     ({"format": "facestudio-generator", "version": 1, "generator": {"resolution": 2 ** 20}}, "resolution must lie"),
     ({"format": "facestudio-generator", "version": "1", "generator": SMALL}, "malformed format version"),
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
     ('{"format": "facestudio-generator", "pad": "' + " " * (2 << 20) + '"}', "too large to be a generator config"),
 ])
 def test_a_hostile_native_folder_is_refused_before_any_network_exists(tmp_path, monkeypatch, doc, message):

@@ -56,6 +56,14 @@ def test_a_manifest_of_200000_entries_is_refused(tmp_path):
         read_directions(path, W_DIM, NUM_WS, SHA)
 
 
+def test_a_manifest_nested_100000_deep_is_one_sentence(tmp_path):
+    path = tmp_path / "deep.npz"
+    deep = plain_npy(np.array("[" * 100_000 + "]" * 100_000))
+    path.write_bytes(npz_bytes({"manifest.npy": deep, "d0.npy": vector()}))
+    with pytest.raises(DirectionError, match="the manifest of deep.npz is nested more than 32 levels deep"):
+        read_directions(path, W_DIM, NUM_WS, SHA)
+
+
 def test_an_archive_of_too_many_members_is_refused(tmp_path):
     path = tmp_path / "members.npz"
     one = vector()
