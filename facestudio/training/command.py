@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
@@ -93,7 +92,7 @@ def _require_checkpoint(run: Path) -> dict:
 
 def _ema_generator(run: Path):
     ckpt = _require_checkpoint(run)
-    settings = TrainSettings.from_dict(json.loads(ckpt["settings"]))
+    settings = TrainSettings.of_checkpoint(ckpt)
     net = StyleGAN2Generator(settings.generator_config())
     net.load_state_dict(ckpt["G_ema"])
     return net.eval().requires_grad_(False), settings, ckpt
@@ -185,7 +184,7 @@ def resolve_run(args) -> None:
         args.run = Path(f"runs/faces{args.resolution or 64}")
     ckpt_path = args.run / CHECKPOINT_NAME
     if ckpt_path.is_file():
-        own = TrainSettings.from_dict(json.loads(load_checkpoint(ckpt_path)["settings"])).resolution
+        own = TrainSettings.of_checkpoint(load_checkpoint(ckpt_path)).resolution
         if args.resolution not in (None, own):
             raise DatasetError(f"{args.run} trains at {own} px, not {args.resolution} px: "
                                f"leave out --resolution or choose another --run folder")

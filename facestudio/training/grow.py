@@ -82,7 +82,7 @@ def _moved_optimizer(old_state: dict, old_names: list[str], new_names: list[str]
 def grow_checkpoint(ckpt: dict, resolution: int, out: Path, *, channels: int | None = None,
                     fade_kimg: float = 0.0, r1_gamma: float | None = None) -> TrainSettings:
     """Write to ``out`` a training checkpoint grown from ``ckpt`` (a loaded checkpoint)."""
-    old = TrainSettings.from_dict(json.loads(ckpt["settings"]))
+    old = TrainSettings.of_checkpoint(ckpt)
     images_seen = int(ckpt["images_seen"])
     new = grown_settings(old, resolution, images_seen, channels=channels, fade_kimg=fade_kimg,
                          r1_gamma=r1_gamma)

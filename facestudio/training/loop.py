@@ -78,6 +78,11 @@ class TrainSettings:
         return d
 
     @classmethod
+    def of_checkpoint(cls, ckpt: dict) -> "TrainSettings":
+        """The settings a loaded training checkpoint was written with."""
+        return cls.from_dict(json.loads(ckpt["settings"]))
+
+    @classmethod
     def from_dict(cls, d: dict) -> "TrainSettings":
         d = dict(d)
         d["channels"] = {int(k): v for k, v in d["channels"].items()}
@@ -117,7 +122,7 @@ class Trainer:
         ckpt_path = self.run_dir / CHECKPOINT_NAME
         ckpt = load_checkpoint(ckpt_path) if ckpt_path.is_file() else None
         if ckpt is not None:
-            self.settings = TrainSettings.from_dict(json.loads(ckpt["settings"]))
+            self.settings = TrainSettings.of_checkpoint(ckpt)
         if precision is not None:  # precision changes how we compute, not what the run is
             self.settings.precision = precision
         s = self.settings

@@ -54,24 +54,26 @@ class FaceCanvas(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image_item)
         self._shape: tuple[int, int] | None = None
         self.image: np.ndarray | None = None
-        self.show_pixels = False
         self.displayed_factor = 1  # the Lanczos factor of what is on screen now
         self.view.sigRangeChanged.connect(self._on_range_changed)
 
     def show_image(self, rgb: np.ndarray) -> None:
         """Display ``rgb`` (uint8 [H, W, 3]); fit the view when the image size changes."""
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-        self.image = rgb
         if self._shape != rgb.shape[:2]:
             self._shape = rgb.shape[:2]
-            self._draw(self._wanted_factor())
+            self.image = None  # the range handler waits for the new face, drawn once below
             self.fit()
+        self.image = rgb
         self._draw(self._wanted_factor())
+
+    @property
+    def show_pixels(self) -> bool:
+        return not self.image_item.smooth
 
     def set_show_pixels(self, on: bool) -> None:
         """Nearest-neighbour blocks (True) or the smoothed face (False)."""
-        self.show_pixels = bool(on)
-        self.image_item.smooth = not self.show_pixels
+        self.image_item.smooth = not on
         if self.image is not None:
             self._draw(self._wanted_factor())
 
@@ -79,7 +81,7 @@ class FaceCanvas(pg.GraphicsLayoutWidget):
         """Screen pixels per image pixel in the current view."""
         try:
             px = self.view.viewPixelSize()[0]
-        except Exception:  # a view not laid out yet has no size  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a degenerate view transform; this runs in a Qt slot
             return 1.0
         return 1.0 / px if px > 0 else 1.0
 
