@@ -178,22 +178,27 @@ def pick_device(name: str) -> str:
 
 
 def resolve_run(args) -> None:
-    """Fill in ``args.run`` and ``args.resolution``: a run folder that holds a checkpoint
-    trains at its own resolution; a new run at the one asked for (default 64)."""
-    if args.run is None:
-        args.run = Path(f"runs/faces{args.resolution or 64}")
-    ckpt_path = args.run / CHECKPOINT_NAME
-    if ckpt_path.is_file():
-        own = TrainSettings.of_checkpoint(load_checkpoint(ckpt_path)).resolution
+    """Fill in ``args.run`` and ``args.resolution``: a run folder that holds a checkpoint, or
+    the ``--resume-from`` checkpoint it is seeded with, trains at its own resolution; a new
+    run at the one asked for (default 64)."""
+    if args.grow_from is not None and args.resume_from is not None:
+        raise DatasetError("use either --grow-from or --resume-from, not both")
+    own_ckpt = None
+    if args.run is not None and (args.run / CHECKPOINT_NAME).is_file():
+        own_ckpt = args.run / CHECKPOINT_NAME
+    elif args.resume_from is not None and Path(args.resume_from).is_file():
+        own_ckpt = Path(args.resume_from)
+    if own_ckpt is not None:
+        own = TrainSettings.of_checkpoint(load_checkpoint(own_ckpt)).resolution
         if args.resolution not in (None, own):
-            raise DatasetError(f"{args.run} trains at {own} px, not {args.resolution} px: "
+            raise DatasetError(f"{own_ckpt} trains at {own} px, not {args.resolution} px: "
                                f"leave out --resolution or choose another --run folder")
         args.resolution = own
     elif args.grow_from is not None and args.resolution is None:
         raise DatasetError("--grow-from needs the --resolution to grow to (e.g. --resolution 128)")
     args.resolution = args.resolution or 64
-    if args.grow_from is not None and args.resume_from is not None:
-        raise DatasetError("use either --grow-from or --resume-from, not both")
+    if args.run is None:
+        args.run = Path(f"runs/faces{args.resolution}")
 
 
 def seed_grown_run(args, log=print) -> None:

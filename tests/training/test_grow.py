@@ -108,3 +108,12 @@ def test_a_grown_run_refuses_another_resolution(capsys, tmp_path, small_run):
     code = main(["train", "--run", str(run), "--resolution", "32", "--eval"])
     err = capsys.readouterr().err
     assert code != 0 and "trains at 16 px, not 32 px" in err
+
+
+def test_resume_from_into_an_empty_folder_trains_at_the_checkpoints_resolution(tmp_path, tiny_images,
+                                                                                small_run):
+    run = tmp_path / "copy"
+    assert main(["train", "--data", str(tiny_images), "--run", str(run), "--cache", str(tmp_path / "cache"),
+                 "--precision", "fp32", "--resume-from", str(small_run), "--kimg", "0.028"]) == 0
+    assert "at 16 px" in (run / "train.log").read_text()
+    assert load_checkpoint(run / "checkpoint.pt")["images_seen"] == 28
