@@ -129,9 +129,12 @@ def nearest_distances(queries: torch.Tensor, references: torch.Tensor, exclude_s
             rows = torch.arange(sim.shape[0])
             for offset in range(0, references.shape[0], n):
                 sim[rows, rows + start + offset] = -2.0
-        best, idx = sim.max(dim=1)
-        dist[start:start + len(best)] = (2 - 2 * best).clamp_min(0).sqrt().numpy()
-        index[start:start + len(best)] = idx.numpy()
+        idx = sim.argmax(dim=1)
+        # 2 - 2 cos in float32 loses the small distances (a copy comes out at ~1e-3): measure
+        # the chosen pair again as a difference, in float64
+        diff = queries[start:start + chunk].double() - references[idx].double()
+        dist[start:start + len(idx)] = diff.norm(dim=1).numpy()
+        index[start:start + len(idx)] = idx.numpy()
     return dist, index
 
 
