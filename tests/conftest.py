@@ -93,4 +93,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile("facestudio", derandomize=True, database=None, deadline=None, max_examples=40,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# HYPOTHESIS_PROFILE=thorough hunts further (random, 500 examples a test) when changing a reader.
+settings.register_profile("thorough", parent=settings.get_profile("facestudio"), derandomize=False,
+                          max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "facestudio"))
