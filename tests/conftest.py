@@ -85,3 +85,15 @@ def conditional_model(tmp_path):
     cfg = small_config(c_dim=4)
     net = randomised_network(cfg)
     return write_native(tmp_path / "cond", cfg, net.state_dict(), card_text=CARD)
+
+
+# Property tests (tests/properties/): reproducible in CI and quick on a busy 2-core machine.
+# derandomize draws the same examples on every run and needs no example database.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("facestudio", derandomize=True, database=None, deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# HYPOTHESIS_PROFILE=thorough hunts further (random, 500 examples a test) when changing a reader.
+settings.register_profile("thorough", parent=settings.get_profile("facestudio"), derandomize=False,
+                          max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "facestudio"))

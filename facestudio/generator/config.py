@@ -43,13 +43,26 @@ def check_int(value: Any, name: str, low: int, high: int) -> int:
     return int(value)
 
 
+def finite_float(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (not a bool) that is finite as a float,
+    else None (an int past float range, such as 10**400 in JSON, included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def check_positive(value: Any, name: str, optional: bool = False) -> float | None:
     """``value`` as a float when it is a finite number > 0 (or None when ``optional``)."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+    number = finite_float(value)
+    if number is None or number <= 0:
         raise ValueError(f"{name} must be a finite number above 0, got {shown(value)}")
-    return float(value)
+    return number
 
 
 def check_bool(value: Any, name: str) -> bool:
@@ -202,11 +215,12 @@ def _filter(taps: Any) -> tuple[float, ...]:
     """The 1-D resample filter as floats: finite, 1..MAX_FILTER_TAPS taps, a positive sum."""
     if isinstance(taps, (str, bytes, dict)) or not hasattr(taps, "__len__") or not 1 <= len(taps) <= MAX_FILTER_TAPS:
         raise ValueError(f"resample_filter must be a list of 1 to {MAX_FILTER_TAPS} numbers")
-    if not all(isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isfinite(t) for t in taps):
+    values = tuple(finite_float(t) for t in taps)
+    if None in values:
         raise ValueError("resample_filter must hold finite numbers")
-    if not sum(taps) > 0:
+    if not sum(values) > 0:
         raise ValueError("resample_filter must sum to more than 0")
-    return tuple(float(t) for t in taps)
+    return values
 
 
 def strict_from_dict(cls, d: dict[str, Any]):

@@ -250,7 +250,7 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
                 raise ValueError("its layers or scale are malformed")
         except DirectionError as exc:
             raise DirectionError(f"{path.name}: {exc}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # int(inf), float(10**400)
             raise DirectionError(f"direction {n} in {path.name} is malformed ({exc})") from None
         if d.w_dim != w_dim:
             raise DirectionError(f"{path.name} holds directions of w_dim {d.w_dim}, but this model's W "

@@ -188,7 +188,8 @@ def read_provenance(path: Path) -> Provenance:
         side = _read_sidecar(path, prov.problems)
         if side and isinstance(side.get("recipe"), dict):
             prov.recipe, prov.recipe_source = side["recipe"], "sidecar"
-            p = side.get("provenance") or {}
+            p = side.get("provenance") if isinstance(side.get("provenance"), dict) else {}
+            p = {k: v for k, v in p.items() if isinstance(v, str)}  # a crafted sidecar may hold anything
             prov.source_type = prov.source_type or p.get("digital_source_type")
             prov.creator = prov.creator or p.get("creator") or None
             prov.terms = prov.terms or p.get("terms")

@@ -39,7 +39,10 @@ def _finite(value: Any, what: str, limit: float) -> float:
     """``value`` as a float when it is a real number with ``|value| <= limit``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise RecipeError(f"{what} must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int past float range, e.g. 10**400 in JSON
+        value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value) or abs(value) > limit:
         raise RecipeError(f"{what} {value:g} is out of range: it must lie between {-limit:g} and {limit:g}")
     return value
@@ -195,7 +198,7 @@ def check_transform(transform) -> tuple[float, float, float]:
     image spans about one unit) and rotation in degrees; ValueError otherwise."""
     try:
         values = tuple(float(v) for v in transform)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         values = ()
     if len(values) != 3 or not all(math.isfinite(v) for v in values):
         raise RecipeError(f"a transform is three finite numbers (tx, ty, angle), got {transform!r}")
