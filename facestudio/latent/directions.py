@@ -35,7 +35,8 @@ class Direction:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        v = np.array(self.vector, dtype=np.float32, copy=True)  # never share the caller's buffer
+        with np.errstate(over="ignore", invalid="ignore"):  # values past float32 become inf: refused below
+            v = np.array(self.vector, dtype=np.float32, copy=True)  # never share the caller's buffer
         v.setflags(write=False)
         if v.ndim not in (1, 2):
             raise DirectionError(f"direction {self.name!r} must be [w_dim] or [num_ws, w_dim], got {list(v.shape)}")

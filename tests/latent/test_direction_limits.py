@@ -101,3 +101,12 @@ def test_a_bomb_placed_as_the_directions_cache_is_logged_and_recomputed(tmp_path
     found = Discovery.compute(x, None, num_ws=NUM_WS, model_sha256=SHA, keep=4, params={"samples": 100})
     assert save_discovery(found) == path  # the start goes on and replaces it
     assert load_discovery(SHA, {"samples": 100}) is not None
+
+
+def test_a_float64_direction_past_float32_range_is_refused_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy overflow warning would be a second line on stderr
+        with pytest.raises(DirectionError, match="NaN or infinite"):
+            Direction(id="big", name="big", vector=np.full(8, 1e300), layers=(0, 1))
