@@ -61,18 +61,20 @@ def _parse_layers(text: str, num_ws: int) -> list[int]:
     try:
         for part in text.split(","):
             part = part.strip()
-            if "-" in part:
-                a, _, b = part.partition("-")
-                lo = int(a) if a else 0
-                hi = int(b) if b else num_ws - 1
-                layers.update(range(lo, hi + 1))
-            elif part:
-                layers.add(int(part))
+            if not part:
+                continue
+            a, dash, b = part.partition("-")
+            lo = int(a) if a else 0
+            hi = (int(b) if b else num_ws - 1) if dash else lo
+            if a and b and lo > hi:
+                raise UserError(f"layers {part!r} are reversed: write the lower layer first, as in {hi}-{lo}")
+            if not 0 <= lo <= hi < num_ws:  # checked before the range is built, however large
+                raise UserError(f"layers {text!r} are outside this model's 0-{num_ws - 1}")
+            layers.update(range(lo, hi + 1))
     except ValueError:
         raise UserError(f"cannot read layer list {text!r}: use forms like 0-3, 4,5,6 or 8-") from None
-    bad = sorted(i for i in layers if not 0 <= i < num_ws)
-    if bad or not layers:
-        raise UserError(f"layers {text!r} are outside this model's 0-{num_ws - 1}")
+    if not layers:
+        raise UserError(f"layers {text!r} name no layer of this model's 0-{num_ws - 1}")
     return sorted(layers)
 
 
@@ -94,11 +96,16 @@ def _parse_int_list(text: str, what: str, limit: int = MAX_SHEET_FACES) -> list[
     return out
 
 
-def _check_sheet(rows: int, cols: int, res: int) -> None:
-    """Refuse a sheet of ``rows`` x ``cols`` cells of ``res`` pixels past :data:`MAX_SHEET_PIXELS`."""
-    if rows * cols * res * res > MAX_SHEET_PIXELS:
-        raise UserError(f"a sheet of {rows} x {cols} faces of {res} pixels would be {cols * res} x {rows * res} "
+def _check_sheet(rows: int, cols: int, res: int, out: Path, options, margin: tuple[int, int] = (0, 0)) -> None:
+    """Before anything is rendered, refuse a sheet of ``rows`` x ``cols`` cells of ``res``
+    pixels (plus ``margin`` = (width, height) of labels) past :data:`MAX_SHEET_PIXELS`, or
+    wider or taller than the format of ``out`` holds once exported with ``options``."""
+    from facestudio.provenance.export import check_export_size
+    width, height = cols * res + margin[0], rows * res + margin[1]
+    if width * height > MAX_SHEET_PIXELS:
+        raise UserError(f"a sheet of {rows} x {cols} faces of {res} pixels would be {width} x {height} "
                         f"pixels; facestudio makes sheets of at most {MAX_SHEET_PIXELS // 10**6} megapixels")
+    check_export_size(out, width, height, options)
 
 
 def _synthesize_chunks(g, ws, noise: str, chunk: int = 16):
@@ -197,7 +204,7 @@ def cmd_mix(args) -> int:
     g = _load(args.model)
     layers = _parse_layers(args.layers, g.num_ws)
     res = g.resolution
-    _check_sheet(len(rows) + 1, len(cols) + 1, res)
+    _check_sheet(len(rows) + 1, len(cols) + 1, res, args.out, options)
     seeds = sorted(set(rows + cols))
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     w_of = dict(zip(seeds, ws))
@@ -237,7 +244,7 @@ def cmd_grid(args) -> int:
     cols = min(args.cols, len(seeds))
     rows = -(-len(seeds) // cols)
     res = g.resolution
-    _check_sheet(rows, cols, res)
+    _check_sheet(rows, cols, res, args.out, options)
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     sheet = np.zeros((rows * res, cols * res, 3), np.uint8)
     for start, faces in _synthesize_chunks(g, ws, args.noise):

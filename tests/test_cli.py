@@ -100,6 +100,8 @@ def test_convert_native_to_native_keeps_pixels(capsys, tmp_path, native_model):
     (["render", "--seed", "4294967296"], "out of range"),
     (["render", "--seed", "1", "--psi", "0.5", "--cutoff", "99"], "cutoff"),
     (["mix", "--rows", "1", "--cols", "2", "--layers", "0-99"], "outside this model"),
+    (["mix", "--rows", "1", "--cols", "2", "--layers", "5-2"], "layers '5-2' are reversed"),
+    (["mix", "--rows", "1", "--cols", "2", "--layers", "0,6-3"], "layers '6-3' are reversed"),
     (["mix", "--rows", "a,b", "--cols", "2"], "cannot read row seeds"),
 ])
 def test_bad_input_is_one_sentence_and_leaves_no_file(capsys, tmp_path, native_model, argv, message):
@@ -151,6 +153,15 @@ def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_
     (["mix", "--rows", "0-9999", "--cols", "3"], "more than 4096 faces"),
     (["mix", "--rows", "0-999", "--cols", "1-5"], "is 5000 faces; one sheet holds at most 4096"),
     (["render", "--seed", "1", "--psi", "1e308"], "truncation psi 1e+308 is out of range"),
+    (["render", "--seed", "1", "--psi", "1e30"], "truncation psi 1e+30 is out of range"),
+    (["render", "--seed", "1", "--psi=-1e30"], "truncation psi -1e+30 is out of range"),
+    (["render", "--seed", "1", "--psi", "3e38"], "truncation psi 3e+38 is out of range"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=1e38"],
+     "the amount in --amounts 1e+38 is out of range"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=0,-101"],
+     "the amount in --amounts -101 is out of range"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=" + ",".join(["1"] * 5000)],
+     "more than the 4096 faces"),
     (["grid", "--seeds", "1", "--psi=-1e30"], "truncation psi -1e+30 is out of range"),
     (["mix", "--rows", "1", "--cols", "2", "--psi", "nan"], "truncation psi nan is out of range"),
 ])
@@ -177,3 +188,44 @@ def test_a_sheet_past_the_pixel_limit_is_refused_once_the_resolution_is_known(ca
     assert code == 1 and "a sheet of 2 x 3 faces" in err
     assert_one_clear_sentence(err)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, ext, message", [
+    (["grid", "--seeds", "0-511", "--cols", "512"], "webp", "past the 16383 pixels per side a WEBP file holds"),
+    (["grid", "--seeds", "0-127", "--cols", "128", "--scale", "5"], "webp", "(upscaled 5 times)"),
+    (["grid", "--seeds", "0-2047", "--cols", "2048"], "jpg", "past the 65500 pixels per side a JPEG file holds"),
+    (["mix", "--rows", "1", "--cols", "0-511"], "webp", "a WEBP file holds"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=" + ",".join(["1"] * 510)], "webp",
+     "a WEBP file holds"),
+])
+def test_a_sheet_its_format_cannot_hold_is_refused_before_rendering(capsys, tmp_path, native_model, monkeypatch,
+                                                                    argv, ext, message):
+    from facestudio.generator.model import Generator
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered a sheet that cannot be written")
+
+    monkeypatch.setattr(Generator, "synthesize", no_rendering)
+    out = tmp_path / f"sheet.{ext}"
+    code, _, err = run(capsys, *argv, "--model", str(native_model), "--out", str(out))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert message in err
+    assert not out.exists()
+
+
+def test_a_huge_layer_range_is_refused_before_it_is_built():
+    """Run under a 1 GiB address-space limit, so that a regression fails instead of swapping."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    code = ("from facestudio.cli import UserError, _parse_layers\n"
+            "try:\n    _parse_layers('0-99999999999999', 8)\nexcept UserError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "layers '0-99999999999999' are outside this model's 0-7" in done.stdout

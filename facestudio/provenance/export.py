@@ -28,6 +28,9 @@ CROPS = ("none", "square", "tight")
 TIGHT_CROP = 0.8
 MAX_SCALE = 8
 SIDECAR_SUFFIX = ".json"
+# The widest / tallest image each encoder writes (libjpeg's limit is 65500, WebP's 16383; a
+# PNG is bounded by the sheet and export pixel limits long before its format's 2^31 - 1).
+MAX_SIDE = {"jpeg": 65500, "webp": 16383, "png": (1 << 31) - 1}
 
 
 class ExportError(OutputPathError):
@@ -73,6 +76,26 @@ def resolve_format(path: Path, options: ExportOptions) -> str:
     if options.format is not None and options.format != by_extension:
         raise ExportError(f"cannot write {path}: the extension does not match the format {options.format.upper()}")
     return by_extension
+
+
+def exported_size(width: int, height: int, options: ExportOptions) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`prepare` makes of an image of this size."""
+    if options.crop != "none":
+        side = min(width, height)
+        width = height = max(1, round(side * TIGHT_CROP)) if options.crop == "tight" else side
+    return width * options.scale, height * options.scale
+
+
+def check_export_size(path: Path, width: int, height: int, options: ExportOptions) -> None:
+    """Refuse, before anything is rendered, an image of ``width`` x ``height`` whose export to
+    ``path`` (with the crop and upscale of ``options``) its format cannot hold."""
+    fmt = resolve_format(path, options)
+    w, h = exported_size(width, height, options)
+    if max(w, h) > MAX_SIDE[fmt]:
+        upscaled = f" (upscaled {options.scale} times)" if options.scale > 1 else ""
+        raise ExportError(f"cannot write {Path(path).name}: an image of {w} x {h} pixels{upscaled} is past "
+                          f"the {MAX_SIDE[fmt]} pixels per side a {fmt.upper()} file holds; make it smaller "
+                          f"or write a .png")
 
 
 def prepare(image: Any, options: ExportOptions) -> Image.Image:
@@ -122,8 +145,10 @@ def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | No
     """The bytes :func:`export_image` would write to ``path`` (no disk access)."""
     fmt = resolve_format(path, options)
     recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
+    img = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    check_export_size(path, img.width, img.height, options)
     try:
-        data = encode(prepare(image, options), fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
+        data = encode(prepare(img, options), fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
     except (ValueError, OSError) as exc:  # e.g. a JPEG XMP packet over 64 KiB
         raise ExportError(f"cannot encode {Path(path).name}: {exc}") from None
     if options.c2pa is not None:
