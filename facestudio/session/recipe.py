@@ -59,6 +59,13 @@ def _whole(value: Any, what: str) -> int:
     return int(value)
 
 
+def check_layers(layers: Any, what: str) -> tuple[int, int]:
+    """``(start, stop)`` as two non-negative ints (``3.0`` is 3, ``2.9`` and ``"3"`` are
+    refused); ``what`` names their owner in the message. Whether they fit a model is the
+    caller's to check."""
+    return _layers(layers, what)
+
+
 def _layers(layers: Any, what: str) -> tuple[int, int]:
     """``(start, stop)`` as two non-negative ints."""
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or len(layers) != 2:
