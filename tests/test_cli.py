@@ -229,3 +229,19 @@ def test_a_huge_layer_range_is_refused_before_it_is_built():
                           timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
     assert "layers '0-99999999999999' are outside this model's 0-7" in done.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"resample_filter": [1.0, float("nan"), 3.0, 1.0]}, "resample_filter must hold finite numbers"),
+    ({"conv_clamp": -5}, "conv_clamp must be a finite number above 0, got -5"),
+])
+def test_a_model_config_that_would_render_one_colour_is_refused(capsys, tmp_path, native_model, change, message):
+    doc = json.loads((native_model / "config.json").read_text())
+    doc["generator"].update(change)
+    (native_model / "config.json").write_text(json.dumps(doc))  # NaN as JSON's NaN literal
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--model", str(native_model), "--seed", "1", "--out", str(out))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert message in err
+    assert not out.exists()
