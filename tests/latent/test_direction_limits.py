@@ -154,3 +154,50 @@ def test_a_bundle_with_a_member_name_used_twice_is_refused(tmp_path):
         zf.writestr("d0.npy", plain_npy(np.full(W_DIM, 3.0, np.float32)))
     with pytest.raises(DirectionError, match=r"twice\.npz holds two entries named d0\.npy"):
         read_directions(path, W_DIM, NUM_WS, SHA)
+
+
+def _cached_discovery(tmp_path, monkeypatch) -> Discovery:
+    monkeypatch.setenv("FACESTUDIO_CACHE", str(tmp_path))
+    rng = np.random.RandomState(0)
+    affine = [rng.randn(4, W_DIM) for _ in range(NUM_WS)]
+    found = Discovery.compute(rng.randn(200, W_DIM), affine, num_ws=NUM_WS, model_sha256=SHA, keep=4,
+                              params={"samples": 200})
+    assert save_discovery(found) == cache_path(SHA)
+    return found
+
+
+def _tamper(meta_change=None, **arrays_change):
+    path = cache_path(SHA)
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    meta = json.loads(str(arrays["meta"]))
+    for group, rows in (meta_change or {}).items():
+        meta["sefa_layers"][group] = rows
+    arrays["meta"] = np.array(json.dumps(meta))
+    arrays.update(arrays_change)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("meta_change, arrays_change, words", [
+    ({"coarse": [0, 99]}, {}, "the SeFa coarse layers [0, 99] are not a range within its 8 ws rows"),
+    ({"fine": [-3, 2]}, {}, "the SeFa fine layers [-3, 2]"),
+    ({"middle": [5, 2]}, {}, "the SeFa middle layers [5, 2]"),
+    ({"all": [4, 4]}, {}, "the SeFa all layers [4, 4]"),
+    ({"all": [0, 4, 8]}, {}, "the SeFa all layers [0, 4, 8]"),
+    (None, {"pca_vectors": np.zeros((0, W_DIM)), "pca_variances": np.zeros(0)}, "its PCA basis has shape [0, 16]"),
+    (None, {"sefa_fine_vectors": np.zeros((0, W_DIM)), "sefa_fine_eigenvalues": np.zeros(0)},
+     "its SeFa fine basis has shape [0, 16]"),
+    (None, {"pca_variances": -np.ones(4)}, "negative variances"),
+    (None, {"pca_vectors": np.zeros((4, W_DIM))}, "not unit vectors"),
+])
+def test_a_cache_whose_contents_disagree_is_logged_and_recomputed(tmp_path, monkeypatch, caplog, meta_change,
+                                                                  arrays_change, words):
+    """Such a cache made every start fail while making its directions (issue 17)."""
+    found = _cached_discovery(tmp_path, monkeypatch)
+    assert load_discovery(SHA, {"samples": 200}).all_directions(4)  # the real one is used
+    _tamper(meta_change, **arrays_change)
+    with caplog.at_level(logging.WARNING):
+        assert load_discovery(SHA, {"samples": 200}) is None
+    assert "Ignoring the directions cache" in caplog.text and words in caplog.text
+    save_discovery(found)  # what a start does next
+    assert len(load_discovery(SHA, {"samples": 200}).all_directions(4)) == 20
