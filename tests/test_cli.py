@@ -245,3 +245,30 @@ def test_a_model_config_that_would_render_one_colour_is_refused(capsys, tmp_path
     assert_one_clear_sentence(err)
     assert message in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_convert_onto_a_full_disk_is_one_sentence_and_leaves_nothing(capsys, tmp_path, native_model, monkeypatch,
+                                                                     overwrite):
+    from safetensors import SafetensorError
+
+    import facestudio.generator.native as native
+
+    def full_disk(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"half a model")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(native, "save_file", full_disk)
+    out = tmp_path / "out"
+    if overwrite:
+        out.mkdir()
+        (out / "config.json").write_text("the model that was there")
+    code, _, err = run(capsys, "convert", str(native_model), str(out), *(["--overwrite"] if overwrite else []))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert f"cannot write {out}: the disk is full" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model"] + (["out"] if overwrite else []))
+    if overwrite:
+        assert [p.name for p in out.iterdir()] == ["config.json"]
+        assert (out / "config.json").read_text() == "the model that was there"

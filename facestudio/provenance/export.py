@@ -9,7 +9,6 @@ half-written is left behind.
 
 from __future__ import annotations
 
-import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from facestudio.fileio import OutputPathError, atomic_write, check_writable_target
+from facestudio.fileio import OutputPathError, atomic_write, check_writable_target, describe_os_error
 from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_bytes
 from facestudio.provenance.caption import Caption, draw_caption
 from facestudio.provenance.embed import MIME_TYPES, encode, format_of
@@ -127,17 +126,6 @@ def sidecar_document(stamp: Stamp, recipe: dict[str, Any] | None, file_name: str
         },
         "recipe": recipe,
     }
-
-
-def describe_os_error(path: Path, exc: OSError) -> str:
-    """One sentence for a failed write."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"cannot write {path}: the disk is full"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"cannot write {path}: the folder {Path(path).parent} is not writable"
-    if exc.errno == errno.EROFS:
-        return f"cannot write {path}: the disk is read-only"
-    return f"cannot write {path}: {exc.strerror or exc}"
 
 
 def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | None,
