@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +27,29 @@ def _default_mode(is_dir: bool) -> int:
 
 class OutputPathError(Exception):
     """The output path cannot be written (missing folder, read-only, exists)."""
+
+
+class InputFileError(ValueError):
+    """A small file facestudio reads (a sidecar, a model card) that is not a regular file or
+    is larger than such a file can be; one sentence."""
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, refused with :class:`InputFileError` when it is
+    not one (a pipe would block the read) or holds more than ``limit`` bytes, judged before
+    reading and while reading (at most ``limit + 1`` bytes are read); ``what`` names it.
+    OSError when it cannot be read."""
+    path = Path(path)
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise InputFileError(f"{what} {path} is not a regular file")
+    too_large = InputFileError(f"{what} {path} is larger than the {limit:,} bytes such a file can hold")
+    if os.stat(path).st_size > limit:
+        raise too_large
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise too_large
+    return data
 
 
 def check_writable_target(path: Path, overwrite: bool = False) -> Path:

@@ -272,3 +272,17 @@ def test_convert_onto_a_full_disk_is_one_sentence_and_leaves_nothing(capsys, tmp
     if overwrite:
         assert [p.name for p in out.iterdir()] == ["config.json"]
         assert (out / "config.json").read_text() == "the model that was there"
+
+
+def test_a_model_card_larger_than_any_real_one_is_one_sentence(capsys, tmp_path, native_model):
+    from facestudio.generator.model_card import MAX_CARD_BYTES
+    card = native_model / "MODEL_CARD.md"
+    card.write_text(card.read_text() + "x" * MAX_CARD_BYTES)
+    code, _, err = run(capsys, "info", str(native_model))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert "is larger than the 1,048,576 bytes such a file can hold" in err
+    card.write_bytes(b"\xff\xfe not text")
+    code, _, err = run(capsys, "info", str(native_model))
+    assert code == 1 and "is not UTF-8 text" in err
+    assert_one_clear_sentence(err)
