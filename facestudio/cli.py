@@ -7,13 +7,12 @@ tracebacks are reserved for bugs.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from pathlib import Path
 
 from facestudio import __version__
+from facestudio.bounded_json import dumps_strict
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -167,22 +166,10 @@ def cmd_render(args) -> int:
     return 0
 
 
-def _finite(value):
-    """``value`` with every infinite or NaN float replaced by None, so that it is valid JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def cmd_inspect(args) -> int:
     from facestudio.provenance import format_report, read_provenance
     prov = read_provenance(args.file)
-    print(json.dumps(_finite(prov.as_dict()), indent=2, ensure_ascii=False, allow_nan=False)
-          if args.json else format_report(prov))
+    print(dumps_strict(prov.as_dict(), indent=2, ensure_ascii=False) if args.json else format_report(prov))
     if not prov.is_stamped:
         print(f"facestudio: {args.file} carries no provenance stamp", file=sys.stderr)
         return EXIT_FAILED
@@ -261,7 +248,7 @@ def cmd_info(args) -> int:
     g = _load(args.model)
     info = g.describe()
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(dumps_strict(info, indent=2))
         return 0
     width = max(len(k) for k in info)
     for k, v in info.items():
@@ -286,7 +273,7 @@ def cmd_bench(args) -> int:
     from facestudio.render.bench import format_report, run_bench
     from facestudio.render.studio_model import open_studio_model
     report = run_bench(open_studio_model(args.model), reps=args.reps, drag_steps=args.drag_steps)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    print(dumps_strict(report, indent=2) if args.json else format_report(report))
     return 0
 
 

@@ -286,3 +286,29 @@ def test_a_model_card_larger_than_any_real_one_is_one_sentence(capsys, tmp_path,
     code, _, err = run(capsys, "info", str(native_model))
     assert code == 1 and "is not UTF-8 text" in err
     assert_one_clear_sentence(err)
+
+
+def _refuse_constant(name: str):
+    raise AssertionError(f"{name} is not JSON")
+
+
+@pytest.mark.parametrize("command", ["info", "bench", "doctor"])
+def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, command):
+    """A non-finite number (a timing, a model fact) is printed as null, never as Infinity or NaN."""
+    import facestudio.doctor as doctor
+    import facestudio.render.bench as bench
+    from facestudio.generator.model import Generator
+    odd = {"inf": float("inf"), "nan": float("nan"), "nested": [float("-inf"), np.float32("nan"), 1.5]}
+    real_describe = Generator.describe
+    monkeypatch.setattr(Generator, "describe", lambda self: {**real_describe(self), **odd})
+    monkeypatch.setattr(bench, "run_bench", lambda model, reps, drag_steps: dict(odd))
+    monkeypatch.setattr(doctor, "run_checks", lambda: [doctor.Check("timing", doctor.OK, float("inf"))])
+    argv = {"info": ["info", str(native_model)], "bench": ["bench", "--model", str(native_model)],
+            "doctor": ["doctor"]}[command]
+    _, out, err = run(capsys, *argv, "--json")
+    assert "Traceback" not in err
+    doc = json.loads(out, parse_constant=_refuse_constant)
+    if command == "doctor":
+        assert doc == [{"name": "timing", "status": doctor.OK, "detail": None}]
+    else:
+        assert (doc["inf"], doc["nan"], doc["nested"]) == (None, None, [None, None, 1.5])
