@@ -8,11 +8,11 @@ covariance, the PCA and SeFa bases, and a JSON ``meta`` string with the cache ve
 model sha256, the W+ shape, the SeFa layer ranges and the discovery parameters. A cache
 that is missing, damaged, stale (other version or parameters) or for another model is
 ignored and recomputed; a cache that cannot be written is skipped. Neither ever fails the
-caller: the cache only makes the second start fast. A cache whose contents disagree (layer
-ranges outside its num_ws or reversed, an empty basis, negative variances) is logged and
-recomputed too, so that a planted or corrupted file cannot stop every start. A cache whose members are too many or
+caller: the cache only makes the second start fast. A cache whose members are too many or
 would unpack to too much (a planted archive bomb) is refused before anything is unpacked,
-with a logged sentence, and recomputed like a damaged one.
+with a logged sentence, and recomputed like a damaged one; so is a cache whose contents
+cannot be right (layer ranges outside its num_ws or reversed, an empty basis, negative
+variances), so that a planted or corrupted file cannot stop every start.
 """
 
 from __future__ import annotations
@@ -133,12 +133,13 @@ def _inconsistency(found: Discovery) -> str | None:
     bases = {"PCA": (found.pca_vectors, found.pca_variances)}
     bases.update({f"SeFa {g}": (b.vectors, b.eigenvalues) for g, b in found.sefa.items()})
     for name, (vectors, values) in bases.items():
-        if vectors.ndim != 2 or vectors.shape[0] < 1 or vectors.shape[1] != w_dim or values.shape != vectors.shape[:1]:
+        if (vectors.ndim != 2 or vectors.shape[0] < 1 or vectors.shape[1] != w_dim
+                or values.shape != vectors.shape[:1]):
             return f"its {name} basis has shape {list(vectors.shape)} with {list(values.shape)} values"
     values = [found.stats.mean, found.stats.cov] + [a for pair in bases.values() for a in pair]
     if not all(a.dtype.kind == "f" and np.isfinite(a).all() for a in values):
         return "it holds NaN, infinite or non-numeric values"
-    if any((values < 0).any() for _, values in bases.values()):
+    if any((spread < 0).any() for _, spread in bases.values()):
         return "it holds negative variances or eigenvalues"
     if any(not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3) for vectors, _ in bases.values()):
         return "its basis vectors are not unit vectors"
