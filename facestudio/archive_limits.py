@@ -9,6 +9,7 @@ array numpy allocates before reading a byte of it. So, before anything is unpack
 * :func:`read_member` reads at most the declared size in bounded steps (``ZipFile.read``
   would inflate one compressed block whole, however far past its declared size it goes);
   a member that inflates past its declared size then fails its CRC check;
+* :func:`check_members` bounds the member count and refuses a name used twice;
 * :func:`check_npz` bounds an ``.npz``'s member count, each member's declared size and the
   array size its ``.npy`` header declares, and refuses members that are not ``.npy`` arrays
   (numpy would read those whole, without bounds).
@@ -61,11 +62,18 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: ArchiveBudge
 
 
 def check_members(zf: zipfile.ZipFile, what: str, max_members: int) -> list[zipfile.ZipInfo]:
-    """``zf``'s members, refusing more than ``max_members`` of them."""
+    """``zf``'s members, refusing more than ``max_members`` of them, and two of one name (a
+    reader would see only the last, which a crafted file can hide behind the first)."""
     infos = zf.infolist()
     if len(infos) > max_members:
         raise ArchiveLimitError(f"{what} holds {len(infos):,} entries, more than the "
                                 f"{max_members:,} facestudio reads")
+    seen: set[str] = set()
+    for info in infos:
+        if info.filename in seen:
+            raise ArchiveLimitError(f"{what} holds two entries named {info.filename}, which no "
+                                    f"facestudio file does")
+        seen.add(info.filename)
     return infos
 
 

@@ -1,13 +1,17 @@
-"""JSON that arrives in files and metadata a hostile user may have crafted.
+"""JSON that arrives in files and metadata a hostile user may have crafted, and JSON that
+facestudio prints.
 
 :func:`loads_bounded` parses it with a bound on nesting depth, so that a document nested
 100,000 deep (which Python's parser or a later ``json.dumps`` would meet as a
 RecursionError) is refused with one sentence. Sizes are bounded where the bytes are read.
+:func:`dumps_strict` writes what the ``--json`` options print: strict JSON, in which an
+infinite or NaN number (``Infinity`` is not JSON) is ``null``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 MAX_DEPTH = 32  # a session manifest, the deepest document facestudio writes, nests about 6 deep
@@ -51,3 +55,22 @@ def _within_depth(doc: Any, max_depth: int) -> bool:
             return False
         stack.extend((child, depth + 1) for child in children)
     return True
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every infinite or NaN float (numpy's too) replaced by None, tuples made
+    lists and numpy scalars made Python numbers, so that strict JSON can hold it."""
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "shape", None) == ():
+        value = value.item()  # a numpy scalar
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    return value
+
+
+def dumps_strict(value: Any, **options) -> str:
+    """``json.dumps(value, allow_nan=False, **options)`` of :func:`finite_or_null` (value)."""
+    return json.dumps(finite_or_null(value), allow_nan=False, **options)

@@ -7,13 +7,12 @@ tracebacks are reserved for bugs.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from pathlib import Path
 
 from facestudio import __version__
+from facestudio.bounded_json import dumps_strict
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -61,18 +60,20 @@ def _parse_layers(text: str, num_ws: int) -> list[int]:
     try:
         for part in text.split(","):
             part = part.strip()
-            if "-" in part:
-                a, _, b = part.partition("-")
-                lo = int(a) if a else 0
-                hi = int(b) if b else num_ws - 1
-                layers.update(range(lo, hi + 1))
-            elif part:
-                layers.add(int(part))
+            if not part:
+                continue
+            a, dash, b = part.partition("-")
+            lo = int(a) if a else 0
+            hi = (int(b) if b else num_ws - 1) if dash else lo
+            if a and b and lo > hi:
+                raise UserError(f"layers {part!r} are reversed: write the lower layer first, as in {hi}-{lo}")
+            if not 0 <= lo <= hi < num_ws:  # checked before the range is built, however large
+                raise UserError(f"layers {text!r} are outside this model's 0-{num_ws - 1}")
+            layers.update(range(lo, hi + 1))
     except ValueError:
         raise UserError(f"cannot read layer list {text!r}: use forms like 0-3, 4,5,6 or 8-") from None
-    bad = sorted(i for i in layers if not 0 <= i < num_ws)
-    if bad or not layers:
-        raise UserError(f"layers {text!r} are outside this model's 0-{num_ws - 1}")
+    if not layers:
+        raise UserError(f"layers {text!r} name no layer of this model's 0-{num_ws - 1}")
     return sorted(layers)
 
 
@@ -94,11 +95,16 @@ def _parse_int_list(text: str, what: str, limit: int = MAX_SHEET_FACES) -> list[
     return out
 
 
-def _check_sheet(rows: int, cols: int, res: int) -> None:
-    """Refuse a sheet of ``rows`` x ``cols`` cells of ``res`` pixels past :data:`MAX_SHEET_PIXELS`."""
-    if rows * cols * res * res > MAX_SHEET_PIXELS:
-        raise UserError(f"a sheet of {rows} x {cols} faces of {res} pixels would be {cols * res} x {rows * res} "
+def _check_sheet(rows: int, cols: int, res: int, out: Path, options, margin: tuple[int, int] = (0, 0)) -> None:
+    """Before anything is rendered, refuse a sheet of ``rows`` x ``cols`` cells of ``res``
+    pixels (plus ``margin`` = (width, height) of labels) past :data:`MAX_SHEET_PIXELS`, or
+    wider or taller than the format of ``out`` holds once exported with ``options``."""
+    from facestudio.provenance.export import check_export_size
+    width, height = cols * res + margin[0], rows * res + margin[1]
+    if width * height > MAX_SHEET_PIXELS:
+        raise UserError(f"a sheet of {rows} x {cols} faces of {res} pixels would be {width} x {height} "
                         f"pixels; facestudio makes sheets of at most {MAX_SHEET_PIXELS // 10**6} megapixels")
+    check_export_size(out, width, height, options)
 
 
 def _synthesize_chunks(g, ws, noise: str, chunk: int = 16):
@@ -160,22 +166,10 @@ def cmd_render(args) -> int:
     return 0
 
 
-def _finite(value):
-    """``value`` with every infinite or NaN float replaced by None, so that it is valid JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def cmd_inspect(args) -> int:
     from facestudio.provenance import format_report, read_provenance
     prov = read_provenance(args.file)
-    print(json.dumps(_finite(prov.as_dict()), indent=2, ensure_ascii=False, allow_nan=False)
-          if args.json else format_report(prov))
+    print(dumps_strict(prov.as_dict(), indent=2, ensure_ascii=False) if args.json else format_report(prov))
     if not prov.is_stamped:
         print(f"facestudio: {args.file} carries no provenance stamp", file=sys.stderr)
         return EXIT_FAILED
@@ -197,7 +191,7 @@ def cmd_mix(args) -> int:
     g = _load(args.model)
     layers = _parse_layers(args.layers, g.num_ws)
     res = g.resolution
-    _check_sheet(len(rows) + 1, len(cols) + 1, res)
+    _check_sheet(len(rows) + 1, len(cols) + 1, res, args.out, options)
     seeds = sorted(set(rows + cols))
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     w_of = dict(zip(seeds, ws))
@@ -237,7 +231,7 @@ def cmd_grid(args) -> int:
     cols = min(args.cols, len(seeds))
     rows = -(-len(seeds) // cols)
     res = g.resolution
-    _check_sheet(rows, cols, res)
+    _check_sheet(rows, cols, res, args.out, options)
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     sheet = np.zeros((rows * res, cols * res, 3), np.uint8)
     for start, faces in _synthesize_chunks(g, ws, args.noise):
@@ -254,7 +248,7 @@ def cmd_info(args) -> int:
     g = _load(args.model)
     info = g.describe()
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(dumps_strict(info, indent=2))
         return 0
     width = max(len(k) for k in info)
     for k, v in info.items():
@@ -279,7 +273,7 @@ def cmd_bench(args) -> int:
     from facestudio.render.bench import format_report, run_bench
     from facestudio.render.studio_model import open_studio_model
     report = run_bench(open_studio_model(args.model), reps=args.reps, drag_steps=args.drag_steps)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    print(dumps_strict(report, indent=2) if args.json else format_report(report))
     return 0
 
 

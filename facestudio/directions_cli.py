@@ -170,6 +170,11 @@ def cmd_sheet(args) -> int:
         name, at, layers_text = spec.partition("@")
         d = resolve(name, available)
         picked.append((d, parse_layers(layers_text, g.num_ws) if at else d.layers))
+    n_rows = len(picked) * len(seeds)
+    if n_rows * len(amounts) > cli.MAX_SHEET_FACES:
+        raise cli.UserError(f"a sheet of {n_rows} rows x {len(amounts)} amounts is {n_rows * len(amounts)} "
+                            f"faces; one sheet holds at most {cli.MAX_SHEET_FACES}")
+    cli._check_sheet(n_rows, len(amounts), g.resolution, args.out, options, (SHEET_LABEL_WIDTH, SHEET_HEADER))
     base = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     rows = []
     for d, layers in picked:
@@ -188,13 +193,19 @@ def cmd_sheet(args) -> int:
 
 
 def _parse_amounts(text: str) -> list[float]:
+    """``"-2,0,2"`` -> the amounts, each within the recipe's edit range, at most one sheet's worth."""
+    from facestudio.session.recipe import check_amount
+    parts = [a for a in text.split(",") if a.strip()]
+    if len(parts) > _cli().MAX_SHEET_FACES:
+        raise _cli().UserError(f"--amounts lists {len(parts)} amounts, more than the "
+                               f"{_cli().MAX_SHEET_FACES} faces one sheet holds")
     try:
-        amounts = [float(a) for a in text.split(",") if a.strip()]
+        amounts = [float(a) for a in parts]
     except ValueError:
         raise _cli().UserError(f"cannot read amounts {text!r}: use a list like -2,-1,0,1,2") from None
-    if not amounts or not all(np.isfinite(amounts)):
+    if not amounts:
         raise _cli().UserError("give finite amounts like --amounts=-2,-1,0,1,2")
-    return amounts
+    return [check_amount(a, "the amount in --amounts") for a in amounts]
 
 
 def compose_sheet(cells: np.ndarray, labels: list[str], headers: list[str], group: int = 1) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import os
 import platform
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from facestudio import __version__
+from facestudio.bounded_json import dumps_strict
 from facestudio.locations import is_frozen, terms_dir
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -245,5 +245,5 @@ def format_checks(results: list[Check]) -> str:
 def doctor(as_json: bool = False) -> int:
     """Print the report; 0 unless an essential check failed."""
     results = run_checks()
-    print(json.dumps([asdict(r) for r in results], indent=2) if as_json else format_checks(results))
+    print(dumps_strict([asdict(r) for r in results], indent=2) if as_json else format_checks(results))
     return 1 if any(r.status == FAIL for r in results) else 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +27,29 @@ def _default_mode(is_dir: bool) -> int:
 
 class OutputPathError(Exception):
     """The output path cannot be written (missing folder, read-only, exists)."""
+
+
+class InputFileError(ValueError):
+    """A small file facestudio reads (a sidecar, a model card) that is not a regular file or
+    is larger than such a file can be; one sentence."""
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, refused with :class:`InputFileError` when it is
+    not one (a pipe would block the read) or holds more than ``limit`` bytes, judged before
+    reading and while reading (at most ``limit + 1`` bytes are read); ``what`` names it.
+    OSError when it cannot be read."""
+    path = Path(path)
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise InputFileError(f"{what} {path} is not a regular file")
+    too_large = InputFileError(f"{what} {path} is larger than the {limit:,} bytes such a file can hold")
+    if os.stat(path).st_size > limit:
+        raise too_large
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise too_large
+    return data
 
 
 def check_writable_target(path: Path, overwrite: bool = False) -> Path:
@@ -79,16 +104,38 @@ def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
         for child in staging.rglob("*"):
             os.chmod(child, _default_mode(is_dir=child.is_dir()))
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-            staging.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
+            _swap_folder(staging, path)
         else:
             staging.rename(path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _swap_folder(staging: Path, path: Path) -> None:
+    """Put ``staging`` where the folder ``path`` is. The old folder steps aside under a
+    temporary name of :data:`PART_NAME_RE`'s pattern and comes back when the new one cannot
+    take its place; either way nothing but ``path`` remains."""
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    os.rmdir(old)  # only the unique name was wanted
+    path.rename(old)
+    try:
+        staging.rename(path)
+    except BaseException:
+        old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def describe_os_error(path: Path, exc: OSError) -> str:
+    """One sentence for a failed write to ``path``."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write {path}: the disk is full"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot write {path}: the folder {Path(path).parent} is not writable"
+    if exc.errno == errno.EROFS:
+        return f"cannot write {path}: the disk is read-only"
+    return f"cannot write {path}: {exc.strerror or exc}"
 
 
 def _check_existing_folder(path: Path, overwrite: bool) -> None:

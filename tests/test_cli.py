@@ -100,6 +100,8 @@ def test_convert_native_to_native_keeps_pixels(capsys, tmp_path, native_model):
     (["render", "--seed", "4294967296"], "out of range"),
     (["render", "--seed", "1", "--psi", "0.5", "--cutoff", "99"], "cutoff"),
     (["mix", "--rows", "1", "--cols", "2", "--layers", "0-99"], "outside this model"),
+    (["mix", "--rows", "1", "--cols", "2", "--layers", "5-2"], "layers '5-2' are reversed"),
+    (["mix", "--rows", "1", "--cols", "2", "--layers", "0,6-3"], "layers '6-3' are reversed"),
     (["mix", "--rows", "a,b", "--cols", "2"], "cannot read row seeds"),
 ])
 def test_bad_input_is_one_sentence_and_leaves_no_file(capsys, tmp_path, native_model, argv, message):
@@ -151,6 +153,15 @@ def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_
     (["mix", "--rows", "0-9999", "--cols", "3"], "more than 4096 faces"),
     (["mix", "--rows", "0-999", "--cols", "1-5"], "is 5000 faces; one sheet holds at most 4096"),
     (["render", "--seed", "1", "--psi", "1e308"], "truncation psi 1e+308 is out of range"),
+    (["render", "--seed", "1", "--psi", "1e30"], "truncation psi 1e+30 is out of range"),
+    (["render", "--seed", "1", "--psi=-1e30"], "truncation psi -1e+30 is out of range"),
+    (["render", "--seed", "1", "--psi", "3e38"], "truncation psi 3e+38 is out of range"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=1e38"],
+     "the amount in --amounts 1e+38 is out of range"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=0,-101"],
+     "the amount in --amounts -101 is out of range"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=" + ",".join(["1"] * 5000)],
+     "more than the 4096 faces"),
     (["grid", "--seeds", "1", "--psi=-1e30"], "truncation psi -1e+30 is out of range"),
     (["mix", "--rows", "1", "--cols", "2", "--psi", "nan"], "truncation psi nan is out of range"),
 ])
@@ -177,3 +188,127 @@ def test_a_sheet_past_the_pixel_limit_is_refused_once_the_resolution_is_known(ca
     assert code == 1 and "a sheet of 2 x 3 faces" in err
     assert_one_clear_sentence(err)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, ext, message", [
+    (["grid", "--seeds", "0-511", "--cols", "512"], "webp", "past the 16383 pixels per side a WEBP file holds"),
+    (["grid", "--seeds", "0-127", "--cols", "128", "--scale", "5"], "webp", "(upscaled 5 times)"),
+    (["grid", "--seeds", "0-2047", "--cols", "2048"], "jpg", "past the 65500 pixels per side a JPEG file holds"),
+    (["mix", "--rows", "1", "--cols", "0-511"], "webp", "a WEBP file holds"),
+    (["sheet", "--seeds", "1", "--direction", "pca0", "--amounts=" + ",".join(["1"] * 510)], "webp",
+     "a WEBP file holds"),
+])
+def test_a_sheet_its_format_cannot_hold_is_refused_before_rendering(capsys, tmp_path, native_model, monkeypatch,
+                                                                    argv, ext, message):
+    from facestudio.generator.model import Generator
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered a sheet that cannot be written")
+
+    monkeypatch.setattr(Generator, "synthesize", no_rendering)
+    out = tmp_path / f"sheet.{ext}"
+    code, _, err = run(capsys, *argv, "--model", str(native_model), "--out", str(out))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert message in err
+    assert not out.exists()
+
+
+def test_a_huge_layer_range_is_refused_before_it_is_built():
+    """Run under a 1 GiB address-space limit, so that a regression fails instead of swapping."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    code = ("from facestudio.cli import UserError, _parse_layers\n"
+            "try:\n    _parse_layers('0-99999999999999', 8)\nexcept UserError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "layers '0-99999999999999' are outside this model's 0-7" in done.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"resample_filter": [1.0, float("nan"), 3.0, 1.0]}, "resample_filter must hold finite numbers"),
+    ({"conv_clamp": -5}, "conv_clamp must be a finite number above 0, got -5"),
+])
+def test_a_model_config_that_would_render_one_colour_is_refused(capsys, tmp_path, native_model, change, message):
+    doc = json.loads((native_model / "config.json").read_text())
+    doc["generator"].update(change)
+    (native_model / "config.json").write_text(json.dumps(doc))  # NaN as JSON's NaN literal
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--model", str(native_model), "--seed", "1", "--out", str(out))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert message in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_convert_onto_a_full_disk_is_one_sentence_and_leaves_nothing(capsys, tmp_path, native_model, monkeypatch,
+                                                                     overwrite):
+    from safetensors import SafetensorError
+
+    import facestudio.generator.native as native
+
+    def full_disk(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"half a model")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(native, "save_file", full_disk)
+    out = tmp_path / "out"
+    if overwrite:
+        out.mkdir()
+        (out / "config.json").write_text("the model that was there")
+    code, _, err = run(capsys, "convert", str(native_model), str(out), *(["--overwrite"] if overwrite else []))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert f"cannot write {out}: the disk is full" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model"] + (["out"] if overwrite else []))
+    if overwrite:
+        assert [p.name for p in out.iterdir()] == ["config.json"]
+        assert (out / "config.json").read_text() == "the model that was there"
+
+
+def test_a_model_card_larger_than_any_real_one_is_one_sentence(capsys, tmp_path, native_model):
+    from facestudio.generator.model_card import MAX_CARD_BYTES
+    card = native_model / "MODEL_CARD.md"
+    card.write_text(card.read_text() + "x" * MAX_CARD_BYTES)
+    code, _, err = run(capsys, "info", str(native_model))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert "is larger than the 1,048,576 bytes such a file can hold" in err
+    card.write_bytes(b"\xff\xfe not text")
+    code, _, err = run(capsys, "info", str(native_model))
+    assert code == 1 and "is not UTF-8 text" in err
+    assert_one_clear_sentence(err)
+
+
+def _refuse_constant(name: str):
+    raise AssertionError(f"{name} is not JSON")
+
+
+@pytest.mark.parametrize("command", ["info", "bench", "doctor"])
+def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, command):
+    """A non-finite number (a timing, a model fact) is printed as null, never as Infinity or NaN."""
+    import facestudio.doctor as doctor
+    import facestudio.render.bench as bench
+    from facestudio.generator.model import Generator
+    odd = {"inf": float("inf"), "nan": float("nan"), "nested": [float("-inf"), np.float32("nan"), 1.5]}
+    real_describe = Generator.describe
+    monkeypatch.setattr(Generator, "describe", lambda self: {**real_describe(self), **odd})
+    monkeypatch.setattr(bench, "run_bench", lambda model, reps, drag_steps: dict(odd))
+    monkeypatch.setattr(doctor, "run_checks", lambda: [doctor.Check("timing", doctor.OK, float("inf"))])
+    argv = {"info": ["info", str(native_model)], "bench": ["bench", "--model", str(native_model)],
+            "doctor": ["doctor"]}[command]
+    _, out, err = run(capsys, *argv, "--json")
+    assert "Traceback" not in err
+    doc = json.loads(out, parse_constant=_refuse_constant)
+    if command == "doctor":
+        assert doc == [{"name": "timing", "status": doctor.OK, "detail": None}]
+    else:
+        assert (doc["inf"], doc["nan"], doc["nested"]) == (None, None, [None, None, 1.5])

@@ -1,5 +1,7 @@
 """The direction commands: directions, edit, sheet; and one clear sentence for bad input."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -95,6 +97,8 @@ def test_edit_with_an_npy_vector_uses_the_w_standard_deviation(capsys, tmp_path,
     (["--direction", "pca0"], "use NAME=AMOUNT"),
     (["--direction", "pca0=big"], "must be a number"),
     (["--direction", "pca0=nan"], "finite"),
+    (["--direction", "pca0=1e38"], "the amount of the edit 'pca0' 1e+38 is out of range"),
+    (["--direction", "pca0=1@5-2"], "reversed"),
     (["--direction", "pca0=1@2,5"], "one contiguous range"),
     (["--direction", "pca0=1@3-40"], "outside this model"),
     ([], "at least one --direction"),
@@ -142,3 +146,25 @@ def test_directions_bad_input(capsys, tmp_path, model):
     code, _, err = run(capsys, "directions", "--model", model, "--out", str(tmp_path / "no" / "d.npz"))
     assert code == 1 and "does not exist" in err
     assert_one_clear_sentence(err)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"model_sha256": 5}, "the model of direction 1 in odd.npz must be named by its sha256 as text"),
+    ({"scale": 1e308}, "the scale of direction 1 in odd.npz is 1e+308"),
+])
+def test_edit_with_a_bundle_of_absurd_values_is_one_sentence(capsys, tmp_path, model, entry, message):
+    g = load_generator(model)
+    d = discover(g).directions("pca", 1)[0]
+    path = write_bundle([d], tmp_path / "odd.npz")
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    doc = json.loads(str(arrays["manifest"]))
+    doc["directions"][0].update(entry)
+    arrays["manifest"] = np.array(json.dumps(doc))
+    np.savez(path, **arrays)
+    code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", "--directions", str(path),
+                       "--direction", f"{d.id}=1", "--out", str(tmp_path / "x.png"))
+    assert code == 1
+    assert_one_clear_sentence(err)
+    assert message in err
+    assert not (tmp_path / "x.png").exists()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
+from pathlib import Path
 
-from facestudio.fileio import STALE_PART_AGE_S, atomic_write, remove_stale_parts
+import pytest
+
+from facestudio.fileio import STALE_PART_AGE_S, atomic_folder, atomic_write, remove_stale_parts
 
 NOW = 1_800_000_000.0  # a fixed clock: ages are set with os.utime, never waited for
 
@@ -52,3 +56,27 @@ def test_atomic_write_names_match_the_sweep(tmp_path):
         assert remove_stale_parts(tmp_path, now=NOW) == [tmp]
         tmp.write_bytes(b"x")  # (re-created so that the rename still succeeds)
     assert target.read_bytes() == b"x"
+
+
+def test_a_folder_that_cannot_take_the_old_ones_place_puts_the_old_one_back(tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "weights").write_text("the original")
+    real_rename = Path.rename
+
+    def rename(self, dest):
+        if self.name.endswith(".part") and Path(dest) == target and (self / "weights").read_text() == "new":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_rename(self, dest)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError):
+        with atomic_folder(target, overwrite=True) as staging:
+            (staging / "weights").write_text("new")
+    assert (target / "weights").read_text() == "the original"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging, no old copy
+    monkeypatch.setattr(Path, "rename", real_rename)
+    with atomic_folder(target, overwrite=True) as staging:
+        (staging / "weights").write_text("replaced")
+    assert (target / "weights").read_text() == "replaced"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

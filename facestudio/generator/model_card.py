@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facestudio.fileio import InputFileError, read_limited
+from facestudio.generator.errors import ModelLoadError
+
 CARD_FILE = "MODEL_CARD.md"
+MAX_CARD_BYTES = 1 << 20  # the bundled card is about 3 KB
 
 
 @dataclass
@@ -54,9 +58,21 @@ def parse_card(text: str) -> ModelCard:
 
 
 def read_card_beside(path: Path) -> ModelCard | None:
-    """The card in ``path`` (a folder) or beside ``path`` (a file), if there is one."""
+    """The card in ``path`` (a folder) or beside ``path`` (a file), if there is one.
+
+    A card that is larger than :data:`MAX_CARD_BYTES`, not a regular file, unreadable or not
+    UTF-8 raises :class:`~facestudio.generator.errors.ModelLoadError` (one sentence): its
+    licence and attribution are stamped into every export, so it is never skipped silently.
+    """
     folder = path if path.is_dir() else path.parent
     card = folder / CARD_FILE
-    if card.is_file():
-        return parse_card(card.read_text(encoding="utf-8"))
-    return None
+    if not card.exists():
+        return None
+    try:
+        return parse_card(read_limited(card, MAX_CARD_BYTES, "the model card").decode("utf-8"))
+    except InputFileError as exc:
+        raise ModelLoadError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise ModelLoadError(f"the model card {card} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ModelLoadError(f"the model card {card} cannot be read ({exc.strerror or exc})") from None

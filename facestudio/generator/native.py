@@ -13,7 +13,9 @@ A lone ``.safetensors`` file may also be opened: its config is then read from
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from facestudio.bounded_json import JsonError, loads_bounded
-from facestudio.fileio import atomic_folder
+from facestudio.fileio import OutputPathError, atomic_folder, describe_os_error
 from facestudio.generator.config import GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.model_card import CARD_FILE
@@ -96,16 +98,30 @@ def write_native(
     """Write a native model folder atomically: build it beside the target, then rename.
 
     Raises OutputPathError when ``folder`` exists (and not ``overwrite``) or its parent
-    is missing or read-only. Returns the folder.
+    is missing or read-only, and when writing fails (a full disk): one sentence, with
+    nothing left behind and an existing folder untouched. Returns the folder.
     """
-    with atomic_folder(Path(folder), overwrite=overwrite) as staging:
-        tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state_dict.items()}
-        save_file(tensors, str(staging / WEIGHTS_FILE))
-        doc: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
-                               "generator": config.to_dict()}
-        if source:
-            doc["source"] = source
-        (staging / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        if card_text is not None:
-            (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
+    try:
+        with atomic_folder(Path(folder), overwrite=overwrite) as staging:
+            tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state_dict.items()}
+            _save_tensors(tensors, staging / WEIGHTS_FILE)
+            doc: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                                   "generator": config.to_dict()}
+            if source:
+                doc["source"] = source
+            (staging / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            if card_text is not None:
+                (staging / CARD_FILE).write_text(card_text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputPathError(describe_os_error(Path(folder), exc)) from None
     return folder
+
+
+def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """``save_file``, whose I/O failures (a SafetensorError naming ``os error N``) become the
+    OSError they are."""
+    try:
+        save_file(tensors, str(path))
+    except SafetensorError as exc:
+        code = re.search(r"os error (\d+)", str(exc))
+        raise OSError(int(code.group(1)) if code else errno.EIO, str(exc)) from None

@@ -41,7 +41,9 @@ import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, npy_nbytes
 from facestudio.bounded_json import JsonError, loads_bounded
-from facestudio.latent.directions import Direction, DirectionError
+from facestudio.latent.directions import Direction, DirectionError, check_model_sha256, check_scale
+
+from facestudio.session.recipe import RecipeError, check_layers
 
 BUNDLE_FORMAT = "facestudio-directions"
 BUNDLE_VERSION = 1
@@ -228,7 +230,10 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise DirectionError(f"{path.name} is not a facestudio direction bundle")
     version = manifest.get("version")
-    if not isinstance(version, int) or version > BUNDLE_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise DirectionError(f"{path.name} is not a readable direction bundle: its version must be "
+                             f"a whole number, got {version!r}")
+    if version > BUNDLE_VERSION:
         raise DirectionError(f"{path.name} was written by a newer facestudio (bundle version {version})")
     entries = manifest.get("directions")
     if not isinstance(entries, list) or not entries:
@@ -242,14 +247,14 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
             vector = arrays[e["key"]]
             if vector.dtype.kind != "f":
                 raise TypeError(f"its vector has type {vector.dtype}")
+            what = f"direction {n} in {path.name}"
             d = Direction(id=str(e["id"]), name=str(e["name"]), vector=vector,
-                          layers=tuple(int(i) for i in e["layers"]), scale=float(e.get("scale", 1.0)),
-                          source=str(e.get("source", "imported")), model_sha256=e.get("model_sha256"),
+                          layers=check_layers(e["layers"], what), scale=check_scale(e.get("scale", 1.0), what),
+                          source=str(e.get("source", "imported")),
+                          model_sha256=check_model_sha256(e.get("model_sha256"), what),
                           meta=dict(e.get("meta") or {}))
-            if len(d.layers) != 2 or not (np.isfinite(d.scale) and d.scale > 0):
-                raise ValueError("its layers or scale are malformed")
-        except DirectionError as exc:
-            raise DirectionError(f"{path.name}: {exc}") from None
+        except (DirectionError, RecipeError) as exc:  # the checks name the file, Direction does not
+            raise DirectionError(str(exc) if path.name in str(exc) else f"{path.name}: {exc}") from None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:  # int(inf), float(10**400)
             raise DirectionError(f"direction {n} in {path.name} is malformed ({exc})") from None
         if d.w_dim != w_dim:

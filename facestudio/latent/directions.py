@@ -12,10 +12,33 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SOURCES = ("pca", "sefa", "attribute", "user", "imported")
+# The W distance of one slider unit. W coordinates are of order one (the W spread along a
+# PCA axis is a few units), so 10,000 leaves room for any direction a user makes between
+# two faces, while amount x scale (|amount| <= 100) stays far from float32 overflow.
+MAX_SCALE = 1e4
 
 
 class DirectionError(ValueError):
     """A direction that cannot be used with this model; the message is one sentence."""
+
+
+def check_scale(scale: object, what: str) -> float:
+    """``scale`` (read from a file) as a float, or :class:`DirectionError` unless it is a
+    number with ``0 < scale <= MAX_SCALE``; ``what`` names the direction in the message."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise DirectionError(f"the scale of {what} must be a number, got {scale!r}")
+    value = float(scale)
+    if not 0 < value <= MAX_SCALE:  # NaN fails this too
+        raise DirectionError(f"the scale of {what} is {value:g}; it must be above 0 and at most {MAX_SCALE:g}")
+    return value
+
+
+def check_model_sha256(value: object, what: str) -> str | None:
+    """The ``model_sha256`` of a direction read from a file: text or None, else
+    :class:`DirectionError`."""
+    if value is not None and not isinstance(value, str):
+        raise DirectionError(f"the model of {what} must be named by its sha256 as text, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,9 @@ that is missing, damaged, stale (other version or parameters) or for another mod
 ignored and recomputed; a cache that cannot be written is skipped. Neither ever fails the
 caller: the cache only makes the second start fast. A cache whose members are too many or
 would unpack to too much (a planted archive bomb) is refused before anything is unpacked,
-with a logged sentence, and recomputed like a damaged one.
+with a logged sentence, and recomputed like a damaged one; so is a cache whose contents
+cannot be right (layer ranges outside its num_ws or reversed, an empty basis, negative
+variances), so that a planted or corrupted file cannot stop every start.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz
+from facestudio.bounded_json import loads_bounded
 from facestudio.latent.discovery import Discovery, SefaBasis, WStats
 
 log = logging.getLogger(__name__)
@@ -99,7 +102,7 @@ def load_discovery(model_sha256: str | None, params: dict, path: Path | None = N
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        meta = json.loads(str(arrays["meta"]))
+        meta = loads_bounded(str(arrays["meta"]), "the directions cache's meta")
         if (meta.get("version") != CACHE_VERSION or meta.get("model_sha256") != model_sha256
                 or meta.get("params") != json.loads(json.dumps(params))):
             return None
@@ -108,14 +111,39 @@ def load_discovery(model_sha256: str | None, params: dict, path: Path | None = N
         sefa = {g: SefaBasis(tuple(int(i) for i in rows), arrays[f"sefa_{g}_vectors"],
                              arrays[f"sefa_{g}_eigenvalues"])
                 for g, rows in meta["sefa_layers"].items()}
-        shapes_ok = (stats.mean.shape == (w_dim,) and stats.cov.shape == (w_dim, w_dim)
-                     and arrays["pca_vectors"].shape[1:] == (w_dim,)
-                     and all(b.vectors.shape[1:] == (w_dim,) for b in sefa.values()))
-        values = [stats.mean, stats.cov, arrays["pca_vectors"], arrays["pca_variances"]]
-        values += [a for b in sefa.values() for a in (b.vectors, b.eigenvalues)]
-        if not shapes_ok or not all(np.isfinite(a).all() for a in values):
-            return None
-        return Discovery(model_sha256, num_ws, w_dim, stats, arrays["pca_vectors"], arrays["pca_variances"],
-                         sefa, meta["params"])
+        found = Discovery(model_sha256, num_ws, w_dim, stats, arrays["pca_vectors"], arrays["pca_variances"],
+                          sefa, meta["params"])
     except Exception:  # a damaged or foreign file: recompute rather than fail the start
         return None
+    problem = _inconsistency(found)
+    if problem:
+        log.warning("Ignoring the directions cache %s and recomputing it: %s.", path, problem)
+        return None
+    return found
+
+
+def _inconsistency(found: Discovery) -> str | None:
+    """What makes a cached discovery unusable (so that making its directions would fail, or
+    give NaN scales), or None. Such a file is recomputed like a damaged one, never trusted."""
+    w_dim, num_ws = found.w_dim, found.num_ws
+    if w_dim < 1 or num_ws < 1:
+        return f"its W+ shape {num_ws} x {w_dim} is empty"
+    if found.stats.mean.shape != (w_dim,) or found.stats.cov.shape != (w_dim, w_dim):
+        return "its W statistics do not match its w_dim"
+    bases = {"PCA": (found.pca_vectors, found.pca_variances)}
+    bases.update({f"SeFa {g}": (b.vectors, b.eigenvalues) for g, b in found.sefa.items()})
+    for name, (vectors, values) in bases.items():
+        if (vectors.ndim != 2 or vectors.shape[0] < 1 or vectors.shape[1] != w_dim
+                or values.shape != vectors.shape[:1]):
+            return f"its {name} basis has shape {list(vectors.shape)} with {list(values.shape)} values"
+    values = [found.stats.mean, found.stats.cov] + [a for pair in bases.values() for a in pair]
+    if not all(a.dtype.kind == "f" and np.isfinite(a).all() for a in values):
+        return "it holds NaN, infinite or non-numeric values"
+    if any((spread < 0).any() for _, spread in bases.values()):
+        return "it holds negative variances or eigenvalues"
+    if any(not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3) for vectors, _ in bases.values()):
+        return "its basis vectors are not unit vectors"
+    for group, basis in found.sefa.items():
+        if len(basis.layers) != 2 or not 0 <= basis.layers[0] < basis.layers[1] <= num_ws:
+            return f"the SeFa {group} layers {list(basis.layers)} are not a range within its {num_ws} ws rows"
+    return None

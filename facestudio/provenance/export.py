@@ -9,7 +9,6 @@ half-written is left behind.
 
 from __future__ import annotations
 
-import errno
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from facestudio.fileio import OutputPathError, atomic_write, check_writable_target
+from facestudio.fileio import OutputPathError, atomic_write, check_writable_target, describe_os_error
 from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_bytes
 from facestudio.provenance.caption import Caption, draw_caption
 from facestudio.provenance.embed import MIME_TYPES, encode, format_of
@@ -28,6 +27,9 @@ CROPS = ("none", "square", "tight")
 TIGHT_CROP = 0.8
 MAX_SCALE = 8
 SIDECAR_SUFFIX = ".json"
+# The widest / tallest image each encoder writes (libjpeg's limit is 65500, WebP's 16383; a
+# PNG is bounded by the sheet and export pixel limits long before its format's 2^31 - 1).
+MAX_SIDE = {"jpeg": 65500, "webp": 16383, "png": (1 << 31) - 1}
 
 
 class ExportError(OutputPathError):
@@ -75,6 +77,26 @@ def resolve_format(path: Path, options: ExportOptions) -> str:
     return by_extension
 
 
+def exported_size(width: int, height: int, options: ExportOptions) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`prepare` makes of an image of this size."""
+    if options.crop != "none":
+        side = min(width, height)
+        width = height = max(1, round(side * TIGHT_CROP)) if options.crop == "tight" else side
+    return width * options.scale, height * options.scale
+
+
+def check_export_size(path: Path, width: int, height: int, options: ExportOptions) -> None:
+    """Refuse, before anything is rendered, an image of ``width`` x ``height`` whose export to
+    ``path`` (with the crop and upscale of ``options``) its format cannot hold."""
+    fmt = resolve_format(path, options)
+    w, h = exported_size(width, height, options)
+    if max(w, h) > MAX_SIDE[fmt]:
+        upscaled = f" (upscaled {options.scale} times)" if options.scale > 1 else ""
+        raise ExportError(f"cannot write {Path(path).name}: an image of {w} x {h} pixels{upscaled} is past "
+                          f"the {MAX_SIDE[fmt]} pixels per side a {fmt.upper()} file holds; make it smaller "
+                          f"or write a .png")
+
+
 def prepare(image: Any, options: ExportOptions) -> Image.Image:
     """The pixels as exported: ``image`` (uint8 ``[H, W, 3]`` array or PIL image) cropped,
     upscaled ``scale`` times with Lanczos, then captioned."""
@@ -106,24 +128,15 @@ def sidecar_document(stamp: Stamp, recipe: dict[str, Any] | None, file_name: str
     }
 
 
-def describe_os_error(path: Path, exc: OSError) -> str:
-    """One sentence for a failed write."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"cannot write {path}: the disk is full"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"cannot write {path}: the folder {Path(path).parent} is not writable"
-    if exc.errno == errno.EROFS:
-        return f"cannot write {path}: the disk is read-only"
-    return f"cannot write {path}: {exc.strerror or exc}"
-
-
 def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | None,
                 options: ExportOptions, xmp_extra: dict[str, str] | None = None) -> bytes:
     """The bytes :func:`export_image` would write to ``path`` (no disk access)."""
     fmt = resolve_format(path, options)
     recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
+    img = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    check_export_size(path, img.width, img.height, options)
     try:
-        data = encode(prepare(image, options), fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
+        data = encode(prepare(img, options), fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
     except (ValueError, OSError) as exc:  # e.g. a JPEG XMP packet over 64 KiB
         raise ExportError(f"cannot encode {Path(path).name}: {exc}") from None
     if options.c2pa is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.fileio import InputFileError, read_limited
 from facestudio.provenance.c2pa_sign import read_manifest
 from facestudio.provenance.embed import (
     PNG_XMP_KEY,
@@ -28,6 +29,10 @@ from facestudio.provenance.embed import (
 from facestudio.provenance.export import sidecar_path
 from facestudio.provenance.xmp import XmpError, parse_xmp
 from facestudio.session.recipe import Recipe
+
+
+# A sidecar is the stamp and one recipe, a few KB; 1 MiB leaves room for any real one.
+MAX_SIDECAR_BYTES = 1 << 20
 
 
 class ProvenanceReadError(ValueError):
@@ -121,11 +126,11 @@ def _read_sidecar(path: Path, problems: list[str]) -> dict[str, Any] | None:
     if not side.is_file():
         return None
     try:
-        doc = loads_bounded(side.read_bytes(), f"the sidecar {side.name}")
+        doc = loads_bounded(read_limited(side, MAX_SIDECAR_BYTES, "the sidecar"), f"the sidecar {side.name}")
     except OSError:
         problems.append(f"the sidecar {side.name} is not readable JSON")
         return None
-    except JsonError as exc:
+    except (JsonError, InputFileError) as exc:
         problems.append(str(exc))
         return None
     return doc if isinstance(doc, dict) else None

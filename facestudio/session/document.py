@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +36,9 @@ from facestudio.archive_limits import ArchiveBudget, ArchiveLimitError, check_me
 from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import atomic_write
 from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS
-from facestudio.latent.directions import Direction, DirectionError
+from facestudio.latent.directions import Direction, DirectionError, check_scale
 from facestudio.session.gallery import Face, Gallery, now_iso
-from facestudio.session.recipe import Recipe
+from facestudio.session.recipe import Recipe, RecipeError, check_layers
 
 SESSION_FORMAT = "facestudio-session"
 SESSION_VERSION = 1
@@ -301,12 +300,11 @@ def _directions(zf: zipfile.ZipFile, entries: object, fail, budget: ArchiveBudge
         try:
             direction = Direction(
                 id=_str(entry["id"]), name=_str(entry["name"]), vector=vector,
-                layers=tuple(int(i) for i in entry["layers"]), scale=_finite(entry.get("scale", 1.0)),
+                layers=check_layers(entry["layers"], f"direction {label}"),
+                scale=check_scale(entry.get("scale", 1.0), f"direction {label}"),
                 source=entry.get("source", "user"), model_sha256=_optional_str(entry.get("model_sha256")),
                 meta=_mapping(entry.get("meta", {})))
-            if len(direction.layers) != 2:
-                raise ValueError("layers must be a (start, stop) pair")
-        except DirectionError as exc:
+        except (DirectionError, RecipeError) as exc:
             raise fail(str(exc)) from None
         except (KeyError, TypeError, ValueError) as exc:
             raise fail(f"direction {label} is malformed ({exc})") from None
@@ -334,12 +332,6 @@ def _mapping(value: object) -> dict:
     if not isinstance(value, dict):
         raise TypeError(f"meta must be a mapping, got {type(value).__name__}")
     return value
-
-
-def _finite(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"scale must be a finite number, got {value!r}")
-    return float(value)
 
 
 def _one_line(message: object) -> str:

@@ -7,7 +7,8 @@ undo and the render worker's latest-wins logic rely on.
 A recipe is validated when it is made, so one read from an image, a session or a gallery
 face is refused with :class:`RecipeError` (one sentence) before it reaches the renderer or
 the undo stack: seeds are whole numbers in ``0..MAX_SEED``, ``|psi| <= MAX_PSI`` and edit
-amounts ``|amount| <= MAX_AMOUNT``, all finite; layer ranges are two non-negative whole
+amounts ``|amount| <= MAX_AMOUNT``, StyleGAN3 shifts ``|t| <= MAX_SHIFT`` and rotations
+``|angle| <= MAX_ANGLE``, all finite; layer ranges are two non-negative whole
 numbers (whether they fit a model's ``num_ws`` is not known here).
 """
 
@@ -29,6 +30,10 @@ MAX_PSI = 10.0
 # Edit sliders span +-3 units (standard deviations of the direction); +-100 leaves room for
 # scripted extremes while keeping float32 far from overflow.
 MAX_AMOUNT = 100.0
+# A StyleGAN3 face shifted by a hundred image widths, or turned ten times round, is already
+# past any use; far larger numbers reach float32 overflow inside the network.
+MAX_SHIFT = 100.0
+MAX_ANGLE = 3600.0
 
 
 class RecipeError(ValueError):
@@ -57,6 +62,13 @@ def _whole(value: Any, what: str) -> int:
     return int(value)
 
 
+def check_layers(layers: Any, what: str) -> tuple[int, int]:
+    """``(start, stop)`` as two non-negative ints (``3.0`` is 3, ``2.9`` and ``"3"`` are
+    refused); ``what`` names their owner in the message. Whether they fit a model is the
+    caller's to check."""
+    return _layers(layers, what)
+
+
 def _layers(layers: Any, what: str) -> tuple[int, int]:
     """``(start, stop)`` as two non-negative ints."""
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or len(layers) != 2:
@@ -67,6 +79,12 @@ def _layers(layers: Any, what: str) -> tuple[int, int]:
 def check_psi(psi: Any) -> float:
     """``psi`` as a float, or :class:`RecipeError` unless it is finite with ``|psi| <= MAX_PSI``."""
     return _finite(psi, "truncation psi", MAX_PSI)
+
+
+def check_amount(amount: Any, what: str = "the edit amount") -> float:
+    """``amount`` as a float, or :class:`RecipeError` unless it is finite with
+    ``|amount| <= MAX_AMOUNT``; ``what`` names it in the message."""
+    return _finite(amount, what, MAX_AMOUNT)
 
 
 def _seed(value: Any, what: str = "the seed") -> int:
@@ -90,7 +108,7 @@ class Edit:
         if not isinstance(self.direction_id, str) or not self.direction_id:
             raise RecipeError(f"an edit names its direction with text, got {self.direction_id!r}")
         what = f"the amount of the edit {self.direction_id!r}"
-        object.__setattr__(self, "amount", _finite(self.amount, what, MAX_AMOUNT))
+        object.__setattr__(self, "amount", check_amount(self.amount, what))
         object.__setattr__(self, "layers", _layers(self.layers, f"the edit {self.direction_id!r}"))
 
     def as_tuple(self):
@@ -195,14 +213,14 @@ class Recipe:
 
 def check_transform(transform) -> tuple[float, float, float]:
     """``(tx, ty, angle)`` as three finite floats: the StyleGAN3 input's translation (the
-    image spans about one unit) and rotation in degrees; ValueError otherwise."""
-    try:
-        values = tuple(float(v) for v in transform)
-    except (TypeError, ValueError, OverflowError):
-        values = ()
-    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+    image spans about one unit), ``|t| <= MAX_SHIFT``, and rotation in degrees,
+    ``|angle| <= MAX_ANGLE``; :class:`RecipeError` otherwise."""
+    if isinstance(transform, (str, bytes)) or not hasattr(transform, "__len__") or len(transform) != 3:
         raise RecipeError(f"a transform is three finite numbers (tx, ty, angle), got {transform!r}")
-    return values
+    tx, ty, angle = transform
+    return (_finite(tx, "the transform's x shift", MAX_SHIFT),
+            _finite(ty, "the transform's y shift", MAX_SHIFT),
+            _finite(angle, "the transform's rotation", MAX_ANGLE))
 
 
 def _edits_list(edits: tuple[Edit, ...]) -> list[dict[str, Any]]:

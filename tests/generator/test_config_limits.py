@@ -76,6 +76,9 @@ SG3_CASES = [
     ({"output_scale": math.nan}, "output_scale must be a finite number above 0"),
     ({"first_cutoff": 0}, "first_cutoff must be a finite number above 0"),
     ({"use_radial_filters": 1}, "use_radial_filters must be true or false"),
+    ({"conv_clamp": -256}, "conv_clamp must be a finite number above 0"),
+    ({"conv_clamp": 0}, "conv_clamp must be a finite number above 0"),
+    ({"conv_clamp": math.nan}, "conv_clamp must be a finite number above 0"),
     ({"resolution": 1024, "channel_base": 1 << 24, "channel_max": 8192, "num_layers": 20},
      r"network of [\d,]+ parameters, more than the 200,000,000"),
 ]
@@ -124,6 +127,13 @@ def native_folder(tmp_path, doc_or_text):
     ({"format": "facestudio-generator", "version": 1, "generator": {"resolution": 2 ** 20}}, "resolution must lie"),
     ({"format": "facestudio-generator", "version": "1", "generator": SMALL}, "malformed format version"),
     ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
+    # JSON's NaN literal, as Python writes it: a NaN filter would make every image one colour
+    ('{"format": "facestudio-generator", "version": 1, "generator": '
+     + json.dumps({**SMALL, "resample_filter": [1, math.nan, 3, 1]}) + "}", "resample_filter must hold finite"),
+    ({"format": "facestudio-generator", "version": 1, "generator": {**SMALL, "conv_clamp": -256}},
+     "conv_clamp must be a finite number above 0, got -256"),
+    ({"format": "facestudio-generator", "version": 1, "generator": {**SMALL_SG3, "conv_clamp": -1}},
+     "conv_clamp must be a finite number above 0, got -1"),
     ('{"format": "facestudio-generator", "pad": "' + " " * (2 << 20) + '"}', "too large to be a generator config"),
 ])
 def test_a_hostile_native_folder_is_refused_before_any_network_exists(tmp_path, monkeypatch, doc, message):

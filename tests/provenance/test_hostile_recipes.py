@@ -1,5 +1,6 @@
 """Images whose stamp carries an absurd recipe, or that declare absurd sizes: one sentence."""
 
+import json
 import struct
 import zlib
 from xml.sax.saxutils import escape
@@ -91,3 +92,17 @@ def test_inspect_of_a_decompression_bomb_is_one_sentence(capsys, tmp_path):
     assert code == 1 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("facestudio: cannot read") and "Traceback" not in err
+
+
+def test_a_sidecar_larger_than_any_real_one_is_a_problem_not_read(tmp_path):
+    from facestudio.provenance import sidecar_path
+    from facestudio.provenance.reader import MAX_SIDECAR_BYTES
+    path = tmp_path / "face.png"
+    Image.new("RGB", (4, 4)).save(path)  # no stamp: the recipe would come from the sidecar
+    side = sidecar_path(path)
+    side.write_text('{"recipe": ' + json.dumps(sample_recipe().to_dict()) + "}" + " " * MAX_SIDECAR_BYTES)
+    prov = read_provenance(path)
+    assert prov.recipe is None
+    assert any(f"the sidecar {side} is larger than the 1,048,576 bytes" in p for p in prov.problems)
+    side.write_text('{"recipe": ' + json.dumps(sample_recipe().to_dict()) + "}")
+    assert read_provenance(path).recipe_source == "sidecar"  # a real one still counts

@@ -116,3 +116,21 @@ def test_discovery_of_a_conditional_model_samples_every_class(conditional_model)
     assert found.stats.count == 400 and len(found.directions("sefa-middle", 3)) == 3
     c = np.arange(8) % g.c_dim
     np.testing.assert_allclose(sample_w(g, 8), g.map(np.random.RandomState(0).randn(8, g.z_dim), c=c)[:, 0])
+
+
+def test_the_studio_model_opens_over_a_cache_with_an_impossible_layer_range(tmp_path, monkeypatch, native_model):
+    import json
+    monkeypatch.setenv("FACESTUDIO_CACHE", str(tmp_path / "cache"))
+    first = open_studio_model(native_model)
+    path = cache_path(first.renderer.generator.sha256)
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    meta = json.loads(str(arrays["meta"]))
+    meta["sefa_layers"]["coarse"] = [5, 2]  # reversed: its directions cannot be made
+    arrays["meta"] = np.array(json.dumps(meta))
+    arrays["pca_vectors"], arrays["pca_variances"] = arrays["pca_vectors"][:0], arrays["pca_variances"][:0]
+    np.savez(path, **arrays)
+    again = open_studio_model(native_model)  # recomputed, not refused
+    assert [d.id for d in again.directions] == [d.id for d in first.directions]
+    with np.load(path) as npz:
+        assert json.loads(str(npz["meta"]))["sefa_layers"]["coarse"] != [5, 2]

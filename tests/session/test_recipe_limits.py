@@ -37,6 +37,7 @@ def test_a_sane_recipe_and_the_limits_themselves_round_trip():
     recipe = Recipe.from_dict(edge)
     assert (recipe.psi, recipe.edits[0].amount, recipe.seed) == (-MAX_PSI, MAX_AMOUNT, 4294967295)
     assert isinstance(recipe.seed, int)
+    assert Recipe.from_dict(changed(transform=[-100, 100, 3600])).transform == (-100.0, 100.0, 3600.0)
 
 
 @pytest.mark.parametrize("d, words", [
@@ -58,6 +59,10 @@ def test_a_sane_recipe_and_the_limits_themselves_round_trip():
     (changed(cutoff=float("inf")), "cutoff"),
     (changed(version="2"), "version"),
     (changed(edits="pca0"), "edits"),
+    (changed(transform=[1e308, 0, 0]), "the transform's x shift 1e\\+308 is out of range"),
+    (changed(transform=[0, -1e30, 0]), "the transform's y shift -1e\\+30 is out of range"),
+    (changed(transform=[0, 0, 1e39]), "the transform's rotation 1e\\+39 is out of range"),
+    (changed(transform=[0, 0, "10"]), "transform"),
     ([1, 2, 3], "JSON object"),
     ("recipe", "JSON object"),
     (5, "JSON object"),

@@ -107,3 +107,64 @@ def test_a_directions_array_declaring_a_huge_shape_is_refused(saved, tmp_path):
 def test_real_sessions_still_open(saved):
     doc = load_session(saved)
     assert len(doc.gallery) == 3 and len(doc.directions) == 2
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_member_name_used_twice_is_refused(saved, tmp_path):
+    """Of two members of one name a reader sees only the last: refuse rather than pick one."""
+    manifest = manifest_of(saved)
+    shown = dict(manifest, recipe=dict(manifest["recipe"], seed=7))
+    twice = rewrite(saved, tmp_path / "twice.fsession", manifest,
+                    extra=lambda zf: zf.writestr("session.json", json.dumps(shown)))
+    with zipfile.ZipFile(twice) as zf:
+        assert [i.filename for i in zf.infolist()].count("session.json") == 2
+    with pytest.raises(SessionError, match="holds two entries named session.json") as info:
+        load_session(twice)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_thumbnail_name_used_twice_is_refused(saved, tmp_path):
+    manifest = manifest_of(saved)
+    name = manifest["gallery"][0]["thumbnail"]
+    twice = rewrite(saved, tmp_path / "thumbs.fsession", manifest,
+                    extra=lambda zf: zf.writestr(name, PNG + b"other"))
+    with pytest.raises(SessionError, match=f"holds two entries named {name}"):
+        load_session(twice)
+
+
+def _with(manifest, where, **fields):
+    if where == "recipe":
+        manifest["recipe"].update(fields)
+    elif where == "face":
+        manifest["gallery"][1]["recipe"].update(fields)
+    else:
+        manifest["directions"][0].update(fields)
+    return manifest
+
+
+@pytest.mark.parametrize("where, fields, words", [
+    ("recipe", {"seed": 42.9}, "the seed must be a whole number"),
+    ("face", {"seed": 42.9}, "the seed must be a whole number"),
+    ("recipe", {"seed": "42"}, "the seed must be a whole number"),
+    ("direction", {"scale": 0}, "the scale of direction 'Smile' is 0; it must be above 0"),
+    ("direction", {"scale": -5}, "the scale of direction 'Smile' is -5; it must be above 0"),
+    ("direction", {"scale": 1e308}, "the scale of direction 'Smile' is 1e\\+308; it must be above 0 and at most"),
+    ("direction", {"scale": "2"}, "the scale of direction 'Smile' must be a number"),
+    ("direction", {"layers": [0, 7.5]}, "a layer of direction 'Smile' must be a whole number"),
+    ("direction", {"layers": [0, 1, 2]}, "layers of direction 'Smile' must be two whole numbers"),
+])
+def test_bad_numbers_in_a_session_are_refused_not_rounded(saved, tmp_path, where, fields, words):
+    bad = rewrite(saved, tmp_path / "bad.fsession", _with(manifest_of(saved), where, **fields))
+    with pytest.raises(SessionError, match=words) as info:
+        load_session(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_whole_floats_and_the_scale_limit_still_open(saved, tmp_path):
+    from facestudio.latent.directions import MAX_SCALE
+    manifest = _with(manifest_of(saved), "direction", scale=MAX_SCALE, layers=[0.0, 8.0])
+    manifest["recipe"]["seed"] = 42.0
+    doc = load_session(rewrite(saved, tmp_path / "edge.fsession", manifest))
+    assert doc.recipe.seed == 42 and doc.directions[0].scale == MAX_SCALE
+    assert doc.directions[0].layers == (0, 8)

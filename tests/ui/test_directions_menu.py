@@ -156,3 +156,24 @@ def test_named_directions_shipped_beside_the_model_lead_every_method(qtbot, wind
     assert not np.array_equal(aged, plain)
     panel.method_combo.setCurrentIndex(1)  # SeFa: the named sliders stay on top
     assert list(panel.rows)[:3] == ["age", "gender", "sefa0"]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"model_sha256": 5}, "must be named by its sha256 as text"),
+    ({"scale": 1e308}, "the scale of direction 1 in odd.npz is 1e+308"),
+    ({"scale": -5}, "the scale of direction 1 in odd.npz is -5"),
+])
+def test_importing_a_bundle_of_absurd_values_is_one_sentence(window, tmp_path, entry, message):
+    import json
+    ctl = window.directions_controller
+    before = list(window.directions_panel.rows)
+    path = write_bundle(window.model.directions_for("pca", 1), tmp_path / "odd.npz")
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    doc = json.loads(str(arrays["manifest"]))
+    doc["directions"][0].update(entry)
+    arrays["manifest"] = np.array(json.dumps(doc))
+    np.savez(path, **arrays)
+    assert ctl.import_file(path) == []
+    assert message in window.reports[-1] and "\n" not in window.reports[-1]
+    assert list(window.directions_panel.rows) == before
