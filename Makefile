@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages: the xcb/EGL libraries Qt's platform plugins load, a virtual
 # screen for real-window screenshots, exiftool that the export tests use, and the
-# validators of the desktop entry and the AppStream metainfo.
+# validators of the desktop entry, the AppStream metainfo and the session MIME type.
 DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
 	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libxcb-randr0 libxcb-xfixes0 libx11-xcb1 xvfb xauth libimage-exiftool-perl \
-	desktop-file-utils appstream
+	desktop-file-utils appstream shared-mime-info
 
 DIST_STAMP := $(VENV)/.dist-installed
 APP_ID     := io.github.facestudio.FaceStudio
@@ -60,6 +60,10 @@ $(DIST_STAMP): $(STAMP)
 dist: $(DIST_STAMP)
 	desktop-file-validate packaging/$(APP_ID).desktop
 	appstreamcli validate --no-net packaging/$(APP_ID).metainfo.xml
+	d=$$(mktemp -d) && mkdir -p $$d/mime/packages && cp packaging/$(APP_ID).mime.xml $$d/mime/packages/ && \
+		XDG_DATA_HOME=$$d update-mime-database $$d/mime && \
+		grep -qx '50:application/x-facestudio-session:\*\.fsession' $$d/mime/globs2; \
+		rc=$$?; rm -rf $$d; exit $$rc
 	rm -rf dist/facestudio build/pyinstaller
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
 		--workpath build/pyinstaller packaging/facestudio.spec

@@ -289,10 +289,14 @@ def cmd_doctor(args) -> int:
 
 def cmd_gui(args) -> int:
     from facestudio.fileio import check_writable_target
+    if args.file is not None and not os.path.lexists(args.file):
+        print(f"facestudio: {args.file} is neither a file nor a facestudio command "
+              "(see facestudio --help)", file=sys.stderr)
+        return EXIT_USAGE
     if args.screenshot is not None:
         check_writable_target(args.screenshot, overwrite=True)
     from facestudio.ui.app import run_gui
-    return run_gui(args.model, args.screenshot)
+    return run_gui(args.model, args.screenshot, args.file)
 
 
 # --- parser -------------------------------------------------------------------------
@@ -387,11 +391,38 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
     sp.set_defaults(func=cmd_doctor)
 
-    sp = sub.add_parser("gui", help="open the studio window")
+    sp = sub.add_parser("gui", help="open the studio window (facestudio FILE is short for facestudio gui FILE)")
     model_arg(sp)
     sp.add_argument("--screenshot", type=Path, default=None)
+    sp.add_argument("file", nargs="?", default=None, help="a model, a session (.fsession) or an exported "
+                    "image whose recipe to reopen, as a file manager opens it")
     sp.set_defaults(func=cmd_gui)
     return p
+
+
+# the options before the command that take a value, as build_parser defines them
+_GLOBAL_OPTIONS_WITH_VALUE = ("--threads", "--device")
+
+
+def _with_gui_for_a_bare_path(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``argv`` with ``gui`` inserted before its first positional argument when that is not
+    a command name: ``facestudio [OPTIONS] FILE`` opens FILE in the studio, as a file
+    manager's double-click does. Command names win (``facestudio gui render`` opens a file
+    named render)."""
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return argv[:i] + ["gui"] + argv[i:] if i + 1 < len(argv) else argv
+        if arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        return argv if arg in commands else argv[:i] + ["gui"] + argv[i:]
+    return argv
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,9 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     from facestudio.training.data import DatasetError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_with_gui_for_a_bare_path(list(sys.argv[1:] if argv is None else argv), parser))
     if args.command is None:
-        args = parser.parse_args(["gui", *(argv or [])])
+        args.func, args.model, args.screenshot, args.file = cmd_gui, None, None, None
     if args.render_device:  # for this process and what it starts (train has its own --device)
         os.environ["FACESTUDIO_DEVICE"] = args.render_device
     try:

@@ -312,3 +312,31 @@ def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, com
         assert doc == [{"name": "timing", "status": doctor.OK, "detail": None}]
     else:
         assert (doc["inf"], doc["nan"], doc["nested"]) == (None, None, [None, None, 1.5])
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["face.fsession"], ["gui", "face.fsession"]),
+    (["--threads", "2", "face.png"], ["--threads", "2", "gui", "face.png"]),
+    (["--device", "cpu", "weights.pkl", "--screenshot", "s.png"],
+     ["--device", "cpu", "gui", "weights.pkl", "--screenshot", "s.png"]),
+    (["render", "--seed", "1"], ["render", "--seed", "1"]),  # command names win
+    (["gui", "render"], ["gui", "render"]),  # ... and gui FILE reaches a file named like one
+    (["--threads", "2"], ["--threads", "2"]),
+    ([], []),
+])
+def test_a_bare_path_opens_the_studio_and_command_names_win(argv, expected):
+    from facestudio.cli import _with_gui_for_a_bare_path, build_parser
+    assert _with_gui_for_a_bare_path(list(argv), build_parser()) == expected
+    if "gui" in expected:
+        args = build_parser().parse_args(expected)
+        assert args.file == expected[expected.index("gui") + 1]
+
+
+@pytest.mark.parametrize("argv", [["no-such-session.fsession"], ["gui", "--screenshot", "s.png", "missing.png"]])
+def test_a_path_that_does_not_exist_is_one_sentence_and_exit_2(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert_one_clear_sentence(err)
+    assert "neither a file nor a facestudio command" in err
+    assert not (tmp_path / "s.png").exists()

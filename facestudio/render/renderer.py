@@ -49,6 +49,7 @@ from facestudio.latent.seeds import z_from_seed
 from facestudio.render.precision import BF16, FP32, Precision, preview_precision
 from facestudio.render.prefix_cache import PrefixCache, exact_precision, first_changed_block, run_blocks
 from facestudio.session.recipe import Recipe
+from facestudio.session.recipe import check_layer_range as _check_layer_range  # noqa: F401 (interpolate)
 
 BASE_WS_CACHE_SIZE = 256
 PREVIEW_MIN_RESOLUTION = 4
@@ -338,16 +339,3 @@ class Renderer:
             start = stop
         return out
 
-
-def _check_layer_range(layers: tuple[int, int], num_ws: int, what: str) -> tuple[int, int]:
-    """Validate a half-open ws row range ``(start, stop)`` with ``0 <= start <= stop <= num_ws``."""
-    try:
-        start, stop = (int(i) for i in layers)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} needs a layer range (start, stop), got {layers!r}") from None
-    if start > stop:
-        raise ValueError(f"{what} has a reversed layer range ({start}, {stop})")
-    if not 0 <= start <= stop <= num_ws:
-        raise ValueError(f"{what} uses layers {start} to {stop - 1}, but this model has "
-                         f"layers 0 to {num_ws - 1}")
-    return start, stop

@@ -8,8 +8,10 @@ A recipe is validated when it is made, so one read from an image, a session or a
 face is refused with :class:`RecipeError` (one sentence) before it reaches the renderer or
 the undo stack: seeds are whole numbers in ``0..MAX_SEED``, ``|psi| <= MAX_PSI`` and edit
 amounts ``|amount| <= MAX_AMOUNT``, StyleGAN3 shifts ``|t| <= MAX_SHIFT`` and rotations
-``|angle| <= MAX_ANGLE``, all finite; layer ranges are two non-negative whole
-numbers (whether they fit a model's ``num_ws`` is not known here).
+``|angle| <= MAX_ANGLE``, all finite; layer ranges are two non-negative whole numbers.
+Whether a recipe fits one model (layer ranges within its ``num_ws``, a class within its
+``c_dim``, edits along directions it has) is :func:`check_fits`, asked before a recipe from a
+file reaches that model's window or renderer.
 """
 
 from __future__ import annotations
@@ -221,6 +223,44 @@ def check_transform(transform) -> tuple[float, float, float]:
     return (_finite(tx, "the transform's x shift", MAX_SHIFT),
             _finite(ty, "the transform's y shift", MAX_SHIFT),
             _finite(angle, "the transform's rotation", MAX_ANGLE))
+
+
+def check_layer_range(layers, num_ws: int, what: str) -> tuple[int, int]:
+    """A half-open ws row range ``(start, stop)`` with ``0 <= start <= stop <= num_ws``;
+    :class:`RecipeError` otherwise."""
+    start, stop = _layers(layers, what)
+    if start > stop:
+        raise RecipeError(f"{what} has a reversed layer range ({start}, {stop})")
+    if not 0 <= start <= stop <= num_ws:
+        raise RecipeError(f"{what} uses layers {start} to {stop - 1}, but this model has "
+                          f"layers 0 to {num_ws - 1}")
+    return start, stop
+
+
+def check_fits(recipe: Recipe, num_ws: int, c_dim: int = 0, direction_ids=None,
+               transform: bool = False) -> Recipe:
+    """``recipe`` when a model with ``num_ws`` ws rows and ``c_dim`` classes can render it:
+    every layer range (edits, mix, the mix's edits) within ``0..num_ws``, a cutoff of at most
+    ``num_ws``, a class index below ``c_dim`` (none for an unconditional model), edits only
+    along ``direction_ids`` (when given) and a transform only where ``transform`` is
+    supported (StyleGAN3). :class:`RecipeError` (one sentence) otherwise."""
+    edits = list(recipe.edits)
+    if recipe.mix is not None:
+        check_layer_range(recipe.mix.layers, num_ws, "the style mix")
+        edits += recipe.mix.edits
+    for e in edits:
+        check_layer_range(e.layers, num_ws, f"the edit along {e.direction_id!r}")
+        if direction_ids is not None and e.direction_id not in direction_ids:
+            raise RecipeError(f"the recipe uses the direction {e.direction_id!r}, which this model does not have")
+    if recipe.cutoff is not None and recipe.cutoff > num_ws:
+        raise RecipeError(f"the truncation cutoff {recipe.cutoff} is past this model's {num_ws} layers")
+    if c_dim and (recipe.class_idx is None or recipe.class_idx >= c_dim):
+        raise RecipeError(f"the class {recipe.class_idx} is not one of this model's classes 0 to {c_dim - 1}")
+    if not c_dim and recipe.class_idx is not None:
+        raise RecipeError(f"the recipe asks for class {recipe.class_idx}, but this model is not conditional")
+    if recipe.transform is not None and not transform:
+        raise RecipeError("the recipe moves or rotates the face, which only StyleGAN3 models can do")
+    return recipe
 
 
 def _edits_list(edits: tuple[Edit, ...]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -10,9 +11,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from facestudio.fileio import OutputPathError, atomic_write, remove_stale_parts
 from facestudio.latent.discovery_cache import cache_root
 from facestudio.locations import APP_ID, icon_path
+from facestudio.ui import guard
 from facestudio.ui.main_window import StudioWindow
+from facestudio.ui.opening import kind_of
 
 SCREENSHOT_TIMEOUT_MS = 120_000
+INTERNAL_ERROR_LOG = "internal-errors.log"
 
 
 def data_folder() -> Path:
@@ -41,6 +45,34 @@ def save_screenshot(widget: QtWidgets.QWidget, path: Path) -> bool:
     return True
 
 
+def log_internal_errors(data_dir: Path) -> Path | None:
+    """Append the guard's internal-error entries (with tracebacks) to a log in the data
+    folder; None when that folder cannot be used (they then go to stderr)."""
+    path = Path(data_dir) / INTERNAL_ERROR_LOG
+    if not Path(data_dir).is_dir():
+        return None
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    guard.log.addHandler(handler)
+    return path
+
+
+def open_on_start(window: StudioWindow, model: str | None, file: str | Path | None) -> bool:
+    """Open ``model`` (None: the bundled one) and then ``file`` as a double-click does: a
+    session brings its model, a model file is the model, an image's recipe needs its model
+    open. A file that cannot be opened is reported and the window stays on ``model``.
+    False when ``file`` could not be opened or no model could be (then the window is empty)."""
+    opened = True
+    first = file is not None and model is None and kind_of(file) != "image"
+    if first:
+        opened = window.open_path(file)
+    if (window.model is None or model is not None) and not window.open_model(model):
+        return False
+    if file is not None and not first:
+        opened = window.open_path(file)
+    return opened
+
+
 def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or [sys.argv[0]])
     app.setOrganizationName("facestudio")
@@ -51,10 +83,13 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     return app
 
 
-def run_gui(model: str | None = None, screenshot: Path | None = None) -> int:
-    """Open the studio on ``model`` (default: the bundled one). With ``screenshot``, wait for
-    the first full frame, save a picture of the whole window there and exit (0 on success)."""
+def run_gui(model: str | None = None, screenshot: Path | None = None, file: str | Path | None = None) -> int:
+    """Open the studio on ``model`` (default: the bundled one) and then ``file`` (a session,
+    an exported image or a model, see :func:`open_on_start`). With ``screenshot``, wait for
+    the first full frame, save a picture of the whole window there and exit: 0 on success,
+    1 when the picture could not be taken or ``file`` could not be opened."""
     app = make_app()
+    guard.install_excepthook()
     settings = QtCore.QSettings()
     headless_check = screenshot is not None
 
@@ -71,9 +106,12 @@ def run_gui(model: str | None = None, screenshot: Path | None = None) -> int:
     window.show()
     if window.storage_problem:
         tell("Autosave is off", window.storage_problem)
+    else:
+        log_internal_errors(window.data_dir)
     if not headless_check:
         window.offer_recovery()
-    if not window.open_model(model) and headless_check:
+    opened = open_on_start(window, model, file)
+    if window.model is None and headless_check:
         return 1
     if headless_check:
         status = {"code": 1}
@@ -83,7 +121,7 @@ def run_gui(model: str | None = None, screenshot: Path | None = None) -> int:
             ok = save_screenshot(window, screenshot)
             if not ok:
                 print(f"facestudio: could not write the screenshot {screenshot}", file=sys.stderr)
-            status["code"] = 0 if ok else 1
+            status["code"] = 0 if ok and opened else 1
             window.close()
             app.quit()
 

@@ -17,6 +17,8 @@ import pyqtgraph as pg
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.ui.guard import guarded
+
 MAX_SMOOTH_FACTOR = 8
 
 
@@ -25,6 +27,7 @@ class _SmoothImageItem(pg.ImageItem):
 
     smooth = True
 
+    @guarded
     def paint(self, p, *args):
         p.setRenderHint(QtGui.QPainter.SmoothPixmapTransform, self.smooth)
         super().paint(p, *args)

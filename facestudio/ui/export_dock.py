@@ -18,8 +18,9 @@ from facestudio.provenance import ProvenanceReadError, read_provenance, sidecar_
 from facestudio.provenance.batch import BatchExport, BatchPlan, plan_batch
 from facestudio.provenance.export import resolve_format
 from facestudio.ui.export_panel import FORMATS, ExportPanel
+from facestudio.ui.opening import IMAGE_SUFFIXES, recipe_problem
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+__all__ = ["IMAGE_SUFFIXES", "ExportController", "install_export_dock"]
 
 
 class ExportController(QtCore.QObject):
@@ -209,13 +210,12 @@ class ExportController(QtCore.QObject):
                                f"{recipe.model_name or 'unnamed'} (sha256 {recipe.model_sha256}); "
                                "open that model, then drop the image again.")
             return False
-        known = {d.id for d in model.discovered_directions()}
-        unknown = [e.direction_id for e in recipe.edits if e.direction_id not in known]
-        if unknown:
-            self.window.report("Unknown direction", f"{path.name} uses the direction {unknown[0]!r}, "
-                               "which the open model does not have.")
+        problem = recipe_problem(recipe, model, {d.id for d in model.discovered_directions()})
+        if problem:
+            self.window.report("Cannot open image", f"{path.name} cannot be reopened: {problem}.")
             return False
-        self.window.change_recipe(recipe.replace(model_name=model.name), f"Open {path.name}")
+        if not self.window.change_recipe(recipe.replace(model_name=model.name), f"Open {path.name}"):
+            return False
         self.window.statusBar().showMessage(f"Reopened the recipe of {path.name}", 5000)
         return True
 

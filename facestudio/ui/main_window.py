@@ -30,12 +30,14 @@ from facestudio.session.gallery import Gallery
 from facestudio.session.recipe import Recipe
 from facestudio.ui.canvas import FaceCanvas
 from facestudio.ui.controls import MAX_SPIN_SEED, LatentControls
-from facestudio.ui.export_dock import IMAGE_SUFFIXES, install_export_dock
+from facestudio.ui import guard
+from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.model_library import install_model_library
+from facestudio.ui.opening import kind_of, recipe_problem, session_problem, stored_layers
 from facestudio.ui.sliders import DirectionsPanel
 from facestudio.ui.undo import RecipeCommand
 
@@ -84,6 +86,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         # ask before start(): start() writes our own PID into the crash marker
         self.recovery_path = recoverable(self.autosaver.folder)
         self.storage_problem = self._start_autosave()  # None, or why autosave is off
+        guard.set_reporter(self.show_internal_error)
         geometry = settings.value("window/geometry")
         if isinstance(geometry, (QtCore.QByteArray, bytes)):  # anything else was not written by us
             self.restoreGeometry(geometry)
@@ -214,18 +217,37 @@ class StudioWindow(QtWidgets.QMainWindow):
     # --- models --------------------------------------------------------------------------
     def open_model(self, path: str | None) -> bool:
         """Load a model (None = bundled); on failure tell the user and keep the current one."""
+        model = self._load_model(path)
+        if model is None:
+            return False
+        self._show_model(model)
+        return True
+
+    def _load_model(self, path: str | None) -> StudioModel | None:
+        """The model at ``path`` loaded but not shown, or None after telling the user why."""
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
         try:
-            model = open_studio_model(path)
+            return open_studio_model(path)
         except ModelLoadError as exc:
             self.report("Cannot open model", str(exc))
-            return False
+            return None
         finally:
             QtWidgets.QApplication.restoreOverrideCursor()
+
+    def _show_model(self, model: StudioModel) -> None:
         self.set_model(model)
         if model.path:
             self._remember_recent(model.path)
-        return True
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open what a file manager would hand the studio: a session, an exported image (its
+        recipe, with the open model) or a model. False after telling the user when it cannot."""
+        kind = kind_of(path)
+        if kind == "session":
+            return self.open_session(Path(path))
+        if kind == "image":
+            return self.exporter.reopen(Path(path))
+        return self.open_model(str(path))
 
     def set_model(self, model: StudioModel) -> None:
         if self.bridge is not None:
@@ -278,12 +300,21 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.recent_menu.setEnabled(bool(self._recent()))
 
     # --- recipe changes ---------------------------------------------------------------------
-    def change_recipe(self, new: Recipe, text: str, merge_key=None, interactive: bool = False) -> None:
+    def change_recipe(self, new: Recipe, text: str, merge_key=None, interactive: bool = False) -> bool:
+        """Make ``new`` current through the undo stack; it is checked against the open model
+        first, so no command that cannot be applied is pushed. False (told) when refused."""
         if self.recipe is None or new == self.recipe:
-            return
+            return self.recipe is not None
+        problem = recipe_problem(new, self.model, self.model.renderer.directions) if self.model else None
+        if problem:
+            self.report("Cannot show this face", problem[:1].upper() + problem[1:] + ".")
+            return False
         self._interactive = interactive
-        self.undo_stack.push(RecipeCommand(self._apply_recipe, self.recipe, new, text, merge_key))
-        self._interactive = False
+        try:
+            self.undo_stack.push(RecipeCommand(self._apply_recipe, self.recipe, new, text, merge_key))
+        finally:
+            self._interactive = False
+        return True
 
     def _apply_recipe(self, recipe: Recipe) -> None:
         """Make ``recipe`` current: sync every widget (without feedback) and render it."""
@@ -371,6 +402,11 @@ class StudioWindow(QtWidgets.QMainWindow):
             return
         self.change_recipe(face.recipe.replace(model_name=self.model.name), f"Restore {face.name}")
 
+    def show_internal_error(self, sentence: str) -> None:
+        """What :mod:`guard` calls with the sentence for an exception it caught."""
+        self.statusBar().showMessage(sentence, 10_000)
+        self.report("Internal error", sentence)
+
     # --- sessions ---------------------------------------------------------------------------
     def document(self) -> SessionDocument:
         identity = ModelIdentity(self.model.sha256, self.model.name, self.model.path or "") \
@@ -408,21 +444,30 @@ class StudioWindow(QtWidgets.QMainWindow):
             self.open_session(Path(path))
 
     def open_session(self, path: Path) -> bool:
+        """Open a session all-or-nothing: the file, its model and everything it holds are
+        checked before any window state changes; on failure one message and nothing changed."""
         try:
             doc = load_session(path)
         except SessionError as exc:
             self.report("Cannot open session", str(exc))
             return False
-        if self.model is None or doc.model.sha256 != self.model.sha256:
-            opened = self.open_model(doc.model.path or None) if doc.model.path or self.model is None else False
-            if not opened or self.model.sha256 != doc.model.sha256:
+        model = self.model
+        if model is None or doc.model.sha256 != model.sha256:
+            model = self._load_model(doc.model.path or None) if doc.model.path or model is None else None
+            if model is None or model.sha256 != doc.model.sha256:
                 self.report("Model not found", f"the session was made with {doc.model.name or 'another model'}, "
                             "which is not open and could not be found; open it, then the session again.")
                 return False
+        problem = session_problem(doc, model)
+        if problem:
+            self.report("Cannot open session", f"cannot open the session {Path(path).name}: {problem}.")
+            return False
+        if model is not self.model:
+            self._show_model(model)
         self.directions_controller.set_user_directions(doc.directions)
         self.gallery.reset(list(doc.gallery))
-        layers = doc.ui_state.get("direction_layers", {})
-        self.direction_layers.update({k: tuple(v) for k, v in layers.items() if k in self.direction_layers})
+        self.direction_layers.update({k: v for k, v in stored_layers(doc, model.num_ws).items()
+                                      if k in self.direction_layers})
         self.undo_stack.clear()
         if doc.recipe is not None:
             self._apply_recipe(doc.recipe)
@@ -455,23 +500,21 @@ class StudioWindow(QtWidgets.QMainWindow):
         return self.exporter.export_face(path, overwrite)
 
     # --- events -----------------------------------------------------------------------------
+    @guard.guarded
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
+    @guard.guarded
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if not urls:
-            return
-        path = urls[0].toLocalFile()
-        if path.endswith(".fsession"):
-            self.open_session(Path(path))
-        elif path.lower().endswith(IMAGE_SUFFIXES):
-            self.exporter.reopen(Path(path))
-        else:
-            self.open_model(path)
+        if urls:
+            self.open_path(urls[0].toLocalFile())
 
+    @guard.guarded
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if guard.reporter() == self.show_internal_error:
+            guard.set_reporter(None)
         self.settings.setValue("window/geometry", self.saveGeometry())
         if self.recipe is not None:
             self.settings.setValue("recipe/seed", self.recipe.seed)

@@ -25,6 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from facestudio.session.mixing import MixGrid, parse_seeds
 from facestudio.session.recipe import Recipe
 from facestudio.ui.gallery_dock import rgb_to_qimage
+from facestudio.ui.guard import guarded
 
 TAG = "mix"
 CELL = 112       # largest cell side, pixels; cells shrink to fit the view down to MIN_CELL
@@ -194,6 +195,7 @@ class MixView(QtWidgets.QWidget):
         else:
             self._stale = True
 
+    @guarded
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if self._stale:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.ui.guard import guarded
+
 STEPS_PER_UNIT = 100
 MAX_UNITS = 3.0
 
@@ -132,6 +134,7 @@ class Pad2D(QtWidgets.QWidget):
         self.x, self.y = x, y
         self.update()
 
+    @guarded
     def paintEvent(self, event) -> None:
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.Antialiasing)
@@ -155,13 +158,16 @@ class Pad2D(QtWidgets.QWidget):
         self.update()
         self.moved.emit(self.x, self.y, dragging)
 
+    @guarded
     def mousePressEvent(self, e) -> None:
         self._emit_at(e.position(), True)
 
+    @guarded
     def mouseMoveEvent(self, e) -> None:
         if e.buttons() & QtCore.Qt.LeftButton:
             self._emit_at(e.position(), True)
 
+    @guarded
     def mouseReleaseEvent(self, e) -> None:
         self._emit_at(e.position(), False)
         self.released.emit()

@@ -2,6 +2,10 @@
 
 A drag (slider held down, pad dragged, psi slider) carries a merge key; consecutive
 commands with the same key merge, so a whole drag is one undo step.
+
+``redo`` / ``undo`` are called by Qt from C++ and must not raise (see :mod:`guard`): a
+failure is reported, and the command is made obsolete so the stack drops it instead of
+keeping a step it could not apply.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6 import QtGui
+
+from facestudio.ui import guard
 
 MERGE_ID = 0x4653  # any constant: commands only merge when their merge keys also match
 
@@ -22,15 +28,20 @@ class RecipeCommand(QtGui.QUndoCommand):
         self.after = after
         self.merge_key = merge_key
 
+    def _run(self, recipe) -> None:
+        if not guard.call(self._apply, recipe, where=f"the undo step {self.text()!r}"):
+            self.setObsolete(True)
+
     def redo(self) -> None:
-        self._apply(self.after)
+        self._run(self.after)
 
     def undo(self) -> None:
-        self._apply(self.before)
+        self._run(self.before)
 
     def id(self) -> int:
         return MERGE_ID if self.merge_key is not None else -1
 
+    @guard.guarded(default=False)
     def mergeWith(self, other: QtGui.QUndoCommand) -> bool:
         if not isinstance(other, RecipeCommand) or other.merge_key != self.merge_key:
             return False

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 DESKTOP = PACKAGING / f"{APP_ID}.desktop"
 METAINFO = PACKAGING / f"{APP_ID}.metainfo.xml"
+MIME = PACKAGING / f"{APP_ID}.mime.xml"
+SESSION_TYPE = "application/x-facestudio-session"
 SPEC = PACKAGING / "facestudio.spec"
 ICON = ROOT / "resources" / "facestudio.svg"
 
@@ -42,22 +44,57 @@ def test_metainfo_validates():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_session_type_builds_a_mime_database(tmp_path):
+    """shared-mime-info's own compiler accepts the file and maps *.fsession to the type (it
+    exits 0 even on a file it cannot parse, so what it wrote and said is checked)."""
+    packages = tmp_path / "mime" / "packages"
+    packages.mkdir(parents=True)
+    shutil.copy(MIME, packages / MIME.name)
+    if shutil.which("update-mime-database") is None:
+        pytest.skip("update-mime-database is not installed (Debian: shared-mime-info, in the Makefile's list)")
+    done = subprocess.run(["update-mime-database", str(tmp_path / "mime")], capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "XDG_DATA_HOME": str(tmp_path),
+                                           "XDG_DATA_DIRS": "/usr/share"})
+    said = done.stdout + done.stderr
+    assert done.returncode == 0 and not re.search(r"(?i)fail|error|warn", said), said
+    globs = (tmp_path / "mime" / "globs2").read_text().splitlines()
+    assert f"50:{SESSION_TYPE}:*.fsession" in globs
+    assert f"{SESSION_TYPE} application/zip" in (tmp_path / "mime" / "subclasses").read_text().splitlines()
+    assert (tmp_path / "mime" / "application" / "x-facestudio-session.xml").is_file()
+
+
+def test_the_session_type_is_declared_once_with_comment_glob_and_zip_parent():
+    ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    root = ET.parse(MIME).getroot()
+    assert root.tag == "{http://www.freedesktop.org/standards/shared-mime-info}mime-info"
+    (kind,) = root.findall("m:mime-type", ns)
+    assert kind.get("type") == SESSION_TYPE
+    assert kind.findtext("m:comment", namespaces=ns)
+    assert [g.get("pattern") for g in kind.findall("m:glob", ns)] == ["*.fsession"]
+    assert [p.get("type") for p in kind.findall("m:sub-class-of", ns)] == ["application/zip"]
+    from facestudio.session.document import SESSION_SUFFIX
+    assert SESSION_SUFFIX == ".fsession"
+
+
 def test_desktop_entry_metainfo_and_icon_agree():
     entry = ConfigParser(interpolation=None)
     entry.optionxform = str
     entry.read(DESKTOP, encoding="utf-8")
     desktop = entry["Desktop Entry"]
-    assert desktop["Exec"].split()[0] == "facestudio" and desktop["Terminal"] == "false"
+    assert desktop["Exec"] == "facestudio %f" and desktop["Terminal"] == "false"  # one file, as gui FILE
+    assert SESSION_TYPE in desktop["MimeType"].split(";")
     assert desktop["Icon"] == ICON.stem
     meta = ET.parse(METAINFO).getroot()
     assert meta.findtext("id") == APP_ID
     assert meta.findtext("launchable") == DESKTOP.name
     assert meta.findtext("provides/binary") == "facestudio"
+    assert meta.findtext("provides/mediatype") == SESSION_TYPE
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta.find("releases/release").get("version") == project["project"]["version"]
     data_files = project["tool"]["setuptools"]["data-files"]
     assert data_files["share/applications"] == [f"packaging/{DESKTOP.name}"]
     assert data_files["share/metainfo"] == [f"packaging/{METAINFO.name}"]
+    assert data_files["share/mime/packages"] == [f"packaging/{MIME.name}"]
     assert data_files["share/icons/hicolor/scalable/apps"] == [f"resources/{ICON.name}"]
 
 
@@ -114,7 +151,7 @@ def test_a_wheel_carries_the_resources_the_model_and_the_desktop_files(tmp_path)
     for folder in ("resources", "weights"):
         shutil.copytree(ROOT / folder, src / folder)
     (src / "packaging").mkdir()
-    for path in (DESKTOP, METAINFO, ROOT / "pyproject.toml", ROOT / "README.md"):
+    for path in (DESKTOP, METAINFO, MIME, ROOT / "pyproject.toml", ROOT / "README.md"):
         shutil.copy(path, src / ("packaging" if path.parent == PACKAGING else "") / path.name)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                            "-w", str(tmp_path / "wheel"), str(src)], capture_output=True, text=True, timeout=300)
@@ -127,6 +164,7 @@ def test_a_wheel_carries_the_resources_the_model_and_the_desktop_files(tmp_path)
                  "share/facestudio/resources/facestudio.svg", "share/facestudio/weights/model.safetensors",
                  "share/facestudio/weights/config.json", "share/facestudio/weights/MODEL_CARD.md",
                  f"share/applications/{DESKTOP.name}", f"share/metainfo/{METAINFO.name}",
+                 f"share/mime/packages/{MIME.name}",
                  "share/icons/hicolor/scalable/apps/facestudio.svg"):
         assert data + want in names, want
     assert "facestudio/models/download.py" in names and "facestudio/locations.py" in names

@@ -1,8 +1,10 @@
 """The studio as a program: the --screenshot self-check and crash recovery."""
 
+import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -65,3 +67,61 @@ def test_recovery_is_offered_after_a_crash(qtbot, tmp_path, native_model):
     assert asked and "did not close properly" in asked[0]
     assert second.recipe == recipe
     second.close()
+
+
+def studio(tmp_path, *argv):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    return subprocess.run([sys.executable, "-m", "facestudio", "--threads", "1", *argv], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def last_seed(tmp_path) -> int:
+    """The seed the studio ended on, as it stored it in its settings when it closed."""
+    conf = next((tmp_path / "config").rglob("*.conf"))
+    return int(QtCore.QSettings(str(conf), QtCore.QSettings.IniFormat).value("recipe/seed"))
+
+
+def session_file(path, native_model, seed: int, **recipe_changes):
+    from facestudio.render.studio_model import open_studio_model
+    from facestudio.session.document import save_session
+    from facestudio.session.recipe import Recipe
+    model = open_studio_model(str(native_model))
+    recipe = Recipe(model.sha256, seed, psi=0.5, model_name=model.name)
+    save_session(SessionDocument(ModelIdentity(model.sha256, model.name, str(native_model)), recipe), path)
+    return model
+
+
+def test_a_session_given_on_the_command_line_opens_with_its_model(tmp_path, native_model):
+    session_file(tmp_path / "look.fsession", native_model, 4321)
+    out = tmp_path / "shot.png"
+    proc = studio(tmp_path, str(tmp_path / "look.fsession"), "--screenshot", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file() and last_seed(tmp_path) == 4321
+
+
+def test_an_exported_image_given_on_the_command_line_reopens_its_recipe(tmp_path, native_model):
+    from facestudio.provenance import export_image
+    from facestudio.session.recipe import Recipe
+    from tests.provenance.helpers import sample_stamp
+    model = session_file(tmp_path / "unused.fsession", native_model, 1)
+    image = tmp_path / "face.png"
+    export_image(np.zeros((8, 8, 3), np.uint8), image, sample_stamp(model_sha256=model.sha256),
+                 Recipe(model.sha256, 2468, model_name=model.name))
+    proc = studio(tmp_path, "gui", "--model", str(native_model), "--screenshot", str(tmp_path / "s.png"), str(image))
+    assert proc.returncode == 0, proc.stderr
+    assert last_seed(tmp_path) == 2468
+
+
+def test_a_file_that_cannot_be_opened_is_one_sentence_and_the_studio_still_starts(tmp_path, native_model):
+    bad = tmp_path / "bad.fsession"
+    with zipfile.ZipFile(bad, "w") as zf:  # written by hand: a psi no writer would store
+        zf.writestr("session.json", json.dumps({"format": "facestudio-session", "version": 1,
+                                                "model": {"sha256": "ab" * 32, "name": "x", "path": ""},
+                                                "recipe": {"model": {"sha256": "ab" * 32}, "seed": 1, "psi": 1e308}}))
+    out = tmp_path / "shot.png"
+    proc = studio(tmp_path, "gui", "--model", str(native_model), "--screenshot", str(out), str(bad))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("facestudio:")]
+    assert len(lines) == 1 and "bad.fsession" in lines[0] and "psi" in lines[0], proc.stderr
+    assert out.is_file()  # the window started on --model and was pictured

@@ -177,3 +177,21 @@ def test_importing_a_bundle_of_absurd_values_is_one_sentence(window, tmp_path, e
     assert ctl.import_file(path) == []
     assert message in window.reports[-1] and "\n" not in window.reports[-1]
     assert list(window.directions_panel.rows) == before
+
+
+@pytest.mark.parametrize("rows, cols", [(100_000, 32), (100_000, 256)])
+def test_a_huge_basis_is_refused_before_it_is_loaded(window, tmp_path, rows, cols):
+    """Issue 17: a 100,000-row basis (100 MB at 256 columns) imported in the studio passed
+    3 GB. The .npy is real (every row written) for the model's w_dim, and claims its shape
+    with little data for the wider one; either way nothing of it is loaded."""
+    from tests.archive_bombs import npy_claiming, peak_memory
+    path = tmp_path / "basis.npy"
+    if cols == window.model.w_dim:
+        np.save(path, np.ones((rows, cols), np.float32))
+    else:
+        path.write_bytes(npy_claiming((rows, cols)))
+    before, reports = list(window.directions_panel.rows), len(window.reports)
+    with peak_memory(32):
+        assert window.directions_controller.import_file(path) == []
+    assert len(window.reports) == reports + 1 and "more than the 4096" in window.reports[-1]
+    assert "\n" not in window.reports[-1] and list(window.directions_panel.rows) == before
