@@ -453,7 +453,12 @@ class StudioWindow(QtWidgets.QMainWindow):
             return False
         model = self.model
         if model is None or doc.model.sha256 != model.sha256:
-            model = self._load_model(doc.model.path or None) if doc.model.path or model is None else None
+            if doc.model.path or model is None:
+                model = self._load_model(doc.model.path or None)
+                if model is None:
+                    return False  # _load_model said why, in one message
+            else:
+                model = None
             if model is None or model.sha256 != doc.model.sha256:
                 self.report("Model not found", f"the session was made with {doc.model.name or 'another model'}, "
                             "which is not open and could not be found; open it, then the session again.")

@@ -130,6 +130,25 @@ def test_a_session_naming_another_model_is_checked_before_that_model_is_shown(op
     assert win.model.sha256 == other_sha and win.recipe.seed == 41
 
 
+def test_a_session_whose_model_is_a_named_pipe_is_refused_at_once(opened, tmp_path):
+    """Issue 17: format detection blocked forever on a FIFO named as the session's model. No
+    writer ever opens this pipe, so a reader that opened it would hang the test."""
+    import os
+    pipe = tmp_path / "model.pkl"
+    os.mkfifo(pipe)
+    win = opened
+    manifest = session_manifest(win, 51)
+    manifest["model"] = {"sha256": "ab" * 32, "name": "Piped", "path": str(pipe)}
+    manifest["recipe"]["model"]["sha256"] = "ab" * 32
+    bad = tmp_path / "piped.fsession"
+    write_session(bad, manifest)
+    before, reports = window_state(win), len(win.reports)
+    assert not win.open_session(bad)
+    assert window_state(win) == before
+    assert len(win.reports) == reports + 1  # one message, not one for the model and one for the session
+    assert "is not a regular file" in win.reports[-1] and "\n" not in win.reports[-1]
+
+
 def test_a_slider_move_after_a_refused_session_renders(qtbot, opened, tmp_path):
     win = opened
     manifest = session_manifest(win, 21)
