@@ -38,7 +38,7 @@ import torch
 
 from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.loader import LEGACY_TORCH_MAGIC, ZIP_MAGIC
+from facestudio.generator.magic import LEGACY_TORCH_MAGIC, ZIP_MAGIC
 from facestudio.generator.stylegan2 import MappingNetwork, StyleGAN2Generator
 
 DEFAULT_LR_MUL = 0.01
