@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import save_file
 
 from facestudio.generator import model as model_module
-from facestudio.generator.config import MAX_PARAMETERS, GeneratorConfig, config_from_dict
+from facestudio.generator.config import GeneratorConfig, config_from_dict
+from facestudio.generator.config_checks import MAX_PARAMETERS
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.model import load_generator
 from facestudio.generator.sg3_config import StyleGAN3Config

@@ -13,7 +13,8 @@ import math
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from facestudio.generator.config import MAX_PARAMETERS, GeneratorConfig, config_from_dict
+from facestudio.generator.config import GeneratorConfig, config_from_dict
+from facestudio.generator.config_checks import MAX_PARAMETERS
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.native import read_native
 from facestudio.generator.sg3_config import StyleGAN3Config
