@@ -259,7 +259,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from facestudio.generator.native import write_native
+    from facestudio.generator.formats.native import write_native
     g = _load(args.input)
     card = g.card.to_text() if g.card else None
     write_native(args.output, g.config, g.network.state_dict(), card_text=card, overwrite=args.overwrite,

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from facestudio.generator.model import Generator, images_to_uint8
-from facestudio.generator.sg3_config import layer_specs
+from facestudio.generator.networks.sg3_config import layer_specs
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.precision import BF16, FP32, Precision, preview_precision

@@ -3,12 +3,12 @@
 stylegan2-ada-pytorch and stylegan3 save ``network-snapshot-*.pkl`` files: a dict with
 ``G_ema`` (the generator to use), usually also ``G``, ``D``, ``augment_pipe`` and
 ``training_set_kwargs``. Each network is a ``torch_utils.persistence`` object, which
-:mod:`~facestudio.generator.safe_pickle` reads as a :class:`PersistentRecord` (class name,
+:mod:`~facestudio.generator.formats.safe_pickle` reads as a :class:`PersistentRecord` (class name,
 inert module source, instance ``__dict__``) through its allow-list unpickler.
 
 :func:`read_nvidia_pickle` finds the generator in such a file and hands its records to the
-reader of its family: :class:`~facestudio.generator.sg2_pickle.GeneratorReader` for StyleGAN2,
-:class:`~facestudio.generator.sg3_pickle.StyleGAN3Reader` for StyleGAN3.
+reader of its family: :class:`~facestudio.generator.formats.sg2_pickle.GeneratorReader` for StyleGAN2,
+:class:`~facestudio.generator.formats.sg3_pickle.StyleGAN3Reader` for StyleGAN3.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.magic import LEGACY_TORCH_MAGIC
-from facestudio.generator.safe_pickle import (
+from facestudio.generator.formats.magic import LEGACY_TORCH_MAGIC
+from facestudio.generator.formats.safe_pickle import (
     DICT_TYPES,
     PersistentRecord,
     describe,
@@ -30,9 +30,9 @@ from facestudio.generator.safe_pickle import (
     source_name,
     unpickle_stream,
 )
-from facestudio.generator.safe_pickle_tensors import one_line
-from facestudio.generator.sg2_pickle import GeneratorReader
-from facestudio.generator.sg3_pickle import StyleGAN3Reader, is_stylegan3_record
+from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.formats.sg2_pickle import GeneratorReader
+from facestudio.generator.formats.sg3_pickle import StyleGAN3Reader, is_stylegan3_record
 
 PICKLE_FORMAT = "nvidia-pickle"
 
@@ -75,7 +75,7 @@ def _plain_or_none(value: Any) -> Any:
 def convert_nvidia_data(data: Any, name: str = "the model file",
                         ) -> tuple[GeneratorConfig, dict[str, torch.Tensor], dict]:
     """Like :func:`read_nvidia_pickle` for data already read by
-    :func:`~facestudio.generator.safe_pickle.unpickle_restricted`
+    :func:`~facestudio.generator.formats.safe_pickle.unpickle_restricted`
     (a snapshot dict, or a bare generator :class:`PersistentRecord`)."""
     reader = GeneratorReader(name)
     key = None
@@ -126,8 +126,8 @@ def read_nvidia_pickle(source: str | os.PathLike | BinaryIO,
     Raises :class:`UnsafePickleError` for a pickle that asks for anything outside the
     allow-list and :class:`ModelLoadError` for anything unreadable, unsupported or
     inconsistent; each message is one sentence. StyleGAN3 generators are read by
-    :mod:`~facestudio.generator.sg3_pickle` into a ``StyleGAN3Config`` and state dict
-    named like :class:`~facestudio.generator.stylegan3.StyleGAN3Generator`.
+    :mod:`~facestudio.generator.formats.sg3_pickle` into a ``StyleGAN3Config`` and state dict
+    named like :class:`~facestudio.generator.networks.stylegan3.StyleGAN3Generator`.
     """
     name = source_name(source)
     with open_binary(source, name) as raw:

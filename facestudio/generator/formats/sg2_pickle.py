@@ -1,11 +1,11 @@
 """The StyleGAN2 side of NVIDIA network pickles: a ``Generator``'s records to a config.
 
-:class:`GeneratorReader` walks the :class:`~facestudio.generator.safe_pickle.PersistentRecord`
+:class:`GeneratorReader` walks the :class:`~facestudio.generator.formats.safe_pickle.PersistentRecord`
 tree that the allow-list unpickler made of a stylegan2-ada-pytorch ``Generator`` and turns it
 into a :class:`GeneratorConfig` and a float32 state dict named like
 :class:`StyleGAN2Generator`, taking every size from the stored tensors and checking the result
-against the network the config builds. :mod:`~facestudio.generator.sg3_pickle` builds its
-StyleGAN3 reader on it, and :mod:`~facestudio.generator.nvidia_pickle` picks between the two.
+against the network the config builds. :mod:`~facestudio.generator.formats.sg3_pickle` builds its
+StyleGAN3 reader on it, and :mod:`~facestudio.generator.formats.nvidia_pickle` picks between the two.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from facestudio.generator.config import GeneratorConfig
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.ops import make_filter
-from facestudio.generator.safe_pickle import DICT_TYPES, PersistentRecord, TorchModuleRecord
-from facestudio.generator.safe_pickle_tensors import one_line
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.ops import make_filter
+from facestudio.generator.formats.safe_pickle import DICT_TYPES, PersistentRecord, TorchModuleRecord
+from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 
 GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 _BLOCK_NAME = re.compile(r"b(\d+)")
@@ -112,7 +112,7 @@ class GeneratorReader:
     # --- the generator
     def check_family(self, g: PersistentRecord) -> tuple[ModuleRecord, ModuleRecord]:
         """(mapping, synthesis) of a StyleGAN2 Generator (StyleGAN3 ones go to
-        :class:`~facestudio.generator.sg3_pickle.StyleGAN3Reader` before this)."""
+        :class:`~facestudio.generator.formats.sg3_pickle.StyleGAN3Reader` before this)."""
         if g.class_name != "Generator":
             raise self.fail(f"its network is a {g.class_name}, not a StyleGAN Generator")
         synthesis_names = set(self.modules(self.child(g, "synthesis", "SynthesisNetwork",

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from facestudio.generator.sg2_pickle import FC_NAME, GENERATOR_ARGS, GeneratorReader
-from facestudio.generator.safe_pickle_tensors import one_line
-from facestudio.generator.sg3_config import StyleGAN3Config, layer_specs
-from facestudio.generator.stylegan3 import StyleGAN3Generator
+from facestudio.generator.formats.sg2_pickle import FC_NAME, GENERATOR_ARGS, GeneratorReader
+from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.networks.sg3_config import StyleGAN3Config, layer_specs
+from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 
 _LAYER_NAME = re.compile(r"L(\d+)_\d+_\d+")
 # Synthesis hyper-parameters and their reference defaults.

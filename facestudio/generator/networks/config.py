@@ -3,7 +3,7 @@
 A config arrives from files a hostile user may have written, and it decides how much memory
 the network takes before any weight is read, so :meth:`GeneratorConfig.validate` checks
 every field's type and range and bounds the parameter count the config implies (see
-:data:`~facestudio.generator.config_checks.MAX_PARAMETERS`) before anything is allocated.
+:data:`~facestudio.generator.networks.config_checks.MAX_PARAMETERS`) before anything is allocated.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from facestudio.generator.config_checks import (
+from facestudio.generator.networks.config_checks import (
     MAX_CHANNELS,
     MAX_CLASSES,
     MAX_LATENT_DIM,
@@ -28,7 +28,7 @@ from facestudio.generator.config_checks import (
     shown,
     strict_from_dict,
 )
-from facestudio.generator.sg3_config import StyleGAN3Config
+from facestudio.generator.networks.sg3_config import StyleGAN3Config
 
 ARCHITECTURES = ("skip", "resnet", "orig")
 MAX_FILTER_TAPS = 64

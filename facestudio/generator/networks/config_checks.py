@@ -76,7 +76,7 @@ def check_size(count: int, what: str) -> None:
 
 def mapping_size(z_dim: int, c_dim: int, w_dim: int, layers: int, embed: int | None = None,
                  features: int | None = None) -> int:
-    """Parameters and buffers of :class:`~facestudio.generator.stylegan2.MappingNetwork`."""
+    """Parameters and buffers of :class:`~facestudio.generator.networks.stylegan2.MappingNetwork`."""
     embed = 0 if c_dim == 0 else (embed or w_dim)
     widths = [z_dim + embed] + [features or w_dim] * (layers - 1) + [w_dim]
     dense = sum(a * b + b for a, b in zip(widths, widths[1:]))
