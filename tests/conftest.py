@@ -10,8 +10,8 @@ import torch
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 torch.set_num_threads(1)
 
-from facestudio.generator.networks.config import GeneratorConfig  # noqa: E402
 from facestudio.generator.formats.native import write_native  # noqa: E402
+from facestudio.generator.networks.config import GeneratorConfig  # noqa: E402
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator  # noqa: E402
 
 CARD = """---

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.device import pick_device
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.loader import (
@@ -28,6 +27,7 @@ from facestudio.generator.formats.loader import (
     read_weights,
 )
 from facestudio.generator.formats.model_card import ModelCard, read_card_beside
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.sg3_config import StyleGAN3Config
 from facestudio.generator.networks.stylegan2 import NOISE_MODES, StyleGAN2Generator
 from facestudio.generator.networks.stylegan3 import StyleGAN3Generator, Transform, transform_matrix

@@ -12,10 +12,10 @@ import torch
 from safetensors.torch import save_file
 
 from facestudio.generator import model as model_module
-from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
-from facestudio.generator.networks.config_checks import MAX_PARAMETERS
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.model import load_generator
+from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
+from facestudio.generator.networks.config_checks import MAX_PARAMETERS
 from facestudio.generator.networks.sg3_config import StyleGAN3Config
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.generator.networks.stylegan3 import StyleGAN3Generator

@@ -11,8 +11,8 @@ import torch
 
 from facestudio.cli import main
 from facestudio.generator import load_generator
-from facestudio.generator.model import generator_from_network
 from facestudio.generator.formats.native import WEIGHTS_FILE, write_native
+from facestudio.generator.model import generator_from_network
 from tests.conftest import randomised_network, small_config
 from tests.generator.nvidia_fixtures import write_nvidia_style_pickle
 from tests.generator.rosinality_fixtures import write_rosinality_checkpoint

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError, UnsafePickleError
 from facestudio.generator.formats.nvidia_pickle import (
     convert_nvidia_data,
@@ -24,6 +23,7 @@ from facestudio.generator.formats.safe_pickle import (
     TorchModuleRecord,
     unpickle_restricted,
 )
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from tests.conftest import network_from, randomised_network, sample_images
 from tests.generator.nvidia_fixtures import (

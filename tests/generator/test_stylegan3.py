@@ -10,9 +10,9 @@ import torch
 from facestudio.cli import main
 from facestudio.generator import load_generator
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.model import generator_from_network
 from facestudio.generator.formats.native import write_native
 from facestudio.generator.formats.nvidia_pickle import read_nvidia_pickle
+from facestudio.generator.model import generator_from_network
 from facestudio.generator.networks.sg3_config import StyleGAN3Config, layer_specs
 from facestudio.generator.networks.sg3_ops import design_lowpass, filtered_lrelu, input_transform
 from facestudio.generator.networks.stylegan3 import StyleGAN3Generator

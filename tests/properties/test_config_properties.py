@@ -13,10 +13,10 @@ import math
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
-from facestudio.generator.networks.config_checks import MAX_PARAMETERS
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.native import read_native
+from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
+from facestudio.generator.networks.config_checks import MAX_PARAMETERS
 from facestudio.generator.networks.sg3_config import StyleGAN3Config
 from tests.conftest import small_config
 from tests.properties.strategies import JSON, assert_one_sentence, mutated

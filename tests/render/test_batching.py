@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.model import generator_from_network
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.render import BatchResult, Renderer, RenderResult, RenderWorker
 from facestudio.render.renderer import MAX_BATCH, batch_size_for
 from facestudio.session.recipe import Recipe

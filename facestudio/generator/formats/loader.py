@@ -14,12 +14,12 @@ from typing import Any, Callable
 
 import torch
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.magic import LEGACY_TORCH_MAGIC, ZIP_MAGIC
 from facestudio.generator.formats.native import is_safetensors, native_paths, read_native
 from facestudio.generator.formats.nvidia_pickle import is_nvidia_pickle, read_nvidia_pickle
 from facestudio.generator.formats.rosinality import read_rosinality_checkpoint
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.locations import bundled_weights_dir
 
 Progress = Callable[[int, int], None]

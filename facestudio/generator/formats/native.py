@@ -26,9 +26,9 @@ from safetensors.torch import load_file, save_file
 
 from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import OutputPathError, atomic_folder, describe_os_error
-from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.model_card import CARD_FILE
+from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

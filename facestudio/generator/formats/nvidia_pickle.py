@@ -19,7 +19,6 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.magic import LEGACY_TORCH_MAGIC
 from facestudio.generator.formats.safe_pickle import (
@@ -33,6 +32,7 @@ from facestudio.generator.formats.safe_pickle import (
 from facestudio.generator.formats.safe_pickle_tensors import one_line
 from facestudio.generator.formats.sg2_pickle import GeneratorReader
 from facestudio.generator.formats.sg3_pickle import StyleGAN3Reader, is_stylegan3_record
+from facestudio.generator.networks.config import GeneratorConfig
 
 PICKLE_FORMAT = "nvidia-pickle"
 

@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.magic import LEGACY_TORCH_MAGIC, ZIP_MAGIC
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.stylegan2 import MappingNetwork, StyleGAN2Generator
 
 DEFAULT_LR_MUL = 0.01

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.networks.ops import make_filter
 from facestudio.generator.formats.safe_pickle import DICT_TYPES, PersistentRecord, TorchModuleRecord
 from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.ops import make_filter
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 
 GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")

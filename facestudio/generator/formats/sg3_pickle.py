@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from facestudio.generator.formats.sg2_pickle import FC_NAME, GENERATOR_ARGS, GeneratorReader
 from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.formats.sg2_pickle import FC_NAME, GENERATOR_ARGS, GeneratorReader
 from facestudio.generator.networks.sg3_config import StyleGAN3Config, layer_specs
 from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 
