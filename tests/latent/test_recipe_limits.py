@@ -5,8 +5,8 @@ import json
 import pytest
 
 from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.latent.recipe import MAX_AMOUNT, MAX_PSI, Edit, Mix, Recipe, RecipeError
 from facestudio.session.document import SessionError, load_session, save_session
-from facestudio.session.recipe import MAX_AMOUNT, MAX_PSI, Edit, Mix, Recipe, RecipeError
 from tests.session.builders import make_document
 
 SHA = "ab" * 32
