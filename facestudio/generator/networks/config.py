@@ -13,21 +13,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from facestudio.generator.networks.config_checks import (
-    MAX_CHANNELS,
-    MAX_CLASSES,
-    MAX_LATENT_DIM,
-    MAX_MAPPING_LAYERS,
-    MAX_RESOLUTION,
-    check_bool,
-    check_int,
-    check_positive,
-    check_size,
-    finite_float,
-    mapping_size,
-    shown,
-    strict_from_dict,
-)
+from facestudio.generator.networks.config_checks import (MAX_CHANNELS, MAX_CLASSES, MAX_LATENT_DIM,
+                                                         MAX_MAPPING_LAYERS, MAX_RESOLUTION,
+                                                         check_bool, check_int, check_positive,
+                                                         check_size, finite_float, mapping_size,
+                                                         shown, strict_from_dict)
 from facestudio.generator.networks.sg3_config import StyleGAN3Config
 
 ARCHITECTURES = ("skip", "resnet", "orig")

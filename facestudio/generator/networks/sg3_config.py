@@ -17,20 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from facestudio.generator.networks.config_checks import (
-    MAX_CHANNELS,
-    MAX_CLASSES,
-    MAX_LATENT_DIM,
-    MAX_MAPPING_LAYERS,
-    MAX_RESOLUTION,
-    check_bool,
-    check_int,
-    check_positive,
-    check_size,
-    mapping_size,
-    shown,
-    strict_from_dict,
-)
+from facestudio.generator.networks.config_checks import (MAX_CHANNELS, MAX_CLASSES, MAX_LATENT_DIM,
+                                                         MAX_MAPPING_LAYERS, MAX_RESOLUTION,
+                                                         check_bool, check_int, check_positive,
+                                                         check_size, mapping_size, shown,
+                                                         strict_from_dict)
 
 MAX_LAYERS = 64  # the paper's configs have 14
 
