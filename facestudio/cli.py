@@ -155,7 +155,7 @@ def _transform_arg(args, g) -> tuple[float, float, float] | None:
 def cmd_render(args) -> int:
     from facestudio.latent.seeds import check_seed
     from facestudio.render.renderer import Renderer
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     options = _export_options(args)
     check_seed(args.seed)
     g = _load(args.model)
@@ -259,7 +259,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from facestudio.generator.native import write_native
+    from facestudio.generator.formats.native import write_native
     g = _load(args.input)
     card = g.card.to_text() if g.card else None
     write_native(args.output, g.config, g.network.state_dict(), card_text=card, overwrite=args.overwrite,
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FACESTUDIO_DEVICE"] = args.render_device
     try:
         if getattr(args, "psi", None) is not None:  # every command that truncates, before any work
-            from facestudio.session.recipe import check_psi
+            from facestudio.latent.recipe import check_psi
             check_psi(args.psi)
         _threads(args.threads)
         return args.func(args)

@@ -134,7 +134,7 @@ def cmd_directions(args) -> int:
 def cmd_edit(args) -> int:
     from facestudio.latent.seeds import check_seed
     from facestudio.render.renderer import Renderer
-    from facestudio.session.recipe import Edit, Recipe
+    from facestudio.latent.recipe import Edit, Recipe
     options = _cli()._export_options(args)
     check_seed(args.seed)
     if not args.direction:
@@ -194,7 +194,7 @@ def cmd_sheet(args) -> int:
 
 def _parse_amounts(text: str) -> list[float]:
     """``"-2,0,2"`` -> the amounts, each within the recipe's edit range, at most one sheet's worth."""
-    from facestudio.session.recipe import check_amount
+    from facestudio.latent.recipe import check_amount
     parts = [a for a in text.split(",") if a.strip()]
     if len(parts) > _cli().MAX_SHEET_FACES:
         raise _cli().UserError(f"--amounts lists {len(parts)} amounts, more than the "

@@ -180,7 +180,7 @@ def check_folders() -> Check:
 
 
 def check_bundled_model() -> Check:
-    from facestudio.generator.loader import bundled_model_path
+    from facestudio.generator.formats.loader import bundled_model_path
     path = bundled_model_path()
     weights = path / "model.safetensors" if path.is_dir() else path
     if not weights.is_file():

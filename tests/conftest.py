@@ -10,9 +10,9 @@ import torch
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 torch.set_num_threads(1)
 
-from facestudio.generator.config import GeneratorConfig  # noqa: E402
-from facestudio.generator.native import write_native  # noqa: E402
-from facestudio.generator.stylegan2 import StyleGAN2Generator  # noqa: E402
+from facestudio.generator.formats.native import write_native  # noqa: E402
+from facestudio.generator.networks.config import GeneratorConfig  # noqa: E402
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator  # noqa: E402
 
 CARD = """---
 name: Test faces

@@ -120,7 +120,7 @@ def test_a_bundle_beside_a_native_model_is_loaded_with_it(native_model):
 
 
 def _recipe_with_age(studio, amount: float = 2.0):
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     return Recipe(model_sha256=studio.sha256, seed=3).with_edit("age", amount, (0, studio.num_ws))
 
 

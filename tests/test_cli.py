@@ -252,7 +252,7 @@ def test_convert_onto_a_full_disk_is_one_sentence_and_leaves_nothing(capsys, tmp
                                                                      overwrite):
     from safetensors import SafetensorError
 
-    import facestudio.generator.native as native
+    import facestudio.generator.formats.native as native
 
     def full_disk(tensors, filename, metadata=None):
         with open(filename, "wb") as f:
@@ -275,7 +275,7 @@ def test_convert_onto_a_full_disk_is_one_sentence_and_leaves_nothing(capsys, tmp
 
 
 def test_a_model_card_larger_than_any_real_one_is_one_sentence(capsys, tmp_path, native_model):
-    from facestudio.generator.model_card import MAX_CARD_BYTES
+    from facestudio.generator.formats.model_card import MAX_CARD_BYTES
     card = native_model / "MODEL_CARD.md"
     card.write_text(card.read_text() + "x" * MAX_CARD_BYTES)
     code, _, err = run(capsys, "info", str(native_model))

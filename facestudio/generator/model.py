@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.device import pick_device
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.loader import (
+from facestudio.generator.formats.loader import (
     Progress,
     bundled_model_path,
     check_model_path,
@@ -27,10 +26,11 @@ from facestudio.generator.loader import (
     identity_file,
     read_weights,
 )
-from facestudio.generator.model_card import ModelCard, read_card_beside
-from facestudio.generator.sg3_config import StyleGAN3Config
-from facestudio.generator.stylegan2 import NOISE_MODES, StyleGAN2Generator
-from facestudio.generator.stylegan3 import StyleGAN3Generator, Transform, transform_matrix
+from facestudio.generator.formats.model_card import ModelCard, read_card_beside
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.sg3_config import StyleGAN3Config
+from facestudio.generator.networks.stylegan2 import NOISE_MODES, StyleGAN2Generator
+from facestudio.generator.networks.stylegan3 import StyleGAN3Generator, Transform, transform_matrix
 
 AnyConfig = GeneratorConfig | StyleGAN3Config
 

@@ -1,1 +1,2 @@
-"""Latent-space arithmetic in numpy: seeds, W / W+, truncation, mixing, directions."""
+"""Latent-space arithmetic in numpy: seeds, W / W+, truncation, the recipe, mixing plans,
+directions."""

@@ -43,7 +43,7 @@ from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, 
 from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.latent.directions import Direction, DirectionError, check_model_sha256, check_scale
 
-from facestudio.session.recipe import RecipeError, check_layers
+from facestudio.latent.recipe import RecipeError, check_layers
 
 BUNDLE_FORMAT = "facestudio-directions"
 BUNDLE_VERSION = 1

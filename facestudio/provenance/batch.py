@@ -19,10 +19,10 @@ from typing import Any, Sequence
 
 from PIL import Image, ImageDraw
 
+from facestudio.latent.recipe import Recipe
 from facestudio.provenance.caption import load_font
 from facestudio.provenance.export import ExportError, ExportOptions, export_image, sidecar_path
 from facestudio.provenance.terms import Stamp
-from facestudio.session.recipe import Recipe
 
 DEFAULT_PATTERN = "{seed}_{psi}_{n}"
 PATTERN_FIELDS = ("seed", "psi", "n", "name", "model")

@@ -17,11 +17,11 @@ from typing import Any
 from PIL import Image
 
 from facestudio.fileio import OutputPathError, atomic_write, check_writable_target, describe_os_error
+from facestudio.latent.recipe import Recipe
 from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_bytes
 from facestudio.provenance.caption import Caption, draw_caption
 from facestudio.provenance.embed import MIME_TYPES, encode, format_of
 from facestudio.provenance.terms import Stamp
-from facestudio.session.recipe import Recipe
 
 CROPS = ("none", "square", "tight")
 TIGHT_CROP = 0.8

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import InputFileError, read_limited
+from facestudio.latent.recipe import Recipe
 from facestudio.provenance.c2pa_sign import read_manifest
 from facestudio.provenance.embed import (
     PNG_XMP_KEY,
@@ -28,7 +29,6 @@ from facestudio.provenance.embed import (
 )
 from facestudio.provenance.export import sidecar_path
 from facestudio.provenance.xmp import XmpError, parse_xmp
-from facestudio.session.recipe import Recipe
 
 
 # A sidecar is the stamp and one recipe, a few KB; 1 MiB leaves room for any real one.

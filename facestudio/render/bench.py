@@ -21,8 +21,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from facestudio.latent.recipe import Recipe
 from facestudio.render.worker import DEFAULT_PREVIEW_LEVEL, RenderWorker
-from facestudio.session.recipe import Recipe
 
 PRECISIONS = ("fp32", "bf16")
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facestudio.render.renderer import Renderer, _check_layer_range
-from facestudio.session.recipe import Recipe
+from facestudio.latent.recipe import Recipe, check_layer_range
+from facestudio.render.renderer import Renderer
 
 MAX_STEPS = 240
 ANIMATED = (".webp", ".gif")
@@ -32,7 +32,7 @@ def interpolation_ws(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 2 <= steps <= MAX_STEPS:
         raise ValueError(f"an interpolation strip needs 2 to {MAX_STEPS} steps, got {steps!r}")
     ws_a, ws_b = renderer.ws_for(a), renderer.ws_for(b)
-    start, stop = _check_layer_range(layers or (0, ws_a.shape[0]), ws_a.shape[0], "the interpolation")
+    start, stop = check_layer_range(layers or (0, ws_a.shape[0]), ws_a.shape[0], "the interpolation")
     t = np.linspace(0.0, 1.0, int(steps), dtype=np.float64)[:, None, None]
     out = np.repeat(ws_a[None], int(steps), axis=0)
     rows = slice(start, stop)

@@ -1,6 +1,6 @@
 """Recipes to pixels: W+ composition, full renders, cheap previews and batches.
 
-:class:`Renderer` turns an immutable :class:`~facestudio.session.recipe.Recipe` into ws and
+:class:`Renderer` turns an immutable :class:`~facestudio.latent.recipe.Recipe` into ws and
 images for one loaded :class:`~facestudio.generator.model.Generator`:
 
 * ``ws_for(recipe)`` -> ws ``[num_ws, w_dim]`` float32: the seed's z (reference convention,
@@ -43,13 +43,12 @@ import torch
 import torch.nn.functional as F
 
 from facestudio.generator.model import Generator, images_to_uint8
-from facestudio.generator.sg3_config import layer_specs
+from facestudio.generator.networks.sg3_config import layer_specs
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
+from facestudio.latent.recipe import Recipe, check_layer_range
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.precision import BF16, FP32, Precision, preview_precision
 from facestudio.render.prefix_cache import PrefixCache, exact_precision, first_changed_block, run_blocks
-from facestudio.session.recipe import Recipe
-from facestudio.session.recipe import check_layer_range as _check_layer_range  # noqa: F401 (interpolate)
 
 BASE_WS_CACHE_SIZE = 256
 PREVIEW_MIN_RESOLUTION = 4
@@ -151,7 +150,7 @@ class Renderer:
         num_ws = self.generator.num_ws
         ws = np.array(self._base_ws(recipe.seed, recipe), dtype=np.float32, copy=True)
         if recipe.mix is not None:
-            start, stop = _check_layer_range(recipe.mix.layers, num_ws, "the style mix")
+            start, stop = check_layer_range(recipe.mix.layers, num_ws, "the style mix")
             donor = self._base_ws(recipe.mix.seed, recipe)
             if recipe.mix.edits:
                 donor = self._edited(donor, recipe.mix.edits)
@@ -164,7 +163,7 @@ class Renderer:
         """``ws`` ``[num_ws, w_dim]`` with ``edits`` applied in order (validated first)."""
         num_ws = self.generator.num_ws
         for edit in edits:
-            _check_layer_range(edit.layers, num_ws, f"the edit along {edit.direction_id!r}")
+            check_layer_range(edit.layers, num_ws, f"the edit along {edit.direction_id!r}")
             if not np.isfinite(edit.amount):
                 raise ValueError(f"the edit along {edit.direction_id!r} has a non-finite amount")
         return apply_edits(ws, [e.as_tuple() for e in edits], self._directions)

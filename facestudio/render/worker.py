@@ -41,8 +41,8 @@ from functools import partial
 
 import numpy as np
 
+from facestudio.latent.recipe import Recipe
 from facestudio.render.renderer import Renderer
-from facestudio.session.recipe import Recipe
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""Recipes, faces, gallery, history, session files and autosave (numpy and latent; no Qt)."""
+"""Faces, gallery, history, session files and autosave (numpy and latent; no Qt)."""

@@ -37,8 +37,8 @@ from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import atomic_write
 from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS
 from facestudio.latent.directions import Direction, DirectionError, check_scale
+from facestudio.latent.recipe import Recipe, RecipeError, check_layers
 from facestudio.session.gallery import Face, Gallery, now_iso
-from facestudio.session.recipe import Recipe, RecipeError, check_layers
 
 SESSION_FORMAT = "facestudio-session"
 SESSION_VERSION = 1

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
-from facestudio.session.recipe import Recipe
+from facestudio.latent.recipe import Recipe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFAULT_NAME = re.compile(r"Face (\d+)")

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facestudio.generator.formats.native import write_native
 from facestudio.generator.model import generator_from_network
-from facestudio.generator.native import write_native
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from facestudio.training.data import DatasetError, load_dataset, pack_images
-from facestudio.generator.stylegan2 import StyleGAN2Generator
 from facestudio.training.loop import TrainSettings, train
 from facestudio.training.metrics import memorisation, swd
 

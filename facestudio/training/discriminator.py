@@ -12,8 +12,8 @@ import math
 import torch
 from torch import nn
 
-from facestudio.generator.layers import Conv2d, FullyConnected
-from facestudio.generator.ops import downsample2d, make_filter
+from facestudio.generator.networks.layers import Conv2d, FullyConnected
+from facestudio.generator.networks.ops import downsample2d, make_filter
 
 
 class DiscriminatorBlock(nn.Module):

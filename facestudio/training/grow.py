@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.training.checkpoint import save_checkpoint
 from facestudio.training.data import DatasetError
 from facestudio.training.loop import TrainSettings, make_optimizers

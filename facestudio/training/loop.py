@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.device import cpu_has_bf16_units
 from facestudio.generator.model import images_to_uint8
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.training.augment import AdaptiveAugment
 from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from facestudio.training.data import Batches

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from facestudio.generator.ops import downsample2d, make_filter, upsample2d
+from facestudio.generator.networks.ops import downsample2d, make_filter, upsample2d
 
 _GAUSS = make_filter((1, 4, 6, 4, 1))
 

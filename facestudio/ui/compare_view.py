@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from facestudio.session.recipe import Recipe
+from facestudio.latent.recipe import Recipe
 from facestudio.ui.strip_panel import StripPanel
 
 TAG = "compare"

@@ -16,6 +16,7 @@ from typing import Callable
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.fileio import OutputPathError
+from facestudio.latent.recipe import Recipe
 from facestudio.latent.seeds import MAX_SEED
 from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
 from facestudio.session.autosave import Autosaver, claim_folder, recoverable
@@ -27,17 +28,16 @@ from facestudio.session.document import (
     save_session,
 )
 from facestudio.session.gallery import Gallery
-from facestudio.session.recipe import Recipe
+from facestudio.ui import guard
 from facestudio.ui.canvas import FaceCanvas
 from facestudio.ui.controls import MAX_SPIN_SEED, LatentControls
-from facestudio.ui import guard
+from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryDock, png_thumbnail
 from facestudio.ui.mix_tab import install_mix_tab
-from facestudio.ui.render_bridge import RenderBridge
-from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.model_library import install_model_library
 from facestudio.ui.opening import kind_of, recipe_problem, session_problem, stored_layers
+from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.sliders import DirectionsPanel
 from facestudio.ui.undo import RecipeCommand
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
+from facestudio.latent.mixing import grid_labels, grid_sheet
+from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportError, ExportOptions, export_image
 from facestudio.provenance.batch import contact_sheet
-from facestudio.session.mixing import grid_labels, grid_sheet
-from facestudio.session.recipe import Recipe
 from facestudio.ui.compare_view import CompareView
 from facestudio.ui.gallery_dock import ID_ROLE, png_thumbnail
 from facestudio.ui.mix_view import MixView

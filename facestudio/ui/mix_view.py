@@ -22,8 +22,8 @@ from typing import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from facestudio.session.mixing import MixGrid, parse_seeds
-from facestudio.session.recipe import Recipe
+from facestudio.latent.mixing import MixGrid, parse_seeds
+from facestudio.latent.recipe import Recipe
 from facestudio.ui.gallery_dock import rgb_to_qimage
 from facestudio.ui.guard import guarded
 

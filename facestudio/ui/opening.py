@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from facestudio.latent.directions import DirectionError
+from facestudio.latent.recipe import Recipe, RecipeError, check_fits, check_layer_range
 from facestudio.session.document import SessionDocument
-from facestudio.session.recipe import Recipe, RecipeError, check_fits, check_layer_range
 
 SESSION_SUFFIX = ".fsession"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

@@ -16,8 +16,8 @@ from typing import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.latent.recipe import Recipe
 from facestudio.render.interpolate import interpolation_ws, save_strip, strip_sheet
-from facestudio.session.recipe import Recipe
 from facestudio.ui.gallery_dock import rgb_to_qimage
 
 TAG = "strip"

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facestudio.generator.config import GeneratorConfig, default_channels
 from facestudio.generator.model import generator_from_network
-from facestudio.generator.ops import SQRT2, upfirdn2d
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.config import GeneratorConfig, default_channels
+from facestudio.generator.networks.ops import SQRT2, upfirdn2d
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 
 
 def naive_affine(fc, w):

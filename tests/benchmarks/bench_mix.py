@@ -28,10 +28,10 @@ import torch
 
 from facestudio.generator import load_generator
 from facestudio.latent.discovery import layer_groups
+from facestudio.latent.mixing import MixGrid
+from facestudio.latent.recipe import Recipe
 from facestudio.render.renderer import Renderer
 from facestudio.render.worker import RenderWorker
-from facestudio.session.mixing import MixGrid
-from facestudio.session.recipe import Recipe
 
 
 def timed(fn, reps: int) -> float:

@@ -22,8 +22,8 @@ import torch
 
 from facestudio.generator import load_generator
 from facestudio.generator.model import generator_from_network
-from facestudio.generator.sg3_config import StyleGAN3Config
-from facestudio.generator.stylegan3 import StyleGAN3Generator
+from facestudio.generator.networks.sg3_config import StyleGAN3Config
+from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 
 CONFIGS = {
     "stylegan3-t": dict(),

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from facestudio.generator.layers import Conv2d, FullyConnected, SynthesisLayer, ToRGB
-from facestudio.generator.stylegan2 import (
+from facestudio.generator.networks.layers import Conv2d, FullyConnected, SynthesisLayer, ToRGB
+from facestudio.generator.networks.stylegan2 import (
     MappingNetwork,
     StyleGAN2Generator,
     SynthesisBlock,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 
 
 def _blur_kernel(taps) -> torch.Tensor:

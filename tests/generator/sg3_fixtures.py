@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from facestudio.generator.layers import FullyConnected
-from facestudio.generator.sg3_config import StyleGAN3Config
-from facestudio.generator.stylegan2 import MappingNetwork
-from facestudio.generator.stylegan3 import (
+from facestudio.generator.networks.layers import FullyConnected
+from facestudio.generator.networks.sg3_config import StyleGAN3Config
+from facestudio.generator.networks.stylegan2 import MappingNetwork
+from facestudio.generator.networks.stylegan3 import (
     StyleGAN3Generator,
     SynthesisInput,
     SynthesisLayer,

@@ -12,12 +12,13 @@ import torch
 from safetensors.torch import save_file
 
 from facestudio.generator import model as model_module
-from facestudio.generator.config import MAX_PARAMETERS, GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.model import load_generator
-from facestudio.generator.sg3_config import StyleGAN3Config
-from facestudio.generator.stylegan2 import StyleGAN2Generator
-from facestudio.generator.stylegan3 import StyleGAN3Generator
+from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
+from facestudio.generator.networks.config_checks import MAX_PARAMETERS
+from facestudio.generator.networks.sg3_config import StyleGAN3Config
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 
 SMALL = {"resolution": 16, "z_dim": 8, "w_dim": 8, "channels": {"4": 8, "8": 8, "16": 8}}
 SMALL_SG3 = {"family": "stylegan3", "resolution": 16, "z_dim": 8, "w_dim": 8, "channel_base": 256,
@@ -108,7 +109,7 @@ def test_the_size_estimate_is_the_network_size_for_real_configs():
 
 
 def test_the_bundled_config_is_accepted():
-    from facestudio.generator.loader import bundled_model_path
+    from facestudio.generator.formats.loader import bundled_model_path
     doc = json.loads((bundled_model_path() / "config.json").read_text())
     assert config_from_dict(doc["generator"]).resolution == 64
 

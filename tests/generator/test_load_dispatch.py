@@ -11,8 +11,8 @@ import torch
 
 from facestudio.cli import main
 from facestudio.generator import load_generator
+from facestudio.generator.formats.native import WEIGHTS_FILE, write_native
 from facestudio.generator.model import generator_from_network
-from facestudio.generator.native import WEIGHTS_FILE, write_native
 from tests.conftest import randomised_network, small_config
 from tests.generator.nvidia_fixtures import write_nvidia_style_pickle
 from tests.generator.rosinality_fixtures import write_rosinality_checkpoint
@@ -105,7 +105,7 @@ def fifo(tmp_path):
 
 def test_a_named_pipe_is_refused_at_once(fifo, capsys):
     from facestudio.generator.errors import ModelLoadError
-    from facestudio.generator.loader import detect_format
+    from facestudio.generator.formats.loader import detect_format
     with pytest.raises(ModelLoadError, match="is not a regular file"):
         load_generator(fifo)
     with pytest.raises(ModelLoadError, match="is not a regular file"):

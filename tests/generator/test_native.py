@@ -8,7 +8,7 @@ import pytest
 
 from facestudio.fileio import OutputPathError
 from facestudio.generator import ModelLoadError, load_generator
-from facestudio.generator.native import CONFIG_FILE, WEIGHTS_FILE, write_native
+from facestudio.generator.formats.native import CONFIG_FILE, WEIGHTS_FILE, write_native
 from facestudio.latent.seeds import z_from_seed
 from tests.conftest import randomised_network, small_config
 

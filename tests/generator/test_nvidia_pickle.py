@@ -11,20 +11,20 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError, UnsafePickleError
-from facestudio.generator.nvidia_pickle import (
+from facestudio.generator.formats.nvidia_pickle import (
     convert_nvidia_data,
     is_nvidia_pickle,
     read_nvidia_pickle,
 )
-from facestudio.generator.safe_pickle import (
+from facestudio.generator.formats.safe_pickle import (
     EasyDictRecord,
     PersistentRecord,
     TorchModuleRecord,
     unpickle_restricted,
 )
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from tests.conftest import network_from, randomised_network, sample_images
 from tests.generator.nvidia_fixtures import (
     EasyDict,

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facestudio.generator.ops import (
+from facestudio.generator.networks.ops import (
     bias_act,
     conv_up2,
     make_filter,

@@ -3,10 +3,10 @@ changing the float32 path, and keep autocast training as it was."""
 
 import torch
 
-from facestudio.generator.config import GeneratorConfig
-from facestudio.generator.layers import SynthesisLayer, features_format, weight_like
-from facestudio.generator.ops import bias_act
-from facestudio.generator.stylegan2 import inference_channels_last
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.layers import SynthesisLayer, features_format, weight_like
+from facestudio.generator.networks.ops import bias_act
+from facestudio.generator.networks.stylegan2 import inference_channels_last
 from tests.conftest import randomised_network, small_config
 
 

@@ -12,15 +12,15 @@ import pytest
 from tests.conftest import network_from, sample_images
 import torch
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.rosinality import (
+from facestudio.generator.formats.rosinality import (
     W_AVG_SAMPLES,
     W_AVG_SEED,
     looks_like_rosinality,
     read_rosinality_checkpoint,
 )
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from tests.generator.rosinality_fixtures import rosinality_state_dict, write_rosinality_checkpoint
 
 W_DIM = 32

@@ -10,12 +10,12 @@ import torch
 from facestudio.cli import main
 from facestudio.generator import load_generator
 from facestudio.generator.errors import ModelLoadError
+from facestudio.generator.formats.native import write_native
+from facestudio.generator.formats.nvidia_pickle import read_nvidia_pickle
 from facestudio.generator.model import generator_from_network
-from facestudio.generator.native import write_native
-from facestudio.generator.nvidia_pickle import read_nvidia_pickle
-from facestudio.generator.sg3_config import StyleGAN3Config, layer_specs
-from facestudio.generator.sg3_ops import design_lowpass, filtered_lrelu, input_transform
-from facestudio.generator.stylegan3 import StyleGAN3Generator
+from facestudio.generator.networks.sg3_config import StyleGAN3Config, layer_specs
+from facestudio.generator.networks.sg3_ops import design_lowpass, filtered_lrelu, input_transform
+from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 from facestudio.latent.seeds import z_from_seed
 from tests.generator.sg3_fixtures import sg3_generator_record, write_sg3_pickle
 from tests.generator.nvidia_fixtures import dump_snapshot
@@ -182,8 +182,8 @@ def test_cli_renders_a_stylegan3_pickle(tmp_path, capsys):
 
 @pytest.mark.parametrize("pad", [(11, 10, 11, 10), (-3, 5, 2, -1), (0, 0, 0, 0)])
 def test_fast_fir_paths_equal_plain_upfirdn(pad):
-    from facestudio.generator.ops import upfirdn2d
-    from facestudio.generator.sg3_ops import fir_resample
+    from facestudio.generator.networks.ops import upfirdn2d
+    from facestudio.generator.networks.sg3_ops import fir_resample
     torch.manual_seed(0)
     x, f = torch.randn(2, 3, 9, 9), torch.randn(6)
     outer = torch.outer(f, f)

@@ -13,10 +13,11 @@ import math
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from facestudio.generator.config import MAX_PARAMETERS, GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.native import read_native
-from facestudio.generator.sg3_config import StyleGAN3Config
+from facestudio.generator.formats.native import read_native
+from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
+from facestudio.generator.networks.config_checks import MAX_PARAMETERS
+from facestudio.generator.networks.sg3_config import StyleGAN3Config
 from tests.conftest import small_config
 from tests.properties.strategies import JSON, assert_one_sentence, mutated
 
@@ -74,7 +75,7 @@ import pytest  # noqa: E402
 def native_folder(tmp_path_factory):
     """One small native model folder, written by the project's writer; the tests rewrite its
     config.json (Hypothesis runs every example of a test in one fixture instance)."""
-    from facestudio.generator.native import write_native
+    from facestudio.generator.formats.native import write_native
     from tests.conftest import randomised_network
     cfg = small_config()
     return write_native(tmp_path_factory.mktemp("native") / "model", cfg, randomised_network(cfg).state_dict())

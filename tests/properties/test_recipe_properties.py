@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from facestudio.latent.recipe import MAX_AMOUNT, MAX_PSI, Recipe, RecipeError
 from facestudio.provenance import ProvenanceReadError, read_provenance
 from facestudio.provenance.embed import PNG_XMP_KEY
 from facestudio.provenance.xmp import XmpError, build_xmp, parse_xmp
-from facestudio.session.recipe import MAX_AMOUNT, MAX_PSI, Recipe, RecipeError
 from tests.properties.strategies import JSON, assert_one_sentence, mutated, mutated_bytes
 from tests.provenance.helpers import sample_recipe, sample_stamp
 

@@ -15,8 +15,8 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from facestudio.latent.recipe import Recipe
 from facestudio.session.document import SessionDocument, SessionError, load_session, save_session
-from facestudio.session.recipe import Recipe
 from tests.properties.strategies import assert_one_sentence, mutated, mutated_bytes
 from tests.properties.test_recipe_properties import check_valid
 from tests.session.builders import make_document

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facestudio.latent.recipe import Edit, Mix, Recipe
 from facestudio.provenance import make_stamp
-from facestudio.session.recipe import Edit, Mix, Recipe
 
 CARD_META = {"name": "Test faces", "license": "CC-BY-NC-4.0",
              "license_url": "https://creativecommons.org/licenses/by-nc/4.0/",

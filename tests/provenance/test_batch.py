@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 from facestudio.generator import load_generator
+from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportError, ExportOptions, make_stamp, read_provenance
 from facestudio.provenance.batch import BatchExport, check_pattern, expand_pattern, plan_batch
 from facestudio.render.renderer import Renderer
-from facestudio.session.recipe import Recipe
 
 from .helpers import AI_TYPE, exiftool, sample_recipe
 

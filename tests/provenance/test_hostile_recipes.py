@@ -11,10 +11,10 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from facestudio.cli import main
+from facestudio.latent.recipe import RecipeError
 from facestudio.provenance import ProvenanceReadError, export_image, read_provenance
 from facestudio.provenance.embed import PNG_XMP_KEY
 from facestudio.provenance.xmp import build_xmp
-from facestudio.session.recipe import RecipeError
 from tests.provenance.helpers import sample_recipe, sample_stamp
 
 MARKER = {"marker": 1}

@@ -9,9 +9,9 @@ from PIL import Image
 from facestudio.cli import main
 from facestudio.generator import load_generator
 from facestudio.latent.directions import Direction
+from facestudio.latent.recipe import Edit, Mix, Recipe
 from facestudio.provenance import AI_DISCLOSURE, export_image, make_stamp, read_provenance
 from facestudio.render.renderer import Renderer
-from facestudio.session.recipe import Edit, Mix, Recipe
 
 from .helpers import AI_TYPE, exiftool
 

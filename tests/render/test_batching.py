@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.model import generator_from_network
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.latent.recipe import Recipe
 from facestudio.render import BatchResult, Renderer, RenderResult, RenderWorker
 from facestudio.render.renderer import MAX_BATCH, batch_size_for
-from facestudio.session.recipe import Recipe
 from tests.conftest import randomised_network, small_config
 
 TIMEOUT = 10.0

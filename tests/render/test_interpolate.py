@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from facestudio.generator.model import generator_from_network
+from facestudio.latent.recipe import Mix, Recipe
 from facestudio.render import Renderer, RenderWorker
 from facestudio.render.interpolate import interpolation_ws, render_strip, save_strip
-from facestudio.session.recipe import Mix, Recipe
 from tests.conftest import randomised_network, small_config
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from facestudio.generator.model import generator_from_network
+from facestudio.latent.recipe import Recipe
 from facestudio.render import Renderer
 from facestudio.render.precision import (
     BF16,
@@ -15,7 +16,6 @@ from facestudio.render.precision import (
     preview_precision,
     preview_precision_setting,
 )
-from facestudio.session.recipe import Recipe
 from tests.conftest import randomised_network, small_config
 
 

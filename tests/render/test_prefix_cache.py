@@ -77,7 +77,7 @@ def test_memory_bound_evicts_least_recent():
 
 def test_renderer_reuses_the_prefix_for_a_fine_layer_edit(native_model):
     from facestudio.render.studio_model import open_studio_model
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     model = open_studio_model(native_model)
     r = model.renderer
     base = Recipe(model.sha256, seed=4, psi=0.7)
@@ -92,7 +92,7 @@ def test_renderer_reuses_the_prefix_for_a_fine_layer_edit(native_model):
 def test_a_preview_reaches_the_blocks_a_fine_edit_changes(native_model):
     """Dragging a fine-layer slider must change the preview, not only the settled frame."""
     from facestudio.render.studio_model import open_studio_model
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     model = open_studio_model(native_model)
     r = model.renderer
     r.set_preview_precision("fp32")  # a float32 preview that runs to the end is the exact frame

@@ -7,9 +7,9 @@ import torch.nn.functional as F
 
 from facestudio.generator.model import generator_from_network
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
+from facestudio.latent.recipe import Edit, Mix, Recipe
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render import ModelMismatchError, Renderer
-from facestudio.session.recipe import Edit, Mix, Recipe
 from tests.conftest import randomised_network, small_config
 
 

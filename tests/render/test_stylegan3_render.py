@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from facestudio.generator.model import generator_from_network
+from facestudio.latent.recipe import Recipe
 from facestudio.render.renderer import Renderer
-from facestudio.session.recipe import Recipe
 from tests.generator.test_stylegan3 import make_sg3
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from facestudio.generator.model import generator_from_network
+from facestudio.latent.recipe import Recipe
 from facestudio.render import BatchResult, Renderer, RenderResult, RenderWorker
-from facestudio.session.recipe import Recipe
 from tests.conftest import randomised_network, small_config
 
 TIMEOUT = 10.0

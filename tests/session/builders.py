@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 
 from facestudio.latent.directions import Direction
+from facestudio.latent.recipe import Mix, Recipe
 from facestudio.session.document import ModelIdentity, SessionDocument
 from facestudio.session.gallery import Gallery
-from facestudio.session.recipe import Mix, Recipe
 
 SHA = "ab" * 32
 NUM_WS, W_DIM = 8, 32

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from facestudio.latent.recipe import Recipe
 from facestudio.session.gallery import Face, Gallery
-from facestudio.session.recipe import Recipe
 from tests.session.builders import SHA, png_bytes
 
 

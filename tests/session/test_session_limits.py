@@ -18,13 +18,15 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def rewrite(src, dst, manifest=None, drop=(), extra=None):
-    """Copy the session ``src`` to ``dst`` with a new session.json, members dropped, and
-    ``extra(zf)`` adding more."""
+    """Copy the session ``src`` to ``dst`` with a new session.json (a dict, or the text as
+    it is), members dropped, and ``extra(zf)`` adding more."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             if info.filename not in drop and info.filename != "session.json":
                 zout.writestr(info, zin.read(info))
-        zout.writestr("session.json", json.dumps(manifest or json.loads(zin.read("session.json"))))
+        if not isinstance(manifest, str):
+            manifest = json.dumps(manifest or json.loads(zin.read("session.json")))
+        zout.writestr("session.json", manifest)
         if extra:
             extra(zout)
     return dst
@@ -168,3 +170,18 @@ def test_whole_floats_and_the_scale_limit_still_open(saved, tmp_path):
     doc = load_session(rewrite(saved, tmp_path / "edge.fsession", manifest))
     assert doc.recipe.seed == 42 and doc.directions[0].scale == MAX_SCALE
     assert doc.directions[0].layers == (0, 8)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: json.dumps({**m, "recipe": {**m["recipe"], "psi": 1e308}}), "truncation psi"),
+    (lambda m: json.dumps({**m, "recipe": {**m["recipe"], "seed": 1e999}}), "seed"),  # written as Infinity
+    (lambda m: json.dumps({**m, "gallery": [{**m["gallery"][0], "recipe": {**m["gallery"][0]["recipe"],
+                                                                          "psi": 1e30}}]}), "truncation psi"),
+    (lambda m: json.dumps({**m, "recipe": [1, 2]}), "not a mapping"),
+    (lambda m: json.dumps(m)[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested more than"),
+])
+def test_a_session_with_an_absurd_recipe_is_refused(saved, tmp_path, edit, words):
+    crafted = rewrite(saved, tmp_path / "crafted.fsession", edit(manifest_of(saved)))
+    with pytest.raises(SessionError, match=words) as info:
+        load_session(crafted)
+    assert "\n" not in str(info.value)

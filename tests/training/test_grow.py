@@ -9,8 +9,8 @@ import torch
 
 from facestudio.cli import main
 from facestudio.generator import load_generator
-from facestudio.generator.ops import make_filter, upsample2d
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.ops import make_filter, upsample2d
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.training.checkpoint import load_checkpoint
 from facestudio.training.grow import grow_checkpoint
 from facestudio.training.loop import TrainSettings, Trainer

@@ -85,7 +85,7 @@ def last_seed(tmp_path) -> int:
 def session_file(path, native_model, seed: int, **recipe_changes):
     from facestudio.render.studio_model import open_studio_model
     from facestudio.session.document import save_session
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     model = open_studio_model(str(native_model))
     recipe = Recipe(model.sha256, seed, psi=0.5, model_name=model.name)
     save_session(SessionDocument(ModelIdentity(model.sha256, model.name, str(native_model)), recipe), path)
@@ -102,7 +102,7 @@ def test_a_session_given_on_the_command_line_opens_with_its_model(tmp_path, nati
 
 def test_an_exported_image_given_on_the_command_line_reopens_its_recipe(tmp_path, native_model):
     from facestudio.provenance import export_image
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     from tests.provenance.helpers import sample_stamp
     model = session_file(tmp_path / "unused.fsession", native_model, 1)
     image = tmp_path / "face.png"

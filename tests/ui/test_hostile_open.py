@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
 
-from facestudio.generator.native import write_native
-from facestudio.session.recipe import Recipe
+from facestudio.generator.formats.native import write_native
+from facestudio.latent.recipe import Recipe
 from facestudio.ui import guard
 from tests.conftest import CARD, randomised_network, small_config
 

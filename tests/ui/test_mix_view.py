@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from facestudio.session.mixing import MixGrid
-from facestudio.session.recipe import Mix
+from facestudio.latent.mixing import MixGrid
+from facestudio.latent.recipe import Mix
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 30_000
@@ -134,7 +134,7 @@ def test_keep_selected_adds_several_cells_to_the_gallery(qtbot, window):
 
 
 def test_mix_grid_lists_each_face_once():
-    from facestudio.session.recipe import Recipe
+    from facestudio.latent.recipe import Recipe
     base = Recipe("0" * 64, 1)
     grid = MixGrid((base, base.replace(seed=2)), (base.replace(seed=3), base), (0, 2))
     recipes = grid.all_recipes()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from facestudio.session.recipe import Recipe
+from facestudio.latent.recipe import Recipe
 
 
 def test_transform_round_trips_and_is_absent_when_unset():

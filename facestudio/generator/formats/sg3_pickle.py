@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from facestudio.generator.nvidia_pickle import _GENERATOR_ARGS, _FC_NAME, _GeneratorReader
-from facestudio.generator.safe_pickle_tensors import one_line
-from facestudio.generator.sg3_config import StyleGAN3Config, layer_specs
-from facestudio.generator.stylegan3 import StyleGAN3Generator
+from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.formats.sg2_pickle import FC_NAME, GENERATOR_ARGS, GeneratorReader
+from facestudio.generator.networks.sg3_config import StyleGAN3Config, layer_specs
+from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 
 _LAYER_NAME = re.compile(r"L(\d+)_\d+_\d+")
 # Synthesis hyper-parameters and their reference defaults.
@@ -36,7 +36,7 @@ _CHECKED_ATTRIBUTES = ("in_channels", "out_channels", "in_sampling_rate", "out_s
                        "down_radial", "is_torgb", "is_critically_sampled")
 
 
-def is_stylegan3_record(reader: _GeneratorReader, g: Any) -> bool:
+def is_stylegan3_record(reader: GeneratorReader, g: Any) -> bool:
     """Whether a ``Generator`` record has a StyleGAN3 synthesis network."""
     try:
         synthesis = reader.modules(g).get("synthesis")
@@ -46,7 +46,7 @@ def is_stylegan3_record(reader: _GeneratorReader, g: Any) -> bool:
     return "input" in names or any(map(_LAYER_NAME.fullmatch, names))
 
 
-class StyleGAN3Reader(_GeneratorReader):
+class StyleGAN3Reader(GeneratorReader):
     """The StyleGAN3 counterpart of the StyleGAN2 record reader."""
 
     def build_model(self, config):
@@ -57,11 +57,11 @@ class StyleGAN3Reader(_GeneratorReader):
             raise self.fail(f"its network is a {g.class_name}, not a StyleGAN Generator")
         mapping = self.child(g, "mapping", "MappingNetwork", "mapping")
         synthesis = self.child(g, "synthesis", "SynthesisNetwork", "synthesis")
-        dims = {key: self.as_int(self.hyper(g, key, _GENERATOR_ARGS), key)
-                for key in _GENERATOR_ARGS}
+        dims = {key: self.as_int(self.hyper(g, key, GENERATOR_ARGS), key)
+                for key in GENERATOR_ARGS}
         g_kwargs = self.kwargs(g)
         synthesis_kwargs = {**{k: v for k, v in g_kwargs.items()
-                               if k not in _GENERATOR_ARGS and k != "mapping_kwargs"},
+                               if k not in GENERATOR_ARGS and k != "mapping_kwargs"},
                             **self.kwargs(synthesis)}
         settings = {}
         for key, default in _SYNTHESIS_DEFAULTS.items():
@@ -76,7 +76,7 @@ class StyleGAN3Reader(_GeneratorReader):
                 settings[key] = self.as_float(value, key)
 
         fc_indices = sorted(int(m.group(1)) for key in self.modules(mapping)
-                            if (m := _FC_NAME.fullmatch(key)))
+                            if (m := FC_NAME.fullmatch(key)))
         if not fc_indices or fc_indices != list(range(len(fc_indices))):
             raise self.fail("its mapping network's layers are not fc0, fc1, ... in order")
         fc0 = self.child(mapping, "fc0", "FullyConnectedLayer", "mapping.fc0")

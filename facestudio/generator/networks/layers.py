@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from facestudio.generator.ops import (
+from facestudio.generator.networks.ops import (
     SQRT2,
     bias_act,
     like_features,

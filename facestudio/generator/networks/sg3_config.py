@@ -6,7 +6,7 @@ filter lengths follow from a handful of hyper-parameters by the schedule of the 
 ("Alias-Free Generative Adversarial Networks", section 3.2 and appendix F): cutoffs and
 stopbands grow geometrically from the first layer to the last critically sampled ones.
 :func:`layer_specs` computes that schedule; the networks in
-:mod:`facestudio.generator.stylegan3` are built from it.
+:mod:`facestudio.generator.networks.stylegan3` are built from it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from facestudio.generator.config import (MAX_CHANNELS, MAX_CLASSES, MAX_LATENT_DIM, MAX_MAPPING_LAYERS,
-                                         MAX_RESOLUTION, check_bool, check_int, check_positive,
-                                         check_size, mapping_size, shown, strict_from_dict)
+from facestudio.generator.networks.config_checks import (MAX_CHANNELS, MAX_CLASSES, MAX_LATENT_DIM,
+                                                         MAX_MAPPING_LAYERS, MAX_RESOLUTION,
+                                                         check_bool, check_int, check_positive,
+                                                         check_size, mapping_size, shown,
+                                                         strict_from_dict)
 
 MAX_LAYERS = 64  # the paper's configs have 14
 

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from facestudio.generator.layers import FullyConnected
-from facestudio.generator.sg3_config import InputSpec, LayerSpec, StyleGAN3Config, input_spec, layer_specs
-from facestudio.generator.sg3_ops import design_lowpass, filtered_lrelu, input_transform
-from facestudio.generator.stylegan2 import NOISE_MODES, MappingNetwork
+from facestudio.generator.networks.layers import FullyConnected
+from facestudio.generator.networks.sg3_config import (InputSpec, LayerSpec, StyleGAN3Config, input_spec,
+                                                      layer_specs)
+from facestudio.generator.networks.sg3_ops import design_lowpass, filtered_lrelu, input_transform
+from facestudio.generator.networks.stylegan2 import NOISE_MODES, MappingNetwork
 
 Transform = tuple[float, float, float]  # (tx, ty, angle in degrees)
 

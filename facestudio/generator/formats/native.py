@@ -5,7 +5,7 @@
   dict. Safetensors holds raw arrays and a JSON header, so reading it can never run code.
 - ``config.json``: ``{"format": "facestudio-generator", "version": 1, "generator": {...}}``
   where ``generator`` is :meth:`GeneratorConfig.to_dict`, plus optional ``source`` info.
-- ``MODEL_CARD.md``: see :mod:`facestudio.generator.model_card`.
+- ``MODEL_CARD.md``: see :mod:`facestudio.generator.formats.model_card`.
 
 A lone ``.safetensors`` file may also be opened: its config is then read from
 ``config.json`` beside it.
@@ -26,9 +26,9 @@ from safetensors.torch import load_file, save_file
 
 from facestudio.bounded_json import JsonError, loads_bounded
 from facestudio.fileio import OutputPathError, atomic_folder, describe_os_error
-from facestudio.generator.config import GeneratorConfig, config_from_dict
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.model_card import CARD_FILE
+from facestudio.generator.formats.model_card import CARD_FILE
+from facestudio.generator.networks.config import GeneratorConfig, config_from_dict
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from facestudio.session.mixing import MixGrid, mixed, parse_seeds
-from facestudio.session.recipe import Edit, Mix, Recipe
+from facestudio.latent.mixing import MixGrid, mixed, parse_seeds
+from facestudio.latent.recipe import Edit, Mix, Recipe
 
 SHA = "ab" * 32
 
@@ -40,7 +40,7 @@ def test_mix_edits_round_trip_and_plain_mixes_keep_their_old_form():
 def test_grid_sheet_layout_and_labels():
     import numpy as np
 
-    from facestudio.session.mixing import grid_labels, grid_sheet
+    from facestudio.latent.mixing import grid_labels, grid_sheet
     rows = (Recipe(SHA, 1), Recipe(SHA, 2, edits=(Edit("a", 1.0, (0, 2)),)))
     cols = (Recipe(SHA, 3),)
     grid = MixGrid(rows, cols, (0, 2))

@@ -9,7 +9,7 @@ pickle may only mention (torch dtypes, ``numpy.ndarray``). :func:`build_array` a
 :func:`build_dtype` vet the ``BUILD`` state of numpy values.
 
 A failed check raises :class:`Refused` with a fragment of the sentence that
-:class:`~facestudio.generator.safe_pickle.RestrictedUnpickler` reports; damaged data raises
+:class:`~facestudio.generator.formats.safe_pickle.RestrictedUnpickler` reports; damaged data raises
 :class:`Corrupt`. Storage bytes are vetted opcode by opcode and then read by torch's
 weights-only loader.
 """

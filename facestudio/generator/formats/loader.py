@@ -14,15 +14,15 @@ from typing import Any, Callable
 
 import torch
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.native import is_safetensors, native_paths, read_native
+from facestudio.generator.formats.magic import LEGACY_TORCH_MAGIC, ZIP_MAGIC
+from facestudio.generator.formats.native import is_safetensors, native_paths, read_native
+from facestudio.generator.formats.nvidia_pickle import is_nvidia_pickle, read_nvidia_pickle
+from facestudio.generator.formats.rosinality import read_rosinality_checkpoint
+from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.locations import bundled_weights_dir
 
 Progress = Callable[[int, int], None]
-ZIP_MAGIC = b"PK\x03\x04"
-# torch.save before PyTorch 1.6 wrote a pickle whose first object is this magic number
-LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 HASH_CHUNK = 4 << 20
 
 
@@ -62,7 +62,6 @@ def detect_format(path: Path) -> str:
         return "native"
     if head[:4] == ZIP_MAGIC or head.startswith(LEGACY_TORCH_MAGIC):
         return "rosinality"  # a torch.save file: zip, or the pre-1.6 pickle stream
-    from facestudio.generator.nvidia_pickle import is_nvidia_pickle
     if is_nvidia_pickle(head):
         return "nvidia-pickle"
     raise ModelLoadError(
@@ -76,10 +75,8 @@ def read_weights(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], 
     if fmt == "native":
         config, state, meta = read_native(path)
     elif fmt == "nvidia-pickle":
-        from facestudio.generator.nvidia_pickle import read_nvidia_pickle
         config, state, meta = read_nvidia_pickle(path)
     else:
-        from facestudio.generator.rosinality import read_rosinality_checkpoint
         config, state, meta = read_rosinality_checkpoint(path)
     meta = dict(meta)
     meta["format"] = fmt

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.loader import LEGACY_TORCH_MAGIC, ZIP_MAGIC
-from facestudio.generator.stylegan2 import MappingNetwork, StyleGAN2Generator
+from facestudio.generator.formats.magic import LEGACY_TORCH_MAGIC, ZIP_MAGIC
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.stylegan2 import MappingNetwork, StyleGAN2Generator
 
 DEFAULT_LR_MUL = 0.01
 """rosinality's ``lr_mlp`` default; train.py never changes it and does not store it."""

@@ -1,68 +1,36 @@
-"""Read NVIDIA StyleGAN network pickles without running anything from them.
+"""The StyleGAN2 side of NVIDIA network pickles: a ``Generator``'s records to a config.
 
-stylegan2-ada-pytorch and stylegan3 save ``network-snapshot-*.pkl`` files: a dict with
-``G_ema`` (the generator to use), usually also ``G``, ``D``, ``augment_pipe`` and
-``training_set_kwargs``. Each network is a ``torch_utils.persistence`` object, which
-:mod:`~facestudio.generator.safe_pickle` reads as a :class:`PersistentRecord` (class name,
-inert module source, instance ``__dict__``) through its allow-list unpickler.
-
-:func:`read_nvidia_pickle` turns the records of a StyleGAN2 ``Generator`` into a
-:class:`GeneratorConfig` and a float32 state dict named like :class:`StyleGAN2Generator`,
-taking every size from the stored tensors and checking the result against the network the
-config builds.
+:class:`GeneratorReader` walks the :class:`~facestudio.generator.formats.safe_pickle.PersistentRecord`
+tree that the allow-list unpickler made of a stylegan2-ada-pytorch ``Generator`` and turns it
+into a :class:`GeneratorConfig` and a float32 state dict named like
+:class:`StyleGAN2Generator`, taking every size from the stored tensors and checking the result
+against the network the config builds. :mod:`~facestudio.generator.formats.sg3_pickle` builds its
+StyleGAN3 reader on it, and :mod:`~facestudio.generator.formats.nvidia_pickle` picks between the two.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import torch
 
-from facestudio.generator.config import GeneratorConfig
 from facestudio.generator.errors import ModelLoadError
-from facestudio.generator.loader import LEGACY_TORCH_MAGIC
-from facestudio.generator.ops import make_filter
-from facestudio.generator.safe_pickle import (
-    DICT_TYPES,
-    PersistentRecord,
-    TorchModuleRecord,
-    describe,
-    open_binary,
-    source_name,
-    unpickle_stream,
-)
-from facestudio.generator.safe_pickle_tensors import one_line
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.formats.safe_pickle import DICT_TYPES, PersistentRecord, TorchModuleRecord
+from facestudio.generator.formats.safe_pickle_tensors import one_line
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.ops import make_filter
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 
-PICKLE_FORMAT = "nvidia-pickle"
-
-
-def is_nvidia_pickle(head: bytes) -> bool:
-    """Whether a file's first bytes (16 are plenty) look like a network pickle.
-
-    True for a pickle header of protocol 2-5 (``\\x80`` + protocol byte), excluding the
-    legacy ``torch.save`` format, whose first pickle is torch's magic number; torch zip
-    files start with ``PK`` and safetensors with a length, so both give False.
-    """
-    head = bytes(head[:16])
-    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
-        return False
-    return len(head) == 2 or not LEGACY_TORCH_MAGIC.startswith(head[:len(LEGACY_TORCH_MAGIC)])
-
-
-# ------------------------------------------------------------------- generator extraction
-
-_GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
+GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 _BLOCK_NAME = re.compile(r"b(\d+)")
-_FC_NAME = re.compile(r"fc(\d+)")
+FC_NAME = re.compile(r"fc(\d+)")
 _STYLEGAN3_LAYER = re.compile(r"L\d+_\d+_\d+")
 _DEFAULT_TAPS = (1.0, 3.0, 3.0, 1.0)
 _MISSING = object()
-_ModuleRecord = PersistentRecord | TorchModuleRecord
+ModuleRecord = PersistentRecord | TorchModuleRecord
 
 
 def _few(names: list[str]) -> str:
@@ -70,29 +38,8 @@ def _few(names: list[str]) -> str:
     return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def _plain(value: Any, depth: int = 0) -> Any:
-    """``value`` as JSON-like data (EasyDicts become dicts); ValueError if it is not plain."""
-    if depth > 16:
-        raise ValueError("too deep")
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-        return value.item()
-    if type(value) in (list, tuple):
-        return [_plain(v, depth + 1) for v in value]
-    if type(value) in DICT_TYPES and all(type(k) is str for k in value):
-        return {k: _plain(v, depth + 1) for k, v in value.items()}
-    raise ValueError(f"{type(value).__name__} is not plain data")
 
-
-def _plain_or_none(value: Any) -> Any:
-    try:
-        return _plain(value)
-    except ValueError:
-        return None
-
-
-class _GeneratorReader:
+class GeneratorReader:
     """Turns the record tree of a StyleGAN2 ``Generator`` into a config and a state dict.
 
     Every failure is a :class:`ModelLoadError` whose message names the file (``name``).
@@ -115,29 +62,29 @@ class _GeneratorReader:
             raise self.fail(f"the {what} of its network is not a dict of named entries")
         return value
 
-    def kwargs(self, record: _ModuleRecord) -> dict:
+    def kwargs(self, record: ModuleRecord) -> dict:
         kwargs = record.state.get("_init_kwargs")
         return kwargs if type(kwargs) in DICT_TYPES else {}
 
-    def modules(self, record: _ModuleRecord) -> dict:
+    def modules(self, record: ModuleRecord) -> dict:
         return self.mapping(record.state.get("_modules"), f"{record.class_name} submodules")
 
-    def child(self, record: _ModuleRecord, key: str, class_name: str, path: str) -> _ModuleRecord:
+    def child(self, record: ModuleRecord, key: str, class_name: str, path: str) -> ModuleRecord:
         child = self.modules(record).get(key)
-        if not isinstance(child, _ModuleRecord):
+        if not isinstance(child, ModuleRecord):
             raise self.fail(f"its generator has no {path} module")
         if child.class_name != class_name:
             raise self.fail(f"its {path} module is a {child.class_name}, not a {class_name}")
         return child
 
-    def tensor(self, record: _ModuleRecord, key: str, path: str, ndim: int) -> torch.Tensor:
+    def tensor(self, record: ModuleRecord, key: str, path: str, ndim: int) -> torch.Tensor:
         for group in ("_parameters", "_buffers"):
             value = self.mapping(record.state.get(group), group).get(key)
             if isinstance(value, torch.Tensor) and value.ndim == ndim:
                 return value
         raise self.fail(f"its generator has no {ndim}-D tensor {path}.{key}")
 
-    def hyper(self, record: _ModuleRecord, key: str, positional: tuple[str, ...] = (),
+    def hyper(self, record: ModuleRecord, key: str, positional: tuple[str, ...] = (),
               default: Any = _MISSING) -> Any:
         """An attribute of the record, else its constructor argument, else ``default``."""
         if key in record.state:
@@ -163,9 +110,9 @@ class _GeneratorReader:
         raise self.fail(f"its {what} is {value!r}, not a number")
 
     # --- the generator
-    def check_family(self, g: PersistentRecord) -> tuple[_ModuleRecord, _ModuleRecord]:
+    def check_family(self, g: PersistentRecord) -> tuple[ModuleRecord, ModuleRecord]:
         """(mapping, synthesis) of a StyleGAN2 Generator (StyleGAN3 ones go to
-        :class:`~facestudio.generator.sg3_pickle.StyleGAN3Reader` before this)."""
+        :class:`~facestudio.generator.formats.sg3_pickle.StyleGAN3Reader` before this)."""
         if g.class_name != "Generator":
             raise self.fail(f"its network is a {g.class_name}, not a StyleGAN Generator")
         synthesis_names = set(self.modules(self.child(g, "synthesis", "SynthesisNetwork",
@@ -178,20 +125,20 @@ class _GeneratorReader:
     def config(self, g: PersistentRecord) -> tuple[GeneratorConfig, dict]:
         """The config, plus facts for the metadata (``num_fp16_res``)."""
         mapping, synthesis = self.check_family(g)
-        dims = {key: self.as_int(self.hyper(g, key, _GENERATOR_ARGS), key)
-                for key in _GENERATOR_ARGS}
+        dims = {key: self.as_int(self.hyper(g, key, GENERATOR_ARGS), key)
+                for key in GENERATOR_ARGS}
         g_kwargs = self.kwargs(g)
         mapping_kwargs = {**self.mapping(g_kwargs.get("mapping_kwargs"), "mapping_kwargs"),
                           **self.kwargs(mapping)}
         synthesis_kwargs = {  # stylegan2-ada nests them, stylegan3's Generator flattens them
             **self.mapping(g_kwargs.get("synthesis_kwargs"), "synthesis_kwargs"),
-            **{k: v for k, v in g_kwargs.items() if k not in _GENERATOR_ARGS
+            **{k: v for k, v in g_kwargs.items() if k not in GENERATOR_ARGS
                and k not in ("mapping_kwargs", "synthesis_kwargs")},
             **self.kwargs(synthesis)}
 
         # Mapping network: layer count and widths from the stored fc layers.
         fc_indices = sorted(int(m.group(1)) for key in self.modules(mapping)
-                            if (m := _FC_NAME.fullmatch(key)))
+                            if (m := FC_NAME.fullmatch(key)))
         if not fc_indices or fc_indices != list(range(len(fc_indices))):
             raise self.fail("its mapping network's layers are not fc0, fc1, ... in order")
         fc0 = self.child(mapping, "fc0", "FullyConnectedLayer", "mapping.fc0")
@@ -263,7 +210,7 @@ class _GeneratorReader:
         if wrong:
             raise self.mismatch(wrong)
 
-    def resample_taps(self, *records: _ModuleRecord) -> tuple[float, ...]:
+    def resample_taps(self, *records: ModuleRecord) -> tuple[float, ...]:
         """1-D FIR taps whose normalised outer product is the stored ``resample_filter``."""
         for record in records:
             f = self.mapping(record.state.get("_buffers"), "_buffers").get("resample_filter")
@@ -280,7 +227,7 @@ class _GeneratorReader:
             return tuple(float(t) for t in taps / taps.abs().max())
         return _DEFAULT_TAPS
 
-    def state_dict(self, record: _ModuleRecord, prefix: str, out: dict[str, torch.Tensor],
+    def state_dict(self, record: ModuleRecord, prefix: str, out: dict[str, torch.Tensor],
                    active: set[int]) -> dict[str, torch.Tensor]:
         """Parameters and persistent buffers under dotted names, as float32 (no FIR filters)."""
         if id(record) in active:
@@ -299,7 +246,7 @@ class _GeneratorReader:
         for key, child in self.modules(record).items():
             if child is None:
                 continue
-            if not isinstance(child, _ModuleRecord):
+            if not isinstance(child, ModuleRecord):
                 raise self.fail(f"its {prefix}{key} is a {type(child).__name__}, not a module")
             self.state_dict(child, f"{prefix}{key}.", out, active)
         active.discard(id(record))
@@ -330,74 +277,3 @@ class _GeneratorReader:
             problems.append(f"{len(wrong) - 3} more shapes differ")
         if problems:
             raise self.mismatch(problems)
-
-
-def convert_nvidia_data(data: Any, name: str = "the model file",
-                        ) -> tuple[GeneratorConfig, dict[str, torch.Tensor], dict]:
-    """Like :func:`read_nvidia_pickle` for data already read by
-    :func:`~facestudio.generator.safe_pickle.unpickle_restricted`
-    (a snapshot dict, or a bare generator :class:`PersistentRecord`)."""
-    reader = _GeneratorReader(name)
-    key = None
-    if isinstance(data, PersistentRecord):
-        record = data
-    elif isinstance(data, dict):
-        key = next((k for k in ("G_ema", "G") if data.get(k) is not None), None)
-        if key is None:
-            raise reader.fail("it holds no generator (no G_ema or G entry)")
-        record = data[key]
-        if not isinstance(record, PersistentRecord):
-            raise reader.fail(f"its {key} entry is {describe(record)}, not a network")
-    else:
-        raise reader.fail(f"it holds {describe(data)} instead of a dict of networks")
-    # Imported here: sg3_pickle builds on this module's reader.
-    from facestudio.generator.sg3_pickle import StyleGAN3Reader, is_stylegan3_record
-    if is_stylegan3_record(reader, record):
-        reader = StyleGAN3Reader(name)
-    try:
-        config, facts = reader.config(record)
-        state = reader.state_dict(record, "", {}, set())
-        reader.verify(config, state)
-    except ModelLoadError:
-        raise
-    except Exception as exc:  # odd values in a well-formed pickle: still one sentence
-        raise reader.fail(f"its generator records are malformed ({one_line(exc)})") from None
-    metadata: dict[str, Any] = {
-        "format": PICKLE_FORMAT, "family": config.family, "source_key": key,
-        "source_class": record.class_name, "persistence_version": record.version, **facts}
-    if isinstance(data, dict):
-        metadata["entries"] = sorted(str(k) for k in data)
-        training_set_kwargs = _plain_or_none(data.get("training_set_kwargs"))
-        if training_set_kwargs is not None:
-            metadata["training_set_kwargs"] = training_set_kwargs
-    init_kwargs = _plain_or_none(reader.kwargs(record))
-    if init_kwargs:
-        metadata["init_kwargs"] = init_kwargs
-    return config, state, metadata
-
-
-def read_nvidia_pickle(source: str | os.PathLike | BinaryIO,
-                       ) -> tuple[GeneratorConfig, dict[str, torch.Tensor], dict]:
-    """Read a stylegan2-ada-pytorch / stylegan3 network pickle without executing it.
-
-    source: a path or a binary file object. Uses ``G_ema`` (else ``G``). Returns
-    ``(config, state, metadata)``: ``state`` maps :class:`StyleGAN2Generator` parameter and
-    buffer names to float32 CPU tensors (``load_state_dict(strict=True)`` works), and
-    ``metadata`` holds ``format``, ``source_key``, ``source_class``, ``num_fp16_res`` and,
-    when they are plain data, ``training_set_kwargs`` and the generator's ``init_kwargs``.
-    Raises :class:`UnsafePickleError` for a pickle that asks for anything outside the
-    allow-list and :class:`ModelLoadError` for anything unreadable, unsupported or
-    inconsistent; each message is one sentence. StyleGAN3 generators are read by
-    :mod:`~facestudio.generator.sg3_pickle` into a ``StyleGAN3Config`` and state dict
-    named like :class:`~facestudio.generator.stylegan3.StyleGAN3Generator`.
-    """
-    name = source_name(source)
-    with open_binary(source, name) as raw:
-        head = raw.read(16) or b""
-        if not head:
-            raise ModelLoadError(f"cannot load {name}: the file is empty.")
-        if not is_nvidia_pickle(head):
-            raise ModelLoadError(f"cannot load {name}: it is not an NVIDIA StyleGAN network "
-                                 "pickle (it does not start with a pickle header of protocol 2-5).")
-        data = unpickle_stream(raw, name, prefix=head)
-    return convert_nvidia_data(data, name)

@@ -9,7 +9,7 @@ storage from ``torch.storage._load_from_bytes(legacy torch.save bytes)``.
 
 :class:`RestrictedUnpickler` rebuilds such a file as plain data. Every global the pickle
 names is looked up in an allow-list of functions written here and in
-:mod:`~facestudio.generator.safe_pickle_tensors` (nothing is imported from the names in the
+:mod:`~facestudio.generator.formats.safe_pickle_tensors` (nothing is imported from the names in the
 file); calling, ``NEWOBJ``, ``BUILD`` and container opcodes are checked too. Persistent
 objects become :class:`PersistentRecord` (the embedded source stays an inert string),
 standard ``torch.nn`` containers :class:`TorchModuleRecord`, and ``dnnlib.util.EasyDict`` an
@@ -34,7 +34,7 @@ from typing import Any, BinaryIO, Callable, ClassVar, Iterator
 import numpy as np
 
 from facestudio.generator.errors import ModelLoadError, UnsafePickleError
-from facestudio.generator.safe_pickle_tensors import (
+from facestudio.generator.formats.safe_pickle_tensors import (
     TENSOR_CALLABLES,
     TENSOR_CONSTANTS,
     Corrupt,

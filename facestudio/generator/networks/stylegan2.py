@@ -13,9 +13,9 @@ import math
 import torch
 from torch import nn
 
-from facestudio.generator.config import GeneratorConfig
-from facestudio.generator.layers import Conv2d, FullyConnected, SynthesisLayer, ToRGB
-from facestudio.generator.ops import make_filter, normalize_2nd_moment, upsample2d
+from facestudio.generator.networks.config import GeneratorConfig
+from facestudio.generator.networks.layers import Conv2d, FullyConnected, SynthesisLayer, ToRGB
+from facestudio.generator.networks.ops import make_filter, normalize_2nd_moment, upsample2d
 
 NOISE_MODES = ("const", "random", "none")
 

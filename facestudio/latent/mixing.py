@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facestudio.session.recipe import Mix, Recipe
+from facestudio.latent.recipe import Mix, Recipe
 
 
 def mixed(row: Recipe, donor: Recipe, layers: tuple[int, int]) -> Recipe:
