@@ -22,16 +22,16 @@ def test_split_and_difference_images():
 def test_compare_renders_both_faces_in_one_batch_and_switches_modes_without_rendering(qtbot, window):
     view = window.compare_view
     worker = window.bridge.worker
-    a = window.recipe
+    a = window.state.recipe
     view.a_button.click()
     window.controls.seed_spin.setValue(a.seed + 3)
-    b = window.recipe
+    b = window.state.recipe
     assert b != a
     batches = worker.stats.batches_requested
     view.b_button.click()
     qtbot.waitUntil(view.is_ready, timeout=TIMEOUT)
     assert worker.stats.batches_requested == batches + 1
-    renderer = window.model.renderer
+    renderer = window.state.model.renderer
     img_a, img_b = view.images
     assert np.abs(img_a.astype(int) - renderer.render(a)).max() <= 1
     assert np.abs(img_b.astype(int) - renderer.render(b)).max() <= 1
@@ -54,7 +54,7 @@ def test_side_by_side_views_share_zoom_and_pan(qtbot, window):
     window.show()
     window.central_tabs.setCurrentWidget(view)
     qtbot.waitExposed(window)
-    view.set_faces(window.recipe, window.recipe.replace(seed=5))
+    view.set_faces(window.state.recipe, window.state.recipe.replace(seed=5))
     qtbot.waitUntil(view.is_ready, timeout=TIMEOUT)
 
     def same_view():
@@ -72,7 +72,7 @@ def test_side_by_side_views_share_zoom_and_pan(qtbot, window):
 def test_interpolation_strip_renders_on_the_worker_and_exports(qtbot, window, tmp_path):
     strip = window.compare_view.strip
     assert not strip.render()  # A and B not set yet
-    a = window.recipe
+    a = window.state.recipe
     b = a.replace(seed=a.seed + 1)
     window.compare_view.set_faces(a, b)
     strip.steps.setValue(5)
@@ -80,7 +80,7 @@ def test_interpolation_strip_renders_on_the_worker_and_exports(qtbot, window, tm
     layers = strip.layers.currentData()
     assert strip.render()
     qtbot.waitUntil(lambda: strip.frames is not None, timeout=TIMEOUT)
-    renderer = window.model.renderer
+    renderer = window.state.model.renderer
     assert strip.frames.shape == (5, 32, 32, 3)
     assert np.abs(strip.frames[0].astype(int) - renderer.render(a)).max() <= 1
     ws_last = renderer.ws_for(a)
