@@ -42,7 +42,7 @@ def test_screenshot_with_a_bad_model_fails_in_one_sentence(tmp_path):
     assert not (tmp_path / "s.png").exists()
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 def test_recovery_is_offered_after_a_crash(qtbot, tmp_path, native_model):
     data = tmp_path / "data"
     data.mkdir()

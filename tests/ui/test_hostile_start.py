@@ -56,7 +56,7 @@ def test_the_studio_starts_when_the_data_home_is_a_file(tmp_path, native_model):
     assert len(lines) == 1 and "Autosave" in lines[0], proc.stderr
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 @pytest.mark.parametrize("spoil", ["entry is a file", "parent is a file", "read-only"])
 def test_the_window_runs_without_autosave_when_its_folder_cannot_be_used(qtbot, tmp_path, native_model, spoil,
                                                                         monkeypatch):
@@ -84,7 +84,7 @@ def test_the_window_runs_without_autosave_when_its_folder_cannot_be_used(qtbot, 
     win.close()
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 def test_a_crash_marker_that_is_a_folder_moves_the_studio_to_another_slot(qtbot, tmp_path, native_model):
     data = tmp_path / "data"
     (data / MARKER_NAME).mkdir(parents=True)
@@ -95,7 +95,7 @@ def test_a_crash_marker_that_is_a_folder_moves_the_studio_to_another_slot(qtbot,
     win.close()
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 @pytest.mark.parametrize("key, value", [
     ("recipe/seed", "-5"), ("recipe/seed", "abc"), ("recipe/seed", "1e400"), ("recipe/seed", "99999999999999"),
     ("models/recent", "[1, {}]"), ("models/recent", "5"), ("window/geometry", "garbage"),
