@@ -33,6 +33,7 @@ class MixController:
         self.compare = compare
         self.bridge.batchReady.connect(view.on_batch)
         self.bridge.batchReady.connect(compare.on_batch)
+        compare.strip.stamp = lambda: window.export_panel.stamp()  # the dock is made after this tab
         view.gallery_recipes = self.gallery_recipes
         view.faceChosen.connect(self.choose)
         view.faceOpened.connect(self.open)
