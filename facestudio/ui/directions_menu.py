@@ -50,16 +50,15 @@ class DirectionsController:
         self.ask_open_path = self._ask_open_path
         self.ask_save_path = self._ask_save_path
         self.ask_marks = self._ask_marks
-        w = window
-        w._action("New direction from A to B", self.new_from_selected_pair, None, menu)
-        w._action("New direction from marked faces…", self.new_from_marked_dialog, None, menu)
-        menu.addSeparator()
-        w._action("Rename direction…", self.rename_dialog, None, menu)
-        w._action("Delete direction…", self.delete_dialog, None, menu)
-        menu.addSeparator()
-        w._action("Import directions…", self.import_dialog, None, menu)
-        w._action("Export directions…", self.export_dialog, None, menu)
-        w.directions_panel.methodChanged.connect(self.set_method)
+        for entry in (("New direction from A to B", self.new_from_selected_pair),
+                      ("New direction from marked faces…", self.new_from_marked_dialog), None,
+                      ("Rename direction…", self.rename_dialog), ("Delete direction…", self.delete_dialog), None,
+                      ("Import directions…", self.import_dialog), ("Export directions…", self.export_dialog)):
+            if entry is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(*entry)
+        window.directions_panel.methodChanged.connect(self.set_method)
 
     # --- what the sliders show -------------------------------------------------------------
     @property
