@@ -29,8 +29,9 @@ from facestudio.generator.formats.loader import (
 from facestudio.generator.formats.model_card import ModelCard, read_card_beside
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.sg3_config import StyleGAN3Config
-from facestudio.generator.networks.stylegan2 import NOISE_MODES, StyleGAN2Generator
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.generator.networks.stylegan3 import StyleGAN3Generator, Transform, transform_matrix
+from facestudio.latent.noise import NOISE_MODES
 
 AnyConfig = GeneratorConfig | StyleGAN3Config
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facestudio.latent.recipe import Mix, Recipe
+from facestudio.latent.seeds import MAX_SEED
 
 
 def mixed(row: Recipe, donor: Recipe, layers: tuple[int, int]) -> Recipe:
@@ -46,9 +47,9 @@ def parse_seeds(text: str, limit: int = 64) -> list[int]:
             raise ValueError(f"{part!r} is not a seed or a seed range like 5-7") from None
         if len(seeds) > limit:
             raise ValueError(f"at most {limit} faces per side of a mixing grid")
-    bad = next((s for s in seeds if not 0 <= s < 2 ** 32), None)
+    bad = next((s for s in seeds if not 0 <= s <= MAX_SEED), None)
     if bad is not None:
-        raise ValueError(f"seed {bad} is out of range (0 to {2 ** 32 - 1})")
+        raise ValueError(f"seed {bad} is out of range (0 to {MAX_SEED})")
     return seeds
 
 

@@ -22,9 +22,9 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from facestudio.latent.noise import NOISE_MODES
 from facestudio.latent.seeds import check_seed
 
-NOISE_MODES = ("const", "random", "none")
 RECIPE_VERSION = 1
 # The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
 # network's float32 arithmetic overflows.

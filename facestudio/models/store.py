@@ -3,7 +3,7 @@
 Layout: ``<models root>/<catalog id>/`` holds the weight file (the catalog's file name), a
 ``MODEL_CARD.md`` and ``facestudio-model.json``. The card carries the catalog's licence,
 licence URL and attribution as front matter, the same keys as the bundled model's card;
-the loader reads the card beside any weight file (``generator.model_card.read_card_beside``),
+the loader reads the card beside any weight file (``generator.formats.model_card.read_card_beside``),
 so a downloaded model's licence reaches the export terms without any further wiring. The
 JSON record keeps where the file came from, its sha256 and whether that was verified
 against a published value.
@@ -28,7 +28,7 @@ from facestudio.models.catalog import CatalogEntry
 from facestudio.models.download import Downloaded, Progress, download, part_path
 
 DATA_ENV = "FACESTUDIO_DATA"
-CARD_FILE = "MODEL_CARD.md"  # the name generator.model_card reads beside a weight file
+CARD_FILE = "MODEL_CARD.md"  # the name generator.formats.model_card reads beside a weight file
 RECORD_FILE = "facestudio-model.json"
 
 

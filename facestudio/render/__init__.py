@@ -1,6 +1,7 @@
 """The renderer and its latest-wins worker thread (generator, latent, torch; no Qt)."""
 
 from facestudio.render.renderer import ModelMismatchError, Renderer
-from facestudio.render.worker import BatchResult, RenderResult, RenderWorker, WorkerStats
+from facestudio.render.jobs import BatchResult, RenderResult, WorkerStats
+from facestudio.render.worker import RenderWorker
 
 __all__ = ["BatchResult", "ModelMismatchError", "RenderResult", "RenderWorker", "Renderer", "WorkerStats"]

@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from facestudio.latent.recipe import Recipe
-from facestudio.render.worker import DEFAULT_PREVIEW_LEVEL, RenderWorker
+from facestudio.render.worker import DEFAULT_PREVIEW_LEVEL, DEFAULT_SETTLE_SECONDS, RenderWorker
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -141,7 +141,8 @@ def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "
 
 
 def bench_drag(renderer, recipe: Recipe, direction_id: str, layers: tuple[int, int],
-               steps: int = 120, hz: float = 60.0, settle_seconds: float = 0.15) -> dict:
+               steps: int = 120, hz: float = 60.0,
+               settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> dict:
     """Drive the real worker like a slider dragged at ``hz`` for ``steps`` moves."""
     submitted: dict[int, float] = {}
     latencies: list[float] = []

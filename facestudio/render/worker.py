@@ -26,6 +26,9 @@ Callbacks run **on the worker thread**. They must be quick and must not touch wi
 Qt adapter in ``facestudio/ui`` re-emits each result as a Qt signal (a queued connection
 delivers it on the GUI thread). Callbacks may call :meth:`submit` again. An exception in a
 callback is logged and otherwise ignored.
+
+The records it queues and delivers (requests, batch jobs, results, counters) are in
+:mod:`facestudio.render.jobs`; this module is the thread and its scheduling.
 """
 
 from __future__ import annotations
@@ -36,143 +39,18 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from facestudio.latent.recipe import Recipe
+from facestudio.render.jobs import BatchJob, BatchResult, RenderResult, Request, WorkerStats, describe_error
 from facestudio.render.renderer import Renderer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SETTLE_SECONDS = 0.15
 DEFAULT_PREVIEW_LEVEL = 2
-
-
-@dataclass(frozen=True, eq=False)
-class RenderResult:
-    """One finished single render.
-
-    request_id: the id :meth:`RenderWorker.submit` returned; recipe: what was rendered;
-    image: uint8 C-contiguous ``[H, W, 3]`` at full size (None on error); level: 0 for a
-    full render, ``k > 0`` for a preview computed at ``R / 2**k``; elapsed_ms: wall time of
-    the render in milliseconds; error: one sentence when rendering failed, else None.
-    """
-
-    request_id: int
-    recipe: Recipe
-    image: np.ndarray | None
-    level: int
-    elapsed_ms: float
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def is_preview(self) -> bool:
-        return self.level > 0
-
-
-@dataclass(frozen=True, eq=False)
-class BatchResult:
-    """One finished chunk of a batch.
-
-    tag: the batch's tag; start_index: index of ``images[0]`` in the submitted list;
-    images: uint8 ``[n, H, W, 3]`` (None on error); batch_id: the id
-    :meth:`RenderWorker.submit_batch` returned; total: length of the submitted list;
-    recipes: the ``n`` recipes of this chunk; level: as in :class:`RenderResult`;
-    elapsed_ms: wall time of the chunk; error: one sentence when the chunk failed.
-    """
-
-    tag: str
-    start_index: int
-    images: np.ndarray | None
-    batch_id: int = 0
-    total: int = 0
-    recipes: tuple[Recipe, ...] = ()
-    level: int = 0
-    elapsed_ms: float = 0.0
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def stop_index(self) -> int:
-        count = len(self.recipes) or (0 if self.images is None else len(self.images))
-        return self.start_index + count
-
-    @property
-    def is_last(self) -> bool:
-        return self.stop_index >= self.total
-
-
-@dataclass(frozen=True)
-class WorkerStats:
-    """Counters since the worker started.
-
-    requested: submit calls; replaced: requests superseded while still waiting (never
-    rendered); rendered: single renders finished without error (previews included);
-    previews: those at level > 0; settled: automatic full renders after a drag; errors:
-    single renders that failed; dropped: finished single renders not delivered because a
-    newer request existed; delivered: results passed to ``on_result``; batches_requested,
-    batches_cancelled, batch_chunks (rendered chunks), batch_errors: the batch side;
-    callback_errors: exceptions raised by the callbacks.
-    """
-
-    requested: int = 0
-    replaced: int = 0
-    rendered: int = 0
-    previews: int = 0
-    settled: int = 0
-    errors: int = 0
-    dropped: int = 0
-    delivered: int = 0
-    batches_requested: int = 0
-    batches_cancelled: int = 0
-    batch_chunks: int = 0
-    batch_errors: int = 0
-    callback_errors: int = 0
-
-
-@dataclass(frozen=True)
-class _Request:
-    id: int
-    recipe: Recipe
-    interactive: bool
-    submitted_at: float  # time.monotonic() seconds
-
-
-@dataclass
-class _BatchJob:
-    id: int
-    tag: str
-    recipes: tuple[Recipe, ...]
-    level: int
-    next_index: int = 0
-    make_ws: Callable[[Renderer], np.ndarray] | None = None  # a ws batch instead of recipes
-    count: int = 0  # images of a ws batch
-    noise: str = "const"
-    ws: np.ndarray | None = None  # make_ws's result, computed at the first chunk
-
-    @property
-    def size(self) -> int:
-        return self.count if self.make_ws is not None else len(self.recipes)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for the user: the message of an expected error (ValueError, which includes
-    model and direction errors), or the type and first line of an unexpected one."""
-    lines = str(exc).strip().splitlines()
-    message = lines[0] if lines else ""
-    if isinstance(exc, ValueError) and message:
-        return message
-    return f"rendering failed with {type(exc).__name__}: {message}" if message else \
-        f"rendering failed with {type(exc).__name__}"
 
 
 class RenderWorker:
@@ -209,9 +87,9 @@ class RenderWorker:
         self.batch_chunk = int(batch_chunk)
 
         self._cond = threading.Condition()
-        self._pending: _Request | None = None
-        self._settle: tuple[_Request, float] | None = None  # request, monotonic deadline
-        self._batches: OrderedDict[str, _BatchJob] = OrderedDict()
+        self._pending: Request | None = None
+        self._settle: tuple[Request, float] | None = None  # request, monotonic deadline
+        self._batches: OrderedDict[str, BatchJob] = OrderedDict()
         self._current_batch_id: dict[str, int] = {}  # tag -> newest batch id
         self._next_id = 0
         self._latest_request_id = 0
@@ -238,7 +116,7 @@ class RenderWorker:
                 return request_id
             if self._pending is not None:
                 self._count(replaced=1)
-            self._pending = _Request(request_id, recipe, bool(interactive), time.monotonic())
+            self._pending = Request(request_id, recipe, bool(interactive), time.monotonic())
             self._latest_request_id = request_id
             self._settle = None  # a newer request supersedes the scheduled full render
             self._cond.notify_all()
@@ -255,7 +133,7 @@ class RenderWorker:
         if bad is not None:
             raise TypeError(f"submit_batch takes Recipes, got {type(bad).__name__}")
         self.renderer.effective_level(level)  # validates the level now, not on the thread
-        return self._queue_batch(tag, lambda batch_id: _BatchJob(batch_id, tag, recipes, level)
+        return self._queue_batch(tag, lambda batch_id: BatchJob(batch_id, tag, recipes, level)
                                  if recipes else None)
 
     def submit_ws_batch(self, make_ws: Callable[[Renderer], np.ndarray], count: int,
@@ -268,10 +146,10 @@ class RenderWorker:
         if count < 1:
             raise ValueError(f"a ws batch needs at least one image, got {count!r}")
         self.renderer.effective_level(level)
-        return self._queue_batch(tag, lambda batch_id: _BatchJob(batch_id, tag, (), level, make_ws=make_ws,
+        return self._queue_batch(tag, lambda batch_id: BatchJob(batch_id, tag, (), level, make_ws=make_ws,
                                                                  count=int(count), noise=noise))
 
-    def _queue_batch(self, tag: str, make_job: Callable[[int], "_BatchJob | None"]) -> int:
+    def _queue_batch(self, tag: str, make_job: Callable[[int], "BatchJob | None"]) -> int:
         """Replace the batch queued under ``tag`` (counted as cancelled) by ``make_job(id)``
         (None: just cancel) and wake the thread; returns the new batch id."""
         with self._cond:
@@ -393,7 +271,7 @@ class RenderWorker:
     def _idle_locked(self) -> bool:
         return self._stopping or not (self._busy or self._pending or self._settle or self._batches)
 
-    def _render_request(self, request: _Request, level: int, settling: bool) -> None:
+    def _render_request(self, request: Request, level: int, settling: bool) -> None:
         started = time.perf_counter()
         effective = 0
         try:
@@ -424,7 +302,7 @@ class RenderWorker:
         if deliver:
             self._call(self.on_result, result)
 
-    def _render_chunk(self, job: _BatchJob, start: int, stop: int) -> None:
+    def _render_chunk(self, job: BatchJob, start: int, stop: int) -> None:
         started = time.perf_counter()
         recipes = job.recipes[start:stop]
         effective = 0

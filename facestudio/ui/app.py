@@ -66,7 +66,7 @@ def open_on_start(window: StudioWindow, model: str | None, file: str | Path | No
     first = file is not None and model is None and kind_of(file) != "image"
     if first:
         opened = window.open_path(file)
-    if (window.model is None or model is not None) and not window.open_model(model):
+    if (window.state.model is None or model is not None) and not window.open_model(model):
         return False
     if file is not None and not first:
         opened = window.open_path(file)
@@ -104,14 +104,14 @@ def run_gui(model: str | None = None, screenshot: Path | None = None, file: str 
     window = StudioWindow(settings, data_dir, report=tell,
                           confirm=(lambda *_: False) if headless_check else None)
     window.show()
-    if window.storage_problem:
-        tell("Autosave is off", window.storage_problem)
+    if window.sessions.storage_problem:
+        tell("Autosave is off", window.sessions.storage_problem)
     else:
         log_internal_errors(window.data_dir)
     if not headless_check:
-        window.offer_recovery()
+        window.sessions.offer_recovery()
     opened = open_on_start(window, model, file)
-    if window.model is None and headless_check:
+    if window.state.model is None and headless_check:
         return 1
     if headless_check:
         status = {"code": 1}

@@ -213,7 +213,7 @@ class CompareView(QtWidgets.QWidget):
 
     def prepare_screenshot(self, window) -> None:
         """For the screenshot script: A = the current face, B = it with another seed."""
-        current = window.recipe
+        current = window.state.recipe
         self.mode.setCurrentText("split")
         self.set_faces(current, current.replace(seed=current.seed + 7))
         self.strip.render()

@@ -12,9 +12,11 @@ import random
 
 from PySide6 import QtCore, QtWidgets
 
+from facestudio.latent.noise import NOISE_MODES
+
 MAX_SPIN_SEED = 2**31 - 1  # QSpinBox holds a signed 32-bit int
 PSI_STEPS = 100
-NOISE_CHOICES = (("const", "constant"), ("random", "random"), ("none", "none"))
+NOISE_LABELS = {"const": "constant"}  # the others show as their name
 SHIFT_STEPS = 100  # slider steps per unit of shift (the image spans about one unit)
 MAX_SHIFT = 0.5
 # Combos are read by index: QComboBox.currentData() mishandles None's refcount in PySide6.
@@ -54,7 +56,7 @@ class LatentControls(QtWidgets.QWidget):
         self.cutoff_spin.setToolTip("Truncate only the first N layers")
         form.addRow("Cutoff", self.cutoff_spin)
         self.noise_combo = QtWidgets.QComboBox()
-        self.noise_combo.addItems([label for _, label in NOISE_CHOICES])
+        self.noise_combo.addItems([NOISE_LABELS.get(mode, mode) for mode in NOISE_MODES])
         form.addRow("Noise", self.noise_combo)
         self.class_combo = QtWidgets.QComboBox()
         self.class_label = QtWidgets.QLabel("Class")
@@ -83,7 +85,7 @@ class LatentControls(QtWidgets.QWidget):
         self.psi_slider.sliderReleased.connect(lambda: self.dragFinished.emit("psi"))
         self.psi_spin.valueChanged.connect(lambda v: self._emit({"psi": round(v, 2)}))
         self.cutoff_spin.valueChanged.connect(lambda v: self._emit({"cutoff": v or None}))
-        self.noise_combo.currentIndexChanged.connect(lambda i: self._emit({"noise": NOISE_CHOICES[i][0]}))
+        self.noise_combo.currentIndexChanged.connect(lambda i: self._emit({"noise": NOISE_MODES[i]}))
         self.class_combo.currentIndexChanged.connect(self._on_class)
 
     def set_model(self, num_ws: int, c_dim: int, transform: bool = False) -> None:
@@ -111,7 +113,7 @@ class LatentControls(QtWidgets.QWidget):
         self.psi_slider.setValue(round(psi * PSI_STEPS))
         self.psi_spin.setValue(psi)
         self.cutoff_spin.setValue(cutoff or 0)
-        self.noise_combo.setCurrentIndex([mode for mode, _ in NOISE_CHOICES].index(noise))
+        self.noise_combo.setCurrentIndex(NOISE_MODES.index(noise))
         if class_idx is not None and class_idx < self.class_combo.count():
             self.class_combo.setCurrentIndex(class_idx)
         tx, ty, angle = transform or (0.0, 0.0, 0.0)

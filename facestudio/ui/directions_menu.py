@@ -19,7 +19,6 @@ from PySide6 import QtWidgets
 from facestudio.latent.direction_files import adopt, read_directions, write_directions
 from facestudio.latent.directions import Direction, DirectionError
 from facestudio.latent.user_directions import direction_between, direction_from_examples, new_direction_id
-from facestudio.ui.gallery_dock import ID_ROLE
 from facestudio.ui.sliders import DirectionInfo
 
 DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files (*)"
@@ -43,6 +42,7 @@ class DirectionsController:
 
     def __init__(self, window, menu: QtWidgets.QMenu):
         self.window = window
+        self.state = window.state
         self.method = "pca"
         self.user_directions: list[Direction] = []
         self._retired: dict[str, Direction] = {}  # deleted, kept so undo can still render them
@@ -50,21 +50,20 @@ class DirectionsController:
         self.ask_open_path = self._ask_open_path
         self.ask_save_path = self._ask_save_path
         self.ask_marks = self._ask_marks
-        w = window
-        w._action("New direction from A to B", self.new_from_selected_pair, None, menu)
-        w._action("New direction from marked faces…", self.new_from_marked_dialog, None, menu)
-        menu.addSeparator()
-        w._action("Rename direction…", self.rename_dialog, None, menu)
-        w._action("Delete direction…", self.delete_dialog, None, menu)
-        menu.addSeparator()
-        w._action("Import directions…", self.import_dialog, None, menu)
-        w._action("Export directions…", self.export_dialog, None, menu)
-        w.directions_panel.methodChanged.connect(self.set_method)
+        for entry in (("New direction from A to B", self.new_from_selected_pair),
+                      ("New direction from marked faces…", self.new_from_marked_dialog), None,
+                      ("Rename direction…", self.rename_dialog), ("Delete direction…", self.delete_dialog), None,
+                      ("Import directions…", self.import_dialog), ("Export directions…", self.export_dialog)):
+            if entry is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(*entry)
+        window.directions_panel.methodChanged.connect(self.set_method)
 
     # --- what the sliders show -------------------------------------------------------------
     @property
     def model(self):
-        return self.window.model
+        return self.state.model
 
     def shown(self) -> list[Direction]:
         """The sliders, in order: the method's directions, then the user's."""
@@ -88,20 +87,20 @@ class DirectionsController:
 
     def refresh(self) -> None:
         """Rebuild the sliders and hand the renderer every direction a recipe may use."""
-        model, win = self.model, self.window
+        model, win, state = self.model, self.window, self.state
         if model is None:
             return
         shown = self.shown()
         for d in shown:
-            win.direction_layers.setdefault(d.id, d.layers)
+            state.default_layers(d.id, d.layers)
         win.directions_panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d)) for d in shown],
                                             model.num_ws)
         known = {d.id: d for d in model.discovered_directions()}
         known.update(self._retired)
         known.update({d.id: d for d in self.user_directions})
         model.renderer.set_directions(known)
-        if win.recipe is not None:
-            win.directions_panel.sync({e.direction_id: e.amount for e in win.recipe.edits}, win.direction_layers)
+        if state.recipe is not None:
+            win.directions_panel.sync({e.direction_id: e.amount for e in state.recipe.edits}, state.layers)
 
     def set_user_directions(self, directions: list[Direction]) -> None:
         """Directions from a session; ones that do not fit this model are reported and left out."""
@@ -131,7 +130,7 @@ class DirectionsController:
             self._retired.pop(d.id, None)
             self.user_directions.append(d)
             added.append(d)
-        self.window._dirty = True
+        self.state.mark_dirty()
         self.refresh()
         names = ", ".join(d.name for d in added)
         self.window.statusBar().showMessage(f"Added direction{'s' if len(added) > 1 else ''} {names}", 4000)
@@ -139,8 +138,8 @@ class DirectionsController:
 
     # --- making directions -------------------------------------------------------------------
     def selected_faces(self):
-        ids = [item.data(ID_ROLE) for item in self.window.gallery_dock.list.selectedItems()]
-        return [f for f in self.window.gallery if f.id in ids]  # gallery order: A before B
+        ids = self.window.gallery_dock.selected_ids()
+        return [f for f in self.state.gallery if f.id in ids]  # gallery order: A before B
 
     def _ws_of(self, face):
         return self.model.renderer.ws_for(face.recipe)
@@ -159,7 +158,7 @@ class DirectionsController:
                                                     model_sha256=self.model.sha256))
 
     def new_from_examples(self, positive_ids, negative_ids, name: str, method: str = "mean") -> Direction | None:
-        faces = {f.id: f for f in self.window.gallery}
+        faces = {f.id: f for f in self.state.gallery}
         return self._make(lambda: direction_from_examples(
             [self._ws_of(faces[i]) for i in positive_ids], [self._ws_of(faces[i]) for i in negative_ids],
             name=name, method=method, model_sha256=self.model.sha256,
@@ -193,7 +192,7 @@ class DirectionsController:
                 self.user_directions[i] = Direction(id=d.id, name=name, vector=d.vector, layers=d.layers,
                                                     scale=d.scale, source=d.source,
                                                     model_sha256=d.model_sha256, meta=d.meta)
-                self.window._dirty = True
+                self.state.mark_dirty()
                 self.refresh()
 
     def delete(self, direction_id: str) -> None:
@@ -203,11 +202,11 @@ class DirectionsController:
             return
         self.user_directions = [d for d in self.user_directions if d.id != direction_id]
         self._retired[direction_id] = gone[0]
-        self.window._dirty = True
+        self.state.mark_dirty()
         self.refresh()
-        win = self.window
-        if win.recipe is not None and win.recipe.amount_of(direction_id):
-            win.change_recipe(win.recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone[0].name}")
+        recipe = self.state.recipe
+        if recipe is not None and recipe.amount_of(direction_id):
+            self.window.history.change(recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone[0].name}")
 
     def _pick_user_direction(self, title: str) -> Direction | None:
         if not self.user_directions:

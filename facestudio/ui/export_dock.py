@@ -24,8 +24,9 @@ __all__ = ["IMAGE_SUFFIXES", "ExportController", "install_export_dock"]
 
 
 class ExportController(QtCore.QObject):
-    """Exports for a StudioWindow (uses its ``model``, ``recipe``, ``gallery``, ``bridge``,
-    ``gallery_dock``, ``confirm`` and ``report``). ``finished`` carries the paths written."""
+    """Exports for a StudioWindow: what its ``state`` shows, rendered by its ``bridge``
+    (connected once: it lives as long as the window); the window is asked (``confirm``),
+    tells (``report``) and parents the dialogs. ``finished`` carries the paths written."""
 
     finished = QtCore.Signal(list)
     failed = QtCore.Signal(str)
@@ -33,17 +34,19 @@ class ExportController(QtCore.QObject):
     def __init__(self, window, panel: ExportPanel):
         super().__init__(window)
         self.window = window
+        self.state = window.state
+        self.bridge = window.bridge
         self.panel = panel
         self.job: BatchExport | None = None
         self._tag: str | None = None
-        self._bridge = None
         self._serial = 0
+        self.bridge.batchReady.connect(self._on_batch)
         panel.exportFaceRequested.connect(self.export_face_dialog)
         panel.exportGalleryRequested.connect(self.export_gallery_dialog)
 
     # --- starting ----------------------------------------------------------------------------
     def _ready(self) -> bool:
-        if self.window.model is None or self.window.bridge is None or self.window.recipe is None:
+        if self.state.model is None or self.state.recipe is None:
             self.window.report("Nothing to export", "Open a model first.")
             return False
         return True
@@ -55,7 +58,7 @@ class ExportController(QtCore.QObject):
         if not self._ready():
             return
         ext = self.panel.extension
-        suggested = str(Path(self._folder()) / f"face-{self.window.recipe.seed}{ext}")
+        suggested = str(Path(self._folder()) / f"face-{self.state.recipe.seed}{ext}")
         label = FORMATS[self.panel.format_combo.currentIndex()][0]
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export face", suggested,
                                                         f"{label} images (*{ext})")
@@ -86,7 +89,7 @@ class ExportController(QtCore.QObject):
         except (ValueError, OutputPathError) as exc:
             self._fail(str(exc))
             return False
-        self._start(BatchPlan([self.window.recipe], [path], None), options, overwrite)
+        self._start(BatchPlan([self.state.recipe], [path], None), options, overwrite)
         return True
 
     def export_gallery_dialog(self) -> None:
@@ -98,9 +101,9 @@ class ExportController(QtCore.QObject):
             self.export_gallery(Path(folder))
 
     def _chosen_faces(self) -> list:
-        faces = list(self.window.gallery)
+        faces = list(self.state.gallery)
         if self.panel.selected_only_check.isChecked():
-            ids = {item.data(QtCore.Qt.UserRole) for item in self.window.gallery_dock.list.selectedItems()}
+            ids = set(self.window.gallery_dock.selected_ids())
             faces = [f for f in faces if f.id in ids]
         return faces
 
@@ -109,8 +112,7 @@ class ExportController(QtCore.QObject):
         if not self._ready():
             return False
         faces = self._chosen_faces()
-        sha = self.window.model.sha256
-        matching = [f for f in faces if f.recipe.model_sha256 == sha]
+        matching = [f for f in faces if self.state.made_with_open_model(f.recipe)]
         try:
             if faces and not matching:
                 raise ValueError("none of these faces was made with the open model; open their model first")
@@ -136,27 +138,18 @@ class ExportController(QtCore.QObject):
         stamp = self.panel.stamp()
         self.job = BatchExport(plan, lambda _recipe: stamp, options, overwrite)
         self._note = note
-        bridge = self.window.bridge
-        if bridge is not self._bridge:
-            if self._bridge is not None:
-                try:
-                    self._bridge.batchReady.disconnect(self._on_batch)
-                except (RuntimeError, TypeError):
-                    pass
-            bridge.batchReady.connect(self._on_batch)
-            self._bridge = bridge
         self._serial += 1
         self._tag = f"export-{self._serial}"
         self.panel.progress.setRange(0, self.job.total)
         self.panel.progress.setValue(0)
         self.panel.progress.setVisible(self.job.total > 1)
         self.panel.status.setText(f"Rendering {self.job.total} face(s)…")
-        bridge.submit_batch(plan.recipes, self._tag)
+        self.bridge.submit_batch(plan.recipes, self._tag)
 
     def cancel(self) -> None:
         """Drop what is left of the running export (files already written stay)."""
-        if self._tag is not None and self._bridge is not None:
-            self._bridge.worker.cancel_batch(self._tag)
+        if self._tag is not None:
+            self.bridge.cancel_batch(self._tag)
         self.job, self._tag = None, None
         self.panel.progress.setVisible(False)
 
@@ -204,8 +197,8 @@ class ExportController(QtCore.QObject):
         if recipe is None:
             self.window.report("No recipe", f"{path.name} carries no facestudio recipe, so it cannot be reopened.")
             return False
-        model = self.window.model
-        if model is None or recipe.model_sha256 != model.sha256:
+        model = self.state.model
+        if not self.state.made_with_open_model(recipe):
             self.window.report("Different model", f"{path.name} was made with the model "
                                f"{recipe.model_name or 'unnamed'} (sha256 {recipe.model_sha256}); "
                                "open that model, then drop the image again.")
@@ -214,7 +207,7 @@ class ExportController(QtCore.QObject):
         if problem:
             self.window.report("Cannot open image", f"{path.name} cannot be reopened: {problem}.")
             return False
-        if not self.window.change_recipe(recipe.replace(model_name=model.name), f"Open {path.name}"):
+        if not self.window.history.change(recipe.replace(model_name=model.name), f"Open {path.name}"):
             return False
         self.window.statusBar().showMessage(f"Reopened the recipe of {path.name}", 5000)
         return True

@@ -2,7 +2,7 @@
 
 It mirrors a :class:`facestudio.session.gallery.Gallery` (plain Python) by listening to its
 events, so the gallery can change from anywhere (session load, the Mix view) and the dock
-follows.
+follows. :class:`GalleryController` does what the dock asks to the studio's state.
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ class GalleryDock(QtWidgets.QWidget):
         else:
             self._rebuild()
 
+    def selected_ids(self) -> list[str]:
+        """The ids of the selected faces, in the order they were selected."""
+        return [item.data(ID_ROLE) for item in self.list.selectedItems()]
+
     def _find(self, face_id: str) -> QtWidgets.QListWidgetItem | None:
         for i in range(self.list.count()):
             if self.list.item(i).data(ID_ROLE) == face_id:
@@ -109,3 +113,35 @@ class GalleryDock(QtWidgets.QWidget):
     def _delete_selected(self) -> None:
         for item in self.list.selectedItems():
             self.deleteRequested.emit(item.data(ID_ROLE))
+
+
+class GalleryController:
+    """Keeps the face on ``canvas`` in the state's gallery ("Keep", K), restores a kept face
+    (one undo step on ``history``), renames and deletes; ``report(title, text)`` tells the
+    user why not, ``status`` shows what was done."""
+
+    def __init__(self, state, history, dock: GalleryDock, canvas, report, status: QtWidgets.QStatusBar):
+        self.state, self.history, self.canvas = state, history, canvas
+        self.report, self.status = report, status
+        dock.attach(state.gallery)
+        dock.keep_button.clicked.connect(self.keep_current)
+        dock.restoreRequested.connect(self.restore_face)
+        dock.deleteRequested.connect(state.gallery.remove)
+        dock.renameRequested.connect(state.gallery.rename)
+
+    def keep_current(self) -> None:
+        if self.state.recipe is None or self.canvas.image is None:
+            return
+        face = self.state.gallery.add(self.state.recipe, thumbnail=png_thumbnail(self.canvas.image))
+        self.status.showMessage(f"Kept {face.name}", 3000)
+
+    def restore_face(self, face_id: str) -> None:
+        s = self.state
+        if face_id not in s.gallery or s.model is None:
+            return
+        face = s.gallery.get(face_id)
+        if not s.made_with_open_model(face.recipe):
+            self.report("Different model", f"{face.name} was made with another model "
+                        f"({face.recipe.model_name or face.recipe.model_sha256[:12]}); open that model first.")
+            return
+        self.history.change(face.recipe.replace(model_name=s.model.name), f"Restore {face.name}")

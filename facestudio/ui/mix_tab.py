@@ -2,9 +2,9 @@
 
 :func:`install_mix_tab` puts the canvas, a :class:`MixView` and a :class:`CompareView` in a
 tab widget in the window's central area and returns a :class:`MixController`, which the window tells when a
-model was opened. The controller connects the window's render bridge (batches), the gallery
-(faces as rows / donors, "Keep selected"), and the current face (a clicked cell becomes it,
-through the undo stack).
+model was opened. The controller connects the window's render bridge (batches, once: the
+bridge lives as long as the window), the gallery (faces as rows / donors, "Keep selected"),
+and the current face of the studio state (a clicked cell becomes it, one undo step).
 """
 
 from __future__ import annotations
@@ -18,17 +18,22 @@ from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportError, ExportOptions, export_image
 from facestudio.provenance.batch import contact_sheet
 from facestudio.ui.compare_view import CompareView
-from facestudio.ui.gallery_dock import ID_ROLE, png_thumbnail
+from facestudio.ui.gallery_dock import png_thumbnail
 from facestudio.ui.mix_view import MixView
 
 
 class MixController:
     def __init__(self, window, tabs: QtWidgets.QTabWidget, view: MixView, compare: CompareView):
         self.window = window
+        self.state = window.state
+        self.history = window.history
+        self.bridge = window.bridge
         self.tabs = tabs
         self.view = view
         self.compare = compare
-        self._bridge = None
+        self.bridge.batchReady.connect(view.on_batch)
+        self.bridge.batchReady.connect(compare.on_batch)
+        compare.strip.stamp = lambda: window.export_panel.stamp()  # the dock is made after this tab
         view.gallery_recipes = self.gallery_recipes
         view.faceChosen.connect(self.choose)
         view.faceOpened.connect(self.open)
@@ -36,34 +41,22 @@ class MixController:
         view.exportRequested.connect(self.export_dialog)
 
     def model_changed(self, model) -> None:
-        """Call after the window made ``model`` current (its bridge and recipe exist)."""
-        w = self.window
-        if self._bridge is not None:
-            for slot in (self.view.on_batch, self.compare.on_batch):
-                try:
-                    self._bridge.batchReady.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
-        self._bridge = w.bridge
-        w.bridge.batchReady.connect(self.view.on_batch)
-        w.bridge.batchReady.connect(self.compare.on_batch)
-        self.view.set_model(w.recipe, model.num_ws, model.layer_groups(), w.bridge.submit_batch)
-        self.compare.set_model(w.bridge.submit_batch, lambda: w.recipe)
-        self.compare.strip.set_model(w.bridge.worker.submit_ws_batch, model.num_ws, model.layer_groups())
+        """Call after the window made ``model`` current (the state has its first recipe)."""
+        bridge, state = self.bridge, self.state
+        self.view.set_model(state.recipe, model.num_ws, model.layer_groups(), bridge.submit_batch)
+        self.compare.set_model(bridge.submit_batch, lambda: state.recipe)
+        self.compare.strip.set_model(bridge.submit_ws_batch, model.num_ws, model.layer_groups())
 
     def gallery_recipes(self) -> list[Recipe]:
         """The selected gallery faces of the loaded model (all of them when none is selected)."""
-        w = self.window
-        ids = [item.data(ID_ROLE) for item in w.gallery_dock.list.selectedItems()]
-        faces = [w.gallery.get(i) for i in ids if i in w.gallery] or list(w.gallery)
-        sha = w.model.sha256 if w.model else None
-        return [f.recipe.replace(model_name=w.model.name) for f in faces if f.recipe.model_sha256 == sha]
+        gallery, state = self.state.gallery, self.state
+        faces = [gallery.get(i) for i in self.window.gallery_dock.selected_ids() if i in gallery] or list(gallery)
+        return [f.recipe.replace(model_name=state.model.name) for f in faces if state.made_with_open_model(f.recipe)]
 
     def choose(self, recipe: Recipe) -> None:
         """A clicked cell becomes the current face (one undo step)."""
-        w = self.window
-        if w.model is not None and recipe.model_sha256 == w.model.sha256:
-            w.change_recipe(recipe, "Pick mixed face")
+        if self.state.made_with_open_model(recipe):
+            self.history.change(recipe, "Pick mixed face")
 
     def open(self, recipe: Recipe) -> None:
         """A double-clicked cell: make it current and show it on the canvas tab."""
@@ -71,11 +64,9 @@ class MixController:
         self.tabs.setCurrentIndex(0)
 
     def keep(self, picks) -> None:
-        w = self.window
         for recipe, image in picks:
-            w.gallery.add(recipe, thumbnail=png_thumbnail(image))
-        w.statusBar().showMessage(f"Kept {len(picks)} mixed faces", 3000)
-
+            self.state.gallery.add(recipe, thumbnail=png_thumbnail(image))
+        self.window.statusBar().showMessage(f"Kept {len(picks)} mixed faces", 3000)
 
     def export_grid(self, path: Path, overwrite: bool = False) -> list[Path]:
         """Write the current grid as one sheet with the provenance stamp of the Export dock

@@ -3,8 +3,9 @@
 The frames' ws are computed and rendered on the render worker as one ws batch (tag
 ``"strip"``; :func:`facestudio.render.interpolate.interpolation_ws` runs on the worker
 thread). "Layers" picks which ws rows travel (all, or the model's coarse / middle / fine
-rows; the others stay A's). "Export strip…" writes a sheet (.png/.jpg), numbered frames (a
-folder), or an animated .webp/.gif.
+rows; the others stay A's). "Export strip…" writes a sheet (.png/.jpg, through the
+provenance export with the Export dock's stamp, like every face), numbered frames (a
+folder), or an animated .webp/.gif; an existing file is replaced only when asked.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.fileio import OutputPathError, check_writable_target
 from facestudio.latent.recipe import Recipe
+from facestudio.provenance import ExportOptions, export_image
 from facestudio.render.interpolate import interpolation_ws, save_strip, strip_sheet
 from facestudio.ui.gallery_dock import rgb_to_qimage
 
 TAG = "strip"
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 EXPORT_FILTER = ("Sheet (*.png *.jpg);;Animated WebP (*.webp);;Animated GIF (*.gif);;"
                  "Numbered frames (folder name, no suffix) (*)")
 
@@ -30,7 +34,9 @@ class StripPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.faces = faces
         self.submit_ws: Callable | None = None
+        self.stamp: Callable | None = None  # () -> the provenance Stamp of an exported sheet
         self.frames: np.ndarray | None = None
+        self._made: tuple | None = None  # (a, b, steps, layers) of ``frames``
         self._parts: dict[int, np.ndarray] = {}
         self._pending: tuple | None = None
         bar = QtWidgets.QHBoxLayout()
@@ -91,6 +97,7 @@ class StripPanel(QtWidgets.QWidget):
         self._parts[result.start_index] = result.images
         if result.is_last:
             self.frames = np.concatenate([self._parts[k] for k in sorted(self._parts)])
+            self._made = self._pending
             self._show()
             self.export_button.setEnabled(True)
 
@@ -100,19 +107,34 @@ class StripPanel(QtWidgets.QWidget):
         width = max(64, self.view.width() - 8)
         self.view.setPixmap(pix.scaled(width, 160, QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation))
 
-    def export(self, path: Path) -> list[Path]:
-        """Write the rendered strip (see :func:`save_strip`); raises ValueError / OSError."""
+    def export(self, path: Path, overwrite: bool = False) -> list[Path]:
+        """Write the rendered strip: a sheet stamped like every exported face, else as
+        :func:`save_strip` writes it. Raises ValueError / OSError / OutputPathError (an
+        existing file without ``overwrite``) with one sentence."""
         if self.frames is None:
             raise ValueError("render the strip first")
+        path = Path(path)
+        if path.suffix.lower() in SHEET_SUFFIXES and self.stamp is not None:
+            return export_image(strip_sheet(self.frames), path, self.stamp(), None, ExportOptions(), overwrite,
+                                {"Interpolation": self.describe()})
+        if path.suffix:
+            check_writable_target(path, overwrite)
         return save_strip(self.frames, path)
+
+    def describe(self) -> str:
+        """What the strip shows, for the exported sheet: ``A seed 1, B seed 2*; layers 0-3;
+        8 steps`` (``*``: the face has edits)."""
+        a, b, steps, (start, stop) = self._made
+        return (f"A seed {a.seed}{'*' if a.edits else ''}, B seed {b.seed}{'*' if b.edits else ''}; "
+                f"layers {start}-{stop - 1}; {steps} steps")
 
     def export_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export strip", "strip.webp", EXPORT_FILTER)
         if not path:
             return
         try:
-            written = self.export(Path(path))
-        except (ValueError, OSError) as exc:
+            written = self.export(Path(path), overwrite=Path(path).exists())  # the dialog has asked
+        except (ValueError, OSError, OutputPathError) as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot export the strip", str(exc))
             return
         self.view.setToolTip(f"wrote {len(written)} file(s) to {Path(path).parent}")

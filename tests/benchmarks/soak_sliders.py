@@ -58,7 +58,7 @@ def main() -> None:
     samples.append((args.changes, rss_mb()))
     stats = window.bridge.worker.stats
     print(f"{args.changes} slider changes in {time.time() - t0:.0f} s; renders {stats.rendered} "
-          f"(previews {stats.previews}), frames shown {window.frames_shown}, undo steps {window.undo_stack.count()}")
+          f"(previews {stats.previews}), frames shown {window.frames_shown}, undo steps {window.history.stack.count()}")
     for n, mb in samples:
         print(f"after {n:>6} changes: RSS {mb:7.1f} MB")
     growth = samples[-1][1] - samples[0][1]

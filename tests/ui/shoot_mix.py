@@ -47,7 +47,7 @@ def main(out: Path) -> int:
     wait(app, lambda: all(r in view.cache for r in view.grid.all_recipes()))
     view.table.setCurrentCell(2, 3)
     view.table.cellClicked.emit(2, 3)
-    wait(app, lambda: win.recipe == view.grid.cell(1, 2))
+    wait(app, lambda: win.state.recipe == view.grid.cell(1, 2))
     for _ in range(20):
         app.processEvents()
     win.grab().save(str(out / "mix_view.png"))

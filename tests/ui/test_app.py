@@ -42,7 +42,7 @@ def test_screenshot_with_a_bad_model_fails_in_one_sentence(tmp_path):
     assert not (tmp_path / "s.png").exists()
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 def test_recovery_is_offered_after_a_crash(qtbot, tmp_path, native_model):
     data = tmp_path / "data"
     data.mkdir()
@@ -54,18 +54,18 @@ def test_recovery_is_offered_after_a_crash(qtbot, tmp_path, native_model):
     qtbot.addWidget(first)
     with qtbot.waitSignal(first.firstFrameShown, timeout=20_000):
         first.open_model(str(native_model))
-    recipe = first.recipe.replace(seed=77).with_edit("pca0", 1.25, (0, 8))
-    first.autosaver.save(SessionDocument(ModelIdentity(first.model.sha256, first.model.name, str(native_model)),
-                                         recipe, first.gallery))
+    recipe = first.state.recipe.replace(seed=77).with_edit("pca0", 1.25, (0, 8))
+    first.sessions.autosaver.save(SessionDocument(ModelIdentity(first.state.model.sha256, first.state.model.name, str(native_model)),
+                                         recipe, first.state.gallery))
     first.bridge.shutdown()
     (data / "running.lock").write_text(str(dead.pid))  # as if the process had died
     asked = []
     second = StudioWindow(settings, data, confirm=lambda title, text: asked.append(text) or True,
                           report=lambda *_: None)
     qtbot.addWidget(second)
-    second.offer_recovery()
+    second.sessions.offer_recovery()
     assert asked and "did not close properly" in asked[0]
-    assert second.recipe == recipe
+    assert second.state.recipe == recipe
     second.close()
 
 

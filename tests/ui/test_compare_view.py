@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6 import QtCore
 
+from facestudio.fileio import OutputPathError
+from facestudio.provenance import read_provenance
 from facestudio.ui.compare_view import difference_image, split_image
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -22,16 +25,16 @@ def test_split_and_difference_images():
 def test_compare_renders_both_faces_in_one_batch_and_switches_modes_without_rendering(qtbot, window):
     view = window.compare_view
     worker = window.bridge.worker
-    a = window.recipe
+    a = window.state.recipe
     view.a_button.click()
     window.controls.seed_spin.setValue(a.seed + 3)
-    b = window.recipe
+    b = window.state.recipe
     assert b != a
     batches = worker.stats.batches_requested
     view.b_button.click()
     qtbot.waitUntil(view.is_ready, timeout=TIMEOUT)
     assert worker.stats.batches_requested == batches + 1
-    renderer = window.model.renderer
+    renderer = window.state.model.renderer
     img_a, img_b = view.images
     assert np.abs(img_a.astype(int) - renderer.render(a)).max() <= 1
     assert np.abs(img_b.astype(int) - renderer.render(b)).max() <= 1
@@ -54,7 +57,7 @@ def test_side_by_side_views_share_zoom_and_pan(qtbot, window):
     window.show()
     window.central_tabs.setCurrentWidget(view)
     qtbot.waitExposed(window)
-    view.set_faces(window.recipe, window.recipe.replace(seed=5))
+    view.set_faces(window.state.recipe, window.state.recipe.replace(seed=5))
     qtbot.waitUntil(view.is_ready, timeout=TIMEOUT)
 
     def same_view():
@@ -69,22 +72,71 @@ def test_side_by_side_views_share_zoom_and_pan(qtbot, window):
     assert view.view_a.viewRect().left() == pytest.approx(7, abs=0.05)
 
 
-def test_interpolation_strip_renders_on_the_worker_and_exports(qtbot, window, tmp_path):
+def rendered_strip(qtbot, window, steps=5):
+    """A strip of ``steps`` frames from the current face A to B (its seed + 1) on the
+    coarse layers; returns (strip, A, B, the last frame's ws)."""
     strip = window.compare_view.strip
-    assert not strip.render()  # A and B not set yet
-    a = window.recipe
+    a = window.state.recipe
     b = a.replace(seed=a.seed + 1)
     window.compare_view.set_faces(a, b)
-    strip.steps.setValue(5)
+    strip.steps.setValue(steps)
     strip.layers.setCurrentIndex(1)  # coarse only
-    layers = strip.layers.currentData()
+    start, stop = strip.layers.currentData()
     assert strip.render()
     qtbot.waitUntil(lambda: strip.frames is not None, timeout=TIMEOUT)
-    renderer = window.model.renderer
+    renderer = window.state.model.renderer
+    ws_last = renderer.ws_for(a)
+    ws_last[start:stop] = renderer.ws_for(b)[start:stop]
+    return strip, a, b, ws_last
+
+
+def test_interpolation_strip_renders_on_the_worker(qtbot, window):
+    assert not window.compare_view.strip.render()  # A and B not set yet
+    strip, a, _b, ws_last = rendered_strip(qtbot, window)
+    renderer = window.state.model.renderer
     assert strip.frames.shape == (5, 32, 32, 3)
     assert np.abs(strip.frames[0].astype(int) - renderer.render(a)).max() <= 1
-    ws_last = renderer.ws_for(a)
-    ws_last[layers[0]:layers[1]] = renderer.ws_for(b)[layers[0]:layers[1]]
     assert np.abs(strip.frames[-1].astype(int) - renderer.render_ws(ws_last[None])[0]).max() <= 1
-    [gif] = strip.export(tmp_path / "strip.gif")
-    assert gif.stat().st_size > 0
+
+
+def test_the_exported_strip_sheet_holds_the_frames_and_the_stamp(qtbot, window, tmp_path):
+    strip, a, b, ws_last = rendered_strip(qtbot, window)
+    window.export_panel.artist_edit.setText("Test Artist")
+    [path] = strip.export(tmp_path / "strip.png")
+    with Image.open(path) as img:
+        assert img.size == (5 * 32, 32)
+        pixels = np.asarray(img.convert("RGB"))
+    renderer = window.state.model.renderer
+    tiles = [pixels[:, i * 32:(i + 1) * 32] for i in range(5)]
+    for tile, frame in zip(tiles, strip.frames):
+        assert np.array_equal(tile, frame)
+    assert np.abs(tiles[0].astype(int) - renderer.render(a)).max() <= 1  # A itself ...
+    assert np.abs(tiles[-1].astype(int) - renderer.render_ws(ws_last[None])[0]).max() <= 1  # ... to B's coarse rows
+    prov = read_provenance(path)
+    assert prov.is_stamped and not prov.problems
+    assert prov.model_sha256 == window.state.model.sha256 and prov.creator == "Test Artist"
+    strip_note = prov.xmp.get("facestudio:Interpolation", "")
+    assert f"A seed {a.seed}" in strip_note and f"B seed {b.seed}" in strip_note and "5 steps" in strip_note
+
+
+def test_the_exported_strip_animation_holds_every_frame_forth_and_back(qtbot, window, tmp_path):
+    strip, *_ = rendered_strip(qtbot, window)
+    [path] = strip.export(tmp_path / "strip.webp")
+    with Image.open(path) as img:
+        assert img.size == (32, 32) and img.n_frames == 8  # 5 frames, then 3 back
+        frames = []
+        for k in range(img.n_frames):
+            img.seek(k)
+            frames.append(np.asarray(img.convert("RGB")))
+    order = [0, 1, 2, 3, 4, 3, 2, 1]
+    for frame, k in zip(frames, order):
+        assert np.array_equal(frame, strip.frames[k])  # lossless
+
+
+def test_an_existing_strip_file_is_not_replaced_without_asking(qtbot, window, tmp_path):
+    strip, *_ = rendered_strip(qtbot, window)
+    target = tmp_path / "strip.png"
+    target.write_bytes(b"keep me")
+    with pytest.raises(OutputPathError, match="already exists"):
+        strip.export(target)
+    assert target.read_bytes() == b"keep me"

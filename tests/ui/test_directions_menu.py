@@ -19,9 +19,9 @@ def window(window):
 def keep_seeds(qtbot, win, seeds):
     for s in seeds:
         win.controls.seed_spin.setValue(s)
-        wait_for_full_frame_of(qtbot, win, win.recipe)
-        win.keep_current()
-    return list(win.gallery)
+        wait_for_full_frame_of(qtbot, win, win.state.recipe)
+        win.gallery_controller.keep_current()
+    return list(win.state.gallery)
 
 
 def select(win, faces):
@@ -38,11 +38,11 @@ def test_method_picker_switches_between_pca_and_sefa(window):
     panel.method_combo.setCurrentIndex(1)  # SeFa, all layers
     assert ctl.method == "sefa"
     assert list(panel.rows) == [f"sefa{i}" for i in range(12)]
-    assert window.recipe.amount_of("pca0") == 1.0  # hidden, still applied and still rendered
+    assert window.state.recipe.amount_of("pca0") == 1.0  # hidden, still applied and still rendered
     panel.rows["sefa0"].slider.setValue(-50)
     panel.method_combo.setCurrentIndex(4)  # SeFa, fine layers
-    assert panel.rows["sefa-fine0"].layers == window.model.layer_groups()["fine"]
-    window.model.renderer.ws_for(window.recipe)  # every edit still resolves
+    assert panel.rows["sefa-fine0"].layers == window.state.model.layer_groups()["fine"]
+    window.state.model.renderer.ws_for(window.state.recipe)  # every edit still resolves
 
 
 def test_a_to_b_direction_from_two_gallery_faces(qtbot, window):
@@ -51,16 +51,16 @@ def test_a_to_b_direction_from_two_gallery_faces(qtbot, window):
     select(window, [b, a])
     d = window.directions_controller.new_from_selected_pair()
     assert d is not None and d.name == "Three to eight" and d.id in window.directions_panel.rows
-    window.restore_face(a.id)
+    window.gallery_controller.restore_face(a.id)
     window.directions_panel.rows[d.id].slider.setValue(100)
-    ws = window.model.renderer.ws_for(window.recipe)
-    np.testing.assert_allclose(ws, window.model.renderer.ws_for(b.recipe), atol=1e-4)
-    wait_for_full_frame_of(qtbot, window, window.recipe)
+    ws = window.state.model.renderer.ws_for(window.state.recipe)
+    np.testing.assert_allclose(ws, window.state.model.renderer.ws_for(b.recipe), atol=1e-4)
+    wait_for_full_frame_of(qtbot, window, window.state.recipe)
 
 
 def test_a_to_b_needs_two_selected_faces(qtbot, window):
     keep_seeds(qtbot, window, [1])
-    select(window, list(window.gallery))
+    select(window, list(window.state.gallery))
     assert window.directions_controller.new_from_selected_pair() is None
     assert "exactly two faces" in window.reports[-1]
 
@@ -75,22 +75,22 @@ def test_direction_from_marked_faces_rename_delete_and_session(qtbot, window, tm
     ctl.rename(d.id, "Brighter")
     assert window.directions_panel.rows[d.id].name_label.text() == "Brighter"
     window.directions_panel.rows[d.id].slider.setValue(150)
-    wait_for_full_frame_of(qtbot, window, window.recipe)
+    wait_for_full_frame_of(qtbot, window, window.state.recipe)
     path = tmp_path / "s.fsession"
-    assert window.save_session_to(path)
+    assert window.sessions.save_to(path)
     ctl.delete(d.id)
-    assert d.id not in window.directions_panel.rows and window.recipe.amount_of(d.id) == 0
-    window.undo_stack.undo()  # the edit comes back and still renders
-    assert window.recipe.amount_of(d.id) == 1.5
-    wait_for_full_frame_of(qtbot, window, window.recipe)
-    assert window.open_session(path)
+    assert d.id not in window.directions_panel.rows and window.state.recipe.amount_of(d.id) == 0
+    window.history.stack.undo()  # the edit comes back and still renders
+    assert window.state.recipe.amount_of(d.id) == 1.5
+    wait_for_full_frame_of(qtbot, window, window.state.recipe)
+    assert window.sessions.open(path)
     assert [u.name for u in ctl.user_directions] == ["Brighter"]
     assert d.id in window.directions_panel.rows
     assert window.directions_panel.rows[d.id].slider.value() == 150
 
 
 def test_import_and_export_round_trip(qtbot, window, tmp_path):
-    ctl, model = window.directions_controller, window.model
+    ctl, model = window.directions_controller, window.state.model
     out = tmp_path / "shown.npz"
     assert ctl.export_to(out)
     back = read_directions(out, model.w_dim, model.num_ws, model_sha256=model.sha256).directions
@@ -103,7 +103,7 @@ def test_import_and_export_round_trip(qtbot, window, tmp_path):
     again = ctl.import_file(out)  # same ids as the PCA sliders: renamed, not clobbered
     assert len(again) == 12 and not {d.id for d in again} & {f"pca{i}" for i in range(12)}
     window.directions_panel.rows[again[0].id].slider.setValue(100)
-    wait_for_full_frame_of(qtbot, window, window.recipe)
+    wait_for_full_frame_of(qtbot, window, window.state.recipe)
 
 
 def test_bad_imports_are_one_sentence_and_change_nothing(window, tmp_path):
@@ -123,7 +123,7 @@ def test_bad_imports_are_one_sentence_and_change_nothing(window, tmp_path):
 
 
 def test_a_bundle_from_another_model_asks_first(window, tmp_path):
-    ctl, model = window.directions_controller, window.model
+    ctl, model = window.directions_controller, window.state.model
     theirs = write_bundle(adopt(model.directions_for("pca", 2), "e" * 64), tmp_path / "theirs.npz")
     window.default_answer = False
     assert ctl.import_file(theirs) == []
@@ -136,7 +136,7 @@ def test_a_bundle_from_another_model_asks_first(window, tmp_path):
 def test_named_directions_shipped_beside_the_model_lead_every_method(qtbot, window, native_model):
     from facestudio.latent.directions import Direction
     from facestudio.render.model_directions import bundle_path_for
-    m = window.model
+    m = window.state.model
     named = [Direction(id=i, name=n, vector=np.eye(m.w_dim)[k], layers=(0, m.num_ws), scale=3.0,
                        source="attribute", model_sha256=m.sha256,
                        meta={"positive": p, "conditioned_on": [other],
@@ -149,10 +149,10 @@ def test_named_directions_shipped_beside_the_model_lead_every_method(qtbot, wind
     assert list(panel.rows)[:3] == ["age", "gender", "pca0"]
     tip = panel.rows["age"].name_label.toolTip()
     assert "+ = older" in tip and "holds gender fixed" in tip and "+4.2 years" in tip
-    plain = wait_for_full_frame_of(qtbot, window, window.recipe)
+    plain = wait_for_full_frame_of(qtbot, window, window.state.recipe)
     panel.rows["age"].slider.setValue(150)
-    assert window.recipe.edits[0].direction_id == "age"
-    aged = wait_for_full_frame_of(qtbot, window, window.recipe)  # the canvas shows the edited face
+    assert window.state.recipe.edits[0].direction_id == "age"
+    aged = wait_for_full_frame_of(qtbot, window, window.state.recipe)  # the canvas shows the edited face
     assert not np.array_equal(aged, plain)
     panel.method_combo.setCurrentIndex(1)  # SeFa: the named sliders stay on top
     assert list(panel.rows)[:3] == ["age", "gender", "sefa0"]
@@ -167,7 +167,7 @@ def test_importing_a_bundle_of_absurd_values_is_one_sentence(window, tmp_path, e
     import json
     ctl = window.directions_controller
     before = list(window.directions_panel.rows)
-    path = write_bundle(window.model.directions_for("pca", 1), tmp_path / "odd.npz")
+    path = write_bundle(window.state.model.directions_for("pca", 1), tmp_path / "odd.npz")
     with np.load(path) as npz:
         arrays = dict(npz)
     doc = json.loads(str(arrays["manifest"]))
@@ -186,7 +186,7 @@ def test_a_huge_basis_is_refused_before_it_is_loaded(window, tmp_path, rows, col
     with little data for the wider one; either way nothing of it is loaded."""
     from tests.archive_bombs import npy_claiming, peak_memory
     path = tmp_path / "basis.npy"
-    if cols == window.model.w_dim:
+    if cols == window.state.model.w_dim:
         np.save(path, np.ones((rows, cols), np.float32))
     else:
         path.write_bytes(npy_claiming((rows, cols)))

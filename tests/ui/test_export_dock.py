@@ -58,24 +58,24 @@ def test_export_button_writes_a_stamped_jpeg(qtbot, window, tmp_path, monkeypatc
     assert meta["XMP-iptcExt:DigitalSourceType"] == AI_TYPE
     assert meta["XMP-dc:Creator"] == meta["IFD0:Artist"] == "Ann Example"
     assert meta["XMP-cc:AttributionName"] == "facestudio test suite"
-    assert json.loads(meta["XMP-facestudio:Recipe"]) == window.recipe.to_dict()
+    assert json.loads(meta["XMP-facestudio:Recipe"]) == window.state.recipe.to_dict()
     assert Image.open(target).size == (64, 64)
     assert window.settings.value("export/artist_edit") == "Ann Example"
 
 
 def test_exported_png_has_the_exact_render_and_reopens_by_drop(qtbot, window, tmp_path):
     path = tmp_path / "face.png"
-    export_and_wait(qtbot, window, lambda: window.export_face(path))
-    recipe = window.recipe
-    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), window.model.renderer.render(recipe))
+    export_and_wait(qtbot, window, lambda: window.exporter.export_face(path))
+    recipe = window.state.recipe
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), window.state.model.renderer.render(recipe))
     window.controls.seed_spin.setValue(recipe.seed + 3)
-    assert window.recipe.seed == recipe.seed + 3
+    assert window.state.recipe.seed == recipe.seed + 3
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
     drop = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton,
                             QtCore.Qt.NoModifier)
     window.dropEvent(drop)
-    assert window.recipe == recipe
+    assert window.state.recipe == recipe
     assert window.reports == []
 
 
@@ -84,9 +84,9 @@ def test_an_image_from_another_model_says_which_model_it_needs(window, tmp_path)
     from facestudio.provenance import export_image
     path = tmp_path / "other.webp"
     export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(), sample_recipe())
-    before = window.recipe
+    before = window.state.recipe
     assert not window.exporter.reopen(path)
-    assert window.recipe == before
+    assert window.state.recipe == before
     assert "Test faces" in window.reports[-1] and sample_recipe().model_sha256 in window.reports[-1]
     Image.new("RGB", (4, 4)).save(tmp_path / "plain.png")
     assert not window.exporter.reopen(tmp_path / "plain.png")
@@ -97,7 +97,7 @@ def test_gallery_batch_with_pattern_progress_and_contact_sheet(qtbot, window, tm
     for seed in (11, 12, 13):
         window.controls.seed_spin.setValue(seed)
         qtbot.waitUntil(lambda: window.canvas.image is not None, timeout=TIMEOUT)
-        window.keep_current()
+        window.gallery_controller.keep_current()
     panel = window.export_panel
     panel.sheet_check.setChecked(True)
     panel.pattern_edit.setText("{seed}_{psi}_{n}")
@@ -106,7 +106,7 @@ def test_gallery_batch_with_pattern_progress_and_contact_sheet(qtbot, window, tm
     written = export_and_wait(qtbot, window, lambda: window.exporter.export_gallery(folder))
     names = sorted(p.name for p in written)
     assert names == ["11_0.7_1.png", "12_0.7_2.png", "13_0.7_3.png", "contact_sheet.png"]
-    for face, name in zip(window.gallery, names):
+    for face, name in zip(window.state.gallery, names):
         assert read_provenance(folder / name).to_recipe() == face.recipe
     assert "Exported" in panel.status.text()
     # a second run asks before replacing; "no" leaves everything as it was
@@ -121,7 +121,7 @@ def test_an_unwritable_folder_is_one_sentence(window, tmp_path, monkeypatch):
     folder.mkdir()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(folder) else real_access(p, mode))
-    assert not window.export_face(folder / "f.png")
+    assert not window.exporter.export_face(folder / "f.png")
     assert window.reports[-1] == f"Cannot write {folder / 'f.png'}: the folder {folder} is not writable."
     assert list(folder.iterdir()) == []
 
@@ -135,7 +135,7 @@ def test_a_failed_write_is_reported_and_leaves_nothing(qtbot, window, tmp_path, 
 
     monkeypatch.setattr(Path, "write_bytes", full)
     with qtbot.waitSignal(window.exporter.failed, timeout=TIMEOUT):
-        assert window.export_face(tmp_path / "f.png")
+        assert window.exporter.export_face(tmp_path / "f.png")
     assert "the disk is full" in window.reports[-1]
     assert not list(tmp_path.glob("*f.png*"))
 
@@ -145,14 +145,14 @@ def test_a_failed_write_is_reported_and_leaves_nothing(qtbot, window, tmp_path, 
 def test_an_image_with_an_absurd_recipe_is_refused_with_a_message(window, tmp_path, field, value):
     from facestudio.provenance import export_image
     from tests.provenance.helpers import sample_stamp
-    d = window.recipe.with_edit("pca0", 1.0, (0, 2)).to_dict()
+    d = window.state.recipe.with_edit("pca0", 1.0, (0, 2)).to_dict()
     if field == "amount":
         d["edits"][0]["amount"] = value
     else:
         d[field] = value
     path = tmp_path / "absurd.png"
-    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(model_sha256=window.model.sha256), d)
-    before = window.recipe
+    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(model_sha256=window.state.model.sha256), d)
+    before = window.state.recipe
     assert not window.exporter.reopen(path)
-    assert window.recipe == before
+    assert window.state.recipe == before
     assert "out of range" in window.reports[-1] or "whole number" in window.reports[-1]

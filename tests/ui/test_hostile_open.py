@@ -32,7 +32,7 @@ def write_session(path, manifest: dict) -> None:
 
 
 def recipe_dict(win, seed: int, **changes) -> dict:
-    d = Recipe(win.model.sha256, seed, psi=0.6, model_name=win.model.name).with_edit("pca1", 0.8, (0, 4)).to_dict()
+    d = Recipe(win.state.model.sha256, seed, psi=0.6, model_name=win.state.model.name).with_edit("pca1", 0.8, (0, 4)).to_dict()
     d.update(changes)
     return d
 
@@ -43,7 +43,7 @@ def session_manifest(win, seed: int, gallery_seed: int | None = None) -> dict:
         gallery.append({"id": "a" * 32, "name": "Kept", "created": "", "thumbnail": None,
                         "recipe": recipe_dict(win, gallery_seed)})
     return {"format": "facestudio-session", "version": 1,
-            "model": {"sha256": win.model.sha256, "name": win.model.name, "path": win.model.path or ""},
+            "model": {"sha256": win.state.model.sha256, "name": win.state.model.name, "path": win.state.model.path or ""},
             "recipe": recipe_dict(win, seed), "gallery": gallery, "directions": [],
             "ui_state": {"direction_layers": {"pca1": [0, 4]}}}
 
@@ -72,10 +72,10 @@ HOSTILE_SESSIONS = {
 
 def window_state(win) -> dict:
     return {
-        "model": win.model.sha256, "recipe": win.recipe, "gallery": list(win.gallery.faces),
-        "undo": (win.undo_stack.count(), win.undo_stack.index()), "layers": dict(win.direction_layers),
+        "model": win.state.model.sha256, "recipe": win.state.recipe, "gallery": list(win.state.gallery.faces),
+        "undo": (win.history.stack.count(), win.history.stack.index()), "layers": dict(win.state.layers),
         "sliders": {k: row.slider.value() for k, row in win.directions_panel.rows.items()},
-        "seed box": win.controls.seed_spin.value(), "session": win.session_path,
+        "seed box": win.controls.seed_spin.value(), "session": win.state.session_path,
     }
 
 
@@ -85,9 +85,9 @@ def opened(window, tmp_path):
     on top of it, so the undo stack is not empty."""
     good = tmp_path / "good.fsession"
     write_session(good, session_manifest(window, 11, gallery_seed=12))
-    assert window.open_session(good), window.reports
+    assert window.sessions.open(good), window.reports
     window.directions_panel.rows["pca2"].slider.setValue(50)
-    assert window.undo_stack.count() == 1
+    assert window.history.stack.count() == 1
     return window
 
 
@@ -99,14 +99,14 @@ def test_a_hostile_session_changes_nothing_and_the_next_open_works(opened, tmp_p
     bad = tmp_path / "bad.fsession"
     write_session(bad, manifest)
     before, reports = window_state(win), len(win.reports)
-    assert not win.open_session(bad)
+    assert not win.sessions.open(bad)
     assert window_state(win) == before
     assert len(win.reports) == reports + 1 and "\n" not in win.reports[-1]
     assert "bad.fsession" in win.reports[-1]
     again = tmp_path / "again.fsession"
     write_session(again, session_manifest(win, 31))
-    assert win.open_session(again), win.reports[reports + 1:]
-    assert win.recipe.seed == 31 and len(win.gallery) == 0 and win.undo_stack.count() == 0
+    assert win.sessions.open(again), win.reports[reports + 1:]
+    assert win.state.recipe.seed == 31 and len(win.state.gallery) == 0 and win.history.stack.count() == 0
 
 
 def test_a_session_naming_another_model_is_checked_before_that_model_is_shown(opened, tmp_path):
@@ -122,12 +122,12 @@ def test_a_session_naming_another_model_is_checked_before_that_model_is_shown(op
     bad = tmp_path / "other-bad.fsession"
     write_session(bad, manifest)
     before = window_state(win)
-    assert not win.open_session(bad)
+    assert not win.sessions.open(bad)
     assert window_state(win) == before and win.model_label.text() == "Test faces"
     manifest["recipe"]["edits"][0]["layers"] = [0, 4]
     write_session(bad, manifest)
-    assert win.open_session(bad), win.reports
-    assert win.model.sha256 == other_sha and win.recipe.seed == 41
+    assert win.sessions.open(bad), win.reports
+    assert win.state.model.sha256 == other_sha and win.state.recipe.seed == 41
 
 
 def test_a_session_whose_model_is_a_named_pipe_is_refused_at_once(opened, tmp_path):
@@ -143,7 +143,7 @@ def test_a_session_whose_model_is_a_named_pipe_is_refused_at_once(opened, tmp_pa
     bad = tmp_path / "piped.fsession"
     write_session(bad, manifest)
     before, reports = window_state(win), len(win.reports)
-    assert not win.open_session(bad)
+    assert not win.sessions.open(bad)
     assert window_state(win) == before
     assert len(win.reports) == reports + 1  # one message, not one for the model and one for the session
     assert "is not a regular file" in win.reports[-1] and "\n" not in win.reports[-1]
@@ -154,10 +154,10 @@ def test_a_slider_move_after_a_refused_session_renders(qtbot, opened, tmp_path):
     manifest = session_manifest(win, 21)
     spoil_edit(manifest, amount=float("nan"))
     write_session(tmp_path / "nan.fsession", manifest)
-    assert not win.open_session(tmp_path / "nan.fsession")
+    assert not win.sessions.open(tmp_path / "nan.fsession")
     win.directions_panel.rows["pca1"].slider.setValue(-120)
-    assert win.recipe.amount_of("pca1") == pytest.approx(-1.2)
-    want = win.model.renderer.render(win.recipe)
+    assert win.state.recipe.amount_of("pca1") == pytest.approx(-1.2)
+    want = win.state.model.renderer.render(win.state.recipe)
     qtbot.waitUntil(lambda: win.canvas.image is not None and np.array_equal(win.canvas.image, want),
                     timeout=FRAME_TIMEOUT)
 
@@ -182,23 +182,23 @@ def test_dropping_an_image_with_a_hostile_recipe_changes_nothing(qtbot, opened, 
     d = recipe_dict(win, 51)
     spoil(d)
     path = tmp_path / "hostile.png"
-    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(model_sha256=win.model.sha256), d)
+    export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(model_sha256=win.state.model.sha256), d)
     before, reports = window_state(win), len(win.reports)
     drop(win, path)
     assert window_state(win) == before
     assert len(win.reports) == reports + 1 and "\n" not in win.reports[-1]
     good = tmp_path / "good.png"
-    export_image(np.zeros((8, 8, 3), np.uint8), good, sample_stamp(model_sha256=win.model.sha256),
+    export_image(np.zeros((8, 8, 3), np.uint8), good, sample_stamp(model_sha256=win.state.model.sha256),
                  recipe_dict(win, 52))
     drop(win, good)
-    assert win.recipe.seed == 52
+    assert win.state.recipe.seed == 52
 
 
 def test_restoring_a_gallery_face_that_does_not_fit_the_model_changes_nothing(opened):
     win = opened
-    face = win.gallery.add(Recipe(win.model.sha256, 61, model_name=win.model.name).with_edit("pca0", 1.0, (0, 99)))
+    face = win.state.gallery.add(Recipe(win.state.model.sha256, 61, model_name=win.state.model.name).with_edit("pca0", 1.0, (0, 99)))
     before, reports = window_state(win), len(win.reports)
-    win.restore_face(face.id)
+    win.gallery_controller.restore_face(face.id)
     assert window_state(win) == before
     assert len(win.reports) == reports + 1 and "layers 0 to 7" in win.reports[-1]
 
@@ -206,20 +206,20 @@ def test_restoring_a_gallery_face_that_does_not_fit_the_model_changes_nothing(op
 def test_an_exception_inside_an_undo_command_is_a_message_not_a_crash(opened, monkeypatch, caplog):
     win = opened
 
-    def broken(recipe):
+    def broken(recipe, interactive=False):
         raise RuntimeError("simulated bug while applying a recipe")
 
-    monkeypatch.setattr(win, "_apply_recipe", broken)
-    count, reports = win.undo_stack.count(), len(win.reports)
+    monkeypatch.setattr(win.state, "apply", broken)
+    count, reports = win.history.stack.count(), len(win.reports)
     with caplog.at_level(logging.ERROR, logger=guard.log.name):
         win.directions_panel.rows["pca3"].slider.setValue(70)
-    assert win.undo_stack.count() == count  # the step that could not be applied is dropped
+    assert win.history.stack.count() == count  # the step that could not be applied is dropped
     assert len(win.reports) == reports + 1 and "internal error" in win.reports[-1]
     assert "simulated bug" in win.reports[-1] and "\n" not in win.reports[-1]
     assert any(r.exc_info and "simulated bug" in str(r.exc_info[1]) for r in caplog.records)
     monkeypatch.undo()
     win.directions_panel.rows["pca3"].slider.setValue(90)
-    assert win.recipe.amount_of("pca3") == pytest.approx(0.9)
+    assert win.state.recipe.amount_of("pca3") == pytest.approx(0.9)
 
 
 def test_the_excepthook_turns_an_escaped_exception_into_a_message(opened, monkeypatch):
@@ -236,6 +236,6 @@ def test_the_excepthook_turns_an_escaped_exception_into_a_message(opened, monkey
 
 def test_a_good_session_round_trips_through_the_crafted_format(opened):
     """The hand-written format above is the one the studio reads (guards the other tests)."""
-    assert opened.recipe.seed == 11 and opened.recipe.amount_of("pca2") == pytest.approx(0.5)
-    assert [f.name for f in opened.gallery] == ["Kept"]
-    assert copy.deepcopy(opened.direction_layers)["pca1"] == (0, 4)
+    assert opened.state.recipe.seed == 11 and opened.state.recipe.amount_of("pca2") == pytest.approx(0.5)
+    assert [f.name for f in opened.state.gallery] == ["Kept"]
+    assert copy.deepcopy(opened.state.layers)["pca1"] == (0, 4)

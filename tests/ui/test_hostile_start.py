@@ -56,7 +56,7 @@ def test_the_studio_starts_when_the_data_home_is_a_file(tmp_path, native_model):
     assert len(lines) == 1 and "Autosave" in lines[0], proc.stderr
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 @pytest.mark.parametrize("spoil", ["entry is a file", "parent is a file", "read-only"])
 def test_the_window_runs_without_autosave_when_its_folder_cannot_be_used(qtbot, tmp_path, native_model, spoil,
                                                                         monkeypatch):
@@ -77,25 +77,25 @@ def test_the_window_runs_without_autosave_when_its_folder_cannot_be_used(qtbot, 
             monkeypatch.setattr(Path, "mkdir", refuse)
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
     win = open_window(qtbot, settings, data, native_model)
-    assert win.storage_problem and win.storage_problem.startswith("Autosave and crash recovery are off")
-    assert str(data) in win.storage_problem and "\n" not in win.storage_problem
-    win._dirty = True
-    win.autosave()  # does nothing, raises nothing
+    assert win.sessions.storage_problem and win.sessions.storage_problem.startswith("Autosave and crash recovery are off")
+    assert str(data) in win.sessions.storage_problem and "\n" not in win.sessions.storage_problem
+    win.state.mark_dirty()
+    win.sessions.autosave()  # does nothing, raises nothing
     win.close()
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 def test_a_crash_marker_that_is_a_folder_moves_the_studio_to_another_slot(qtbot, tmp_path, native_model):
     data = tmp_path / "data"
     (data / MARKER_NAME).mkdir(parents=True)
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
     win = open_window(qtbot, settings, data, native_model)
-    assert win.storage_problem is None
-    assert win.autosaver.folder == data / "studio-2" and (data / "studio-2" / MARKER_NAME).is_file()
+    assert win.sessions.storage_problem is None
+    assert win.sessions.autosaver.folder == data / "studio-2" and (data / "studio-2" / MARKER_NAME).is_file()
     win.close()
 
 
-@pytest.mark.usefixtures("qapp")
+@pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 @pytest.mark.parametrize("key, value", [
     ("recipe/seed", "-5"), ("recipe/seed", "abc"), ("recipe/seed", "1e400"), ("recipe/seed", "99999999999999"),
     ("models/recent", "[1, {}]"), ("models/recent", "5"), ("window/geometry", "garbage"),
@@ -108,7 +108,7 @@ def test_hand_edited_settings_fall_back_to_the_defaults(qtbot, tmp_path, native_
     settings = QtCore.QSettings(str(ini), QtCore.QSettings.IniFormat)
     assert settings.value(key) == value
     win = open_window(qtbot, settings, tmp_path / "data", native_model)
-    assert win.recipe.seed == 0
+    assert win.state.recipe.seed == 0
     assert all(isinstance(p, str) for p in win._recent())
     win.close()
 

@@ -42,7 +42,7 @@ def fill_grid(qtbot, win, rows="1, 2", cols="3, 4, 5"):
 
 def test_presets_show_the_models_layer_indices(window):
     view = window.mix_view
-    groups = window.model.layer_groups()
+    groups = window.state.model.layer_groups()
     labels = [view.preset.itemText(i) for i in range(view.preset.count())]
     assert labels[-1] == "custom"
     for (name, (a, b)), label in zip(groups.items(), labels):
@@ -54,7 +54,7 @@ def test_each_cell_equals_the_mixed_recipe_rendered_alone(qtbot, window):
     view = fill_grid(qtbot, window)
     grid = view.grid
     assert grid.shape == (2, 3)
-    renderer = window.model.renderer
+    renderer = window.state.model.renderer
     for r in range(2):
         for c in range(3):
             recipe = view.recipe_at(r + 1, c + 1)
@@ -94,18 +94,18 @@ def test_changing_the_layers_renders_only_the_cells(qtbot, window):
 
 def test_custom_range_and_gallery_faces_with_edits(qtbot, window):
     view = window.mix_view
-    edited = window.recipe.replace(seed=9).with_edit("pca0", 2.0, (0, window.model.num_ws))
-    window.gallery.add(edited)
+    edited = window.state.recipe.replace(seed=9).with_edit("pca0", 2.0, (0, window.state.model.num_ws))
+    window.state.gallery.add(edited)
     view.cols_gallery.click()
     view.start_spin.setValue(2)
     view.stop_spin.setValue(4)
-    if (2, 5) not in window.model.layer_groups().values():
+    if (2, 5) not in window.state.model.layer_groups().values():
         assert view.preset.currentText() == "custom"
     view = fill_grid(qtbot, window, rows="1", cols="3")
     assert view.grid.layers == (2, 5)
     cell = view.grid.cell(0, 1)
     assert cell.mix == Mix(9, (2, 5), edited.edits)
-    renderer = window.model.renderer
+    renderer = window.state.model.renderer
     donor_ws = renderer.ws_for(edited)
     assert np.array_equal(renderer.ws_for(cell)[2:5], donor_ws[2:5])
     assert_same_as_alone(view.cache[cell], renderer.render(cell))
@@ -116,21 +116,21 @@ def test_clicking_a_cell_makes_it_the_current_face(qtbot, window):
     want = view.grid.cell(1, 2)
     rect = view.table.visualRect(view.table.model().index(2, 3))
     qtbot.mouseClick(view.table.viewport(), QtCore.Qt.LeftButton, pos=rect.center())
-    assert window.recipe == want
+    assert window.state.recipe == want
     qtbot.waitUntil(lambda: window.canvas.image is not None
-                    and np.array_equal(window.canvas.image, window.model.renderer.render(want)),
+                    and np.array_equal(window.canvas.image, window.state.model.renderer.render(want)),
                     timeout=TIMEOUT)
-    window.undo_stack.undo()
-    assert window.recipe != want
+    window.history.stack.undo()
+    assert window.state.recipe != want
 
 
 def test_keep_selected_adds_several_cells_to_the_gallery(qtbot, window):
     view = fill_grid(qtbot, window)
     view.table.setRangeSelected(QtWidgets.QTableWidgetSelectionRange(1, 1, 2, 2), True)
     view.keep_button.click()
-    kept = [f.recipe for f in window.gallery]
+    kept = [f.recipe for f in window.state.gallery]
     assert kept and set(kept) == {view.grid.cell(r, c) for r in range(2) for c in range(2)}
-    assert all(f.thumbnail for f in window.gallery)
+    assert all(f.thumbnail for f in window.state.gallery)
 
 
 def test_mix_grid_lists_each_face_once():
@@ -156,7 +156,7 @@ def test_export_grid_writes_a_stamped_sheet_in_the_reference_layout(qtbot, windo
     assert np.array_equal(sheet[2 * res:, 3 * res:], view.cache[view.grid.cell(1, 2)])
     prov = read_provenance(path)
     assert prov.source_type.endswith(DIGITAL_SOURCE_TYPE.rsplit("/", 1)[-1])
-    assert prov.model_sha256 == window.model.sha256
+    assert prov.model_sha256 == window.state.model.sha256
     view.labels_check.setChecked(True)
     [labelled] = window.mix_controller.export_grid(tmp_path / "labelled.png")
     assert Image.open(labelled).size[0] > 4 * res

@@ -127,7 +127,7 @@ def test_file_menu_opens_the_library_and_a_download_opens_with_its_licence(qtbot
     window.answers[:] = [True, True]  # download; open
     with qtbot.waitSignal(library.downloadFinished, timeout=DOWNLOAD_TIMEOUT_MS):
         assert library.start_download()
-    assert window.model.name == "Test net 32"
-    assert window.model.card_meta["license"] == LICENSE
+    assert window.state.model.name == "Test net 32"
+    assert window.state.model.card_meta["license"] == LICENSE
     assert LICENSE in window.export_panel.stamp().terms
     library.close()

@@ -8,7 +8,7 @@ from facestudio.ui.main_window import StudioWindow
 from tests.generator.sg3_fixtures import write_sg3_pickle
 from tests.generator.test_stylegan3 import make_sg3
 
-pytestmark = pytest.mark.usefixtures("qapp")
+pytestmark = pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 FRAME_TIMEOUT = 20_000
 
 
@@ -30,15 +30,15 @@ def test_rotate_and_shift_sliders_move_the_face(qtbot, sg3_window):
     assert not win.controls.transform_box.isHidden()
     win.controls.rotate_slider.setValue(30)
     win.controls.shift_x_slider.setValue(10)
-    assert win.recipe.transform == (0.1, 0.0, 30.0)
-    want = win.model.renderer.render(win.recipe)
+    assert win.state.recipe.transform == (0.1, 0.0, 30.0)
+    want = win.state.model.renderer.render(win.state.recipe)
     qtbot.waitUntil(lambda: win.canvas.image is not None and np.array_equal(win.canvas.image, want),
                     timeout=FRAME_TIMEOUT)
-    win.undo_stack.undo()
-    assert win.recipe.transform == (0.0, 0.0, 30.0)
+    win.history.stack.undo()
+    assert win.state.recipe.transform == (0.0, 0.0, 30.0)
     assert win.controls.shift_x_slider.value() == 0 and win.controls.rotate_slider.value() == 30
     win.controls.rotate_slider.setValue(0)
-    assert win.recipe.transform is None
+    assert win.state.recipe.transform is None
 
 
 def test_stylegan2_models_hide_the_transform_sliders(qtbot, tmp_path, native_model):

@@ -16,8 +16,8 @@ from torch import nn
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.layers import Conv2d, FullyConnected, SynthesisLayer, ToRGB
 from facestudio.generator.networks.ops import make_filter, normalize_2nd_moment, upsample2d
+from facestudio.latent.noise import NOISE_MODES
 
-NOISE_MODES = ("const", "random", "none")
 
 
 NHWC_MIN_FEATURE_BYTES = 256 << 10

@@ -24,7 +24,8 @@ from facestudio.generator.networks.layers import FullyConnected
 from facestudio.generator.networks.sg3_config import (InputSpec, LayerSpec, StyleGAN3Config, input_spec,
                                                       layer_specs)
 from facestudio.generator.networks.sg3_ops import design_lowpass, filtered_lrelu, input_transform
-from facestudio.generator.networks.stylegan2 import NOISE_MODES, MappingNetwork
+from facestudio.generator.networks.stylegan2 import MappingNetwork
+from facestudio.latent.noise import NOISE_MODES
 
 Transform = tuple[float, float, float]  # (tx, ty, angle in degrees)
 
