@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facestudio.commands.arguments import UserError, model_arg
+from facestudio.commands.output import load_model
 from facestudio.latent.directions import Direction, apply_edits
 
 FIT_SEED = 1_000_000  # fit seeds start here, so they never overlap the seeds people browse
@@ -44,11 +46,6 @@ UNIT_TEXT = {"age_years_per_unit": "about 5 years of age (classifier)",
 RESPONSES = ("age_years_per_unit", "gender_logit_per_unit", "tone_per_unit")
 MAX_CONDITION = 100.0  # a response matrix worse conditioned than this is not trusted
 EXTREMES = 0.3  # the gender boundary is fitted on this share of most and least feminine faces
-
-
-def _cli():
-    from facestudio import cli
-    return cli
 
 
 @dataclass
@@ -234,10 +231,10 @@ def cmd_attributes(args) -> int:
     from facestudio.latent.direction_files import write_directions
     check_writable_target(args.out, overwrite=args.overwrite)
     if args.samples < 100:
-        raise _cli().UserError("--samples must be at least 100 for a boundary worth shipping")
+        raise UserError("--samples must be at least 100 for a boundary worth shipping")
     work = Path(args.work)
     net, cls_report = get_classifier(Path(args.data), work, args.epochs, Path(args.cache))
-    g = _cli()._load(args.model)
+    g = load_model(args.model)
     lab = label_generated(g, net, args.samples)
     dirs, facts = fit_directions(g, lab)
     report = {"classifier": cls_report, "fit": facts, "directions": {}}
@@ -269,7 +266,7 @@ def cmd_attributes(args) -> int:
     return 0
 
 
-def add_parser(sub, model_arg) -> None:
+def add_parser(sub) -> None:
     sp = sub.add_parser("attributes", help="fit the named Age / Gender directions for a model "
                                            "(classifier trained on UTKFace labels)")
     model_arg(sp)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facestudio import attributes_cli
-from facestudio.attributes_cli import Labelled, calibrate, fit_directions
-from facestudio.cli import main
+from facestudio.commands import attributes as attributes_cli
+from facestudio.commands.attributes import Labelled, calibrate, fit_directions
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.direction_files import write_directions
 from facestudio.latent.directions import Direction
@@ -56,7 +56,7 @@ def test_fitted_directions_point_along_the_hidden_attributes_and_hold_the_other_
 
 
 def test_face_tone_is_the_centre_luma():
-    from facestudio.attributes_cli import face_tone
+    from facestudio.commands.attributes import face_tone
     faces = np.zeros((2, 8, 8, 3), np.uint8)
     faces[0] = 255  # white everywhere
     faces[1, 2:6, 2:6] = (100, 100, 100)  # grey centre on a black frame: the frame is ignored
@@ -64,7 +64,7 @@ def test_face_tone_is_the_centre_luma():
 
 
 def test_decorrelation_solves_the_measured_responses_for_zero_side_effects():
-    from facestudio.attributes_cli import RESPONSES, SHIPPED, decorrelate
+    from facestudio.commands.attributes import RESPONSES, SHIPPED, decorrelate
     g = SimpleNamespace(num_ws=4, sha256="cd" * 32)
     bases = [Direction(id=i, name=i, vector=np.eye(5)[k], layers=(0, 4), scale=s, source="attribute")
              for k, (i, s) in enumerate([("age-raw", 2.0), ("gender-raw", 0.5), ("tone", 1.0)])]
