@@ -1,7 +1,9 @@
 """The command line: the composition root of facestudio.
 
-Every command turns bad input into one sentence on stderr and a non-zero exit status;
-tracebacks are reserved for bugs.
+Bad input ends in one sentence on stderr and exit status 1: a :class:`FacestudioError` (every
+project error derives from it) as its message, an :class:`OSError` as what failed on which
+file; usage errors exit 2, as argparse does. Anything else is a bug: one line saying so and
+naming the internal-error log that holds the traceback, exit status 70 (EX_SOFTWARE).
 """
 
 from __future__ import annotations
@@ -9,11 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 
 from facestudio import __version__
 from facestudio.commands import attributes, bench, directions, doctor, gui, images, models, train
-from facestudio.commands.arguments import EXIT_FAILED, UserError
+from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
+from facestudio.errors import FacestudioError, record_internal_error
+
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug, not the input
 
 
 def _threads(n: int | None) -> None:
@@ -66,12 +72,26 @@ def _with_gui_for_a_bare_path(argv: list[str], parser: argparse.ArgumentParser) 
     return argv
 
 
-def main(argv: list[str] | None = None) -> int:
-    from facestudio.fileio import OutputPathError
-    from facestudio.generator.errors import ModelLoadError
-    from facestudio.training.checkpoint import CheckpointError
-    from facestudio.training.data import DatasetError
+def _os_error_sentence(exc: OSError) -> str:
+    """One sentence for an operating-system error that reached the top: what failed, on which file."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"cannot use {exc.filename}: {reason}" if exc.filename else reason
 
+
+def _internal_error(exc: Exception, command: str) -> int:
+    """Report a bug: one line naming the log that holds the traceback (the traceback itself
+    when no log can be written)."""
+    try:
+        path = record_internal_error(exc, f"facestudio {command}")
+    except OSError:
+        print("facestudio: internal error: please report it; the details follow", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+    else:
+        print(f"facestudio: internal error: please report it; the details are in {path}", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_with_gui_for_a_bare_path(list(sys.argv[1:] if argv is None else argv), parser))
     if args.command is None:
@@ -84,9 +104,14 @@ def main(argv: list[str] | None = None) -> int:
             check_psi(args.psi)
         _threads(args.threads)
         return args.func(args)
-    except (UserError, ModelLoadError, OutputPathError, DatasetError, CheckpointError, ValueError) as exc:
+    except FacestudioError as exc:
         print(f"facestudio: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"facestudio: {_os_error_sentence(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("facestudio: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: everything the input can cause is a FacestudioError or an OSError
+        return _internal_error(exc, args.command or "gui")
