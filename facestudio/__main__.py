@@ -2,7 +2,7 @@ import sys
 
 
 def main() -> int:
-    from facestudio.cli import main as cli_main
+    from facestudio.commands.main import main as cli_main
 
     return cli_main(sys.argv[1:])
 

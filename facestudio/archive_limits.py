@@ -26,10 +26,12 @@ from typing import IO
 
 import numpy as np
 
+from facestudio.errors import FacestudioError
+
 NPY_HEADER_SLACK = 64 << 10  # an .npy member is its array plus a header of at most 64 KiB
 
 
-class ArchiveLimitError(ValueError):
+class ArchiveLimitError(FacestudioError, ValueError):
     """An archive larger or more numerous than facestudio accepts; one sentence."""
 
 

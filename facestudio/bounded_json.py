@@ -14,10 +14,12 @@ import json
 import math
 from typing import Any
 
+from facestudio.errors import FacestudioError
+
 MAX_DEPTH = 32  # a session manifest, the deepest document facestudio writes, nests about 6 deep
 
 
-class JsonError(ValueError):
+class JsonError(FacestudioError, ValueError):
     """The text is not JSON, or is nested deeper than :data:`MAX_DEPTH`; one sentence."""
 
 

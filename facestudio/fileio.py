@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from facestudio.errors import FacestudioError
+
 # the temporary names atomic_write / atomic_folder (and the caches' own writers) use:
 # ".<target name>.<mkstemp's random letters>.part"
 PART_NAME_RE = re.compile(r"\..+\.[A-Za-z0-9_]{6,}\.part")
@@ -25,11 +27,11 @@ def _default_mode(is_dir: bool) -> int:
     return (0o777 if is_dir else 0o666) & ~umask
 
 
-class OutputPathError(Exception):
+class OutputPathError(FacestudioError):
     """The output path cannot be written (missing folder, read-only, exists)."""
 
 
-class InputFileError(ValueError):
+class InputFileError(FacestudioError, ValueError):
     """A small file facestudio reads (a sidecar, a model card) that is not a regular file or
     is larger than such a file can be; one sentence."""
 

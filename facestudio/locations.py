@@ -13,6 +13,7 @@ Standard library only, so that every package (and the CLI before torch is import
 
 from __future__ import annotations
 
+import os
 import site
 import sys
 import sysconfig
@@ -68,3 +69,17 @@ def icon_path() -> Path:
 def bundled_weights_dir() -> Path:
     """The bundled model's folder, ``weights/`` (native format: safetensors, config, card)."""
     return _find("weights", "model.safetensors")
+
+
+def data_dir() -> Path:
+    """facestudio's own data folder (autosave, the internal-error log), not created here: the
+    folder Qt's ``AppDataLocation`` names for the studio (organisation and application
+    ``facestudio``), found without Qt so that the command line uses the same one."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / SHARE_NAME / SHARE_NAME

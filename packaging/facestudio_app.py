@@ -2,7 +2,7 @@
 
 import sys
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -5,7 +5,7 @@ Two bounds, both measured on the child alone:
 
 * its address space is capped with ``RLIMIT_AS`` at :data:`ADDRESS_CAP`: what importing
   torch and the CLI reserves (:data:`IMPORT_ADDRESS`, measured: ``import torch,
-  facestudio.cli`` succeeds from 640 MiB of address space, VmPeak 624 MiB, VmHWM 236 MiB)
+  facestudio.commands.main`` succeeds from 640 MiB of address space, VmPeak 624 MiB, VmHWM 236 MiB)
   plus :data:`RSS_LIMIT`. An allocation past it fails in the child (MemoryError), so the
   machine never swaps;
 * its peak resident memory, which ``os.wait4`` reports, must stay under :data:`RSS_LIMIT`

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from facestudio.errors import InvalidValueError
 from facestudio.generator.device import pick_device
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.loader import (
@@ -104,10 +105,10 @@ class Generator:
         """One-hot ``[n, c_dim]`` from class indices (int or ``[n]``) or a given ``[n, c_dim]``."""
         if self.c_dim == 0:
             if c is not None:
-                raise ValueError("this model is not conditional, so it takes no class")
+                raise InvalidValueError("this model is not conditional, so it takes no class")
             return None
         if c is None:
-            raise ValueError(f"this model is conditional: give a class index from 0 to {self.c_dim - 1}")
+            raise InvalidValueError(f"this model is conditional: give a class index from 0 to {self.c_dim - 1}")
         arr = np.asarray(c)
         if arr.ndim == 2:
             if arr.shape != (n, self.c_dim):
@@ -115,11 +116,11 @@ class Generator:
             return torch.as_tensor(arr, dtype=torch.float32, device=self.device)
         idx = np.broadcast_to(arr.astype(np.int64).reshape(-1), (n,)) if arr.size == 1 else arr.reshape(-1)
         if not np.issubdtype(arr.dtype, np.integer) or idx.shape != (n,):
-            raise ValueError(f"give one whole-number class index per latent, got {c!r}")
+            raise InvalidValueError(f"give one whole-number class index per latent, got {c!r}")
         bad = [int(i) for i in idx if not 0 <= i < self.c_dim]
         if bad:
-            raise ValueError(f"class index {bad[0]} is out of range: this model has "
-                             f"{self.c_dim} classes (0 to {self.c_dim - 1})")
+            raise InvalidValueError(f"class index {bad[0]} is out of range: this model has "
+                                    f"{self.c_dim} classes (0 to {self.c_dim - 1})")
         return torch.nn.functional.one_hot(torch.from_numpy(np.array(idx)), self.c_dim).float().to(self.device)
 
     def map(self, z, c=None, psi: float = 1.0, cutoff: int | None = None) -> np.ndarray:
@@ -129,7 +130,7 @@ class Generator:
         if z_t.ndim != 2 or z_t.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape [N, {self.z_dim}], got {list(z_t.shape)}")
         if cutoff is not None and not 0 <= cutoff <= self.num_ws:
-            raise ValueError(f"truncation cutoff must be between 0 and {self.num_ws}, got {cutoff}")
+            raise InvalidValueError(f"truncation cutoff must be between 0 and {self.num_ws}, got {cutoff}")
         c_t = self.class_vectors(c, z_t.shape[0])
         with torch.inference_mode():
             ws = self.network.mapping(z_t, c_t, psi=float(psi), cutoff=cutoff)
@@ -162,8 +163,8 @@ class Generator:
             with torch.inference_mode():
                 return self.network.synthesis(ws_t, noise_mode=noise)
         if not self.supports_transform:
-            raise ValueError("only StyleGAN3 models can translate or rotate their input; "
-                             "this is a StyleGAN2 model")
+            raise InvalidValueError("only StyleGAN3 models can translate or rotate their input; "
+                                    "this is a StyleGAN2 model")
         matrix = transform_matrix(transform).to(self.device)
         with torch.inference_mode():
             return self.network.synthesis(ws_t, noise_mode=noise, transform=matrix)

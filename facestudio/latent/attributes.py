@@ -21,6 +21,14 @@ from facestudio.latent.directions import Direction, DirectionError
 
 MIN_PER_CLASS = 2
 NEWTON_STEPS = 50
+UNIT_TARGETS = {"age": ("age_years_per_unit", 5.0), "gender": ("gender_logit_per_unit", 1.0),
+                "tone": ("tone_per_unit", 10.0)}
+UNIT_TEXT = {"age_years_per_unit": "about 5 years of age (classifier)",
+             "gender_logit_per_unit": "about 1 in the classifier's gender log-odds (odds x 2.7)",
+             "tone_per_unit": "about 10 levels of face luma"}
+RESPONSES = ("age_years_per_unit", "gender_logit_per_unit", "tone_per_unit")
+MAX_CONDITION = 100.0  # a response matrix worse conditioned than this is not trusted
+EXTREMES = 0.3  # the gender boundary is fitted on this share of most and least feminine faces
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,3 +163,95 @@ def conditional_direction(primary: Direction, *conditions: Direction) -> Directi
                      name=f"{primary.name} ({names} fixed)", vector=vector, layers=primary.layers,
                      scale=primary.scale, source=primary.source, model_sha256=primary.model_sha256,
                      meta={**primary.meta, "conditioned_on": [c.id for c in conditions]})
+
+
+# --- the named Age and Gender directions (facestudio attributes) ---------------------------
+
+@dataclass
+class Labelled:
+    """W samples ``[N, w_dim]``, the classifier's ages (years) and p(female) ``[N]``, and
+    each face's tone ``[N]`` (:func:`face_tone`)."""
+
+    ws: np.ndarray
+    ages: np.ndarray
+    p_female: np.ndarray
+    tone: np.ndarray
+
+
+def face_tone(images: np.ndarray) -> np.ndarray:
+    """Mean luma (0-255, Rec. 601) of the centre half of each uint8 face ``[N, H, W, 3]``:
+    mostly skin and lighting. Held fixed by the named directions, because the data ties
+    age and gender to skin tone and lighting, and a slider named Age should not lighten
+    or darken a person's skin."""
+    h, w = images.shape[1:3]
+    centre = images[:, h // 4: h - h // 4, w // 4: w - w // 4].astype(np.float64)
+    return (centre @ np.array([0.299, 0.587, 0.114])).mean(axis=(1, 2))
+
+
+def fit_directions(lab: Labelled, num_ws: int, model_sha256: str) -> tuple[list[Direction], dict]:
+    """The fitted directions with W-std scales: InterFaceGAN's single-attribute ones
+    (``age-raw``, ``gender-raw``), the face-tone trend (``tone``) and InterFaceGAN's
+    conditional ones (``age-projected``, ``gender-projected``: the others' normals projected
+    out), plus facts about the fit. Each spans all ``num_ws`` layers of the model whose
+    sha256 is ``model_sha256``."""
+    # InterFaceGAN's choice: the clearest faces on each side, ranked by score (a threshold
+    # at p = 0.5 would depend on the classifier's calibration on generated faces)
+    order = np.argsort(lab.p_female)
+    k = max(2, int(len(order) * EXTREMES))
+    sure = np.concatenate([order[:k], order[-k:]])
+    boundary = fit_linear_boundary(lab.ws[sure], np.r_[np.zeros(k), np.ones(k)])
+    age_dir, years_per_w = fit_linear_trend(lab.ws, lab.ages)
+    tone_dir, _ = fit_linear_trend(lab.ws, lab.tone)
+    facts = {"samples": int(len(lab.ws)), "gender_samples": int(len(sure)),
+             "gender_boundary_accuracy": boundary.accuracy,
+             "female_share": float((lab.p_female > 0.5).mean()),
+             "age_mean": float(lab.ages.mean()), "age_std": float(lab.ages.std()),
+             "age_years_per_w_unit": years_per_w,
+             "cosine_age_gender": float(abs(age_dir @ boundary.normal)),
+             "cosine_age_tone": float(abs(age_dir @ tone_dir)),
+             "cosine_gender_tone": float(abs(boundary.normal @ tone_dir))}
+
+    def make(id, name, vector, meta):
+        scale = float(np.std(lab.ws.astype(np.float64) @ vector))
+        return Direction(id=id, name=name, vector=vector.astype(np.float32), layers=(0, num_ws),
+                         scale=scale, source="attribute", model_sha256=model_sha256, meta=meta)
+
+    dirs = [make("age-raw", "Age (single)", age_dir, {"positive": "older"}),
+            make("gender-raw", "Gender (single)", boundary.normal, {"positive": "more feminine"}),
+            make("tone", "Face tone", tone_dir, {"positive": "lighter"}),
+            make("age-projected", "Age (projected)", project_out(age_dir, boundary.normal, tone_dir),
+                 {"positive": "older", "conditioned_on": ["gender", "tone"]}),
+            make("gender-projected", "Gender (projected)", project_out(boundary.normal, age_dir, tone_dir),
+                 {"positive": "more feminine", "conditioned_on": ["age", "tone"]})]
+    return dirs, facts
+
+
+def decorrelate(bases: list[Direction], responses: list[dict], targets: dict[str, tuple[float, float, float]],
+                num_ws: int, model_sha256: str) -> dict[str, Direction] | None:
+    """Named directions whose *measured* side effects vanish, to first order.
+
+    ``bases`` are the age, gender and tone directions, ``responses`` their measurements
+    (:func:`measure`): column j of ``R`` says how far one unit of base j moves (age years,
+    gender log-odds, tone levels). For each target response ``t`` (say 5 years, 0, 0), the
+    W step ``sum_j c_j scale_j v_j`` with ``R c = t`` moves the wanted attribute and, as far
+    as the responses add up linearly, nothing else. Projecting normals out (InterFaceGAN)
+    holds the *linear fits* fixed; on a model whose attributes bend away from those fits
+    this holds what the classifier actually sees. None if ``R`` is too ill-conditioned.
+    """
+    r = np.array([[m[k] for m in responses] for k in RESPONSES])
+    if not np.isfinite(r).all() or np.linalg.cond(r) > MAX_CONDITION:
+        return None
+    out = {}
+    for id, (name, positive, conditions, target) in targets.items():
+        c = np.linalg.solve(r, np.asarray(target, dtype=np.float64))
+        step = sum(cj * b.scale * b.vector.astype(np.float64) for cj, b in zip(c, bases))
+        key = UNIT_TARGETS[id][0]
+        out[id] = Direction(id=id, name=name, vector=step / np.linalg.norm(step), layers=(0, num_ws),
+                            scale=float(np.linalg.norm(step)), source="attribute", model_sha256=model_sha256,
+                            meta={"positive": positive, "conditioned_on": conditions, "unit": UNIT_TEXT[key],
+                                  "method": "measured responses solved for zero side effects"})
+    return out
+
+
+SHIPPED = {"age": ("Age", "older", ["gender", "tone"], (5.0, 0.0, 0.0)),
+           "gender": ("Gender", "more feminine", ["age", "tone"], (0.0, 1.0, 0.0))}

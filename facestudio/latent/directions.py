@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facestudio.errors import FacestudioError
+
 SOURCES = ("pca", "sefa", "attribute", "user", "imported")
 # The W distance of one slider unit. W coordinates are of order one (the W spread along a
 # PCA axis is a few units), so 10,000 leaves room for any direction a user makes between
@@ -18,7 +20,7 @@ SOURCES = ("pca", "sefa", "attribute", "user", "imported")
 MAX_SCALE = 1e4
 
 
-class DirectionError(ValueError):
+class DirectionError(FacestudioError, ValueError):
     """A direction that cannot be used with this model; the message is one sentence."""
 
 

@@ -22,6 +22,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from facestudio.errors import FacestudioError
 from facestudio.latent.noise import NOISE_MODES
 from facestudio.latent.seeds import check_seed
 
@@ -38,7 +39,7 @@ MAX_SHIFT = 100.0
 MAX_ANGLE = 3600.0
 
 
-class RecipeError(ValueError):
+class RecipeError(FacestudioError, ValueError):
     """A recipe facestudio refuses (malformed, or a number out of range); one sentence."""
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from facestudio.errors import InvalidValueError
+
 MAX_SEED = 2**32 - 1
 
 
 def check_seed(seed: int) -> int:
-    """Return ``seed`` as an int or raise ValueError with one sentence if it is out of range."""
+    """Return ``seed`` as an int or raise :class:`InvalidValueError` (a ValueError) with one
+    sentence if it is out of range."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"a seed must be a whole number, got {seed!r}")
+        raise InvalidValueError(f"a seed must be a whole number, got {seed!r}")
     if not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"seed {seed} is out of range: seeds run from 0 to {MAX_SEED}")
+        raise InvalidValueError(f"seed {seed} is out of range: seeds run from 0 to {MAX_SEED}")
     return int(seed)
 
 

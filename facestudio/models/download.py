@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from facestudio import __version__
+from facestudio.errors import FacestudioError
 
 Progress = Callable[[int, int], None]
 CHUNK = 256 << 10
@@ -34,7 +35,7 @@ USER_AGENT = f"facestudio/{__version__} (model library)"
 CONTENT_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
-class DownloadError(Exception):
+class DownloadError(FacestudioError):
     """A download that did not produce a usable file; the message is one sentence."""
 
 

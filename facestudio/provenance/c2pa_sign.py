@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from facestudio.errors import FacestudioError
 from facestudio.provenance.terms import Stamp
 
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
@@ -25,7 +26,7 @@ SETTINGS = {
 }
 
 
-class C2paSigningError(ValueError):
+class C2paSigningError(FacestudioError, ValueError):
     """C2PA signing was asked for but cannot be done; the message is one sentence."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from facestudio.errors import InvalidValueError
 from facestudio.provenance.terms import Stamp
 from facestudio.provenance.xmp import build_xmp, clean_text
 
@@ -83,9 +84,9 @@ def encode(image: Image.Image, fmt: str, stamp: Stamp, recipe: dict[str, Any] | 
     quality: 1-100 for JPEG and lossy WebP; lossless: WebP only.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"cannot write the format {fmt!r}: use png, jpeg or webp")
+        raise InvalidValueError(f"cannot write the format {fmt!r}: use png, jpeg or webp")
     if not 1 <= int(quality) <= 100:
-        raise ValueError(f"quality must be between 1 and 100, got {quality}")
+        raise InvalidValueError(f"quality must be between 1 and 100, got {quality}")
     xmp = build_xmp(stamp, recipe, xmp_extra)
     buffer = io.BytesIO()
     image = image.convert("RGB")

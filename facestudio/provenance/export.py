@@ -16,6 +16,7 @@ from typing import Any
 
 from PIL import Image
 
+from facestudio.errors import InvalidValueError
 from facestudio.fileio import OutputPathError, atomic_write, check_writable_target, describe_os_error
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_bytes
@@ -55,11 +56,11 @@ class ExportOptions:
 
     def __post_init__(self):
         if self.crop not in CROPS:
-            raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
+            raise InvalidValueError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
         if isinstance(self.scale, bool) or not isinstance(self.scale, int) or not 1 <= self.scale <= MAX_SCALE:
-            raise ValueError(f"the scale must be a whole number from 1 to {MAX_SCALE}, got {self.scale!r}")
+            raise InvalidValueError(f"the scale must be a whole number from 1 to {MAX_SCALE}, got {self.scale!r}")
         if not 1 <= int(self.quality) <= 100:
-            raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
+            raise InvalidValueError(f"quality must be between 1 and 100, got {self.quality}")
 
 
 def sidecar_path(path: Path) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.errors import FacestudioError
 from facestudio.fileio import InputFileError, read_limited
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance.c2pa_sign import read_manifest
@@ -35,7 +36,7 @@ from facestudio.provenance.xmp import XmpError, parse_xmp
 MAX_SIDECAR_BYTES = 1 << 20
 
 
-class ProvenanceReadError(ValueError):
+class ProvenanceReadError(FacestudioError, ValueError):
     """The file cannot be read as an image; the message is one sentence."""
 
 

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from facestudio.errors import FacestudioError
 from facestudio.provenance.terms import Stamp
 
 FACESTUDIO_NS = "urn:facestudio:ns:xmp:1.0/"  # a URN: no web domain is implied
@@ -38,7 +39,7 @@ _PACKET_TRAILER = '<?xpacket end="w"?>'
 MAX_PACKET_BYTES = 4 << 20
 
 
-class XmpError(ValueError):
+class XmpError(FacestudioError, ValueError):
     """An XMP packet that cannot be read; the message is one sentence."""
 
 

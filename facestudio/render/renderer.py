@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from facestudio.errors import FacestudioError
 from facestudio.generator.model import Generator, images_to_uint8
 from facestudio.generator.networks.sg3_config import layer_specs
 from facestudio.latent.directions import Direction, DirectionError, apply_edits
@@ -77,7 +78,7 @@ def largest_feature_bytes(generator: Generator) -> int:
     return 4 * max(res * res * ch for res, ch in config.channels.items())
 
 
-class ModelMismatchError(ValueError):
+class ModelMismatchError(FacestudioError, ValueError):
     """A recipe made with another model than the one loaded; the message is one sentence."""
 
 

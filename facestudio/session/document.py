@@ -34,6 +34,7 @@ import numpy as np
 from facestudio import __version__
 from facestudio.archive_limits import ArchiveBudget, ArchiveLimitError, check_members, check_npz, read_member
 from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.errors import FacestudioError
 from facestudio.fileio import atomic_write
 from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS
 from facestudio.latent.directions import Direction, DirectionError, check_scale
@@ -54,7 +55,7 @@ MAX_SESSION_BYTES = 512 << 20  # all members read, in all
 MAX_MEMBERS = MAX_GALLERY_FACES + 16
 
 
-class SessionError(Exception):
+class SessionError(FacestudioError):
     """A session file that cannot be written or read; the message is one sentence."""
 
 

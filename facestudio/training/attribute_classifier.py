@@ -24,13 +24,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facestudio.errors import FacestudioError
 from facestudio.training.loop import fast_bf16
 
 INPUT_SIZE = 64
 _LABEL = re.compile(r"^(\d+)_([01])_")
 
 
-class LabelError(ValueError):
+class LabelError(FacestudioError, ValueError):
     """Labels cannot be read from the data; the message is one sentence."""
 
 

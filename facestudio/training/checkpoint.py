@@ -13,10 +13,12 @@ from typing import Any
 
 import torch
 
+from facestudio.errors import FacestudioError
+
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
-class CheckpointError(Exception):
+class CheckpointError(FacestudioError):
     """A checkpoint cannot be read; the message is one sentence."""
 
 

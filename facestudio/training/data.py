@@ -15,10 +15,12 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from facestudio.errors import FacestudioError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
-class DatasetError(Exception):
+class DatasetError(FacestudioError):
     """The training data cannot be read; the message is one sentence."""
 
 

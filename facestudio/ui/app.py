@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.errors import INTERNAL_ERROR_LOG, internal_error_handler
 from facestudio.fileio import OutputPathError, atomic_write, remove_stale_parts
 from facestudio.latent.discovery_cache import cache_root
-from facestudio.locations import APP_ID, icon_path
+from facestudio.locations import APP_ID, data_dir, icon_path
 from facestudio.ui import guard
 from facestudio.ui.main_window import StudioWindow
 from facestudio.ui.opening import kind_of
 
 SCREENSHOT_TIMEOUT_MS = 120_000
-INTERNAL_ERROR_LOG = "internal-errors.log"
 
 
 def data_folder() -> Path:
     """The studio's data folder (autosave, crash marker). Not created here: the window does
-    that, and runs without autosave when it cannot (a file in its place, a read-only home)."""
-    base = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.AppDataLocation)
-    return Path(base or Path.home() / ".facestudio")
+    that, and runs without autosave when it cannot (a file in its place, a read-only home).
+    The command line writes its internal-error log there too."""
+    return data_dir()
 
 
 def tidy_up(data_dir: Path) -> list[Path]:
@@ -47,13 +46,12 @@ def save_screenshot(widget: QtWidgets.QWidget, path: Path) -> bool:
 
 def log_internal_errors(data_dir: Path) -> Path | None:
     """Append the guard's internal-error entries (with tracebacks) to a log in the data
-    folder; None when that folder cannot be used (they then go to stderr)."""
+    folder (the log the command line writes too); None when that folder cannot be used
+    (they then go to stderr)."""
     path = Path(data_dir) / INTERNAL_ERROR_LOG
     if not Path(data_dir).is_dir():
         return None
-    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    guard.log.addHandler(handler)
+    guard.log.addHandler(internal_error_handler(path))
     return path
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.generator.formats.native import WEIGHTS_FILE, write_native
 from facestudio.generator.model import generator_from_network

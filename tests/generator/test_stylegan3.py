@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.native import write_native

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.latent.recipe import RecipeError
 from facestudio.provenance import ProvenanceReadError, export_image, read_provenance
 from facestudio.provenance.embed import PNG_XMP_KEY

@@ -6,7 +6,7 @@ import json
 
 from PIL import Image, PngImagePlugin
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 
 
 def refuse_constant(name: str):

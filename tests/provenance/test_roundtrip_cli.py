@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.directions import Direction
 from facestudio.latent.recipe import Edit, Mix, Recipe

@@ -3,7 +3,7 @@
 
 import json
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.render.bench import format_report, run_bench
 from facestudio.render.studio_model import open_studio_model
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.generator.networks.ops import make_filter, upsample2d
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.training.augment import AdaptiveAugment, augment
 from facestudio.training.checkpoint import load_checkpoint

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from facestudio import __version__, doctor
-from facestudio.cli import build_parser, main
+from facestudio import __version__
+from facestudio.commands import doctor
+from facestudio.commands.main import build_parser, main
 from facestudio.generator import ModelLoadError, load_generator
 from facestudio.generator import device as device_mod
 from facestudio.generator.device import pick_device

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facestudio.cli import main
+from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.seeds import z_from_seed, z_from_seeds
 
@@ -176,9 +176,9 @@ def test_absurd_sizes_and_numbers_are_refused_before_any_work(capsys, tmp_path, 
 
 def test_a_sheet_past_the_pixel_limit_is_refused_once_the_resolution_is_known(capsys, tmp_path, native_model,
                                                                                monkeypatch):
-    import facestudio.cli
+    import facestudio.commands.output
     g = load_generator(native_model)
-    monkeypatch.setattr(facestudio.cli, "MAX_SHEET_PIXELS", 5 * g.resolution ** 2)
+    monkeypatch.setattr(facestudio.commands.output, "MAX_SHEET_PIXELS", 5 * g.resolution ** 2)
     out = tmp_path / "x.png"
     code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "0-6", "--cols", "7",
                        "--out", str(out))
@@ -223,8 +223,8 @@ def test_a_huge_layer_range_is_refused_before_it_is_built():
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    code = ("from facestudio.cli import UserError, _parse_layers\n"
-            "try:\n    _parse_layers('0-99999999999999', 8)\nexcept UserError as exc:\n    print(exc)\n")
+    code = ("from facestudio.commands.arguments import UserError, parse_layer_list\n"
+            "try:\n    parse_layer_list('0-99999999999999', 8)\nexcept UserError as exc:\n    print(exc)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
@@ -295,7 +295,7 @@ def _refuse_constant(name: str):
 @pytest.mark.parametrize("command", ["info", "bench", "doctor"])
 def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, command):
     """A non-finite number (a timing, a model fact) is printed as null, never as Infinity or NaN."""
-    import facestudio.doctor as doctor
+    import facestudio.commands.doctor as doctor
     import facestudio.render.bench as bench
     from facestudio.generator.model import Generator
     odd = {"inf": float("inf"), "nan": float("nan"), "nested": [float("-inf"), np.float32("nan"), 1.5]}
@@ -325,7 +325,7 @@ def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, com
     ([], []),
 ])
 def test_a_bare_path_opens_the_studio_and_command_names_win(argv, expected):
-    from facestudio.cli import _with_gui_for_a_bare_path, build_parser
+    from facestudio.commands.main import _with_gui_for_a_bare_path, build_parser
     assert _with_gui_for_a_bare_path(list(argv), build_parser()) == expected
     if "gui" in expected:
         args = build_parser().parse_args(expected)

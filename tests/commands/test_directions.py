@@ -11,7 +11,7 @@ from facestudio.latent.direction_files import read_directions, write_bundle
 from facestudio.latent.directions import apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.discovery import discover
-from tests.test_cli import assert_one_clear_sentence, run
+from tests.commands.test_cli import assert_one_clear_sentence, run
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_sheet_lays_out_directions_seeds_and_amounts(capsys, tmp_path, model):
                        "--direction", "sefa-coarse0", "--amounts=-2,0,2", "--out", str(out))
     assert code == 0, err
     img = np.asarray(Image.open(out).convert("RGB"))
-    from facestudio.directions_cli import SHEET_HEADER, SHEET_LABEL_WIDTH
+    from facestudio.commands.directions import SHEET_HEADER, SHEET_LABEL_WIDTH
     assert img.shape == (SHEET_HEADER + 4 * 32, SHEET_LABEL_WIDTH + 3 * 32, 3)
     g = load_generator(model)
     dirs = {d.id: d for d in discover(g).all_directions(2)}

@@ -22,15 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from facestudio.commands.arguments import (MAX_SHEET_FACES, UserError, export_args, latent_args, model_arg,
+                                           parse_int_list, parse_layer_list)
+from facestudio.commands.output import check_sheet, export_options, load_model, stamped
 from facestudio.latent.directions import Direction
 
 SHEET_LABEL_WIDTH = 92
 SHEET_HEADER = 14
-
-
-def _cli():
-    from facestudio import cli
-    return cli
 
 
 # --- resolving names --------------------------------------------------------------------
@@ -45,7 +43,7 @@ def load_direction_files(paths, g, found, allow_other_model: bool) -> list[Direc
         dirs = res.directions
         if res.other_model:
             if not allow_other_model:
-                raise _cli().UserError(f"{Path(path).name} was made for another model (sha256 "
+                raise UserError(f"{Path(path).name} was made for another model (sha256 "
                                        f"{res.other_model[:12]}); pass --allow-other-model to use it anyway")
             print(f"facestudio: warning: using {Path(path).name}, made for another model "
                   f"(sha256 {res.other_model[:12]})", file=sys.stderr)
@@ -65,17 +63,17 @@ def resolve(name: str, available: list[Direction]) -> Direction:
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise _cli().UserError(f"the direction name {name!r} is ambiguous ({', '.join(d.id for d in hits)}); "
+        raise UserError(f"the direction name {name!r} is ambiguous ({', '.join(d.id for d in hits)}); "
                                f"use its id")
-    raise _cli().UserError(f"unknown direction {name!r}: give an id or name from --directions files or "
+    raise UserError(f"unknown direction {name!r}: give an id or name from --directions files or "
                            f"one of the model's pca0.., sefa0.., sefa-coarse0.. directions")
 
 
 def parse_layers(text: str, num_ws: int) -> tuple[int, int]:
     """``"4-7"`` (inclusive) -> ``(4, 8)``; the layers must be one contiguous run."""
-    layers = _cli()._parse_layers(text, num_ws)
+    layers = parse_layer_list(text, num_ws)
     if layers != list(range(layers[0], layers[-1] + 1)):
-        raise _cli().UserError(f"layers {text!r} must be one contiguous range such as 4-7")
+        raise UserError(f"layers {text!r} must be one contiguous range such as 4-7")
     return layers[0], layers[-1] + 1
 
 
@@ -83,14 +81,14 @@ def parse_edit(spec: str, available: list[Direction], num_ws: int) -> tuple[Dire
     """``NAME=AMOUNT[@LAYERS]`` -> (direction, amount, half-open layers)."""
     name, eq, rest = spec.rpartition("=")
     if not eq or not name:
-        raise _cli().UserError(f"cannot read --direction {spec!r}: use NAME=AMOUNT or NAME=AMOUNT@4-7")
+        raise UserError(f"cannot read --direction {spec!r}: use NAME=AMOUNT or NAME=AMOUNT@4-7")
     amount_text, at, layers_text = rest.partition("@")
     try:
         amount = float(amount_text)
     except ValueError:
-        raise _cli().UserError(f"cannot read the amount in --direction {spec!r}: it must be a number") from None
+        raise UserError(f"cannot read the amount in --direction {spec!r}: it must be a number") from None
     if not np.isfinite(amount):
-        raise _cli().UserError(f"the amount in --direction {spec!r} must be a finite number")
+        raise UserError(f"the amount in --direction {spec!r} must be a finite number")
     d = resolve(name, available)
     return d, amount, parse_layers(layers_text, num_ws) if at else d.layers
 
@@ -113,14 +111,14 @@ def cmd_directions(args) -> int:
     from facestudio.latent.discovery import METHODS
     from facestudio.render.discovery import discover
     if args.count < 1:
-        raise _cli().UserError("--count must be at least 1")
+        raise UserError("--count must be at least 1")
     if Path(args.out).suffix.lower() not in (".npz", ".npy"):
-        raise _cli().UserError(f"cannot write {args.out}: the extension must be .npz (bundle) or .npy (vectors)")
+        raise UserError(f"cannot write {args.out}: the extension must be .npz (bundle) or .npy (vectors)")
     check_writable_target(args.out, overwrite=args.overwrite)
-    g = _cli()._load(args.model)
+    g = load_model(args.model)
     found = discover(g)
     if args.method not in found.methods():
-        raise _cli().UserError(f"this model offers only {', '.join(found.methods())} (not {args.method})")
+        raise UserError(f"this model offers only {', '.join(found.methods())} (not {args.method})")
     dirs = found.directions(args.method, args.count)
     write_directions(dirs, args.out, overwrite=args.overwrite)
     for d in dirs:
@@ -135,11 +133,11 @@ def cmd_edit(args) -> int:
     from facestudio.latent.seeds import check_seed
     from facestudio.render.renderer import Renderer
     from facestudio.latent.recipe import Edit, Recipe
-    options = _cli()._export_options(args)
+    options = export_options(args)
     check_seed(args.seed)
     if not args.direction:
-        raise _cli().UserError("give at least one --direction NAME=AMOUNT")
-    g = _cli()._load(args.model)
+        raise UserError("give at least one --direction NAME=AMOUNT")
+    g = load_model(args.model)
     available = _available(args, g)
     edits, used = [], {}
     for spec in args.direction:
@@ -149,7 +147,7 @@ def cmd_edit(args) -> int:
     recipe = Recipe(g.sha256, args.seed, psi=args.psi, cutoff=args.cutoff, noise=args.noise,
                     class_idx=args.class_idx, edits=tuple(edits), model_name=g.name)
     image = Renderer(g, used).render(recipe)
-    written = _cli()._stamped(g, image, args, options, recipe)
+    written = stamped(g, image, args, options, recipe)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -157,13 +155,12 @@ def cmd_edit(args) -> int:
 def cmd_sheet(args) -> int:
     from facestudio.latent.directions import apply_edits
     from facestudio.latent.seeds import z_from_seeds
-    cli = _cli()
-    options = cli._export_options(args)
-    seeds = cli._parse_int_list(args.seeds, "seeds")
+    options = export_options(args)
+    seeds = parse_int_list(args.seeds, "seeds")
     amounts = _parse_amounts(args.amounts)
     if not seeds or not args.direction:
-        raise cli.UserError("give at least one seed and one --direction")
-    g = cli._load(args.model)
+        raise UserError("give at least one seed and one --direction")
+    g = load_model(args.model)
     available = _available(args, g)
     picked = []
     for spec in args.direction:
@@ -171,10 +168,10 @@ def cmd_sheet(args) -> int:
         d = resolve(name, available)
         picked.append((d, parse_layers(layers_text, g.num_ws) if at else d.layers))
     n_rows = len(picked) * len(seeds)
-    if n_rows * len(amounts) > cli.MAX_SHEET_FACES:
-        raise cli.UserError(f"a sheet of {n_rows} rows x {len(amounts)} amounts is {n_rows * len(amounts)} "
-                            f"faces; one sheet holds at most {cli.MAX_SHEET_FACES}")
-    cli._check_sheet(n_rows, len(amounts), g.resolution, args.out, options, (SHEET_LABEL_WIDTH, SHEET_HEADER))
+    if n_rows * len(amounts) > MAX_SHEET_FACES:
+        raise UserError(f"a sheet of {n_rows} rows x {len(amounts)} amounts is {n_rows * len(amounts)} "
+                            f"faces; one sheet holds at most {MAX_SHEET_FACES}")
+    check_sheet(n_rows, len(amounts), g.resolution, args.out, options, (SHEET_LABEL_WIDTH, SHEET_HEADER))
     base = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     rows = []
     for d, layers in picked:
@@ -185,7 +182,7 @@ def cmd_sheet(args) -> int:
     labels = [f"{d.name}\nseed {s}\nL{layers[0]}-{layers[1] - 1}" for d, layers in picked for s in seeds]
     sheet = compose_sheet(images.reshape(len(labels), len(amounts), *images.shape[1:]), labels,
                           [f"{a:+g}" for a in amounts], group=len(seeds))
-    cli._stamped(g, sheet, args, options, xmp_extra={
+    stamped(g, sheet, args, options, xmp_extra={
         "DirectionSheet": f"directions {', '.join(d.id for d, _ in picked)}; seeds {args.seeds}; "
                           f"amounts {', '.join(f'{a:g}' for a in amounts)}; psi {args.psi}"})
     print(f"wrote {args.out} ({len(picked)} directions x {len(seeds)} seeds x {len(amounts)} amounts)")
@@ -196,15 +193,15 @@ def _parse_amounts(text: str) -> list[float]:
     """``"-2,0,2"`` -> the amounts, each within the recipe's edit range, at most one sheet's worth."""
     from facestudio.latent.recipe import check_amount
     parts = [a for a in text.split(",") if a.strip()]
-    if len(parts) > _cli().MAX_SHEET_FACES:
-        raise _cli().UserError(f"--amounts lists {len(parts)} amounts, more than the "
-                               f"{_cli().MAX_SHEET_FACES} faces one sheet holds")
+    if len(parts) > MAX_SHEET_FACES:
+        raise UserError(f"--amounts lists {len(parts)} amounts, more than the "
+                               f"{MAX_SHEET_FACES} faces one sheet holds")
     try:
         amounts = [float(a) for a in parts]
     except ValueError:
-        raise _cli().UserError(f"cannot read amounts {text!r}: use a list like -2,-1,0,1,2") from None
+        raise UserError(f"cannot read amounts {text!r}: use a list like -2,-1,0,1,2") from None
     if not amounts:
-        raise _cli().UserError("give finite amounts like --amounts=-2,-1,0,1,2")
+        raise UserError("give finite amounts like --amounts=-2,-1,0,1,2")
     return [check_amount(a, "the amount in --amounts") for a in amounts]
 
 
@@ -231,7 +228,7 @@ def compose_sheet(cells: np.ndarray, labels: list[str], headers: list[str], grou
 
 # --- parsers ----------------------------------------------------------------------------
 
-def add_parsers(sub, model_arg, latent_args) -> None:
+def add_parsers(sub) -> None:
     """Register the three commands on the main parser's subparsers."""
     from facestudio.latent.discovery import METHODS
 
@@ -256,6 +253,7 @@ def add_parsers(sub, model_arg, latent_args) -> None:
                     help="e.g. pca0=1.5, 'PC 2=-1@0-3' (repeatable; amounts in standard deviations)")
     direction_files(sp)
     latent_args(sp)
+    export_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
     sp.add_argument("--sidecar", action="store_true", help="also write the recipe and stamp to OUT.json")
     sp.set_defaults(func=cmd_edit)
@@ -267,5 +265,6 @@ def add_parsers(sub, model_arg, latent_args) -> None:
     sp.add_argument("--amounts", default="-2,-1,0,1,2", help="write as --amounts=-2,-1,0,1,2")
     direction_files(sp)
     latent_args(sp)
+    export_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
     sp.set_defaults(func=cmd_sheet)

@@ -8,6 +8,7 @@ process that loads it.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import os
@@ -126,7 +127,7 @@ def qt_probe_command() -> list[str]:
     """How to start the Qt platform plugin in a child process."""
     if is_frozen():
         return [sys.executable, "doctor", "--qt-probe"]
-    return [sys.executable, "-c", "import sys, facestudio.doctor as d; sys.exit(d.qt_probe())"]
+    return [sys.executable, "-c", "import sys, facestudio.commands.doctor as d; sys.exit(d.qt_probe())"]
 
 
 def qt_probe() -> int:
@@ -247,3 +248,14 @@ def doctor(as_json: bool = False) -> int:
     results = run_checks()
     print(dumps_strict([asdict(r) for r in results], indent=2) if as_json else format_checks(results))
     return 1 if any(r.status == FAIL for r in results) else 0
+
+
+def cmd_doctor(args) -> int:
+    return qt_probe() if args.qt_probe else doctor(as_json=args.json)
+
+
+def add_parser(sub) -> None:
+    sp = sub.add_parser("doctor", help="check this machine for bug reports (Python, torch, GPU, Qt, folders)")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
+    sp.set_defaults(func=cmd_doctor)
