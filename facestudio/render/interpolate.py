@@ -20,6 +20,7 @@ from PIL import Image
 
 from facestudio.render.renderer import Renderer, _check_layer_range
 from facestudio.session.recipe import Recipe
+from facestudio.sheets import tile
 
 MAX_STEPS = 240
 ANIMATED = (".webp", ".gif")
@@ -53,11 +54,7 @@ def render_strip(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
 
 def strip_sheet(frames: np.ndarray, gap: int = 0) -> np.ndarray:
     """Frames ``[N, H, W, 3]`` side by side (``gap`` black pixels between): ``[H, N*W + ..., 3]``."""
-    n, h, w, _ = frames.shape
-    sheet = np.zeros((h, n * w + (n - 1) * gap, 3), np.uint8)
-    for i, frame in enumerate(frames):
-        sheet[:, i * (w + gap):i * (w + gap) + w] = frame
-    return sheet
+    return tile(frames, len(frames), gap=gap)
 
 
 def save_strip(frames: np.ndarray, path: str | Path, frame_ms: int = 80, loop: bool = True) -> list[Path]:
