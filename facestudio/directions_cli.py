@@ -212,9 +212,11 @@ def compose_sheet(cells: np.ndarray, labels: list[str], headers: list[str], grou
     """cells ``[rows, cols, R, R, 3]`` uint8 -> one image with a header row and a label
     column; a thin line separates every ``group`` rows."""
     from PIL import Image, ImageDraw, ImageFont
+    from facestudio.sheets import tile
     n_rows, n_cols, res = cells.shape[0], cells.shape[1], cells.shape[2]
-    width, height = SHEET_LABEL_WIDTH + n_cols * res, SHEET_HEADER + n_rows * res
-    sheet = Image.new("RGB", (width, height), (24, 24, 27))
+    sheet = Image.fromarray(tile(cells.reshape(-1, *cells.shape[2:]), n_cols,
+                                 margin=(SHEET_HEADER, 0, 0, SHEET_LABEL_WIDTH), background=(24, 24, 27)))
+    width = sheet.width
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
     for j, text in enumerate(headers):
@@ -222,8 +224,6 @@ def compose_sheet(cells: np.ndarray, labels: list[str], headers: list[str], grou
     for i in range(n_rows):
         y = SHEET_HEADER + i * res
         draw.multiline_text((4, y + 4), labels[i], fill=(230, 230, 230), font=font, spacing=2)
-        for j in range(n_cols):
-            sheet.paste(Image.fromarray(cells[i, j]), (SHEET_LABEL_WIDTH + j * res, y))
         if i and i % group == 0:
             draw.line([(0, y), (width, y)], fill=(138, 180, 248), width=1)
     return np.asarray(sheet)
