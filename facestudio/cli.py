@@ -107,12 +107,6 @@ def _check_sheet(rows: int, cols: int, res: int, out: Path, options, margin: tup
     check_export_size(out, width, height, options)
 
 
-def _synthesize_chunks(g, ws, noise: str, chunk: int = 16):
-    """``(start index, images)`` for ``ws`` rendered ``chunk`` at a time."""
-    for i in range(0, len(ws), chunk):
-        yield i, g.synthesize(ws[i:i + chunk], noise=noise)
-
-
 # --- commands ----------------------------------------------------------------------
 
 def _export_options(args):
@@ -180,6 +174,8 @@ def cmd_mix(args) -> int:
     import numpy as np
 
     from facestudio.latent.seeds import z_from_seeds
+    from facestudio.render.renderer import Renderer
+    from facestudio.sheets import tile
     options = _export_options(args)
     rows = _parse_int_list(args.rows, "row seeds")
     cols = _parse_int_list(args.cols, "column seeds")
@@ -195,19 +191,16 @@ def cmd_mix(args) -> int:
     seeds = sorted(set(rows + cols))
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     w_of = dict(zip(seeds, ws))
-    img_of = dict(zip(seeds, np.concatenate([images for _, images in _synthesize_chunks(g, ws, args.noise)])))
-    sheet = np.zeros(((len(rows) + 1) * res, (len(cols) + 1) * res, 3), np.uint8)
-    for j, c in enumerate(cols):
-        sheet[0:res, (j + 1) * res:(j + 2) * res] = img_of[c]
-    for i, r in enumerate(rows):
-        sheet[(i + 1) * res:(i + 2) * res, 0:res] = img_of[r]
+    renderer = Renderer(g)  # ws mapped in one call, like the reference; any set of layers mixes
+    img_of = dict(zip(seeds, renderer.render_ws_batch(ws, args.noise)))
     mixed = np.stack([w_of[r].copy() for r in rows for _ in cols])
     for i, (r, c) in enumerate((r, c) for r in rows for c in cols):
         mixed[i, layers] = w_of[c][layers]
-    for start, cells in _synthesize_chunks(g, mixed, args.noise):
-        for k, cell in enumerate(cells, start):
-            i, j = divmod(k, len(cols))
-            sheet[(i + 1) * res:(i + 2) * res, (j + 1) * res:(j + 2) * res] = cell
+    cells = renderer.render_ws_batch(mixed, args.noise)
+    faces = [None, *(img_of[c] for c in cols)]  # the reference layout: the top-left cell empty
+    for i, r in enumerate(rows):
+        faces += [img_of[r], *cells[i * len(cols):(i + 1) * len(cols)]]
+    sheet = tile(faces, len(cols) + 1)
     _stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
                                                   f"layers {args.layers}; psi {args.psi}; noise {args.noise}"})
     print(f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})")
@@ -216,9 +209,9 @@ def cmd_mix(args) -> int:
 
 def cmd_grid(args) -> int:
     """A contact sheet: one face per seed, ``--cols`` per row, in seed order."""
-    import numpy as np
-
     from facestudio.latent.seeds import check_seed, z_from_seeds
+    from facestudio.render.renderer import Renderer
+    from facestudio.sheets import tile
     options = _export_options(args)
     seeds = _parse_int_list(args.seeds, "seeds")
     if not seeds:
@@ -233,11 +226,7 @@ def cmd_grid(args) -> int:
     res = g.resolution
     _check_sheet(rows, cols, res, args.out, options)
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
-    sheet = np.zeros((rows * res, cols * res, 3), np.uint8)
-    for start, faces in _synthesize_chunks(g, ws, args.noise):
-        for i, face in enumerate(faces, start):
-            r, c = divmod(i, cols)
-            sheet[r * res:(r + 1) * res, c * res:(c + 1) * res] = face
+    sheet = tile(Renderer(g).render_ws_batch(ws, args.noise), cols)
     _stamped(g, sheet, args, options, xmp_extra={
         "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"})
     print(f"wrote {args.out} ({len(seeds)} faces, {rows} x {cols})")
