@@ -157,6 +157,7 @@ def cmd_edit(args) -> int:
 def cmd_sheet(args) -> int:
     from facestudio.latent.directions import apply_edits
     from facestudio.latent.seeds import z_from_seeds
+    from facestudio.render.renderer import Renderer
     cli = _cli()
     options = cli._export_options(args)
     seeds = cli._parse_int_list(args.seeds, "seeds")
@@ -181,7 +182,7 @@ def cmd_sheet(args) -> int:
         for w in base:
             rows.append(np.stack([apply_edits(w, [(d.id, a, layers)], {d.id: d}) for a in amounts]))
     ws = np.concatenate(rows)
-    images = np.concatenate([g.synthesize(ws[i:i + 16], noise=args.noise) for i in range(0, len(ws), 16)])
+    images = Renderer(g).render_ws_batch(ws, args.noise)
     labels = [f"{d.name}\nseed {s}\nL{layers[0]}-{layers[1] - 1}" for d, layers in picked for s in seeds]
     sheet = compose_sheet(images.reshape(len(labels), len(amounts), *images.shape[1:]), labels,
                           [f"{a:+g}" for a in amounts], group=len(seeds))

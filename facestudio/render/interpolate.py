@@ -47,9 +47,7 @@ def render_strip(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
     """The strip's frames, uint8 ``[steps, R, R, 3]`` (noise mode of ``a``), at most
     ``max_batch`` (default ``renderer.batch_size``) per network call."""
     ws = interpolation_ws(renderer, a, b, steps, layers)
-    max_batch = max(1, int(max_batch or renderer.batch_size))
-    return np.concatenate([renderer.render_ws(ws[i:i + max_batch], a.noise)
-                           for i in range(0, len(ws), max_batch)])
+    return renderer.render_ws_batch(ws, a.noise, max_batch=max(1, int(max_batch or renderer.batch_size)))
 
 
 def strip_sheet(frames: np.ndarray, gap: int = 0) -> np.ndarray:
