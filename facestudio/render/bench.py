@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from facestudio.render.bench_plan import DEFAULT_BUDGET_S, BenchPlan, plan_for
+from facestudio.render.bench_plan import DEFAULT_BUDGET_S, DRAG_HZ, BenchPlan, Deadline, plan_for
 from facestudio.render.worker import DEFAULT_PREVIEW_LEVEL, RenderWorker
 from facestudio.session.recipe import Recipe
 
@@ -68,14 +68,18 @@ def _preview_levels(renderer) -> dict[str, int]:
 
 
 def bench_full_and_preview(renderer, recipe: Recipe, reps: int, emit: Emit = _silent, warm_up: bool = True,
-                           full_ms: dict | None = None, other_layout: bool = True) -> dict:
+                           full_ms: dict | None = None, other_layout: bool = True,
+                           deadline: Deadline | None = None) -> dict:
     """Full and preview renders from scratch (empty prefix cache), float32 and bf16
     (``full_ms``: the exact full render, when already measured; ``other_layout``: also the
-    exact render in the other feature layout)."""
+    exact render in the other feature layout; ``deadline``: leave out what does not fit)."""
+    deadline = deadline or Deadline(None)
     clear = getattr(renderer, "clear_prefix_cache", None)
     ws = renderer.ws_for(recipe)[None]
 
-    def timed(level: int, precision: str, label: str) -> dict:
+    def timed(level: int, precision: str, label: str, check: bool = True) -> dict | None:
+        if check and not deadline.allows(label, (reps + warm_up) * (1 if level == 0 else 0.5)):
+            return None
         p = _percentiles(_time_ms(lambda: renderer.render_ws(ws, recipe.noise, level, precision=precision),
                                   reps, clear, warm_up))
         full = result["full_ms"]["p50"] if "full_ms" in result else None
@@ -86,17 +90,18 @@ def bench_full_and_preview(renderer, recipe: Recipe, reps: int, emit: Emit = _si
     if full_ms is not None:
         result["full_ms"] = full_ms
     else:
-        result["full_ms"] = timed(0, "fp32", "full render (exact)")
-    result["full_bf16_ms"] = timed(0, "bf16", "full render, bf16")
+        result["full_ms"] = timed(0, "fp32", "full render (exact)", check=False)
+    result["full_bf16_ms"] = timed(0, "bf16", "full render, bf16") or {}
     synthesis = renderer.generator.network.synthesis
-    if other_layout and hasattr(synthesis, "channels_last") and hasattr(renderer, "exact_precision"):
+    if (other_layout and hasattr(synthesis, "channels_last") and hasattr(renderer, "exact_precision")
+            and deadline.allows("full_other_layout_ms", reps + warm_up + 2)):
         nhwc = renderer.exact_precision.channels_last
         saved = synthesis.channels_last
         renderer.clear_prefix_cache()
         default = renderer.render_ws(ws, recipe.noise)
         try:  # the exact path in the other feature layout: what the default choice gains
             synthesis.channels_last = not nhwc
-            result["full_other_layout_ms"] = timed(0, "fp32", f"full render, {'NCHW' if nhwc else 'NHWC'}")
+            result["full_other_layout_ms"] = timed(0, "fp32", f"full render, {'NCHW' if nhwc else 'NHWC'}", check=False)
             renderer.clear_prefix_cache()
             other = renderer.render_ws(ws, recipe.noise)
         finally:
@@ -107,13 +112,21 @@ def bench_full_and_preview(renderer, recipe: Recipe, reps: int, emit: Emit = _si
     levels = _preview_levels(renderer)
     result["preview_ms"], result["preview_bf16_ms"] = {}, {}
     for name, level in levels.items():
-        result["preview_ms"][name] = timed(level, "fp32", f"preview {name}")
-        result["preview_bf16_ms"][name] = timed(level, "bf16", f"preview {name} bf16")
+        for key, precision, label in (("preview_ms", "fp32", f"preview {name}"),
+                                      ("preview_bf16_ms", "bf16", f"preview {name} bf16")):
+            measured = timed(level, precision, label)
+            if measured is not None:
+                result[key][name] = measured
     full = result["full_ms"]["p50"]
-    ratios = {"full bf16": result["full_bf16_ms"]["p50"] / full}
+    ratios = {}
+    if result["full_bf16_ms"]:
+        ratios["full bf16"] = result["full_bf16_ms"]["p50"] / full
+    else:
+        del result["full_bf16_ms"]
     for name in levels:
-        ratios[f"preview {name}"] = result["preview_ms"][name]["p50"] / full
-        ratios[f"preview {name} bf16"] = result["preview_bf16_ms"][name]["p50"] / full
+        for key, suffix in (("preview_ms", ""), ("preview_bf16_ms", " bf16")):
+            if name in result[key]:
+                ratios[f"preview {name}{suffix}"] = result[key][name]["p50"] / full
     result["ratio_to_full"] = ratios
     return result
 
@@ -146,7 +159,8 @@ def partial_rows(num_ws: int, count: int = 5) -> list[int]:
 
 
 def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "fp32", level: int = 0,
-                  rows: list[int] | None = None, emit: Emit = _silent, label: str = "") -> dict:
+                  rows: list[int] | None = None, emit: Emit = _silent, label: str | None = None,
+                  deadline: Deadline | None = None) -> dict:
     """Time a render whose ws differs from the previous (exact) one from row ``k`` on, in
     ``precision`` at ``level``: what a settled frame (fp32, level 0) or a drag preview (None:
     the preview precision, level > 0) costs. ``rows``: the ``k`` to try (default: 0, 1/4,
@@ -159,6 +173,8 @@ def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "
         rows = partial_rows(num_ws)
     out = {}
     for k in rows:
+        if deadline and not deadline.allows(f"re-render from row {k}{label or ''}", 2 * (reps + 1)):
+            continue
         times = []
         for rep in range(reps + 1):
             renderer.clear_prefix_cache()
@@ -170,7 +186,7 @@ def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "
             if rep:  # the first is a warm-up
                 times.append((time.perf_counter() - t) * 1000)
         out[f"from row {k}"] = _percentiles(times)
-        if label:
+        if label is not None:
             emit(_line(f"re-render from row {k}{label}", out[f"from row {k}"]))
     return out
 
@@ -218,7 +234,7 @@ def bench_drag(renderer, recipe: Recipe, direction_id: str, layers: tuple[int, i
 
 
 def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], steps: int,
-                precisions=PRECISIONS, emit: Emit = _silent) -> dict:
+                precisions=PRECISIONS, emit: Emit = _silent, deadline: Deadline | None = None) -> dict:
     """Both drags (all of the direction's layers, fine layers only) with each preview
     precision in ``precisions``; the renderer's own preview precision is restored afterwards."""
     own = renderer.preview_precision.name
@@ -230,6 +246,8 @@ def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], step
             out[precision] = {}
             for key, seed, layers in (("all_layers", recipe.seed, direction.layers),
                                       ("fine_layers", recipe.seed + 1, fine)):
+                if deadline and not deadline.allows(f"drag, {key}, {precision}", 2, steps / DRAG_HZ):
+                    continue
                 out[precision][key] = bench_drag(renderer, replace(recipe, seed=seed), direction.id, layers, steps)
                 emit(_drag_line(precision, key, out[precision][key]))
     finally:
@@ -238,17 +256,20 @@ def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], step
 
 
 def bench_batches(renderer, recipe: Recipe, sizes=(1, 4, 16), reps: int = 3, grid: bool = True,
-                  emit: Emit = _silent, warm_up: bool = True) -> dict:
+                  emit: Emit = _silent, warm_up: bool = True, deadline: Deadline | None = None) -> dict:
     ws1 = renderer.ws_for(recipe)[None]
     clear = getattr(renderer, "clear_prefix_cache", None)
     out = {}
+    deadline = deadline or Deadline(None)
     for n in sizes:
+        if not deadline.allows(f"batch {n}", n * (reps + warm_up)):
+            continue
         ws = np.repeat(ws1, n, axis=0) + np.random.RandomState(n).randn(n, 1, 1).astype(np.float32) * 0.01
         times = _time_ms(lambda w=ws: renderer.render_ws(w, recipe.noise), reps, clear, warm_up)
         out[f"batch {n}"] = n / (statistics.median(times) / 1000)
         emit(f"  batch {n:<25} {out[f'batch {n}']:8.1f} img/s")
     size = getattr(renderer, "batch_size", None)
-    if size is not None and grid:
+    if size is not None and grid and deadline.allows("grid in chunks", max(sizes) * (1 + warm_up)):
         faces = [replace(recipe, seed=recipe.seed + i) for i in range(max(sizes))]
         times = _time_ms(lambda: renderer.render_batch(faces), 1, clear, warm_up)
         key = f"grid of {len(faces)} in chunks of {size}"
@@ -275,44 +296,52 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
               "preview_precision": renderer.preview_precision.name,
               "exact_layout": "NHWC" if renderer.exact_precision.channels_last else "NCHW",
               "batch_size": renderer.batch_size}
+    deadline = Deadline(None if quick else budget_s)
     emit(_header(report))
     ws = renderer.ws_for(recipe)[None]
     probe = _time_ms(lambda: renderer.render_ws(ws, recipe.noise), 1, renderer.clear_prefix_cache, False)
     plan = plan_for(probe[0] / 1000, len(_preview_levels(renderer)), budget_s, quick)
     plan = replace(plan, **({"reps": reps} if reps else {}), **({"drag_steps": drag_steps} if drag_steps else {}))
-    report["plan"] = {"budget_s": budget_s, "quick": quick, "reps": plan.reps, "skipped": plan.skipped()}
-    if plan.skipped():
-        emit(f"  left out to fit the budget: {', '.join(plan.skipped())}")
+    deadline.full_s = probe[0] / 1000
     full = _percentiles(probe) if plan.reps == 1 and not plan.warm_up else None
     if full is not None:
         emit(_line("full render (exact)", full))
-    report.update(bench_full_and_preview(renderer, recipe, plan.reps, emit, plan.warm_up, full, plan.other_layout))
-    _bench_partials(renderer, recipe, model.num_ws, plan, report, emit)
-    if plan.bf16_seeds:
+    report.update(bench_full_and_preview(renderer, recipe, plan.reps, emit, plan.warm_up, full, plan.other_layout,
+                                         deadline))
+    _bench_partials(renderer, recipe, model.num_ws, plan, report, emit, deadline)
+    levels = len(_preview_levels(renderer))
+    if plan.bf16_seeds and deadline.allows("bf16_vs_fp32_levels", plan.bf16_seeds * (2 + levels)):
         report["bf16_vs_fp32_levels"] = bench_bf16_error(renderer, recipe, plan.bf16_seeds)
         emit(_bf16_error_line(report["bf16_vs_fp32_levels"]))
     own = renderer.preview_precision.name
     precisions = PRECISIONS if plan.both_drags else (own,)
     report["drag"] = bench_drags(renderer, recipe, model.directions[0], model.layer_groups()["fine"],
-                                 plan.drag_steps, precisions, emit)
-    report["drag_all_layers"] = report["drag"][own]["all_layers"]
-    report["drag_fine_layers"] = report["drag"][own]["fine_layers"]
+                                 plan.drag_steps, precisions, emit, deadline)
+    for key in ("all_layers", "fine_layers"):
+        if key in report["drag"][own]:
+            report[f"drag_{key}"] = report["drag"][own][key]
     report["batch_images_per_second"] = bench_batches(renderer, recipe, plan.batch_sizes, min(plan.reps, 3),
-                                                      plan.grid, emit, plan.warm_up)
+                                                      plan.grid, emit, plan.warm_up, deadline)
     report["peak_memory_mb"] = peak_memory_mb()
     emit(f"  peak memory          {report['peak_memory_mb']:.0f} MB")
+    skipped = plan.skipped() + deadline.skipped
+    report["plan"] = {"budget_s": budget_s, "quick": quick, "reps": plan.reps, "skipped": skipped}
+    if skipped:
+        emit(f"  left out to fit the budget: {', '.join(skipped)}")
     return report
 
 
-def _bench_partials(renderer, recipe: Recipe, num_ws: int, plan: BenchPlan, report: dict, emit: Emit) -> None:
+def _bench_partials(renderer, recipe: Recipe, num_ws: int, plan: BenchPlan, report: dict, emit: Emit,
+                    deadline: Deadline) -> None:
     """The partial re-render figures and the fine half's summary, into ``report``."""
     rows = partial_rows(num_ws, plan.rows)
-    report["partial_ms"] = bench_partial(renderer, recipe, plan.reps, rows=rows, emit=emit, label=" ")
+    report["partial_ms"] = bench_partial(renderer, recipe, plan.reps, rows=rows, emit=emit, label="",
+                                         deadline=deadline)
     if plan.bf16_partial:
         report["partial_bf16_ms"] = bench_partial(renderer, recipe, plan.reps, "bf16", rows=rows, emit=emit,
-                                                  label=" bf16")
+                                                  label=" bf16", deadline=deadline)
     half = f"from row {num_ws // 2}"
-    if half not in report["partial_ms"]:
+    if half not in report["partial_ms"] or not deadline.allows("fine_half", 2 * (plan.reps + 1)):
         return
     level = renderer.effective_level(DEFAULT_PREVIEW_LEVEL)
     preview = bench_partial(renderer, recipe, plan.reps, None, level, rows=[num_ws // 2])
@@ -367,10 +396,12 @@ def format_report(r: dict) -> str:
         p = r["full_other_layout_ms"]
         lines.append(_line(f"full render, {r['other_layout']}", p, ratio(p))
                      + f"   (within {r['other_layout_max_levels']} levels)")
-    lines.append(_line("full render, bf16", r["full_bf16_ms"], ratio(r["full_bf16_ms"])))
-    for name, p in r["preview_ms"].items():
-        lines.append(_line(f"preview {name}", p, ratio(p)))
-        lines.append(_line(f"preview {name} bf16", r["preview_bf16_ms"][name], ratio(r["preview_bf16_ms"][name])))
+    if "full_bf16_ms" in r:
+        lines.append(_line("full render, bf16", r["full_bf16_ms"], ratio(r["full_bf16_ms"])))
+    for name in dict.fromkeys([*r["preview_ms"], *r["preview_bf16_ms"]]):
+        for key, suffix in (("preview_ms", ""), ("preview_bf16_ms", " bf16")):
+            if name in r[key]:
+                lines.append(_line(f"preview {name}{suffix}", r[key][name], ratio(r[key][name])))
     for name, p in r["partial_ms"].items():
         lines.append(_line(f"re-render {name}", p, ratio(p)))
         if name in r.get("partial_bf16_ms", {}):

@@ -10,6 +10,7 @@ renders in units of the exact full render, which the bench times first.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 DEFAULT_BUDGET_S = 60.0
@@ -81,3 +82,21 @@ def plan_for(full_s: float, levels: int, budget_s: float = DEFAULT_BUDGET_S, qui
                 break
             plan = candidate
     return plan
+
+
+class Deadline:
+    """What is left of the budget while the bench runs. :meth:`allows` says whether a figure
+    estimated at ``renders`` exact full renders (plus ``seconds``) still fits before the end,
+    and records the name of each one that does not; ``budget_s`` None allows everything."""
+
+    def __init__(self, budget_s: float | None, start: float | None = None, clock=time.perf_counter):
+        self._clock = clock
+        self.end = None if budget_s is None else (clock() if start is None else start) + budget_s
+        self.full_s = 0.0  # set once the first exact render is timed
+        self.skipped: list[str] = []
+
+    def allows(self, name: str, renders: float, seconds: float = 0.0) -> bool:
+        if self.end is None or self._clock() + renders * self.full_s + seconds <= self.end:
+            return True
+        self.skipped.append(name)
+        return False

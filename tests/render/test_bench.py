@@ -3,6 +3,7 @@
 
 import json
 
+from facestudio.bounded_json import dumps_strict
 from facestudio.cli import main
 from facestudio.render.bench import format_report, run_bench
 from facestudio.render.studio_model import open_studio_model
@@ -77,7 +78,14 @@ def test_quick_and_a_small_budget_bound_the_renders(native_model, monkeypatch):
         report = run_bench(model, drag_steps=4, **options)
         monkeypatch.undo()
         counts[name] = len(seen)
-        assert report["full_ms"]["p50"] > 0 and report["drag_fine_layers"]["submitted"] == 4
+        assert report["full_ms"]["p50"] > 0
+        assert format_report(report).startswith(model.name)  # whatever was left out
+        if name == "tiny budget":  # only the first exact render fits; the rest is named
+            assert report["plan"]["skipped"][:2] == ["full_other_layout_ms", "partial_bf16_ms"]
+            assert "full render, bf16" in report["plan"]["skipped"] and "drag_fine_layers" not in report
+            assert json.loads(dumps_strict(report))["batch_images_per_second"] == {}
+        else:
+            assert report["drag_fine_layers"]["submitted"] == 4
     assert counts["tiny budget"] < counts["quick"] < counts["default"]
     assert report["plan"]["reps"] == 7 and report["plan"]["skipped"] == []
 
