@@ -155,6 +155,7 @@ def cmd_edit(args) -> int:
 def cmd_sheet(args) -> int:
     from facestudio.latent.directions import apply_edits
     from facestudio.latent.seeds import z_from_seeds
+    from facestudio.render.renderer import Renderer
     options = export_options(args)
     seeds = parse_int_list(args.seeds, "seeds")
     amounts = _parse_amounts(args.amounts)
@@ -178,7 +179,7 @@ def cmd_sheet(args) -> int:
         for w in base:
             rows.append(np.stack([apply_edits(w, [(d.id, a, layers)], {d.id: d}) for a in amounts]))
     ws = np.concatenate(rows)
-    images = np.concatenate([g.synthesize(ws[i:i + 16], noise=args.noise) for i in range(0, len(ws), 16)])
+    images = Renderer(g).render_ws_batch(ws, args.noise)
     labels = [f"{d.name}\nseed {s}\nL{layers[0]}-{layers[1] - 1}" for d, layers in picked for s in seeds]
     sheet = compose_sheet(images.reshape(len(labels), len(amounts), *images.shape[1:]), labels,
                           [f"{a:+g}" for a in amounts], group=len(seeds))
@@ -209,9 +210,11 @@ def compose_sheet(cells: np.ndarray, labels: list[str], headers: list[str], grou
     """cells ``[rows, cols, R, R, 3]`` uint8 -> one image with a header row and a label
     column; a thin line separates every ``group`` rows."""
     from PIL import Image, ImageDraw, ImageFont
+    from facestudio.sheets import tile
     n_rows, n_cols, res = cells.shape[0], cells.shape[1], cells.shape[2]
-    width, height = SHEET_LABEL_WIDTH + n_cols * res, SHEET_HEADER + n_rows * res
-    sheet = Image.new("RGB", (width, height), (24, 24, 27))
+    sheet = Image.fromarray(tile(cells.reshape(-1, *cells.shape[2:]), n_cols,
+                                 margin=(SHEET_HEADER, 0, 0, SHEET_LABEL_WIDTH), background=(24, 24, 27)))
+    width = sheet.width
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
     for j, text in enumerate(headers):
@@ -219,8 +222,6 @@ def compose_sheet(cells: np.ndarray, labels: list[str], headers: list[str], grou
     for i in range(n_rows):
         y = SHEET_HEADER + i * res
         draw.multiline_text((4, y + 4), labels[i], fill=(230, 230, 230), font=font, spacing=2)
-        for j in range(n_cols):
-            sheet.paste(Image.fromarray(cells[i, j]), (SHEET_LABEL_WIDTH + j * res, y))
         if i and i % group == 0:
             draw.line([(0, y), (width, y)], fill=(138, 180, 248), width=1)
     return np.asarray(sheet)

@@ -9,7 +9,7 @@ from pathlib import Path
 from facestudio.bounded_json import dumps_strict
 from facestudio.commands.arguments import (EXIT_FAILED, MAX_SHEET_FACES, UserError, export_args, latent_args,
                                            model_arg, parse_int_list, parse_layer_list)
-from facestudio.commands.output import check_sheet, export_options, load_model, stamped, synthesize_chunks
+from facestudio.commands.output import check_sheet, export_options, load_model, stamped
 
 
 def _transform_arg(args, g) -> tuple[float, float, float] | None:
@@ -57,6 +57,8 @@ def cmd_mix(args) -> int:
     import numpy as np
 
     from facestudio.latent.seeds import z_from_seeds
+    from facestudio.render.renderer import Renderer
+    from facestudio.sheets import tile
     options = export_options(args)
     rows = parse_int_list(args.rows, "row seeds")
     cols = parse_int_list(args.cols, "column seeds")
@@ -72,19 +74,16 @@ def cmd_mix(args) -> int:
     seeds = sorted(set(rows + cols))
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     w_of = dict(zip(seeds, ws))
-    img_of = dict(zip(seeds, np.concatenate([images for _, images in synthesize_chunks(g, ws, args.noise)])))
-    sheet = np.zeros(((len(rows) + 1) * res, (len(cols) + 1) * res, 3), np.uint8)
-    for j, c in enumerate(cols):
-        sheet[0:res, (j + 1) * res:(j + 2) * res] = img_of[c]
-    for i, r in enumerate(rows):
-        sheet[(i + 1) * res:(i + 2) * res, 0:res] = img_of[r]
+    renderer = Renderer(g)  # ws mapped in one call, like the reference; any set of layers mixes
+    img_of = dict(zip(seeds, renderer.render_ws_batch(ws, args.noise)))
     mixed = np.stack([w_of[r].copy() for r in rows for _ in cols])
     for i, (r, c) in enumerate((r, c) for r in rows for c in cols):
         mixed[i, layers] = w_of[c][layers]
-    for start, cells in synthesize_chunks(g, mixed, args.noise):
-        for k, cell in enumerate(cells, start):
-            i, j = divmod(k, len(cols))
-            sheet[(i + 1) * res:(i + 2) * res, (j + 1) * res:(j + 2) * res] = cell
+    cells = renderer.render_ws_batch(mixed, args.noise)
+    faces = [None, *(img_of[c] for c in cols)]  # the reference layout: the top-left cell empty
+    for i, r in enumerate(rows):
+        faces += [img_of[r], *cells[i * len(cols):(i + 1) * len(cols)]]
+    sheet = tile(faces, len(cols) + 1)
     stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
                                                 f"layers {args.layers}; psi {args.psi}; noise {args.noise}"})
     print(f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})")
@@ -93,9 +92,9 @@ def cmd_mix(args) -> int:
 
 def cmd_grid(args) -> int:
     """A contact sheet: one face per seed, ``--cols`` per row, in seed order."""
-    import numpy as np
-
     from facestudio.latent.seeds import check_seed, z_from_seeds
+    from facestudio.render.renderer import Renderer
+    from facestudio.sheets import tile
     options = export_options(args)
     seeds = parse_int_list(args.seeds, "seeds")
     if not seeds:
@@ -110,11 +109,7 @@ def cmd_grid(args) -> int:
     res = g.resolution
     check_sheet(rows, cols, res, args.out, options)
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
-    sheet = np.zeros((rows * res, cols * res, 3), np.uint8)
-    for start, faces in synthesize_chunks(g, ws, args.noise):
-        for i, face in enumerate(faces, start):
-            r, c = divmod(i, cols)
-            sheet[r * res:(r + 1) * res, c * res:(c + 1) * res] = face
+    sheet = tile(Renderer(g).render_ws_batch(ws, args.noise), cols)
     stamped(g, sheet, args, options, xmp_extra={
         "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"})
     print(f"wrote {args.out} ({len(seeds)} faces, {rows} x {cols})")

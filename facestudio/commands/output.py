@@ -45,12 +45,6 @@ def check_sheet(rows: int, cols: int, res: int, out: Path, options, margin: tupl
     check_export_size(out, width, height, options)
 
 
-def synthesize_chunks(g, ws, noise: str, chunk: int = 16):
-    """``(start index, images)`` for ``ws`` rendered ``chunk`` at a time."""
-    for i in range(0, len(ws), chunk):
-        yield i, g.synthesize(ws[i:i + chunk], noise=noise)
-
-
 def export_options(args):
     """Check the output paths and export options before any model is loaded."""
     from facestudio.fileio import check_writable_target

@@ -16,6 +16,7 @@ import numpy as np
 
 from facestudio.latent.recipe import Mix, Recipe
 from facestudio.latent.seeds import MAX_SEED
+from facestudio.sheets import tile
 
 
 def mixed(row: Recipe, donor: Recipe, layers: tuple[int, int]) -> Recipe:
@@ -88,20 +89,10 @@ def grid_sheet(grid: MixGrid, images: Mapping[Recipe, np.ndarray]) -> np.ndarray
     reference ``style_mixing.py``: top-left empty (black), first row the donors, first column
     the sources. ``images`` maps every recipe of :meth:`MixGrid.all_recipes` to ``[R, R, 3]``;
     KeyError names a missing one."""
-    res = next(iter(images.values())).shape[0] if images else 0
-    n_rows, n_cols = grid.shape
-    sheet = np.zeros(((n_rows + 1) * res, (n_cols + 1) * res, 3), np.uint8)
-
-    def put(r: int, c: int, recipe: Recipe) -> None:
-        sheet[r * res:(r + 1) * res, c * res:(c + 1) * res] = images[recipe]
-
-    for c, recipe in enumerate(grid.cols):
-        put(0, c + 1, recipe)
-    for r, recipe in enumerate(grid.rows):
-        put(r + 1, 0, recipe)
-        for c in range(n_cols):
-            put(r + 1, c + 1, grid.cell(r, c))
-    return sheet
+    cells = [None] + [images[c] for c in grid.cols]
+    for r, row in enumerate(grid.rows):
+        cells += [images[row]] + [images[grid.cell(r, c)] for c in range(len(grid.cols))]
+    return tile(cells, len(grid.cols) + 1)
 
 
 def grid_labels(grid: MixGrid) -> list[str]:

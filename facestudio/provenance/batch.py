@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance.caption import load_font
 from facestudio.provenance.export import ExportError, ExportOptions, export_image, sidecar_path
 from facestudio.provenance.terms import Stamp
+from facestudio.sheets import layout_for
 
 DEFAULT_PATTERN = "{seed}_{psi}_{n}"
 PATTERN_FIELDS = ("seed", "psi", "n", "name", "model")
@@ -103,20 +105,14 @@ def contact_sheet(images: Sequence[Any], labels: Sequence[str], columns: int | N
     beneath, on a dark background."""
     if not images:
         raise ValueError("a contact sheet needs at least one image")
-    count = len(images)
-    columns = columns or min(count, max(1, round(count ** 0.5 + 0.49)))
-    rows = -(-count // columns)
     font = load_font(max(9, cell // 12))
-    label_h = max(12, cell // 8)
-    pad = 6
-    sheet = Image.new("RGB", (columns * (cell + pad) + pad, rows * (cell + label_h + pad) + pad), (24, 24, 24))
+    thumbs = [np.asarray((image if isinstance(image, Image.Image) else Image.fromarray(image))
+                         .convert("RGB").resize((cell, cell), Image.Resampling.LANCZOS)) for image in images]
+    layout = layout_for(thumbs, columns or None, gap=6, below=max(12, cell // 8), margin=6)
+    sheet = Image.fromarray(layout.paint(thumbs, background=(24, 24, 24)))
     draw = ImageDraw.Draw(sheet)
-    for i, (image, label) in enumerate(zip(images, labels)):
-        img = image if isinstance(image, Image.Image) else Image.fromarray(image)
-        img = img.convert("RGB").resize((cell, cell), Image.Resampling.LANCZOS)
-        x = pad + (i % columns) * (cell + pad)
-        y = pad + (i // columns) * (cell + label_h + pad)
-        sheet.paste(img, (x, y))
+    for i, label in enumerate(labels[:len(thumbs)]):
+        y, x = layout.origin(i)
         draw.text((x + 2, y + cell + 1), label, font=font, fill=(220, 220, 220))
     return sheet
 

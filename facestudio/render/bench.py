@@ -9,6 +9,11 @@ a simulated 60 Hz drag moves a direction, with float32 and with bf16 previews (p
 frames shown per second); batch throughput at 1, 4 and 16 images and for a grid of 16 in the
 renderer's own chunks; and peak resident memory. Timing targets live in the issue notes,
 never in unit tests.
+
+Each figure is handed to ``emit`` (one line of text) as soon as it is measured. How much is
+measured follows a time budget (:func:`plan_for`): the first exact render is timed, and the
+repetitions, the partial re-render rows, the bf16 error faces, the batch sizes and the drag
+length grow only while the estimated total fits; ``quick`` measures each figure once.
 """
 
 from __future__ import annotations
@@ -18,13 +23,20 @@ import statistics
 import threading
 import time
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 
 from facestudio.latent.recipe import Recipe
+from facestudio.render.bench_plan import DEFAULT_BUDGET_S, DRAG_HZ, BenchPlan, Deadline, plan_for
 from facestudio.render.worker import DEFAULT_PREVIEW_LEVEL, DEFAULT_SETTLE_SECONDS, RenderWorker
 
 PRECISIONS = ("fp32", "bf16")
+Emit = Callable[[str], None]
+
+
+def _silent(line: str) -> None:
+    pass
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -33,8 +45,9 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(ordered), "p95": p95}
 
 
-def _time_ms(fn, reps: int, before=None) -> list[float]:
-    fn()  # warm-up
+def _time_ms(fn, reps: int, before=None, warm_up: bool = True) -> list[float]:
+    if warm_up:
+        fn()
     out = []
     for _ in range(reps):
         if before:
@@ -54,25 +67,41 @@ def _preview_levels(renderer) -> dict[str, int]:
     return out
 
 
-def bench_full_and_preview(renderer, recipe: Recipe, reps: int) -> dict:
-    """Full and preview renders from scratch (empty prefix cache), float32 and bf16."""
+def bench_full_and_preview(renderer, recipe: Recipe, reps: int, emit: Emit = _silent, warm_up: bool = True,
+                           full_ms: dict | None = None, other_layout: bool = True,
+                           deadline: Deadline | None = None) -> dict:
+    """Full and preview renders from scratch (empty prefix cache), float32 and bf16
+    (``full_ms``: the exact full render, when already measured; ``other_layout``: also the
+    exact render in the other feature layout; ``deadline``: leave out what does not fit)."""
+    deadline = deadline or Deadline(None)
     clear = getattr(renderer, "clear_prefix_cache", None)
     ws = renderer.ws_for(recipe)[None]
 
-    def timed(level: int, precision: str) -> dict:
-        return _percentiles(_time_ms(lambda: renderer.render_ws(ws, recipe.noise, level, precision=precision),
-                                     reps, clear))
+    def timed(level: int, precision: str, label: str, check: bool = True) -> dict | None:
+        if check and not deadline.allows(label, (reps + warm_up) * (1 if level == 0 else 0.5)):
+            return None
+        p = _percentiles(_time_ms(lambda: renderer.render_ws(ws, recipe.noise, level, precision=precision),
+                                  reps, clear, warm_up))
+        full = result["full_ms"]["p50"] if "full_ms" in result else None
+        emit(_line(label, p, p["p50"] / full if full else None))
+        return p
 
-    result = {"full_ms": timed(0, "fp32"), "full_bf16_ms": timed(0, "bf16")}
+    result = {}
+    if full_ms is not None:
+        result["full_ms"] = full_ms
+    else:
+        result["full_ms"] = timed(0, "fp32", "full render (exact)", check=False)
+    result["full_bf16_ms"] = timed(0, "bf16", "full render, bf16") or {}
     synthesis = renderer.generator.network.synthesis
-    if hasattr(synthesis, "channels_last") and hasattr(renderer, "exact_precision"):
+    if (other_layout and hasattr(synthesis, "channels_last") and hasattr(renderer, "exact_precision")
+            and deadline.allows("full_other_layout_ms", reps + warm_up + 2)):
         nhwc = renderer.exact_precision.channels_last
         saved = synthesis.channels_last
         renderer.clear_prefix_cache()
         default = renderer.render_ws(ws, recipe.noise)
         try:  # the exact path in the other feature layout: what the default choice gains
             synthesis.channels_last = not nhwc
-            result["full_other_layout_ms"] = timed(0, "fp32")
+            result["full_other_layout_ms"] = timed(0, "fp32", f"full render, {'NCHW' if nhwc else 'NHWC'}", check=False)
             renderer.clear_prefix_cache()
             other = renderer.render_ws(ws, recipe.noise)
         finally:
@@ -81,13 +110,23 @@ def bench_full_and_preview(renderer, recipe: Recipe, reps: int) -> dict:
         result["other_layout"] = "NCHW" if nhwc else "NHWC"
         result["other_layout_max_levels"] = int(np.abs(default.astype(int) - other).max())
     levels = _preview_levels(renderer)
-    result["preview_ms"] = {name: timed(level, "fp32") for name, level in levels.items()}
-    result["preview_bf16_ms"] = {name: timed(level, "bf16") for name, level in levels.items()}
+    result["preview_ms"], result["preview_bf16_ms"] = {}, {}
+    for name, level in levels.items():
+        for key, precision, label in (("preview_ms", "fp32", f"preview {name}"),
+                                      ("preview_bf16_ms", "bf16", f"preview {name} bf16")):
+            measured = timed(level, precision, label)
+            if measured is not None:
+                result[key][name] = measured
     full = result["full_ms"]["p50"]
-    ratios = {"full bf16": result["full_bf16_ms"]["p50"] / full}
+    ratios = {}
+    if result["full_bf16_ms"]:
+        ratios["full bf16"] = result["full_bf16_ms"]["p50"] / full
+    else:
+        del result["full_bf16_ms"]
     for name in levels:
-        ratios[f"preview {name}"] = result["preview_ms"][name]["p50"] / full
-        ratios[f"preview {name} bf16"] = result["preview_bf16_ms"][name]["p50"] / full
+        for key, suffix in (("preview_ms", ""), ("preview_bf16_ms", " bf16")):
+            if name in result[key]:
+                ratios[f"preview {name}{suffix}"] = result[key][name]["p50"] / full
     result["ratio_to_full"] = ratios
     return result
 
@@ -112,8 +151,16 @@ def bench_bf16_error(renderer, recipe: Recipe, seeds: int = 4) -> dict:
     return out
 
 
+def partial_rows(num_ws: int, count: int = 5) -> list[int]:
+    """The first changed rows to time, most telling first: the half (a fine-layer edit),
+    0 (everything), the last, a quarter, three quarters."""
+    rows = dict.fromkeys([num_ws // 2, 0, num_ws - 1, num_ws // 4, (3 * num_ws) // 4])
+    return sorted(list(rows)[:count])
+
+
 def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "fp32", level: int = 0,
-                  rows: list[int] | None = None) -> dict:
+                  rows: list[int] | None = None, emit: Emit = _silent, label: str | None = None,
+                  deadline: Deadline | None = None) -> dict:
     """Time a render whose ws differs from the previous (exact) one from row ``k`` on, in
     ``precision`` at ``level``: what a settled frame (fp32, level 0) or a drag preview (None:
     the preview precision, level > 0) costs. ``rows``: the ``k`` to try (default: 0, 1/4,
@@ -123,9 +170,11 @@ def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "
     base = renderer.ws_for(recipe)[None]
     num_ws = base.shape[1]
     if rows is None:
-        rows = sorted({0, num_ws // 4, num_ws // 2, (3 * num_ws) // 4, num_ws - 1})
+        rows = partial_rows(num_ws)
     out = {}
     for k in rows:
+        if deadline and not deadline.allows(f"re-render from row {k}{label or ''}", 2 * (reps + 1)):
+            continue
         times = []
         for rep in range(reps + 1):
             renderer.clear_prefix_cache()
@@ -137,6 +186,8 @@ def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "
             if rep:  # the first is a warm-up
                 times.append((time.perf_counter() - t) * 1000)
         out[f"from row {k}"] = _percentiles(times)
+        if label is not None:
+            emit(_line(f"re-render from row {k}{label}", out[f"from row {k}"]))
     return out
 
 
@@ -183,38 +234,48 @@ def bench_drag(renderer, recipe: Recipe, direction_id: str, layers: tuple[int, i
             "renders": stats.rendered, "previews": stats.previews, "submitted": steps}
 
 
-def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], steps: int) -> dict:
-    """Both drags (all of the direction's layers, fine layers only) with float32 previews
-    and with bf16 previews; the renderer's own preview precision is restored afterwards."""
+def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], steps: int,
+                precisions=PRECISIONS, emit: Emit = _silent, deadline: Deadline | None = None) -> dict:
+    """Both drags (all of the direction's layers, fine layers only) with each preview
+    precision in ``precisions``; the renderer's own preview precision is restored afterwards."""
     own = renderer.preview_precision.name
     out = {}
     try:
-        for precision in PRECISIONS:
+        for precision in precisions:
             renderer.set_preview_precision(precision)
             renderer.clear_prefix_cache()
-            out[precision] = {
-                "all_layers": bench_drag(renderer, recipe, direction.id, direction.layers, steps),
-                "fine_layers": bench_drag(renderer, replace(recipe, seed=recipe.seed + 1), direction.id,
-                                          fine, steps),
-            }
+            out[precision] = {}
+            for key, seed, layers in (("all_layers", recipe.seed, direction.layers),
+                                      ("fine_layers", recipe.seed + 1, fine)):
+                if deadline and not deadline.allows(f"drag, {key}, {precision}", 2, steps / DRAG_HZ):
+                    continue
+                out[precision][key] = bench_drag(renderer, replace(recipe, seed=seed), direction.id, layers, steps)
+                emit(_drag_line(precision, key, out[precision][key]))
     finally:
         renderer.set_preview_precision(own)
     return out
 
 
-def bench_batches(renderer, recipe: Recipe, sizes=(1, 4, 16), reps: int = 3) -> dict:
+def bench_batches(renderer, recipe: Recipe, sizes=(1, 4, 16), reps: int = 3, grid: bool = True,
+                  emit: Emit = _silent, warm_up: bool = True, deadline: Deadline | None = None) -> dict:
     ws1 = renderer.ws_for(recipe)[None]
     clear = getattr(renderer, "clear_prefix_cache", None)
     out = {}
+    deadline = deadline or Deadline(None)
     for n in sizes:
+        if not deadline.allows(f"batch {n}", n * (reps + warm_up)):
+            continue
         ws = np.repeat(ws1, n, axis=0) + np.random.RandomState(n).randn(n, 1, 1).astype(np.float32) * 0.01
-        times = _time_ms(lambda w=ws: renderer.render_ws(w, recipe.noise), reps, clear)
+        times = _time_ms(lambda w=ws: renderer.render_ws(w, recipe.noise), reps, clear, warm_up)
         out[f"batch {n}"] = n / (statistics.median(times) / 1000)
+        emit(f"  batch {n:<25} {out[f'batch {n}']:8.1f} img/s")
     size = getattr(renderer, "batch_size", None)
-    if size is not None:
-        grid = [replace(recipe, seed=recipe.seed + i) for i in range(max(sizes))]
-        times = _time_ms(lambda: renderer.render_batch(grid), 1, clear)
-        out[f"grid of {len(grid)} in chunks of {size}"] = len(grid) / (statistics.median(times) / 1000)
+    if size is not None and grid and deadline.allows("grid in chunks", max(sizes) * (1 + warm_up)):
+        faces = [replace(recipe, seed=recipe.seed + i) for i in range(max(sizes))]
+        times = _time_ms(lambda: renderer.render_batch(faces), 1, clear, warm_up)
+        key = f"grid of {len(faces)} in chunks of {size}"
+        out[key] = len(faces) / (statistics.median(times) / 1000)
+        emit(f"  {key:<31} {out[key]:8.1f} img/s")
     return out
 
 
@@ -222,41 +283,78 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_bench(model, reps: int = 7, drag_steps: int = 120) -> dict:
-    """All measurements for a :class:`facestudio.render.studio_model.StudioModel`."""
+def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
+              budget_s: float = DEFAULT_BUDGET_S, quick: bool = False, emit: Emit = _silent) -> dict:
+    """All measurements for a :class:`facestudio.render.studio_model.StudioModel`, each
+    handed to ``emit`` as a line of text when measured. How much is measured follows
+    :func:`~facestudio.render.bench_plan.plan_for` (``budget_s`` seconds, or ``quick``);
+    ``reps`` / ``drag_steps``, when given, replace the plan's."""
     renderer = model.renderer
     recipe = Recipe(model.sha256, seed=1, psi=0.7, class_idx=0 if model.c_dim else None,
                     model_name=model.name)
-    direction = model.directions[0]
-    fine = model.layer_groups()["fine"]
     report = {"model": model.name, "resolution": model.resolution, "num_ws": model.num_ws,
               "architecture": model.info["architecture"],
               "preview_precision": renderer.preview_precision.name,
               "exact_layout": "NHWC" if renderer.exact_precision.channels_last else "NCHW",
               "batch_size": renderer.batch_size}
-    report.update(bench_full_and_preview(renderer, recipe, reps))
-    report["bf16_vs_fp32_levels"] = bench_bf16_error(renderer, recipe)
-    report["partial_ms"] = bench_partial(renderer, recipe, reps)
-    report["partial_bf16_ms"] = bench_partial(renderer, recipe, reps, "bf16")
-    half = f"from row {model.num_ws // 2}"
-    if half in report["partial_ms"]:
-        level = renderer.effective_level(DEFAULT_PREVIEW_LEVEL)
-        preview = bench_partial(renderer, recipe, reps, None, level, rows=[model.num_ws // 2])
-        full = report["full_ms"]["p50"]
-        report["fine_half"] = {
-            "row": model.num_ws // 2, "preview_level": level,
-            "exact_ratio": report["partial_ms"][half]["p50"] / full,
-            "bf16_ratio": report["partial_bf16_ms"][half]["p50"] / full,
-            "preview_ms": preview[half], "preview_ratio": preview[half]["p50"] / full,
-        }
-    drags = bench_drags(renderer, recipe, direction, fine, drag_steps)
-    report["drag"] = drags
-    own = drags[renderer.preview_precision.name]
-    report["drag_all_layers"] = own["all_layers"]
-    report["drag_fine_layers"] = own["fine_layers"]
-    report["batch_images_per_second"] = bench_batches(renderer, recipe)
+    deadline = Deadline(None if quick else budget_s)
+    emit(_header(report))
+    ws = renderer.ws_for(recipe)[None]
+    probe = _time_ms(lambda: renderer.render_ws(ws, recipe.noise), 1, renderer.clear_prefix_cache, False)
+    plan = plan_for(probe[0] / 1000, len(_preview_levels(renderer)), budget_s, quick)
+    plan = replace(plan, **({"reps": reps} if reps else {}), **({"drag_steps": drag_steps} if drag_steps else {}))
+    deadline.full_s = probe[0] / 1000
+    full = _percentiles(probe) if plan.reps == 1 and not plan.warm_up else None
+    if full is not None:
+        emit(_line("full render (exact)", full))
+    report.update(bench_full_and_preview(renderer, recipe, plan.reps, emit, plan.warm_up, full, plan.other_layout,
+                                         deadline))
+    _bench_partials(renderer, recipe, model.num_ws, plan, report, emit, deadline)
+    levels = len(_preview_levels(renderer))
+    if plan.bf16_seeds and deadline.allows("bf16_vs_fp32_levels", plan.bf16_seeds * (2 + levels)):
+        report["bf16_vs_fp32_levels"] = bench_bf16_error(renderer, recipe, plan.bf16_seeds)
+        emit(_bf16_error_line(report["bf16_vs_fp32_levels"]))
+    own = renderer.preview_precision.name
+    precisions = PRECISIONS if plan.both_drags else (own,)
+    report["drag"] = bench_drags(renderer, recipe, model.directions[0], model.layer_groups()["fine"],
+                                 plan.drag_steps, precisions, emit, deadline)
+    for key in ("all_layers", "fine_layers"):
+        if key in report["drag"][own]:
+            report[f"drag_{key}"] = report["drag"][own][key]
+    report["batch_images_per_second"] = bench_batches(renderer, recipe, plan.batch_sizes, min(plan.reps, 3),
+                                                      plan.grid, emit, plan.warm_up, deadline)
     report["peak_memory_mb"] = peak_memory_mb()
+    emit(f"  peak memory          {report['peak_memory_mb']:.0f} MB")
+    skipped = plan.skipped() + deadline.skipped
+    report["plan"] = {"budget_s": budget_s, "quick": quick, "reps": plan.reps, "skipped": skipped}
+    if skipped:
+        emit(f"  left out to fit the budget: {', '.join(skipped)}")
     return report
+
+
+def _bench_partials(renderer, recipe: Recipe, num_ws: int, plan: BenchPlan, report: dict, emit: Emit,
+                    deadline: Deadline) -> None:
+    """The partial re-render figures and the fine half's summary, into ``report``."""
+    rows = partial_rows(num_ws, plan.rows)
+    report["partial_ms"] = bench_partial(renderer, recipe, plan.reps, rows=rows, emit=emit, label="",
+                                         deadline=deadline)
+    if plan.bf16_partial:
+        report["partial_bf16_ms"] = bench_partial(renderer, recipe, plan.reps, "bf16", rows=rows, emit=emit,
+                                                  label=" bf16", deadline=deadline)
+    half = f"from row {num_ws // 2}"
+    if half not in report["partial_ms"] or not deadline.allows("fine_half", 2 * (plan.reps + 1)):
+        return
+    level = renderer.effective_level(DEFAULT_PREVIEW_LEVEL)
+    preview = bench_partial(renderer, recipe, plan.reps, None, level, rows=[num_ws // 2])
+    full = report["full_ms"]["p50"]
+    bf16 = report.get("partial_bf16_ms", {}).get(half)
+    report["fine_half"] = {
+        "row": num_ws // 2, "preview_level": level,
+        "exact_ratio": report["partial_ms"][half]["p50"] / full,
+        "bf16_ratio": bf16["p50"] / full if bf16 else None,
+        "preview_ms": preview[half], "preview_ratio": preview[half]["p50"] / full,
+    }
+    emit(_fine_half_line(report["fine_half"]))
 
 
 def _line(label: str, p: dict, ratio: float | None = None) -> str:
@@ -264,39 +362,56 @@ def _line(label: str, p: dict, ratio: float | None = None) -> str:
     return text + (f"   {ratio:5.2f} x full" if ratio is not None else "")
 
 
+def _header(r: dict) -> str:
+    return (f"{r['model']}: {r['resolution']} px, {r['architecture']}, num_ws {r['num_ws']}; "
+            f"previews {r['preview_precision']}, exact layout {r['exact_layout']}, batch size {r['batch_size']}")
+
+
+def _bf16_error_line(errors: dict) -> str:
+    return "  bf16 vs fp32 (uint8 levels)    " + "  ".join(
+        f"{name}: max {d['max']} mean {d['mean']:.2f}" for name, d in errors.items())
+
+
+def _fine_half_line(h: dict) -> str:
+    bf16 = f"bf16 {h['bf16_ratio']:.2f} x full, " if h["bf16_ratio"] is not None else ""
+    return (f"  fine half (rows {h['row']}+)             exact {h['exact_ratio']:.2f} x full, {bf16}"
+            f"preview (level {h['preview_level']}) {h['preview_ms']['p50']:.1f} ms = {h['preview_ratio']:.2f} x full")
+
+
+def _drag_line(precision: str, key: str, d: dict) -> str:
+    lat = d["latency_ms"]
+    return (f"  drag, {key.replace('_', ' ')}, {precision} previews  latency p50 {lat.get('p50', float('nan')):6.1f} ms  "
+            f"p95 {lat.get('p95', float('nan')):6.1f} ms  {d['frames_per_second']:5.1f} frames/s "
+            f"({d['renders']} renders for {d['submitted']} moves)")
+
+
 def format_report(r: dict) -> str:
+    """The whole report as text (what ``emit`` printed along the way, in one piece)."""
     full = r["full_ms"]["p50"]
     ratio = lambda p: p["p50"] / full  # noqa: E731
-    lines = [f"{r['model']}: {r['resolution']} px, {r['architecture']}, num_ws {r['num_ws']}; "
-             f"previews {r['preview_precision']}, exact layout {r['exact_layout']}, "
-             f"batch size {r['batch_size']}",
-             _line("full render (exact)", r["full_ms"])]
+    lines = [_header(r)]
+    if r.get("plan", {}).get("skipped"):
+        lines.append(f"  left out to fit the budget: {', '.join(r['plan']['skipped'])}")
+    lines.append(_line("full render (exact)", r["full_ms"]))
     if "full_other_layout_ms" in r:
         p = r["full_other_layout_ms"]
         lines.append(_line(f"full render, {r['other_layout']}", p, ratio(p))
                      + f"   (within {r['other_layout_max_levels']} levels)")
-    lines.append(_line("full render, bf16", r["full_bf16_ms"], ratio(r["full_bf16_ms"])))
-    for name, p in r["preview_ms"].items():
-        lines.append(_line(f"preview {name}", p, ratio(p)))
-        q = r["preview_bf16_ms"][name]
-        lines.append(_line(f"preview {name} bf16", q, ratio(q)))
-    lines.append("  bf16 vs fp32 (uint8 levels)    " + "  ".join(
-        f"{name}: max {d['max']} mean {d['mean']:.2f}" for name, d in r["bf16_vs_fp32_levels"].items()))
+    if "full_bf16_ms" in r:
+        lines.append(_line("full render, bf16", r["full_bf16_ms"], ratio(r["full_bf16_ms"])))
+    for name in dict.fromkeys([*r["preview_ms"], *r["preview_bf16_ms"]]):
+        for key, suffix in (("preview_ms", ""), ("preview_bf16_ms", " bf16")):
+            if name in r[key]:
+                lines.append(_line(f"preview {name}{suffix}", r[key][name], ratio(r[key][name])))
     for name, p in r["partial_ms"].items():
         lines.append(_line(f"re-render {name}", p, ratio(p)))
-        lines.append(_line(f"re-render {name} bf16", r["partial_bf16_ms"][name], ratio(r["partial_bf16_ms"][name])))
+        if name in r.get("partial_bf16_ms", {}):
+            lines.append(_line(f"re-render {name} bf16", r["partial_bf16_ms"][name], ratio(r["partial_bf16_ms"][name])))
     if "fine_half" in r:
-        h = r["fine_half"]
-        lines.append(f"  fine half (rows {h['row']}+)             exact {h['exact_ratio']:.2f} x full, "
-                     f"bf16 {h['bf16_ratio']:.2f} x full, preview (level {h['preview_level']}) "
-                     f"{h['preview_ms']['p50']:.1f} ms = {h['preview_ratio']:.2f} x full")
-    for precision, drags in r["drag"].items():
-        for key, label in (("all_layers", "all layers"), ("fine_layers", "fine layers")):
-            d = drags[key]
-            lat = d["latency_ms"]
-            lines.append(f"  drag, {label}, {precision} previews  latency p50 {lat.get('p50', float('nan')):6.1f} ms  "
-                         f"p95 {lat.get('p95', float('nan')):6.1f} ms  {d['frames_per_second']:5.1f} frames/s "
-                         f"({d['renders']} renders for {d['submitted']} moves)")
+        lines.append(_fine_half_line(r["fine_half"]))
+    if "bf16_vs_fp32_levels" in r:
+        lines.append(_bf16_error_line(r["bf16_vs_fp32_levels"]))
+    lines += [_drag_line(precision, key, d) for precision, drags in r["drag"].items() for key, d in drags.items()]
     lines.append("  batch throughput     " + "  ".join(f"{k}: {v:.1f} img/s"
                                                       for k, v in r["batch_images_per_second"].items()))
     lines.append(f"  peak memory          {r['peak_memory_mb']:.0f} MB")

@@ -20,6 +20,7 @@ from PIL import Image
 
 from facestudio.latent.recipe import Recipe, check_layer_range
 from facestudio.render.renderer import Renderer
+from facestudio.sheets import tile
 
 MAX_STEPS = 240
 ANIMATED = (".webp", ".gif")
@@ -46,18 +47,12 @@ def render_strip(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
     """The strip's frames, uint8 ``[steps, R, R, 3]`` (noise mode of ``a``), at most
     ``max_batch`` (default ``renderer.batch_size``) per network call."""
     ws = interpolation_ws(renderer, a, b, steps, layers)
-    max_batch = max(1, int(max_batch or renderer.batch_size))
-    return np.concatenate([renderer.render_ws(ws[i:i + max_batch], a.noise)
-                           for i in range(0, len(ws), max_batch)])
+    return renderer.render_ws_batch(ws, a.noise, max_batch=max(1, int(max_batch or renderer.batch_size)))
 
 
 def strip_sheet(frames: np.ndarray, gap: int = 0) -> np.ndarray:
     """Frames ``[N, H, W, 3]`` side by side (``gap`` black pixels between): ``[H, N*W + ..., 3]``."""
-    n, h, w, _ = frames.shape
-    sheet = np.zeros((h, n * w + (n - 1) * gap, 3), np.uint8)
-    for i, frame in enumerate(frames):
-        sheet[:, i * (w + gap):i * (w + gap) + w] = frame
-    return sheet
+    return tile(frames, len(frames), gap=gap)
 
 
 def save_strip(frames: np.ndarray, path: str | Path, frame_ms: int = 80, loop: bool = True) -> list[Path]:

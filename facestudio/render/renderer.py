@@ -322,9 +322,7 @@ class Renderer:
         All ws are composed first, so a bad recipe raises before anything is rendered.
         Consecutive recipes with the same noise mode and transform share a network call.
         """
-        max_batch = self.batch_size if max_batch is None else max_batch
-        if max_batch < 1:
-            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        max_batch = self._max_batch(max_batch)
         ws = self.ws_batch_for(recipes)
         size = self.generator.resolution
         out = np.empty((len(recipes), size, size, 3), np.uint8)
@@ -332,10 +330,32 @@ class Renderer:
         while start < len(recipes):
             noise, transform = recipes[start].noise, recipes[start].transform
             stop = start + 1
-            while (stop < len(recipes) and stop - start < max_batch
-                   and recipes[stop].noise == noise and recipes[stop].transform == transform):
+            while stop < len(recipes) and recipes[stop].noise == noise and recipes[stop].transform == transform:
                 stop += 1
-            out[start:stop] = self.render_ws(ws[start:stop], noise, level, transform=transform)
+            self.render_ws_batch(ws[start:stop], noise, level, transform, max_batch, out=out[start:stop])
             start = stop
+        return out
+
+    def _max_batch(self, max_batch: int | None) -> int:
+        max_batch = self.batch_size if max_batch is None else max_batch
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        return max_batch
+
+    def render_ws_batch(self, ws: np.ndarray, noise: str = "const", level: int = 0,
+                        transform: tuple[float, float, float] | None = None, max_batch: int | None = None,
+                        out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`render_ws` of ws ``[N, num_ws, w_dim]`` at most ``max_batch`` (default
+        :attr:`batch_size`) per network call, so memory stays bounded however many faces;
+        the images go into ``out`` (uint8 ``[N, R, R, 3]``, new when None), which is returned.
+        For latents no recipe names: a style mix over any set of layers, or seeds mapped in
+        one call as the reference scripts do."""
+        max_batch = self._max_batch(max_batch)
+        size = self.generator.resolution
+        if out is None:
+            out = np.empty((len(ws), size, size, 3), np.uint8)
+        for start in range(0, len(ws), max_batch):
+            out[start:start + max_batch] = self.render_ws(ws[start:start + max_batch], noise, level,
+                                                          transform=transform)
         return out
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import signal
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,6 +26,7 @@ from facestudio.generator.device import cpu_has_bf16_units
 from facestudio.generator.model import images_to_uint8
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
+from facestudio.sheets import tile
 from facestudio.training.augment import AdaptiveAugment
 from facestudio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from facestudio.training.data import Batches
@@ -239,13 +239,7 @@ class Trainer:
 
 def save_grid(images: np.ndarray, path: Path, cols: int) -> None:
     """uint8 ``[N, H, W, 3]`` -> one PNG with ``cols`` columns."""
-    n, h, w, _ = images.shape
-    rows = math.ceil(n / cols)
-    sheet = np.zeros((rows * h, cols * w, 3), np.uint8)
-    for i, im in enumerate(images):
-        r, c = divmod(i, cols)
-        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = im
-    Image.fromarray(sheet).save(path)
+    Image.fromarray(tile(images, cols)).save(path)
 
 
 def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: float | None = None,

@@ -301,7 +301,7 @@ def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, com
     odd = {"inf": float("inf"), "nan": float("nan"), "nested": [float("-inf"), np.float32("nan"), 1.5]}
     real_describe = Generator.describe
     monkeypatch.setattr(Generator, "describe", lambda self: {**real_describe(self), **odd})
-    monkeypatch.setattr(bench, "run_bench", lambda model, reps, drag_steps: dict(odd))
+    monkeypatch.setattr(bench, "run_bench", lambda model, **options: dict(odd))
     monkeypatch.setattr(doctor, "run_checks", lambda: [doctor.Check("timing", doctor.OK, float("inf"))])
     argv = {"info": ["info", str(native_model)], "bench": ["bench", "--model", str(native_model)],
             "doctor": ["doctor"]}[command]

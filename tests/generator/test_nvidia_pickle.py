@@ -26,6 +26,7 @@ from facestudio.generator.formats.safe_pickle import (
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from tests.conftest import network_from, randomised_network, sample_images
+from tests.helpers import assert_one_sentence
 from tests.generator.nvidia_fixtures import (
     EasyDict,
     PersistentStandIn,
@@ -54,13 +55,6 @@ def load(path) -> StyleGAN2Generator:
 
 
 images = sample_images
-
-
-def assert_one_sentence(err: BaseException, *fragments: str) -> None:
-    msg = str(err)
-    assert "\n" not in msg and msg.endswith(".") and "Traceback" not in msg, msg
-    for fragment in fragments:
-        assert fragment in msg, msg
 
 
 def global_call(module: str, name: str, *args: object) -> bytes:

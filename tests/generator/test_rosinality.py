@@ -22,6 +22,7 @@ from facestudio.generator.formats.rosinality import (
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from tests.generator.rosinality_fixtures import rosinality_state_dict, write_rosinality_checkpoint
+from tests.helpers import assert_one_sentence
 
 W_DIM = 32
 
@@ -47,13 +48,6 @@ def load(path) -> StyleGAN2Generator:
 
 
 images = sample_images
-
-
-def assert_one_sentence(err: ModelLoadError, *fragments: str) -> None:
-    msg = str(err)
-    assert "\n" not in msg and msg.endswith(".") and "Traceback" not in msg
-    for fragment in fragments:
-        assert fragment in msg
 
 
 @pytest.mark.parametrize("resolution", [16, 32])

@@ -19,6 +19,7 @@ from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 from facestudio.latent.seeds import z_from_seed
 from tests.generator.sg3_fixtures import sg3_generator_record, write_sg3_pickle
 from tests.generator.nvidia_fixtures import dump_snapshot
+from tests.helpers import assert_one_sentence
 
 CONFIGS = {
     "T": dict(resolution=16, z_dim=16, w_dim=16, channel_base=256, channel_max=16,
@@ -43,13 +44,6 @@ def make_sg3(kind: str = "T", seed: int = 0, **overrides) -> StyleGAN3Generator:
                 b.fill_(float(torch.rand([])) + 0.3)
         net.mapping.w_avg.normal_(0, 0.5)
     return net.requires_grad_(False)
-
-
-def assert_one_sentence(err: BaseException, *fragments: str) -> None:
-    msg = str(err)
-    assert "\n" not in msg and msg.endswith(".") and "Traceback" not in msg, msg
-    for fragment in fragments:
-        assert fragment in msg, msg
 
 
 def test_geometry_follows_the_reference_schedule():

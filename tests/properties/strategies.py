@@ -85,12 +85,3 @@ def mutated_bytes(draw, data: bytes) -> bytes:
         else:
             buf[at] = draw(st.integers(0, 255))
     return bytes(buf)
-
-
-def assert_one_sentence(exc: BaseException, *types: type) -> None:
-    """``exc`` is one of ``types`` with a message of one non-empty line."""
-    assert isinstance(exc, types), f"{type(exc).__name__} escaped: {exc}"
-    message = str(exc)
-    assert message.strip(), f"{type(exc).__name__} with an empty message"
-    assert "\n" not in message and "\r" not in message, f"a message of several lines: {message!r}"
-    assert "Traceback" not in message

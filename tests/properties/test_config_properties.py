@@ -19,7 +19,8 @@ from facestudio.generator.networks.config import GeneratorConfig, config_from_di
 from facestudio.generator.networks.config_checks import MAX_PARAMETERS
 from facestudio.generator.networks.sg3_config import StyleGAN3Config
 from tests.conftest import small_config
-from tests.properties.strategies import JSON, assert_one_sentence, mutated
+from tests.helpers import assert_one_sentence
+from tests.properties.strategies import JSON, mutated
 
 SG2 = small_config().to_dict()
 SG3 = StyleGAN3Config(resolution=16, z_dim=8, w_dim=8, channel_base=256, channel_max=16, num_layers=4).to_dict()
@@ -29,7 +30,7 @@ def build(d) -> None:
     try:
         config = config_from_dict(d)
     except Exception as exc:  # noqa: BLE001 - the property is about which exceptions escape
-        assert_one_sentence(exc, ValueError, TypeError)
+        assert_one_sentence(exc, ValueError, TypeError, full_stop=False)
     else:
         assert isinstance(config, (GeneratorConfig, StyleGAN3Config))
         assert 0 < config.size_estimate() <= MAX_PARAMETERS
@@ -63,7 +64,7 @@ def test_a_native_config_json_reads_or_is_one_sentence(native_folder, doc):
     try:
         config, state, _ = read_native(native_folder)
     except Exception as exc:  # noqa: BLE001
-        assert_one_sentence(exc, ModelLoadError)
+        assert_one_sentence(exc, ModelLoadError, full_stop=False)
     else:
         assert isinstance(config, (GeneratorConfig, StyleGAN3Config)) and state
 

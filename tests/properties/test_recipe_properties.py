@@ -16,7 +16,8 @@ from facestudio.latent.recipe import MAX_AMOUNT, MAX_PSI, Recipe, RecipeError
 from facestudio.provenance import ProvenanceReadError, read_provenance
 from facestudio.provenance.embed import PNG_XMP_KEY
 from facestudio.provenance.xmp import XmpError, build_xmp, parse_xmp
-from tests.properties.strategies import JSON, assert_one_sentence, mutated, mutated_bytes
+from tests.helpers import assert_one_sentence
+from tests.properties.strategies import JSON, mutated, mutated_bytes
 from tests.provenance.helpers import sample_recipe, sample_stamp
 
 VALID = sample_recipe(transform=(0.1, -0.2, 5.0), class_idx=1).to_dict()
@@ -38,7 +39,7 @@ def read_recipe(d) -> None:
     try:
         recipe = Recipe.from_dict(d)
     except Exception as exc:  # noqa: BLE001 - the property is about which exceptions escape
-        assert_one_sentence(exc, RecipeError)
+        assert_one_sentence(exc, RecipeError, full_stop=False)
     else:
         check_valid(recipe)
 
@@ -69,7 +70,7 @@ def test_a_mutated_xmp_packet_is_properties_or_one_sentence(packet):
     try:
         props = parse_xmp(packet)
     except Exception as exc:  # noqa: BLE001
-        assert_one_sentence(exc, XmpError)
+        assert_one_sentence(exc, XmpError, full_stop=False)
     else:
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in props.items())
 
@@ -89,7 +90,7 @@ def read_image_recipe(path) -> None:
         prov = read_provenance(path)
         recipe = prov.to_recipe()
     except Exception as exc:  # noqa: BLE001
-        assert_one_sentence(exc, RecipeError, ProvenanceReadError)
+        assert_one_sentence(exc, RecipeError, ProvenanceReadError, full_stop=False)
     else:
         assert all(isinstance(p, str) and p and "\n" not in p for p in prov.problems)
         if recipe is not None:

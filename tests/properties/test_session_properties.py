@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from facestudio.latent.recipe import Recipe
 from facestudio.session.document import SessionDocument, SessionError, load_session, save_session
-from tests.properties.strategies import assert_one_sentence, mutated, mutated_bytes
+from tests.helpers import assert_one_sentence
+from tests.properties.strategies import mutated, mutated_bytes
 from tests.properties.test_recipe_properties import check_valid
 from tests.session.builders import make_document
 
@@ -28,7 +29,7 @@ def open_session(tmp_path_factory, data: bytes) -> None:
     try:
         doc = load_session(path)
     except Exception as exc:  # noqa: BLE001 - the property is about which exceptions escape
-        assert_one_sentence(exc, SessionError)
+        assert_one_sentence(exc, SessionError, full_stop=False)
     else:
         assert isinstance(doc, SessionDocument)
         if doc.recipe is not None:

@@ -12,6 +12,7 @@ from facestudio.latent.directions import Direction
 from facestudio.latent.recipe import Edit, Mix, Recipe
 from facestudio.provenance import AI_DISCLOSURE, export_image, make_stamp, read_provenance
 from facestudio.render.renderer import Renderer
+from tests.helpers import assert_one_sentence
 
 from .helpers import AI_TYPE, exiftool
 
@@ -20,12 +21,6 @@ def run(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def one_sentence(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("facestudio: ") and "Traceback" not in err, err
-    return lines[0]
 
 
 def test_file_to_recipe_to_render_gives_identical_pixels(tmp_path, native_model):
@@ -107,5 +102,5 @@ def test_cli_bad_inputs_are_one_sentence_and_exit_1(capsys, tmp_path, native_mod
         argv += ["--model", str(native_model)]
     code, _, err = run(capsys, *argv)
     assert code == 1
-    assert words in one_sentence(err)
+    assert_one_sentence(err, words)
     assert sorted(p.name for p in tmp_path.iterdir()) == before

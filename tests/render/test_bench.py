@@ -3,6 +3,7 @@
 
 import json
 
+from facestudio.bounded_json import dumps_strict
 from facestudio.commands.main import main
 from facestudio.render.bench import format_report, run_bench
 from facestudio.render.studio_model import open_studio_model
@@ -41,3 +42,83 @@ def test_bench_command_prints_json(capsys, native_model):
                  "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["resolution"] == 32 and "partial_ms" in report
+
+
+def _counting(model, monkeypatch, lines):
+    """Record, at every network call, how many figure lines were out already."""
+    seen = []
+    render_ws = model.renderer.render_ws
+
+    def counted(*args, **kwargs):
+        seen.append(len(lines))
+        return render_ws(*args, **kwargs)
+
+    monkeypatch.setattr(model.renderer, "render_ws", counted)
+    return seen
+
+
+def test_each_figure_is_emitted_as_soon_as_it_is_measured(native_model, monkeypatch):
+    model = open_studio_model(native_model)
+    lines = []
+    seen = _counting(model, monkeypatch, lines)
+    report = run_bench(model, quick=True, emit=lines.append)
+    assert lines[0].startswith(model.name) and "full render (exact)" in lines[1]
+    assert lines[-1].startswith("  peak memory")
+    assert len(set(seen)) >= 10  # renders ran between figure lines, not all before the first
+    assert any(line.startswith("  re-render from row") for line in lines[:-3])
+    assert report["plan"] == {"budget_s": 60.0, "quick": True, "reps": 1, "skipped": []}
+
+
+def test_quick_and_a_small_budget_bound_the_renders(native_model, monkeypatch):
+    model = open_studio_model(native_model)
+    counts = {}
+    for name, options in [("quick", {"quick": True}), ("tiny budget", {"budget_s": 1e-9}),
+                          ("default", {})]:
+        seen = _counting(model, monkeypatch, [])
+        report = run_bench(model, drag_steps=4, **options)
+        monkeypatch.undo()
+        counts[name] = len(seen)
+        assert report["full_ms"]["p50"] > 0
+        assert format_report(report).startswith(model.name)  # whatever was left out
+        if name == "tiny budget":  # only the first exact render fits; the rest is named
+            assert report["plan"]["skipped"][:2] == ["full_other_layout_ms", "partial_bf16_ms"]
+            assert "full render, bf16" in report["plan"]["skipped"] and "drag_fine_layers" not in report
+            assert json.loads(dumps_strict(report))["batch_images_per_second"] == {}
+        else:
+            assert report["drag_fine_layers"]["submitted"] == 4
+    assert counts["tiny budget"] < counts["quick"] < counts["default"]
+    assert report["plan"]["reps"] == 7 and report["plan"]["skipped"] == []
+
+
+def test_the_plan_grows_only_while_its_estimate_fits_the_budget():
+    from facestudio.render.bench_plan import QUICK_PLAN, SMALLEST_PLAN, BenchPlan, plan_for
+    assert plan_for(0.001, 3, quick=True) == QUICK_PLAN and QUICK_PLAN.reps == 1
+    assert plan_for(0.0001, 3) == BenchPlan()  # a fast model: everything, 7 repetitions
+    assert plan_for(100.0, 3, budget_s=60) == SMALLEST_PLAN  # the least is still measured
+    for full_s in (0.01, 0.1, 1.0, 6.0):
+        plan = plan_for(full_s, 3)
+        assert plan.seconds(full_s, 3) <= 60 or plan == SMALLEST_PLAN
+    slow, fast = plan_for(6.0, 3), plan_for(0.05, 3)
+    assert slow.reps <= fast.reps and len(slow.skipped()) >= len(fast.skipped())
+    assert set(SMALLEST_PLAN.skipped()) >= {"full_other_layout_ms", "partial_bf16_ms", "bf16_vs_fp32_levels"}
+
+
+def test_bench_json_stays_whole_on_stdout_while_figures_go_to_stderr(capsys, native_model):
+    assert main(["--threads", "1", "bench", "--model", str(native_model), "--quick", "--json"]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["plan"]["quick"] and "batch_images_per_second" in report and "peak_memory_mb" in report
+    assert "full render (exact)" in err and "peak memory" in err
+
+
+def test_bench_prints_figures_without_json(capsys, native_model):
+    assert main(["--threads", "1", "bench", "--model", str(native_model), "--quick"]) == 0
+    out, err = capsys.readouterr()
+    assert "full render (exact)" in out and "drag, fine layers" in out and "peak memory" in out and not err
+
+
+def test_a_bad_budget_is_one_sentence(capsys, native_model):
+    for bad in (["--budget", "0"], ["--budget", "nan"], ["--reps", "0"]):
+        assert main(["bench", "--model", str(native_model), *bad]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--budget must be a positive number" in err

@@ -180,3 +180,24 @@ def down_up(image: np.ndarray, factor: int) -> np.ndarray:
     small = F.avg_pool2d(t, factor)
     up = F.interpolate(small, size=image.shape[:2], mode="bilinear", align_corners=False)
     return up[0].permute(1, 2, 0).numpy()
+
+
+def test_render_ws_batch_renders_any_ws_in_bounded_chunks(skip_gen, monkeypatch):
+    g = skip_gen
+    renderer = Renderer(g)
+    ws = renderer.ws_batch_for([Recipe(g.sha256, seed=s) for s in range(5)])
+    ws[3, :2] = ws[0, :2]  # a mix over rows no recipe names is still just ws
+    whole = renderer.render_ws(ws)
+    calls = []
+    render_ws = renderer.render_ws
+
+    def counted(chunk, *args, **kwargs):
+        calls.append(len(chunk))
+        return render_ws(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render_ws", counted)
+    out = renderer.render_ws_batch(ws, max_batch=2)
+    assert calls == [2, 2, 1]
+    assert out.shape == (5, 32, 32, 3) and np.abs(out.astype(int) - whole).max() <= 1
+    with pytest.raises(ValueError, match="max_batch must be at least 1"):
+        renderer.render_ws_batch(ws, max_batch=0)

@@ -1,0 +1,28 @@
+"""Assertions shared by the test packages."""
+
+from __future__ import annotations
+
+
+def assert_one_sentence(err: BaseException | str, *expected: str | type, full_stop: bool = True) -> str:
+    """``err`` reads as one clear sentence; returns it.
+
+    An exception: its message is one non-empty line without a traceback, ending in a full
+    stop unless ``full_stop`` is False; a type in ``expected`` means the exception must be
+    one of those types. A string: a command's stderr, exactly one non-empty line,
+    ``facestudio: ...``. Every other string in ``expected`` must occur in the sentence.
+    """
+    types = tuple(e for e in expected if isinstance(e, type))
+    if isinstance(err, str):
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("facestudio: "), err
+        message = lines[0]
+    else:
+        assert not types or isinstance(err, types), f"{type(err).__name__} escaped: {err}"
+        message = str(err)
+        assert message.strip() and "\n" not in message and "\r" not in message, f"not one line: {message!r}"
+        assert not full_stop or message.rstrip().endswith("."), f"no full stop: {message!r}"
+    assert "Traceback" not in message, message
+    for fragment in expected:
+        if isinstance(fragment, str):
+            assert fragment in message, message
+    return message
