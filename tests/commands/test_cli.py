@@ -9,19 +9,13 @@ from PIL import Image
 from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.seeds import z_from_seed, z_from_seeds
+from tests.helpers import assert_one_sentence
 
 
 def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def assert_one_clear_sentence(err: str):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("facestudio: ")
-    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("ext", ["png", "jpg", "webp"])
@@ -48,7 +42,7 @@ def test_render_conditional_class(capsys, tmp_path, conditional_model):
     code, _, err = run(capsys, "render", "--model", str(conditional_model), "--seed", "1", "--class", "4",
                        "--out", str(tmp_path / "c.png"))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert "class index 4 is out of range" in err
     assert not (tmp_path / "c.png").exists()
 
@@ -110,7 +104,7 @@ def test_bad_input_is_one_sentence_and_leaves_no_file(capsys, tmp_path, native_m
         argv = argv + ["--model", str(native_model)]
     code, _, err = run(capsys, *argv, "--out", str(out))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert message in err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [native_model]
@@ -169,7 +163,7 @@ def test_absurd_sizes_and_numbers_are_refused_before_any_work(capsys, tmp_path, 
     out = tmp_path / "x.png"
     code, _, err = run(capsys, *argv, "--model", str(tmp_path / "not-even-loaded"), "--out", str(out))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert message in err
     assert not out.exists()
 
@@ -186,7 +180,7 @@ def test_a_sheet_past_the_pixel_limit_is_refused_once_the_resolution_is_known(ca
     code, _, err = run(capsys, "mix", "--model", str(native_model), "--rows", "1", "--cols", "2,3",
                        "--out", str(out))
     assert code == 1 and "a sheet of 2 x 3 faces" in err
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert not out.exists()
 
 
@@ -209,7 +203,7 @@ def test_a_sheet_its_format_cannot_hold_is_refused_before_rendering(capsys, tmp_
     out = tmp_path / f"sheet.{ext}"
     code, _, err = run(capsys, *argv, "--model", str(native_model), "--out", str(out))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert message in err
     assert not out.exists()
 
@@ -242,7 +236,7 @@ def test_a_model_config_that_would_render_one_colour_is_refused(capsys, tmp_path
     out = tmp_path / "face.png"
     code, _, err = run(capsys, "render", "--model", str(native_model), "--seed", "1", "--out", str(out))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert message in err
     assert not out.exists()
 
@@ -266,7 +260,7 @@ def test_convert_onto_a_full_disk_is_one_sentence_and_leaves_nothing(capsys, tmp
         (out / "config.json").write_text("the model that was there")
     code, _, err = run(capsys, "convert", str(native_model), str(out), *(["--overwrite"] if overwrite else []))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert f"cannot write {out}: the disk is full" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model"] + (["out"] if overwrite else []))
     if overwrite:
@@ -280,12 +274,12 @@ def test_a_model_card_larger_than_any_real_one_is_one_sentence(capsys, tmp_path,
     card.write_text(card.read_text() + "x" * MAX_CARD_BYTES)
     code, _, err = run(capsys, "info", str(native_model))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert "is larger than the 1,048,576 bytes such a file can hold" in err
     card.write_bytes(b"\xff\xfe not text")
     code, _, err = run(capsys, "info", str(native_model))
     assert code == 1 and "is not UTF-8 text" in err
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
 
 
 def _refuse_constant(name: str):
@@ -337,6 +331,6 @@ def test_a_path_that_does_not_exist_is_one_sentence_and_exit_2(capsys, tmp_path,
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert "neither a file nor a facestudio command" in err
     assert not (tmp_path / "s.png").exists()

@@ -11,7 +11,8 @@ from facestudio.latent.direction_files import read_directions, write_bundle
 from facestudio.latent.directions import apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.discovery import discover
-from tests.commands.test_cli import assert_one_clear_sentence, run
+from tests.commands.test_cli import run
+from tests.helpers import assert_one_sentence
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_edit_with_a_bundle_and_a_bundle_from_another_model(capsys, tmp_path, mo
     code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", "--directions", str(foreign),
                        "--direction", "pca1=2", "--out", str(tmp_path / "b.png"))
     assert code == 1 and "made for another model" in err and "--allow-other-model" in err
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert not (tmp_path / "b.png").exists()
     code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", "--directions", str(foreign),
                        "--allow-other-model", "--direction", "pca1=2", "--out", str(tmp_path / "b.png"))
@@ -106,7 +107,7 @@ def test_edit_with_an_npy_vector_uses_the_w_standard_deviation(capsys, tmp_path,
 def test_edit_bad_input_is_one_sentence(capsys, tmp_path, model, args, message):
     code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", *args, "--out", str(tmp_path / "x.png"))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert message in err
     assert not (tmp_path / "x.png").exists()
 
@@ -119,7 +120,7 @@ def test_edit_with_a_direction_file_of_the_wrong_w_dim(capsys, tmp_path, model):
         code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", "--directions", str(tmp_path / name),
                            "--direction", "pca0=1", "--out", str(tmp_path / "x.png"))
         assert code == 1 and message in err
-        assert_one_clear_sentence(err)
+        assert_one_sentence(err)
 
 
 def test_sheet_lays_out_directions_seeds_and_amounts(capsys, tmp_path, model):
@@ -145,7 +146,7 @@ def test_directions_bad_input(capsys, tmp_path, model):
     assert code == 1 and "at least 1" in err
     code, _, err = run(capsys, "directions", "--model", model, "--out", str(tmp_path / "no" / "d.npz"))
     assert code == 1 and "does not exist" in err
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -165,6 +166,6 @@ def test_edit_with_a_bundle_of_absurd_values_is_one_sentence(capsys, tmp_path, m
     code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", "--directions", str(path),
                        "--direction", f"{d.id}=1", "--out", str(tmp_path / "x.png"))
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert message in err
     assert not (tmp_path / "x.png").exists()

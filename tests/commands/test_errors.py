@@ -14,7 +14,8 @@ from facestudio.errors import INTERNAL_ERROR_LOG, record_internal_error
 from facestudio.locations import data_dir
 from facestudio.render.renderer import Renderer
 from facestudio.session.document import SessionError
-from tests.commands.test_cli import assert_one_clear_sentence, run
+from tests.commands.test_cli import run
+from tests.helpers import assert_one_sentence
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the data folder follows XDG here")
 
@@ -42,7 +43,7 @@ def test_a_project_error_from_deep_inside_is_one_sentence(capsys, monkeypatch, t
     _fail_render_with(monkeypatch, SessionError("the session file is damaged"))
     code, _, err = _render(capsys, native_model, tmp_path)
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert err.strip() == "facestudio: the session file is damaged"
     assert not data_home.exists()  # bad input is no bug: nothing logged
 
@@ -56,7 +57,7 @@ def test_an_os_error_is_one_sentence_naming_the_file(capsys, monkeypatch, tmp_pa
     monkeypatch.setattr(provenance, "export_image", export_image)
     code, _, err = _render(capsys, native_model, tmp_path)
     assert code == 1
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert err.strip() == f"facestudio: cannot use {out}: Permission denied"
 
 
@@ -67,7 +68,7 @@ def test_a_bug_names_the_log_that_holds_its_traceback(capsys, monkeypatch, tmp_p
     code, _, err = _render(capsys, native_model, tmp_path)
     log = data_home / "facestudio" / "facestudio" / INTERNAL_ERROR_LOG
     assert code == EXIT_INTERNAL
-    assert_one_clear_sentence(err)
+    assert_one_sentence(err)
     assert err.strip() == f"facestudio: internal error: please report it; the details are in {log}"
     text = log.read_text(encoding="utf-8")
     assert "internal error in facestudio render" in text and "Traceback (most recent call last)" in text
