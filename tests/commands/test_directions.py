@@ -12,7 +12,7 @@ from facestudio.latent.directions import apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.discovery import discover
 from tests.commands.test_cli import run
-from tests.helpers import assert_one_sentence
+from tests.helpers import assert_one_sentence, change_bundle_manifest
 
 
 @pytest.fixture
@@ -156,13 +156,7 @@ def test_directions_bad_input(capsys, tmp_path, model):
 def test_edit_with_a_bundle_of_absurd_values_is_one_sentence(capsys, tmp_path, model, entry, message):
     g = load_generator(model)
     d = discover(g).directions("pca", 1)[0]
-    path = write_bundle([d], tmp_path / "odd.npz")
-    with np.load(path) as npz:
-        arrays = dict(npz)
-    doc = json.loads(str(arrays["manifest"]))
-    doc["directions"][0].update(entry)
-    arrays["manifest"] = np.array(json.dumps(doc))
-    np.savez(path, **arrays)
+    path = change_bundle_manifest(write_bundle([d], tmp_path / "odd.npz"), entry)
     code, _, err = run(capsys, "edit", "--model", model, "--seed", "1", "--directions", str(path),
                        "--direction", f"{d.id}=1", "--out", str(tmp_path / "x.png"))
     assert code == 1

@@ -16,6 +16,7 @@ from facestudio.latent.directions import Direction, DirectionError
 from facestudio.latent.discovery import Discovery
 from facestudio.latent.discovery_cache import cache_path, load_discovery, save_discovery
 from tests.archive_bombs import npy_claiming, npy_header, npz_bytes, peak_memory, plain_npy, zeros_member
+from tests.helpers import change_bundle_manifest
 
 SHA = "cd" * 32
 W_DIM, NUM_WS = 16, 8
@@ -117,15 +118,7 @@ def bundle_with(tmp_path, name: str, top=None, **entry):
     ``top`` fields of the manifest itself."""
     d = Direction(id="smile", name="Smile", vector=np.eye(W_DIM, dtype=np.float32)[1], layers=(0, NUM_WS),
                   scale=2.0, model_sha256=SHA)
-    path = write_bundle([d], tmp_path / name)
-    with np.load(path) as npz:
-        arrays = dict(npz)
-    doc = json.loads(str(arrays["manifest"]))
-    doc["directions"][0].update(entry)
-    doc.update(top or {})
-    arrays["manifest"] = np.array(json.dumps(doc))
-    np.savez(path, **arrays)
-    return path
+    return change_bundle_manifest(write_bundle([d], tmp_path / name), entry, top)
 
 
 @pytest.mark.parametrize("entry, top, words", [

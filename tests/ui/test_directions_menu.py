@@ -164,16 +164,11 @@ def test_named_directions_shipped_beside_the_model_lead_every_method(qtbot, wind
     ({"scale": -5}, "the scale of direction 1 in odd.npz is -5"),
 ])
 def test_importing_a_bundle_of_absurd_values_is_one_sentence(window, tmp_path, entry, message):
-    import json
+    from tests.helpers import change_bundle_manifest
     ctl = window.directions_controller
     before = list(window.directions_panel.rows)
-    path = write_bundle(window.state.model.directions_for("pca", 1), tmp_path / "odd.npz")
-    with np.load(path) as npz:
-        arrays = dict(npz)
-    doc = json.loads(str(arrays["manifest"]))
-    doc["directions"][0].update(entry)
-    arrays["manifest"] = np.array(json.dumps(doc))
-    np.savez(path, **arrays)
+    path = change_bundle_manifest(write_bundle(window.state.model.directions_for("pca", 1), tmp_path / "odd.npz"),
+                                  entry)
     assert ctl.import_file(path) == []
     assert message in window.reports[-1] and "\n" not in window.reports[-1]
     assert list(window.directions_panel.rows) == before
