@@ -1,6 +1,5 @@
 """The direction commands: directions, edit, sheet; and one clear sentence for bad input."""
 
-
 import numpy as np
 import pytest
 from PIL import Image
