@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from facestudio.generator.config import GeneratorConfig, default_channels
-from facestudio.generator.native import write_native
-from facestudio.generator.stylegan2 import StyleGAN2Generator
+from facestudio.generator.networks.config import GeneratorConfig, default_channels
+from facestudio.generator.formats.native import write_native
+from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 
 
 def ffhq_size_config(resolution: int = 1024) -> GeneratorConfig:
