@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(MAKE) system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike]'
 	touch $(STAMP)
 
 run: setup
@@ -51,7 +51,7 @@ bench: setup
 	$(BIN)/python tests/benchmarks/bench_generator.py
 
 $(DIST_STAMP): $(STAMP)
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,dist]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,dist]'
 	touch $(DIST_STAMP)
 
 # The desktop app as one folder, built offline by PyInstaller from the installed

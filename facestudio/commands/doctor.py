@@ -104,7 +104,7 @@ def check_gpu() -> Check:
 def check_libraries() -> Check:
     found, absent, broken = [], [], []  # broken: installed, but the import fails
     for module, essential in (("numpy", True), ("PIL", True), ("safetensors", True), ("PySide6", True),
-                              ("pyqtgraph", True), ("c2pa", False)):
+                              ("pyqtgraph", True), ("c2pa", False), ("dlib", False)):
         if importlib.util.find_spec(module) is None:
             absent.append((module, essential))
             continue

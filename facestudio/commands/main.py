@@ -14,7 +14,7 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import attributes, bench, directions, doctor, gui, images, models, train
+from facestudio.commands import attributes, bench, directions, doctor, gui, images, lookalike, models, train
 from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parsers(sub)
     directions.add_parsers(sub)
     attributes.add_parser(sub)
+    lookalike.add_parsers(sub)
     bench.add_parser(sub)
     train.add_parser(sub)
     doctor.add_parser(sub)

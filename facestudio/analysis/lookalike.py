@@ -1,0 +1,214 @@
+"""The lookalike index: identity embeddings of real photos and the search for the nearest.
+
+An index holds float16 ``[N, 128]`` embeddings, the N photos' names, the sha256 of the
+recognition model that made them (embeddings of another model are not comparable, so such
+an index is refused) and what it was built from (``dataset``: a name and a digest of the
+photos' names and contents). It is saved as an ``.npz`` of plain arrays, read back through
+:mod:`facestudio.archive_limits`'s bounds and without pickles.
+
+The threshold is measured (``tests/benchmarks/lookalike_threshold.py``): below it, a face is
+said to resemble the photo it is nearest to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from facestudio.analysis.identity import EMBEDDING_DIM, IdentityEmbedder, IdentityError
+from facestudio.archive_limits import ArchiveLimitError, check_npz
+from facestudio.errors import FacestudioError
+from facestudio.fileio import atomic_write
+
+INDEX_FORMAT = "facestudio-lookalike-index-1"
+# Measured by tests/benchmarks/lookalike_threshold.py on 500 UTKFace photos (README, "Does this
+# person exist?"): a mirrored, JPEG-q75, 5 %-cropped copy lies 0.21 from its original (median;
+# 99th percentile 0.33, largest 0.48), and 199 of 200 copies lie below 0.4; dlib's same-person
+# 0.6 would put 82 % of the photos within reach of another photo of the 500.
+DEFAULT_THRESHOLD = 0.4
+MAX_INDEX_FACES = 1_000_000
+MAX_NAME_BYTES = 256
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+Progress = Callable[[int, int], None]
+
+
+class LookalikeIndexError(FacestudioError):
+    """An index file that cannot be used (unreadable, malformed, made for other weights)."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """The nearest indexed photo to one face: its name and the Euclidean distance."""
+
+    name: str
+    distance: float
+
+
+@dataclass
+class LookalikeIndex:
+    """Embeddings of real photos. embeddings: float16 ``[N, 128]``; names: N photo names;
+    embedder_sha256: the recognition model's sha256; dataset: what the photos are;
+    model_sha256: the generator whose training photos they are, if they are."""
+
+    embeddings: np.ndarray
+    names: list[str]
+    embedder_sha256: str
+    dataset: str
+    model_sha256: str = ""  # the generator trained on these photos ("" for any other folder)
+
+    def __post_init__(self):
+        if self.embeddings.ndim != 2 or self.embeddings.shape[1] != EMBEDDING_DIM:
+            raise LookalikeIndexError(f"a lookalike index holds [N, {EMBEDDING_DIM}] embeddings, "
+                                      f"not {list(self.embeddings.shape)}.")
+        if len(self.names) != len(self.embeddings):
+            raise LookalikeIndexError(f"a lookalike index names {len(self.names)} photos for "
+                                      f"{len(self.embeddings)} embeddings.")
+        self.embeddings = np.ascontiguousarray(self.embeddings, dtype=np.float16)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def check_embedder(self, embedder_sha256: str, where: str = "the lookalike index") -> None:
+        """Refuse an index made with another recognition model than ``embedder_sha256``."""
+        if self.embedder_sha256 != embedder_sha256:
+            raise LookalikeIndexError(f"{where} was built with another face recognition model "
+                                      f"(sha256 {self.embedder_sha256[:12]}, not {embedder_sha256[:12]}); "
+                                      f"rebuild it with this facestudio.")
+
+    def check_model(self, model_sha256: str, where: str = "the lookalike index") -> None:
+        """Refuse an index of another generator's training photos than ``model_sha256``'s."""
+        if self.model_sha256 and self.model_sha256 != model_sha256:
+            raise LookalikeIndexError(f"{where} holds the training photos of another model (sha256 "
+                                      f"{self.model_sha256[:12]}, not {model_sha256[:12]}); build one "
+                                      f"for this model with facestudio lookalike-index.")
+
+    def nearest(self, embedding: np.ndarray) -> Match | None:
+        """The indexed photo nearest to ``embedding`` (float ``[128]``), None for an empty index."""
+        if not len(self):
+            return None
+        diff = self.embeddings.astype(np.float32) - np.asarray(embedding, np.float32)[None]
+        d2 = np.einsum("ij,ij->i", diff, diff)
+        i = int(np.argmin(d2))
+        return Match(self.names[i], float(np.sqrt(d2[i])))
+
+    def save(self, path: str | Path, overwrite: bool = False) -> None:
+        """Write the index atomically as an ``.npz`` of plain arrays."""
+        names = np.array([n.encode("utf-8")[:MAX_NAME_BYTES] for n in self.names] or [b""][:0], dtype=bytes)
+        with atomic_write(Path(path), overwrite=overwrite) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, format=np.array(INDEX_FORMAT), embeddings=self.embeddings, names=names,
+                         embedder_sha256=np.array(self.embedder_sha256), dataset=np.array(self.dataset),
+                         model_sha256=np.array(self.model_sha256))
+
+    @classmethod
+    def load(cls, path: str | Path, embedder_sha256: str | None = None) -> "LookalikeIndex":
+        """The index in ``path``, its size bounded before unpacking; refused when it was made
+        with another recognition model than ``embedder_sha256`` (when given)."""
+        path = Path(path)
+        limit = MAX_INDEX_FACES * MAX_NAME_BYTES
+        try:
+            check_npz(str(path), f"the lookalike index {path}", max_members=8,
+                      max_member_bytes=limit, max_total_bytes=2 * limit)
+            with np.load(path, allow_pickle=False) as z:
+                fmt = str(z["format"]) if "format" in z.files else None
+                if fmt != INDEX_FORMAT:
+                    raise LookalikeIndexError(f"{path} is not a facestudio lookalike index.")
+                embeddings, names = z["embeddings"], z["names"]
+                if embeddings.dtype != np.float16 or names.dtype.kind != "S" or not np.isfinite(embeddings).all():
+                    raise LookalikeIndexError(f"the lookalike index {path} does not hold finite float16 "
+                                              f"embeddings and byte-string names.")
+                index = cls(embeddings, [bytes(n).decode("utf-8", "replace") for n in names],
+                            str(z["embedder_sha256"]), str(z["dataset"]),
+                            str(z["model_sha256"]) if "model_sha256" in z.files else "")
+        except ArchiveLimitError as exc:
+            raise LookalikeIndexError(f"{_one_line(exc)}.") from None
+        except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+            raise LookalikeIndexError(f"cannot read the lookalike index {path}: {_one_line(exc)}.") from None
+        if embedder_sha256 is not None:
+            index.check_embedder(embedder_sha256, f"the lookalike index {path}")
+        return index
+
+
+@dataclass
+class BuildReport:
+    """What :func:`build_index` did: photos indexed, and files skipped for why."""
+
+    indexed: int = 0
+    no_face: int = 0
+    unreadable: int = 0
+    not_images: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return self.no_face + self.unreadable + self.not_images
+
+
+def photo_files(folder: str | Path) -> tuple[list[Path], int]:
+    """The image files directly and recursively under ``folder`` (by suffix), sorted, and how
+    many other files there are."""
+    images, others = [], 0
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            p = Path(root) / name
+            if p.suffix.lower() in IMAGE_SUFFIXES:
+                images.append(p)
+            else:
+                others += 1
+    return images, others
+
+
+def folder_digest(files: Iterable[Path], base: Path) -> str:
+    """A sha256 of the files' relative names and contents: the identity of a photo folder."""
+    h = hashlib.sha256()
+    for p in files:
+        h.update(str(p.relative_to(base)).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except OSError:
+            h.update(b"\1unreadable")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def build_index(folder: str | Path, embedder: IdentityEmbedder, dataset_name: str,
+                progress: Progress | None = None, limit: int | None = None, model_sha256: str = "") -> tuple[LookalikeIndex, BuildReport]:
+    """An index of the faces in the photos under ``folder`` (at most ``limit`` of them, in
+    name order); files that are not images, cannot be read or show no face are skipped and
+    counted. ``progress(done, total)`` is called after each photo."""
+    folder = Path(folder)
+    files, others = photo_files(folder)
+    if limit is not None:
+        files = files[:limit]
+    report = BuildReport(not_images=others)
+    embeddings, names = [], []
+    for i, p in enumerate(files):
+        try:
+            m = embedder.measure_file(p)
+        except IdentityError:
+            report.unreadable += 1
+        else:
+            if m.found:
+                embeddings.append(m.embedding)
+                names.append(str(p.relative_to(folder)))
+                report.indexed += 1
+            else:
+                report.no_face += 1
+        if progress:
+            progress(i + 1, len(files))
+    dataset = f"{dataset_name} sha256:{folder_digest(files, folder)}"
+    array = np.array(embeddings, np.float16).reshape(-1, EMBEDDING_DIM)
+    return LookalikeIndex(array, names, embedder.sha256, dataset, model_sha256), report
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split()).rstrip(".")
