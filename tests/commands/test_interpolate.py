@@ -1,5 +1,7 @@
 """``facestudio interpolate``: the frames A to B, the three kinds of output, and bad input."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -42,7 +44,7 @@ def test_the_sheet_starts_at_a_and_ends_at_b(capsys, tmp_path, native_model):
         assert np.abs(tile.astype(int) - alone).max() <= 1
     prov = read_provenance(out)
     assert "from seed 4 to seed 9" in prov.xmp["facestudio:Interpolation"]
-    assert Recipe.from_dict(__import__("json").loads(prov.xmp["facestudio:InterpolationTo"])).seed == 9
+    assert Recipe.from_dict(json.loads(prov.xmp["facestudio:InterpolationTo"])).seed == 9
 
 
 def test_animations_forth_and_back_or_one_way_and_frame_folders(capsys, tmp_path, native_model):
