@@ -14,7 +14,8 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import attributes, bench, directions, doctor, gui, images, lookalike, models, train
+from facestudio.commands import (attributes, bench, directions, doctor, gui, images, interpolate, lookalike, models,
+                                 train)
 from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a CUDA GPU when present, the default), cpu or cuda; sets FACESTUDIO_DEVICE")
     sub = p.add_subparsers(dest="command")
     images.add_parsers(sub)
+    interpolate.add_parser(sub)
     models.add_parsers(sub)
     directions.add_parsers(sub)
     attributes.add_parser(sub)

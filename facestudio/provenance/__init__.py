@@ -5,6 +5,9 @@
 * :mod:`.xmp`, :mod:`.embed` — the XMP packet, EXIF and PNG text, encoded in memory;
 * :mod:`.caption` — the optional visible caption;
 * :mod:`.export` — :func:`export_image`, the one atomic way a face is written;
+* :mod:`.sequence` — strips of frames: one sheet, an animated WebP / GIF
+  (:func:`~.sequence.export_animation`) or numbered frames, every file stamped;
+* :mod:`.gif_xmp` — the XMP block of a GIF, which Pillow neither writes nor reads;
 * :mod:`.batch` — file-name patterns, batch plans and contact sheets;
 * :mod:`.reader` — :func:`read_provenance` for ``facestudio inspect`` and drag-and-drop;
 * :mod:`.c2pa_sign` — the optional C2PA manifest (``pip install 'facestudio[c2pa]'``).

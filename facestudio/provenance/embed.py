@@ -5,6 +5,8 @@ chunks for PNG. Everything happens in memory; the caller writes the bytes atomic
   Description, Software, Disclaimer, Source (``tEXt``, or ``iTXt`` when not Latin-1).
 * JPEG / WebP: the XMP packet through Pillow's ``xmp=``, and EXIF Artist, Copyright,
   ImageDescription, Software (UTF-8, as exiftool writes them) and UserComment (Unicode).
+* Animations (:func:`encode_animation`): WebP as above; GIF the XMP application extension
+  (:mod:`.gif_xmp`) and a comment with the description.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from facestudio.errors import InvalidValueError
+from facestudio.provenance.gif_xmp import insert_xmp
 from facestudio.provenance.terms import Stamp
 from facestudio.provenance.xmp import build_xmp, clean_text
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 EXTENSIONS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+ANIMATION_EXTENSIONS = {".webp": "webp", ".gif": "gif"}
 PNG_XMP_KEY = "XML:com.adobe.xmp"
 
 # EXIF tag numbers (TIFF / Exif 2.32)
@@ -102,3 +106,24 @@ def encode(image: Image.Image, fmt: str, stamp: Stamp, recipe: dict[str, Any] | 
         image.save(buffer, format="WEBP", quality=int(quality), lossless=bool(lossless),
                    exif=build_exif(stamp).tobytes(), xmp=xmp)
     return buffer.getvalue()
+
+
+def encode_animation(frames: list[Image.Image], fmt: str, stamp: Stamp, recipe: dict[str, Any] | None = None,
+                     frame_ms: int = 80, quality: int = 95, lossless: bool = True,
+                     xmp_extra: dict[str, str] | None = None) -> bytes:
+    """``frames`` (RGB, equal sizes) as an endlessly looping animation, ``fmt`` "webp" or
+    "gif", each ``frame_ms`` milliseconds, with the whole stamp (quality / lossless: WebP)."""
+    if fmt not in ANIMATION_EXTENSIONS.values():
+        raise InvalidValueError(f"cannot write an animation as {fmt!r}: use webp or gif")
+    if not frames:
+        raise InvalidValueError("an animation needs at least one frame")
+    xmp = build_xmp(stamp, recipe, xmp_extra)
+    frames = [f.convert("RGB") for f in frames]
+    buffer = io.BytesIO()
+    common = dict(save_all=True, append_images=frames[1:], duration=int(frame_ms), loop=0)
+    if fmt == "webp":
+        frames[0].save(buffer, format="WEBP", quality=int(quality), lossless=bool(lossless),
+                       exif=build_exif(stamp).tobytes(), xmp=xmp, **common)
+        return buffer.getvalue()
+    frames[0].save(buffer, format="GIF", comment=clean_text(stamp.description).encode("utf-8"), **common)
+    return insert_xmp(buffer.getvalue(), xmp)

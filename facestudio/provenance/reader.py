@@ -29,6 +29,7 @@ from facestudio.provenance.embed import (
     TAG_USER_COMMENT,
 )
 from facestudio.provenance.export import sidecar_path
+from facestudio.provenance.gif_xmp import find_xmp
 from facestudio.provenance.xmp import XmpError, parse_xmp
 
 
@@ -160,6 +161,9 @@ def read_provenance(path: Path) -> Provenance:
         with Image.open(path) as img:
             fmt, size = img.format or "unknown", img.size
             xmp_raw = _xmp_bytes(img)
+            if fmt == "GIF":  # Pillow skips a GIF's XMP block
+                with open(path, "rb") as f:
+                    xmp_raw = find_xmp(f)
             exif = _read_exif(img) if fmt in ("JPEG", "WEBP", "PNG") else {}
             png_text = {k: str(v) for k, v in getattr(img, "text", {}).items() if k != PNG_XMP_KEY} \
                 if fmt == "PNG" else {}

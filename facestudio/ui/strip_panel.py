@@ -3,9 +3,10 @@
 The frames' ws are computed and rendered on the render worker as one ws batch (tag
 ``"strip"``; :func:`facestudio.render.interpolate.interpolation_ws` runs on the worker
 thread). "Layers" picks which ws rows travel (all, or the model's coarse / middle / fine
-rows; the others stay A's). "Export strip…" writes a sheet (.png/.jpg, through the
-provenance export with the Export dock's stamp, like every face), numbered frames (a
-folder), or an animated .webp/.gif; an existing file is replaced only when asked.
+rows; the others stay A's). "Export strip…" writes a sheet (.png/.jpg), numbered frames (a
+folder) or an animated .webp/.gif (forth and back, lossless WebP), all through the
+provenance export (:func:`facestudio.provenance.sequence.export_strip`) with the Export
+dock's stamp, like every face; an existing file is replaced only when asked.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from facestudio.fileio import OutputPathError, check_writable_target
+from facestudio.bounded_json import dumps_strict
+from facestudio.fileio import OutputPathError
 from facestudio.latent.recipe import Recipe
-from facestudio.provenance import ExportOptions, export_image
-from facestudio.render.interpolate import interpolation_ws, save_strip, strip_sheet
+from facestudio.provenance import ExportOptions
+from facestudio.provenance.sequence import export_strip
+from facestudio.render.interpolate import interpolation_ws, strip_sheet
 from facestudio.ui.gallery_dock import rgb_to_qimage
 
 TAG = "strip"
-SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 EXPORT_FILTER = ("Sheet (*.png *.jpg);;Animated WebP (*.webp);;Animated GIF (*.gif);;"
                  "Numbered frames (folder name, no suffix) (*)")
 
@@ -108,18 +110,20 @@ class StripPanel(QtWidgets.QWidget):
         self.view.setPixmap(pix.scaled(width, 160, QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation))
 
     def export(self, path: Path, overwrite: bool = False) -> list[Path]:
-        """Write the rendered strip: a sheet stamped like every exported face, else as
-        :func:`save_strip` writes it. Raises ValueError / OSError / OutputPathError (an
-        existing file without ``overwrite``) with one sentence."""
+        """Write the rendered strip with the Export dock's stamp: a sheet (.png/.jpg), an
+        animation (.webp/.gif) or, for a path without a suffix, a folder of numbered frames.
+        Raises ValueError / OSError / OutputPathError (ExportError; an existing file without
+        ``overwrite``) with one sentence."""
         if self.frames is None:
             raise ValueError("render the strip first")
-        path = Path(path)
-        if path.suffix.lower() in SHEET_SUFFIXES and self.stamp is not None:
-            return export_image(strip_sheet(self.frames), path, self.stamp(), None, ExportOptions(), overwrite,
-                                {"Interpolation": self.describe()})
-        if path.suffix:
-            check_writable_target(path, overwrite)
-        return save_strip(self.frames, path)
+        if self.stamp is None:
+            raise ValueError("the strip has no provenance stamp to write; open the Export dock first")
+        target = str(path) if Path(path).suffix else str(path).rstrip("/\\") + "/"
+        a, b, *_ = self._made
+        extra = {"Interpolation": self.describe(),
+                 "InterpolationFrom": dumps_strict(a.to_dict(), sort_keys=True, separators=(",", ":")),
+                 "InterpolationTo": dumps_strict(b.to_dict(), sort_keys=True, separators=(",", ":"))}
+        return export_strip(self.frames, target, self.stamp(), ExportOptions(lossless=True), overwrite, extra)
 
     def describe(self) -> str:
         """What the strip shows, for the exported sheet: ``A seed 1, B seed 2*; layers 0-3;

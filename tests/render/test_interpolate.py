@@ -1,15 +1,14 @@
-"""Interpolation strips: exact end points, per-layer travel, worker ws batches, export files."""
+"""Interpolation strips: exact end points, per-layer travel, worker ws batches (writing them: tests/provenance/test_sequence.py)."""
 
 import threading
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from facestudio.generator.model import generator_from_network
 from facestudio.latent.recipe import Mix, Recipe
 from facestudio.render import Renderer, RenderWorker
-from facestudio.render.interpolate import interpolation_ws, render_strip, save_strip
+from facestudio.render.interpolate import interpolation_ws, render_strip
 from tests.conftest import randomised_network, small_config
 
 
@@ -73,18 +72,3 @@ def test_worker_renders_a_ws_batch_in_chunks(renderer):
     frames = np.concatenate([c.images for c in chunks])
     assert np.array_equal(frames, np.concatenate(
         [renderer.render_ws(w) for w in np.split(interpolation_ws(renderer, a, b, 10), [4, 8])]))
-
-
-def test_save_strip_as_sheet_animation_and_numbered_frames(tmp_path):
-    frames = np.stack([np.full((8, 8, 3), 30 * i, np.uint8) for i in range(4)])
-    [sheet] = save_strip(frames, tmp_path / "strip.png")
-    assert Image.open(sheet).size == (32, 8)
-    for suffix in (".webp", ".gif"):
-        [anim] = save_strip(frames, tmp_path / f"strip{suffix}")
-        with Image.open(anim) as im:
-            assert im.n_frames == 6  # forth and back
-    written = save_strip(frames, tmp_path / "frames")
-    assert [p.name for p in written] == [f"frame_{i:04d}.png" for i in range(4)]
-    assert np.array_equal(np.asarray(Image.open(written[2])), frames[2])
-    with pytest.raises(ValueError, match=".tiff"):
-        save_strip(frames, tmp_path / "strip.tiff")
