@@ -26,3 +26,12 @@ def assert_one_sentence(err: BaseException | str, *expected: str | type, full_st
         if isinstance(fragment, str):
             assert fragment in message, message
     return message
+
+
+def as_exported(image, model_sha256: str):
+    """The pixels ``export_image`` writes for ``image`` (uint8 ``[H, W, 3]``) made with the model
+    ``model_sha256``: with the invisible watermark, upscaled first when too small to carry it."""
+    import numpy as np
+
+    from facestudio.provenance.export import ExportOptions, final_pixels
+    return np.asarray(final_pixels(image, ExportOptions(), model_sha256))
