@@ -39,6 +39,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike]'
+	$(BIN)/pip install -q --no-deps -c constraints.txt invisible-watermark
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -c "import cv2, imwatermark; from PySide6 import QtWidgets; QtWidgets.QApplication([])"
 	touch $(STAMP)
 
 run: setup

@@ -80,8 +80,11 @@ def selfcheck(app_dir: Path, keep: Path | None = None, timeout: float = 300) -> 
         print(run([str(exe), "doctor"], env, 120).stdout)
         face = home / "face.png"
         run([str(exe), "render", "--seed", "42", "--psi", "0.7", "--out", str(face)], env, timeout)
-        if "AI-generated" not in run([str(exe), "inspect", str(face)], env, 60).stdout:
+        report = run([str(exe), "inspect", str(face)], env, 60).stdout
+        if "AI-generated" not in report:
             raise CheckFailed("the rendered face carries no AI-generated disclosure")
+        if "found: made by facestudio" not in report:  # the build carries invisible-watermark, OpenCV and PyWavelets
+            raise CheckFailed("the rendered face carries no invisible watermark")
         shot = home / "screenshot.png"
         run([str(exe), "gui", "--screenshot", str(shot)], env, timeout)
         print(f"  screenshot: {check_screenshot(shot)}")

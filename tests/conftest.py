@@ -97,3 +97,11 @@ settings.register_profile("facestudio", derandomize=True, database=None, deadlin
 settings.register_profile("thorough", parent=settings.get_profile("facestudio"), derandomize=False,
                           max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "facestudio"))
+
+
+@pytest.fixture
+def without_watermark(monkeypatch):
+    """Exports without the invisible watermark (and its upscale of small images), for the tests
+    that compare a sheet's cells with the API's pixels; the mark has its own tests
+    (tests/provenance/test_watermark.py)."""
+    monkeypatch.setattr("facestudio.provenance.export.embed_watermark", lambda image, sha: image)

@@ -42,3 +42,12 @@ def change_bundle_manifest(path, entry: dict | None = None, top: dict | None = N
     arrays["manifest"] = np.array(json.dumps(doc))
     np.savez(path, **arrays)
     return path
+
+
+def as_exported(image, model_sha256: str):
+    """The pixels ``export_image`` writes for ``image`` (uint8 ``[H, W, 3]``) made with the model
+    ``model_sha256``: with the invisible watermark, upscaled first when too small to carry it."""
+    import numpy as np
+
+    from facestudio.provenance.export import ExportOptions, final_pixels
+    return np.asarray(final_pixels(image, ExportOptions(), model_sha256))

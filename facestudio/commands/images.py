@@ -48,6 +48,10 @@ def cmd_inspect(args) -> int:
     prov = read_provenance(args.file)
     print(dumps_strict(prov.as_dict(), indent=2, ensure_ascii=False) if args.json else format_report(prov))
     if not prov.is_stamped:
+        if prov.watermark.found:  # the metadata is gone, the pixels still say who made it
+            print(f"facestudio: {args.file} carries no provenance stamp, but its invisible watermark says "
+                  "facestudio made it", file=sys.stderr)
+            return 0
         print(f"facestudio: {args.file} carries no provenance stamp", file=sys.stderr)
         return EXIT_FAILED
     return 0

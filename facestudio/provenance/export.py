@@ -23,6 +23,8 @@ from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_
 from facestudio.provenance.caption import Caption, draw_caption
 from facestudio.provenance.embed import MIME_TYPES, encode, format_of
 from facestudio.provenance.terms import Stamp
+from facestudio.provenance.watermark import WatermarkError, upscale_factor
+from facestudio.provenance.watermark import embed as embed_watermark
 
 CROPS = ("none", "square", "tight")
 TIGHT_CROP = 0.8
@@ -79,11 +81,14 @@ def resolve_format(path: Path, options: ExportOptions) -> str:
 
 
 def exported_size(width: int, height: int, options: ExportOptions) -> tuple[int, int]:
-    """The ``(width, height)`` :func:`prepare` makes of an image of this size."""
+    """The ``(width, height)`` of the file written for an image of this size: :func:`prepare`'s
+    crop and scale, then the watermark's upscale of an image too small to carry it."""
     if options.crop != "none":
         side = min(width, height)
         width = height = max(1, round(side * TIGHT_CROP)) if options.crop == "tight" else side
-    return width * options.scale, height * options.scale
+    width, height = width * options.scale, height * options.scale
+    factor = upscale_factor(width, height)
+    return width * factor, height * factor
 
 
 def check_export_size(path: Path, width: int, height: int, options: ExportOptions) -> None:
@@ -114,6 +119,12 @@ def prepare(image: Any, options: ExportOptions) -> Image.Image:
     return draw_caption(img, options.caption)
 
 
+def final_pixels(image: Any, options: ExportOptions, model_sha256: str) -> Image.Image:
+    """The pixels a file holds: :func:`prepare`'s, with the invisible watermark of the model
+    ``model_sha256`` (:mod:`.watermark`; an image too small to carry it is upscaled first)."""
+    return embed_watermark(prepare(image, options), model_sha256)
+
+
 def sidecar_document(stamp: Stamp, recipe: dict[str, Any] | None, file_name: str) -> dict[str, Any]:
     return {
         "facestudio_sidecar": 1,
@@ -136,8 +147,12 @@ def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | No
     recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
     img = image if isinstance(image, Image.Image) else Image.fromarray(image)
     check_export_size(path, img.width, img.height, options)
+    try:  # the invisible watermark goes into the final pixels, then the stamp around them
+        pixels = final_pixels(img, options, stamp.model_sha256)
+    except WatermarkError as exc:
+        raise ExportError(f"cannot write {Path(path).name}: {exc}") from None
     try:
-        data = encode(prepare(img, options), fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
+        data = encode(pixels, fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
     except (ValueError, OSError) as exc:  # e.g. a JPEG XMP packet over 64 KiB
         raise ExportError(f"cannot encode {Path(path).name}: {exc}") from None
     if options.c2pa is not None:

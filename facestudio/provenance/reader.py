@@ -30,6 +30,7 @@ from facestudio.provenance.embed import (
 )
 from facestudio.provenance.export import sidecar_path
 from facestudio.provenance.gif_xmp import find_xmp
+from facestudio.provenance.watermark import WatermarkResult, detect
 from facestudio.provenance.xmp import XmpError, parse_xmp
 
 
@@ -65,6 +66,7 @@ class Provenance:
     exif: dict[str, str] = field(default_factory=dict)
     png_text: dict[str, str] = field(default_factory=dict)
     c2pa: dict[str, Any] | None = None
+    watermark: WatermarkResult = field(default_factory=lambda: WatermarkResult(False))
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -85,7 +87,7 @@ class Provenance:
             "creator_tool": self.creator_tool, "created": self.created,
             "model": {"name": self.model_name, "sha256": self.model_sha256},
             "recipe": self.recipe, "recipe_source": self.recipe_source,
-            "c2pa": self.c2pa, "exif": self.exif, "png_text": self.png_text, "problems": self.problems,
+            "c2pa": self.c2pa, "watermark": self.watermark.as_dict(), "exif": self.exif, "png_text": self.png_text, "problems": self.problems,
         }
 
 
@@ -167,12 +169,16 @@ def read_provenance(path: Path) -> Provenance:
             exif = _read_exif(img) if fmt in ("JPEG", "WEBP", "PNG") else {}
             png_text = {k: str(v) for k, v in getattr(img, "text", {}).items() if k != PNG_XMP_KEY} \
                 if fmt == "PNG" else {}
+            try:  # in the pixels: there after every metadata is stripped
+                watermark = detect(img)
+            except OSError as exc:  # e.g. truncated pixel data: the metadata is still worth reporting
+                watermark = WatermarkResult(False, reason=f"the pixels cannot be decoded ({exc})")
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ProvenanceReadError(f"cannot read {path}: it is not an image facestudio can open ({exc})") from None
     except Image.DecompressionBombError:
         raise ProvenanceReadError(f"cannot read {path}: it declares more than {2 * Image.MAX_IMAGE_PIXELS} "
                                   "pixels, far more than any face image, so it is not opened") from None
-    prov = Provenance(path, fmt, size, exif=exif, png_text=png_text)
+    prov = Provenance(path, fmt, size, exif=exif, png_text=png_text, watermark=watermark)
     if xmp_raw:
         try:
             prov.xmp = parse_xmp(xmp_raw)
@@ -237,6 +243,7 @@ def format_report(prov: Provenance) -> str:
         ("created", prov.created),
         ("model", model),
         ("C2PA", c2pa),
+        ("watermark", prov.watermark.describe()),
         ("recipe", json.dumps(prov.recipe, sort_keys=True) if prov.recipe is not None else "none"),
     ]
     if prov.recipe_source == "sidecar":

@@ -195,7 +195,10 @@ class ExportController(QtCore.QObject):
             self.window.report("Cannot open image", str(exc))
             return False
         if recipe is None:
-            self.window.report("No recipe", f"{path.name} carries no facestudio recipe, so it cannot be reopened.")
+            mark = prov.watermark
+            said = (f" Its invisible watermark says facestudio made it, with a model whose sha256 starts "
+                    f"{mark.model_sha256_prefix}." if mark.found else " It carries no facestudio watermark either.")
+            self.window.report("No recipe", f"{path.name} carries no facestudio recipe, so it cannot be reopened.{said}")
             return False
         model = self.state.model
         if not self.state.made_with_open_model(recipe):

@@ -17,6 +17,7 @@ from facestudio.provenance.batch import DEFAULT_PATTERN
 from facestudio.provenance.c2pa_sign import ALGORITHMS, INSTALL_HINT, C2paSigning, c2pa_available
 from facestudio.provenance.caption import DEFAULT_CAPTION
 from facestudio.provenance.terms import default_template_id
+from facestudio.provenance.watermark import MIN_SIDE as WATERMARK_SIDE, upscale_factor
 
 FORMATS = (("PNG", "png", ".png"), ("JPEG", "jpeg", ".jpg"), ("WebP", "webp", ".webp"))
 CROPS = (("Full frame", "none"), ("Square", "square"), ("Tight square (80 %)", "tight"))
@@ -107,6 +108,10 @@ class ExportPanel(QtWidgets.QScrollArea):
         for label, crop in CROPS:
             self.crop_combo.addItem(label, crop)
         self.size_label = QtWidgets.QLabel("")
+        self.size_label.setWordWrap(True)
+        self.size_label.setToolTip(f"Every export carries an invisible watermark (facestudio and the model's "
+                                   f"sha256 prefix) in its pixels; an image under {WATERMARK_SIDE} × "
+                                   f"{WATERMARK_SIDE} pixels is Lanczos-upscaled to carry it.")
         f.addRow("Format", self.format_combo)
         f.addRow("Quality", self.quality_spin)
         f.addRow("", self.lossless_check)
@@ -230,7 +235,9 @@ class ExportPanel(QtWidgets.QScrollArea):
         if self.resolution:
             side = self.resolution if self.crop_combo.currentData() != "tight" else round(self.resolution * 0.8)
             side *= self.scale_spin.value()
-            self.size_label.setText(f"{side} × {side} px")
+            factor = upscale_factor(side, side)  # the watermark's own upscale of a small image
+            note = f" (× {factor} more: the invisible watermark needs {WATERMARK_SIDE} px)" if factor > 1 else ""
+            self.size_label.setText(f"{side * factor} × {side * factor} px{note}")
         try:
             self.terms_preview.setText(self.stamp().terms)
         except ValueError as exc:

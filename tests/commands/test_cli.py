@@ -9,7 +9,7 @@ from PIL import Image
 from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.seeds import z_from_seed, z_from_seeds
-from tests.helpers import assert_one_sentence
+from tests.helpers import as_exported, assert_one_sentence
 
 
 def run(capsys, *argv):
@@ -25,7 +25,7 @@ def test_render_writes_the_face_of_the_api(capsys, tmp_path, native_model, ext):
                        "--out", str(out))
     assert code == 0, err
     g = load_generator(native_model)
-    want = g.synthesize(g.map(z_from_seed(7, g.z_dim), psi=0.7))[0]
+    want = as_exported(g.synthesize(g.map(z_from_seed(7, g.z_dim), psi=0.7))[0], g.sha256)
     got = np.asarray(Image.open(out).convert("RGB"))
     if ext == "png":
         assert np.array_equal(got, want)
@@ -47,7 +47,7 @@ def test_render_conditional_class(capsys, tmp_path, conditional_model):
     assert not (tmp_path / "c.png").exists()
 
 
-def test_mix_grid_layout_matches_the_reference(capsys, tmp_path, native_model):
+def test_mix_grid_layout_matches_the_reference(capsys, tmp_path, native_model, without_watermark):
     out = tmp_path / "mix.png"
     code, _, err = run(capsys, "mix", "--model", str(native_model), "--rows", "1,2", "--cols", "3,4,5",
                        "--layers", "0-3", "--out", str(out))
@@ -124,7 +124,7 @@ def test_output_path_problems(capsys, tmp_path, native_model):
     assert code == 1 and ".png, .jpg or .webp" in err
 
 
-def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_model):
+def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_model, without_watermark):
     out = tmp_path / "sheet.png"
     code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "0-4", "--cols", "3",
                        "--psi", "0.7", "--out", str(out))

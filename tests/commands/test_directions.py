@@ -10,7 +10,7 @@ from facestudio.latent.directions import apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.discovery import discover
 from tests.commands.test_cli import run
-from tests.helpers import assert_one_sentence, change_bundle_manifest
+from tests.helpers import as_exported, assert_one_sentence, change_bundle_manifest
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_edit_matches_the_api_with_names_ids_and_layers(capsys, tmp_path, model)
     found = discover(g)
     dirs = {d.id: d for d in found.all_directions(4)}
     want = expected(g, 3, [("pca0", 1.5, (0, g.num_ws)), ("sefa1", -1.0, (2, 5))], dirs, psi=0.8)
-    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), want)
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), as_exported(want, g.sha256))
 
 
 def test_edit_with_a_bundle_and_a_bundle_from_another_model(capsys, tmp_path, model):
@@ -88,7 +88,8 @@ def test_edit_with_an_npy_vector_uses_the_w_standard_deviation(capsys, tmp_path,
     found = discover(g)
     unit = v[0] / np.linalg.norm(v)
     ws = g.map(z_from_seed(2, g.z_dim))[0] + found.stats.std_along(unit) * unit
-    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), g.synthesize(ws[None].astype(np.float32))[0])
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")),
+                          as_exported(g.synthesize(ws[None].astype(np.float32))[0], g.sha256))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -121,7 +122,7 @@ def test_edit_with_a_direction_file_of_the_wrong_w_dim(capsys, tmp_path, model):
         assert_one_sentence(err)
 
 
-def test_sheet_lays_out_directions_seeds_and_amounts(capsys, tmp_path, model):
+def test_sheet_lays_out_directions_seeds_and_amounts(capsys, tmp_path, model, without_watermark):
     out = tmp_path / "sheet.png"
     code, _, err = run(capsys, "sheet", "--model", model, "--seeds", "1,2", "--direction", "pca0",
                        "--direction", "sefa-coarse0", "--amounts=-2,0,2", "--out", str(out))

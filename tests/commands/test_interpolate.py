@@ -29,6 +29,7 @@ def frames_of(path):
     return out
 
 
+@pytest.mark.usefixtures("without_watermark")  # compares frames with the API's pixels
 def test_the_sheet_starts_at_a_and_ends_at_b(capsys, tmp_path, native_model):
     out = tmp_path / "s.png"
     code, stdout, err = run(capsys, "interpolate", "--model", native_model, "--from", 4, "--to", 9, "--frames", 5,
@@ -47,6 +48,7 @@ def test_the_sheet_starts_at_a_and_ends_at_b(capsys, tmp_path, native_model):
     assert Recipe.from_dict(json.loads(prov.xmp["facestudio:InterpolationTo"])).seed == 9
 
 
+@pytest.mark.usefixtures("without_watermark")  # compares frames with the API's pixels
 def test_animations_forth_and_back_or_one_way_and_frame_folders(capsys, tmp_path, native_model):
     base = ["interpolate", "--model", native_model, "--from", 1, "--to", 2, "--frames", 4]
     assert run(capsys, *base, "--out", tmp_path / "a.webp")[0] == 0
@@ -112,5 +114,6 @@ def test_too_many_pixels_are_refused_once_the_size_is_known_before_rendering(cap
     code, _, err = run(capsys, "interpolate", "--model", native_model, "--from", 1, "--to", 2, "--frames", 5,
                        "--out", tmp_path / "x.webp")
     assert code == 1
-    assert_one_sentence(err, "5 frames of 32 x 32 pixels", "fewer frames", full_stop=False)
+    # the frames' size is what the files would hold: upscaled for the watermark when small
+    assert_one_sentence(err, "5 frames of 512 x 512 pixels", "fewer frames", full_stop=False)
     assert not (tmp_path / "x.webp").exists()

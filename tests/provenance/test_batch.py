@@ -9,6 +9,7 @@ from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportError, ExportOptions, make_stamp, read_provenance
 from facestudio.provenance.batch import BatchExport, check_pattern, expand_pattern, plan_batch
 from facestudio.render.renderer import Renderer
+from tests.helpers import as_exported
 
 from .helpers import AI_TYPE, exiftool, sample_recipe
 
@@ -54,7 +55,7 @@ def test_batch_renders_through_the_renderer_and_writes_stamped_files(tmp_path, n
                                                       "contact_sheet.webp"])
     for i, path in enumerate(plan.paths):
         assert read_provenance(path).to_recipe() == recipes[i]
-        assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), images[i])
+        assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), as_exported(images[i], g.sha256))
     sheet = exiftool(tmp_path / "contact_sheet.webp")
     assert sheet["XMP-iptcExt:DigitalSourceType"] == AI_TYPE
     assert "3_0.7_1.webp" in sheet["XMP-facestudio:ContactSheetOf"]

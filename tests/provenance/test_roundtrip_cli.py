@@ -12,7 +12,7 @@ from facestudio.latent.directions import Direction
 from facestudio.latent.recipe import Edit, Mix, Recipe
 from facestudio.provenance import AI_DISCLOSURE, export_image, make_stamp, read_provenance
 from facestudio.render.renderer import Renderer
-from tests.helpers import assert_one_sentence
+from tests.helpers import as_exported, assert_one_sentence
 
 from .helpers import AI_TYPE, exiftool
 
@@ -36,7 +36,7 @@ def test_file_to_recipe_to_render_gives_identical_pixels(tmp_path, native_model)
     assert reopened == recipe
     again = renderer.render(reopened)
     assert np.array_equal(again, image)
-    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), again)
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), as_exported(again, g.sha256))
 
 
 def test_cli_render_stamps_and_inspect_reports(capsys, tmp_path, native_model):

@@ -31,6 +31,7 @@ def test_the_path_decides_the_kind(tmp_path):
         assert_one_sentence(err.value, full_stop=False)
 
 
+@pytest.mark.usefixtures("without_watermark")  # compares frames with the API's pixels
 def test_sheet_animation_and_frames_hold_the_frames_and_the_stamp(tmp_path):
     frames = strip_frames()
     [sheet] = export_strip(frames, tmp_path / "strip.png", sample_stamp())

@@ -99,7 +99,7 @@ def test_interpolation_strip_renders_on_the_worker(qtbot, window):
     assert np.abs(strip.frames[-1].astype(int) - renderer.render_ws(ws_last[None])[0]).max() <= 1
 
 
-def test_the_exported_strip_sheet_holds_the_frames_and_the_stamp(qtbot, window, tmp_path):
+def test_the_exported_strip_sheet_holds_the_frames_and_the_stamp(qtbot, window, tmp_path, without_watermark):
     strip, a, b, ws_last = rendered_strip(qtbot, window)
     window.export_panel.artist_edit.setText("Test Artist")
     [path] = strip.export(tmp_path / "strip.png")

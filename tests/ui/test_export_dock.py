@@ -9,6 +9,7 @@ from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.provenance import AI_DISCLOSURE, read_provenance
+from tests.helpers import as_exported
 from tests.provenance.helpers import AI_TYPE, exiftool
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -59,7 +60,7 @@ def test_export_button_writes_a_stamped_jpeg(qtbot, window, tmp_path, monkeypatc
     assert meta["XMP-dc:Creator"] == meta["IFD0:Artist"] == "Ann Example"
     assert meta["XMP-cc:AttributionName"] == "facestudio test suite"
     assert json.loads(meta["XMP-facestudio:Recipe"]) == window.state.recipe.to_dict()
-    assert Image.open(target).size == (64, 64)
+    assert Image.open(target).size == (512, 512)  # 32 px x 2, then x 8 to carry the watermark
     assert window.settings.value("export/artist_edit") == "Ann Example"
 
 
@@ -67,7 +68,8 @@ def test_exported_png_has_the_exact_render_and_reopens_by_drop(qtbot, window, tm
     path = tmp_path / "face.png"
     export_and_wait(qtbot, window, lambda: window.exporter.export_face(path))
     recipe = window.state.recipe
-    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), window.state.model.renderer.render(recipe))
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")),
+                          as_exported(window.state.model.renderer.render(recipe), window.state.model.sha256))
     window.controls.seed_spin.setValue(recipe.seed + 3)
     assert window.state.recipe.seed == recipe.seed + 3
     mime = QtCore.QMimeData()
@@ -91,6 +93,20 @@ def test_an_image_from_another_model_says_which_model_it_needs(window, tmp_path)
     Image.new("RGB", (4, 4)).save(tmp_path / "plain.png")
     assert not window.exporter.reopen(tmp_path / "plain.png")
     assert "carries no facestudio recipe" in window.reports[-1]
+    assert "no facestudio watermark either" in window.reports[-1]
+
+
+def test_a_dropped_image_stripped_of_its_metadata_reports_its_watermark(window, tmp_path):
+    from tests.provenance.helpers import SHA, sample_recipe, sample_stamp
+    from facestudio.provenance import export_image
+    path = tmp_path / "face.png"
+    export_image(np.full((64, 64, 3), 120, np.uint8) + np.arange(64, dtype=np.uint8)[:, None, None],
+                 path, sample_stamp(), sample_recipe())
+    with Image.open(path) as im:  # what an upload pipeline leaves: the pixels only
+        Image.fromarray(np.asarray(im.convert("RGB"))).save(tmp_path / "stripped.png")
+    assert not window.exporter.reopen(tmp_path / "stripped.png")
+    assert "carries no facestudio recipe" in window.reports[-1]
+    assert f"watermark says facestudio made it, with a model whose sha256 starts {SHA[:8]}" in window.reports[-1]
 
 
 def test_gallery_batch_with_pattern_progress_and_contact_sheet(qtbot, window, tmp_path):
@@ -156,3 +172,12 @@ def test_an_image_with_an_absurd_recipe_is_refused_with_a_message(window, tmp_pa
     assert not window.exporter.reopen(path)
     assert window.state.recipe == before
     assert "out of range" in window.reports[-1] or "whole number" in window.reports[-1]
+
+
+def test_the_export_dock_says_a_small_face_is_upscaled_for_the_watermark(window):
+    panel = window.export_panel
+    panel.scale_spin.setValue(2)  # the 32 px test model: 64 px, then x 8 to 512
+    assert panel.size_label.text().startswith("512 × 512 px") and "watermark" in panel.size_label.text()
+    panel.scale_spin.setValue(1)
+    assert panel.size_label.text().startswith("512 × 512 px")
+    assert "invisible watermark" in panel.size_label.toolTip()

@@ -141,7 +141,7 @@ def test_mix_grid_lists_each_face_once():
     assert len(recipes) == len(set(recipes)) == 3 + 4
 
 
-def test_export_grid_writes_a_stamped_sheet_in_the_reference_layout(qtbot, window, tmp_path):
+def test_export_grid_writes_a_stamped_sheet_in_the_reference_layout(qtbot, window, tmp_path, without_watermark):
     from PIL import Image
 
     from facestudio.provenance import DIGITAL_SOURCE_TYPE, read_provenance

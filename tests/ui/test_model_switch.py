@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtWidgets
 from facestudio.generator.formats.native import write_native
 from facestudio.provenance import read_provenance
 from tests.conftest import CARD, randomised_network, small_config
+from tests.helpers import as_exported
 from tests.ui.test_mix_view import fill_grid
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -55,6 +56,6 @@ def test_mix_then_export_on_the_second_model(qtbot, switched, tmp_path, monkeypa
         qtbot.mouseClick(panel.export_button, QtCore.Qt.LeftButton)
     assert finished == [[target]] and window.reports == []
     with Image.open(target) as img:
-        assert np.array_equal(np.asarray(img.convert("RGB")), window.state.model.renderer.render(want))
+        assert np.array_equal(np.asarray(img.convert("RGB")), as_exported(window.state.model.renderer.render(want), sha))
     prov = read_provenance(target)
     assert prov.model_sha256 == sha and prov.to_recipe() == want
