@@ -41,6 +41,9 @@ def _skipped_line(what: str, report) -> str:
             f"{report.unreadable:,} unreadable, {report.not_images:,} not images")
 
 
+MAX_JOBS = 64
+
+
 def default_index_path() -> Path:
     from facestudio.locations import bundled_weights_dir
     return bundled_weights_dir() / INDEX_NAME
@@ -153,6 +156,8 @@ def cmd_lookalike_index(args) -> int:
     check_writable_target(out, overwrite=args.overwrite)
     if not data.is_dir():
         raise UserError(f"--data {data} is not a folder of photos.")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise UserError(f"--jobs {args.jobs} must be between 1 and {MAX_JOBS}.")
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit {args.limit} must be at least 1.")
     model_sha256 = ""
@@ -161,7 +166,7 @@ def cmd_lookalike_index(args) -> int:
         model_sha256 = load_model(None if args.training_set_of == "bundled" else args.training_set_of).sha256
     embedder = IdentityEmbedder()
     index, report = build_index(data, embedder, args.name or data.name, _progress(f"indexing {data}"),
-                                limit=args.limit, model_sha256=model_sha256)
+                                limit=args.limit, model_sha256=model_sha256, jobs=args.jobs)
     index.save(out, overwrite=args.overwrite)
     print(_skipped_line(f"wrote {out}", report))
     return 0
@@ -185,5 +190,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--training-set-of", default=None, metavar="MODEL",
                     help="record that these are the training photos of MODEL ('bundled' for the bundled model)")
     sp.add_argument("--limit", type=int, default=None, help="index at most N photos (in name order)")
+    sp.add_argument("--jobs", type=int, default=1, help="measure in this many processes (default 1)")
     sp.add_argument("--overwrite", action="store_true", help="replace an existing index file")
     sp.set_defaults(func=cmd_lookalike_index)

@@ -42,6 +42,27 @@ def test_index_then_lookalike_json_shape(capsys, tmp_path, dlib_ready, photo_fol
     assert blank["face_found"] is False and blank["resembles_training_photo"] is None
 
 
+def test_two_processes_build_the_same_index_as_one(capsys, tmp_path, dlib_ready, photo_folder):
+    import numpy as np
+    one, two = tmp_path / "one.npz", tmp_path / "two.npz"
+    assert run(capsys, "lookalike-index", "--data", photo_folder, "--out", one)[0] == 0
+    code, out, err = run(capsys, "lookalike-index", "--data", photo_folder, "--out", two, "--jobs", "2")
+    assert code == 0, err
+    assert "3 faces indexed" in out and "1 unreadable" in out and "1 not images" in out
+    a, b = np.load(one), np.load(two)
+    assert a.files == b.files
+    for key in a.files:
+        assert np.array_equal(a[key], b[key]), key
+
+
+def test_a_job_count_out_of_range_is_one_sentence(capsys, tmp_path, dlib_ready, photo_folder):
+    code, _, err = run(capsys, "lookalike-index", "--data", photo_folder, "--out", tmp_path / "i.npz",
+                       "--jobs", "0")
+    assert code != 0 and "--jobs 0 must be between 1 and 64" in err
+    assert_one_sentence(err)
+    assert not (tmp_path / "i.npz").exists()
+
+
 def test_against_a_folder_counts_what_it_skips_and_caches(capsys, tmp_path, monkeypatch, dlib_ready,
                                                         photo_folder, real_faces):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
