@@ -21,6 +21,7 @@ from facestudio.errors import FacestudioError
 
 INDEX_NAME = "lookalike-index.npz"
 CACHE_FOLDER = "lookalike-cache"
+MAX_JOBS = 64  # lookalike-index --jobs: worker processes, each with its own dlib networks
 
 
 def _progress(label: str):
@@ -39,9 +40,6 @@ def _progress(label: str):
 def _skipped_line(what: str, report) -> str:
     return (f"{what}: {report.indexed:,} faces indexed; skipped {report.no_face:,} without a face, "
             f"{report.unreadable:,} unreadable, {report.not_images:,} not images")
-
-
-MAX_JOBS = 64
 
 
 def default_index_path() -> Path:
