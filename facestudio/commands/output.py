@@ -57,9 +57,41 @@ def export_options(args):
     return options
 
 
-def stamped(g, image, args, options, recipe=None, xmp_extra=None) -> list[Path]:
-    """Write ``image`` with the provenance stamp (model card terms, ``--artist``)."""
+def export_guard(g, args):
+    """The export guard for model ``g`` (:mod:`facestudio.analysis.lookalike_guard`): the
+    bundled training-set index when it was built for ``g``, and ``--against DIR``."""
+    from facestudio.analysis import lookalike_guard
+    from facestudio.commands.lookalike import lookalike_progress
+    from facestudio.locations import data_dir
+    against = getattr(args, "against", None)
+    if against is not None and not Path(against).is_dir():
+        raise UserError(f"--against {against} is not a folder of photos.")
+    return lookalike_guard.guard_for_model(
+        g.sha256, lookalike_guard.default_index_path(), Path(against) if against else None, data_dir=data_dir(),
+        progress=lookalike_progress(f"indexing {against}"), log=lambda line: print(f"--against {line}", file=sys.stderr))
+
+
+def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
+    """Refuse (:class:`UserError`) to write ``faces`` when one resembles a real photo, unless
+    ``--allow-lookalike``; the XMP properties that record the check. A check that cannot run
+    does not stop the export: the file records why, and stderr says how to install dlib."""
+    guard = guard or export_guard(g, args)
+    verdict = guard.check(faces)
+    allowed = bool(getattr(args, "allow_lookalike", False))
+    if verdict.resembles and not allowed:
+        raise UserError(verdict.refusal(what))
+    if not verdict.checked and guard.embedder is None:  # without an index for the model, the file says so
+        print(f"facestudio: {what} was not checked for lookalikes: {verdict.reason}", file=sys.stderr)
+    elif verdict.resembles:
+        print(f"facestudio: writing {what} although it {verdict.summary()} (--allow-lookalike)", file=sys.stderr)
+    return verdict.xmp_fields(allowed)
+
+
+def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None) -> list[Path]:
+    """Write ``image`` with the provenance stamp (model card terms, ``--artist``), once the
+    lookalike guard has checked ``faces`` (the faces a sheet is made of; default the image)."""
     from facestudio.provenance import export_image, make_stamp
     stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256, artist=args.artist or "",
                        attribution=args.attribution)
-    return export_image(image, args.out, stamp, recipe, options, args.overwrite, xmp_extra)
+    checked = check_lookalikes(g, [image] if faces is None else faces, args, Path(args.out).name)
+    return export_image(image, args.out, stamp, recipe, options, args.overwrite, {**(xmp_extra or {}), **checked})
