@@ -17,22 +17,10 @@ from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
 from facestudio.commands.arguments import EXIT_FAILED, UserError, model_arg
+from facestudio.commands.output import photo_progress
 from facestudio.errors import FacestudioError
 
 MAX_JOBS = 64  # lookalike-index --jobs: worker processes, each with its own dlib networks
-
-
-def lookalike_progress(label: str):
-    state = {"last": -1}
-
-    def report(done: int, total: int) -> None:
-        pct = 100 * done // max(1, total)
-        if pct != state["last"] or done == total:
-            state["last"] = pct
-            print(f"\r{label}: {done:,} of {total:,} photos", end="\n" if done >= total else "",
-                  file=sys.stderr, flush=True)
-
-    return report
 
 
 def _training_index(args, embedder):
@@ -57,7 +45,7 @@ def _against_index(folder: Path, embedder):
     from facestudio.locations import data_dir
     if not folder.is_dir():
         raise UserError(f"--against {folder} is not a folder of photos.")
-    return cached_folder_index(folder, embedder, data_dir(), lookalike_progress(f"indexing {folder}"),
+    return cached_folder_index(folder, embedder, data_dir(), photo_progress(f"indexing {folder}"),
                                lambda line: print(f"--against {line}", file=sys.stderr))
 
 
@@ -141,7 +129,7 @@ def cmd_lookalike_index(args) -> int:
         from facestudio.commands.output import load_model
         model_sha256 = load_model(None if args.training_set_of == "bundled" else args.training_set_of).sha256
     embedder = IdentityEmbedder()
-    index, report = build_index(data, embedder, args.name or data.name, lookalike_progress(f"indexing {data}"),
+    index, report = build_index(data, embedder, args.name or data.name, photo_progress(f"indexing {data}"),
                                 limit=args.limit, model_sha256=model_sha256, jobs=args.jobs)
     index.save(out, overwrite=args.overwrite)
     print(f"wrote {out}: {report.line()}")

@@ -28,6 +28,20 @@ def progress_printer(label: str):
     return report
 
 
+def photo_progress(label: str):
+    """A progress callback for indexing photos: ``label: 1,234 of 23,707 photos`` on stderr."""
+    state = {"last": -1}
+
+    def report(done: int, total: int) -> None:
+        pct = 100 * done // max(1, total)
+        if pct != state["last"] or done == total:
+            state["last"] = pct
+            print(f"\r{label}: {done:,} of {total:,} photos", end="\n" if done >= total else "",
+                  file=sys.stderr, flush=True)
+
+    return report
+
+
 def load_model(model: str | None):
     from facestudio.generator import load_generator
     return load_generator(model, progress=progress_printer("reading model"))
@@ -61,14 +75,13 @@ def export_guard(g, args):
     """The export guard for model ``g`` (:mod:`facestudio.analysis.lookalike_guard`): the
     bundled training-set index when it was built for ``g``, and ``--against DIR``."""
     from facestudio.analysis import lookalike_guard
-    from facestudio.commands.lookalike import lookalike_progress
     from facestudio.locations import data_dir
     against = getattr(args, "against", None)
     if against is not None and not Path(against).is_dir():
         raise UserError(f"--against {against} is not a folder of photos.")
     return lookalike_guard.guard_for_model(
         g.sha256, lookalike_guard.default_index_path(), Path(against) if against else None, data_dir=data_dir(),
-        progress=lookalike_progress(f"indexing {against}"), log=lambda line: print(f"--against {line}", file=sys.stderr))
+        progress=photo_progress(f"indexing {against}"), log=lambda line: print(f"--against {line}", file=sys.stderr))
 
 
 def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
