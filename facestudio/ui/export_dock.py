@@ -165,7 +165,7 @@ class ExportController(QtCore.QObject):
             self._fail(f"rendering failed: {result.error}")
             return
         for k, image in enumerate(result.images):  # answered in order by _on_checked
-            self.checker.check_export(self._tag, result.start_index + k, image)
+            self.checker.check_export(self._tag, result.start_index + k, [image], image)
 
     def _on_checked(self, tag: str, index: int, image, verdict) -> None:
         if self.job is None or tag != self._tag:

@@ -24,7 +24,7 @@ _STOP = object()
 
 
 class LookalikeChecker(QtCore.QObject):
-    """faceChecked(key, verdict) answers :meth:`check_face`; exportChecked(tag, index, image,
+    """faceChecked(key, verdict) answers :meth:`check_face`; exportChecked(tag, index, payload,
     verdict) answers :meth:`check_export`. A guard that cannot be built (a damaged index)
     answers with an unchecked verdict whose reason says why."""
 
@@ -53,9 +53,11 @@ class LookalikeChecker(QtCore.QObject):
             self._face = (self._model_sha256, key, image)
         self._wake.set()
 
-    def check_export(self, tag: str, index: int, image) -> None:
+    def check_export(self, tag: str, index: int, faces: list, payload=None) -> None:
+        """Check ``faces`` (the faces of one file) before it is written; the answer carries
+        ``payload`` (what the caller writes once allowed) back with ``tag`` and ``index``."""
         if self._model_sha256 is not None:
-            self._exports.put((self._model_sha256, tag, index, image))
+            self._exports.put((self._model_sha256, tag, index, list(faces), payload))
             self._wake.set()
 
     def shutdown(self) -> None:
@@ -72,10 +74,10 @@ class LookalikeChecker(QtCore.QObject):
                 self._guards[sha256] = lookalike_guard.LookalikeGuard(None, None, reason=str(exc).rstrip("."))
         return self._guards[sha256]
 
-    def _verdict(self, sha256: str, image) -> LookalikeVerdict:
+    def _verdict(self, sha256: str, faces: list) -> LookalikeVerdict:
         guard = self._guard(sha256)
         try:
-            return guard.check([image])
+            return guard.check(faces)
         except (ValueError, RuntimeError) as exc:  # dlib's own errors are RuntimeErrors
             return LookalikeVerdict(False, guard.threshold, reason=f"the face could not be measured ({exc})")
 
@@ -90,13 +92,13 @@ class LookalikeChecker(QtCore.QObject):
                     break
                 if job is _STOP:
                     return
-                sha256, tag, index, image = job
-                self.exportChecked.emit(tag, index, image, self._verdict(sha256, image))
+                sha256, tag, index, faces, payload = job
+                self.exportChecked.emit(tag, index, payload, self._verdict(sha256, faces))
             with self._lock:
                 face, self._face = self._face, None
             if face is not None:
                 sha256, key, image = face
-                self.faceChecked.emit(key, self._verdict(sha256, image))
+                self.faceChecked.emit(key, self._verdict(sha256, [image]))
                 self._wake.set()  # look again: exports may have arrived meanwhile
 
 
@@ -130,3 +132,43 @@ class LookalikeBadge(QtWidgets.QLabel):
         self.setToolTip(tip)
         colour = "#f6aea9" if verdict.resembles else "#9fd89f" if verdict.checked and verdict.found else ""
         self.setStyleSheet(f"color:{colour};" if colour else "")
+
+
+class GuardedExports(QtCore.QObject):
+    """Writes that wait for the lookalike check: :meth:`submit` hands the faces of one file to
+    the checker and, when it answers, calls ``write(xmp_fields)`` (allowed) or ``fail(sentence)``
+    (the file would show a face that resembles a real photo and ``allowed()`` is False). Used
+    by the studio's sheet-like exports (the mix grid, the interpolation strip); the Export dock
+    checks its faces one by one itself."""
+
+    OVERRIDE_HINT = "tick 'Export faces that resemble a real photo' in the Export dock"
+
+    def __init__(self, checker: LookalikeChecker, allowed, parent=None):
+        super().__init__(parent)
+        self.checker = checker
+        self.allowed = allowed
+        self._serial = 0
+        self._pending: dict[str, tuple] = {}
+        checker.exportChecked.connect(self._on_checked)
+
+    def submit(self, faces: list, write, what: str, done, fail) -> None:
+        self._serial += 1
+        tag = f"guarded-{self._serial}"
+        self._pending[tag] = (write, what, done, fail)
+        self.checker.check_export(tag, 0, faces)
+
+    def _on_checked(self, tag: str, _index: int, _payload, verdict: LookalikeVerdict) -> None:
+        job = self._pending.pop(tag, None)
+        if job is None:
+            return
+        write, what, done, fail = job
+        allowed = bool(self.allowed())
+        if verdict.resembles and not allowed:
+            fail(verdict.refusal(what, self.OVERRIDE_HINT))
+            return
+        try:
+            written = write(verdict.xmp_fields(allowed))
+        except (ValueError, OSError, FacestudioError) as exc:  # ExportError is an OutputPathError
+            fail(str(exc))
+            return
+        done(written)

@@ -90,3 +90,41 @@ def test_a_gallery_export_leaves_out_the_lookalikes_and_says_how_many(qtbot, pla
     assert "1 faces that resemble a real photo were left out" in window.export_panel.status.text()
     for path in blocker.args[0]:
         assert read_provenance(path).lookalike["Verdict"] == "no resemblance"
+
+
+def _save_as(monkeypatch, path):
+    from PySide6 import QtWidgets
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+
+
+def test_the_mix_grid_and_the_strip_are_checked_face_by_face(qtbot, monkeypatch, planted, window, tmp_path):
+    from PySide6 import QtWidgets
+    from tests.ui.test_compare_view import rendered_strip
+    from tests.ui.test_mix_view import fill_grid
+    warnings = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: warnings.append(text))
+    view = fill_grid(qtbot, window)
+    planted.lookalikes.append(view.cache[view.grid.cell(1, 2)].copy())  # one cell of six
+    grid = tmp_path / "grid.png"
+    _save_as(monkeypatch, grid)
+    window.mix_controller.export_dialog()
+    qtbot.waitUntil(lambda: bool(window.reports), timeout=TIMEOUT)
+    assert "someone.jpg" in window.reports[-1] and not grid.exists()
+    strip, *_ = rendered_strip(qtbot, window)
+    planted.lookalikes.append(strip.frames[2].copy())
+    anim = tmp_path / "strip.webp"
+    _save_as(monkeypatch, anim)
+    strip.export_dialog()
+    qtbot.waitUntil(lambda: bool(warnings), timeout=TIMEOUT)
+    assert "someone.jpg" in warnings[-1] and not anim.exists()
+    window.export_panel.allow_lookalike_check.setChecked(True)
+    strip.export_dialog()
+    qtbot.waitUntil(anim.exists, timeout=TIMEOUT)
+    assert read_provenance(anim).lookalike["Verdict"] == "resembles a real photo"
+    planted.lookalikes.clear()
+    window.export_panel.allow_lookalike_check.setChecked(False)
+    _save_as(monkeypatch, grid)
+    window.mix_controller.export_dialog()
+    qtbot.waitUntil(grid.exists, timeout=TIMEOUT)
+    fields = read_provenance(grid).lookalike
+    assert fields["Verdict"] == "no resemblance" and "Override" not in fields
