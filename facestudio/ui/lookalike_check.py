@@ -130,7 +130,7 @@ class LookalikeBadge(QtWidgets.QLabel):
         text, tip = badge_text(verdict)
         self.setText(text)
         self.setToolTip(tip)
-        colour = "#f6aea9" if verdict.resembles else "#9fd89f" if verdict.checked and verdict.found else ""
+        colour = "#c62828" if verdict.resembles else "#2e7d32" if verdict.checked and verdict.found else ""
         self.setStyleSheet(f"color:{colour};" if colour else "")
 
 
