@@ -55,7 +55,8 @@ class Match:
 class LookalikeIndex:
     """Embeddings of real photos. embeddings: float16 ``[N, 128]``; names: N photo names;
     embedder_sha256: the recognition model's sha256; dataset: what the photos are;
-    model_sha256: the generator whose training photos they are, if they are."""
+    model_sha256: the generators whose training photos they are, if they are (comma-separated
+    sha256s: a model grown from another, trained on the same photos, shares its index)."""
 
     embeddings: np.ndarray
     names: list[str]
@@ -82,11 +83,28 @@ class LookalikeIndex:
                                       f"(sha256 {self.embedder_sha256[:12]}, not {embedder_sha256[:12]}); "
                                       f"rebuild it with this facestudio.")
 
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The sha256s of the generators trained on these photos (empty for any other folder)."""
+        return tuple(m for m in self.model_sha256.split(",") if m)
+
+    def is_for(self, model_sha256: str) -> bool:
+        """True when these are ``model_sha256``'s training photos, or no model's in particular."""
+        return not self.models or model_sha256 in self.models
+
+    def with_model(self, model_sha256: str) -> "LookalikeIndex":
+        """The same index, also recorded as the training photos of ``model_sha256``."""
+        if not self.models:
+            raise LookalikeIndexError("this index is of a folder of photos, not of a model's training set; "
+                                      "build it with --training-set-of")
+        models = self.models + (() if model_sha256 in self.models else (model_sha256,))
+        return LookalikeIndex(self.embeddings, self.names, self.embedder_sha256, self.dataset, ",".join(models))
+
     def check_model(self, model_sha256: str, where: str = "the lookalike index") -> None:
         """Refuse an index of another generator's training photos than ``model_sha256``'s."""
-        if self.model_sha256 and self.model_sha256 != model_sha256:
+        if not self.is_for(model_sha256):
             raise LookalikeIndexError(f"{where} holds the training photos of another model (sha256 "
-                                      f"{self.model_sha256[:12]}, not {model_sha256[:12]}); build one "
+                                      f"{self.models[0][:12]}, not {model_sha256[:12]}); build one "
                                       f"for this model with facestudio lookalike-index.")
 
     def nearest(self, embedding: np.ndarray) -> Match | None:

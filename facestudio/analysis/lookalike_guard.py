@@ -165,7 +165,7 @@ def guard_for_model(model_sha256: str, index_path: Path | None, against: Path | 
     training, notes = None, []
     if index_path is not None and Path(index_path).is_file():
         index = LookalikeIndex.load(index_path, embedder.sha256)
-        if index.model_sha256 in ("", model_sha256):
+        if index.is_for(model_sha256):
             training = index
         else:
             notes.append("there is no index of this model's training photos")

@@ -112,10 +112,34 @@ def cmd_lookalike(args) -> int:
     return EXIT_FAILED if any("error" in a for a in answers) else 0
 
 
+def _model_sha256(model: str) -> str:
+    from facestudio.commands.output import load_model
+    return load_model(None if model == "bundled" else model).sha256
+
+
+def _add_model(args) -> int:
+    """``--add-model MODEL --out INDEX``: record that MODEL was trained on INDEX's photos too."""
+    from facestudio.analysis.lookalike import LookalikeIndex
+    if args.data or args.training_set_of or args.limit is not None:
+        raise UserError("--add-model changes an existing index; it takes only --out (the index), not --data, "
+                        "--training-set-of or --limit.")
+    out = Path(args.out)
+    if not out.is_file():
+        raise UserError(f"--add-model needs an existing index at --out, and there is no file {out}.")
+    index = LookalikeIndex.load(out).with_model(_model_sha256(args.add_model))
+    index.save(out, overwrite=True)
+    print(f"{out} now serves {len(index.models)} models: " + ", ".join(m[:12] for m in index.models))
+    return 0
+
+
 def cmd_lookalike_index(args) -> int:
     from facestudio.analysis.identity import IdentityEmbedder
     from facestudio.analysis.lookalike import build_index
     from facestudio.fileio import check_writable_target
+    if args.add_model:
+        return _add_model(args)
+    if not args.data:
+        raise UserError("give --data DIR, the folder of photos to index (or --add-model MODEL for an existing index).")
     out, data = Path(args.out), Path(args.data)
     check_writable_target(out, overwrite=args.overwrite)
     if not data.is_dir():
@@ -124,10 +148,7 @@ def cmd_lookalike_index(args) -> int:
         raise UserError(f"--jobs {args.jobs} must be between 1 and {MAX_JOBS}.")
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit {args.limit} must be at least 1.")
-    model_sha256 = ""
-    if args.training_set_of:
-        from facestudio.commands.output import load_model
-        model_sha256 = load_model(None if args.training_set_of == "bundled" else args.training_set_of).sha256
+    model_sha256 = _model_sha256(args.training_set_of) if args.training_set_of else ""
     embedder = IdentityEmbedder()
     index, report = build_index(data, embedder, args.name or data.name, photo_progress(f"indexing {data}"),
                                 limit=args.limit, model_sha256=model_sha256, jobs=args.jobs)
@@ -148,7 +169,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp.set_defaults(func=cmd_lookalike)
 
     sp = sub.add_parser("lookalike-index", help="index the faces of a folder of photos for lookalike")
-    sp.add_argument("--data", required=True, metavar="DIR", help="folder of photos (searched recursively)")
+    sp.add_argument("--data", default=None, metavar="DIR", help="folder of photos (searched recursively)")
     sp.add_argument("--out", required=True, help="index file to write (.npz)")
     sp.add_argument("--name", default=None, help="what the photos are, recorded in the index (default: the folder name)")
     sp.add_argument("--training-set-of", default=None, metavar="MODEL",
@@ -156,4 +177,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--limit", type=int, default=None, help="index at most N photos (in name order)")
     sp.add_argument("--jobs", type=int, default=1, help="measure in this many processes (default 1)")
     sp.add_argument("--overwrite", action="store_true", help="replace an existing index file")
+    sp.add_argument("--add-model", default=None, metavar="MODEL",
+                    help="record that MODEL (e.g. one grown from the indexed model) was trained on the photos of "
+                         "the existing index --out, without measuring them again")
     sp.set_defaults(func=cmd_lookalike_index)

@@ -152,3 +152,25 @@ def test_without_dlib_the_export_still_happens_and_says_so(capsys, monkeypatch, 
                        "--against", tmp_path)
     assert code != 0 and not (tmp_path / "b.png").exists()  # asked for by name: it must not pass silently
     assert_one_sentence(err, "pip install")
+
+
+def test_add_model_lets_a_grown_model_share_the_index(capsys, tmp_path, dlib_ready, bundled_face, native_model):
+    from facestudio.analysis.identity import IdentityEmbedder
+    from facestudio.analysis.lookalike import LookalikeIndex
+    from facestudio.generator import load_generator
+    g, face = bundled_face
+    path = _planted_index(tmp_path / "index.npz", IdentityEmbedder(), face, g.sha256)
+    other = load_generator(str(native_model)).sha256
+    assert not LookalikeIndex.load(path).is_for(other)
+    code, out, err = run(capsys, "lookalike-index", "--add-model", native_model, "--out", path)
+    assert code == 0, err
+    index = LookalikeIndex.load(path)
+    assert index.models == (g.sha256, other) and index.is_for(other) and index.is_for(g.sha256)
+    assert run(capsys, "lookalike-index", "--add-model", native_model, "--out", path)[0] == 0  # idempotent
+    assert LookalikeIndex.load(path).models == (g.sha256, other)
+    code, _, err = run(capsys, "lookalike-index", "--add-model", native_model, "--out", tmp_path / "none.npz")
+    assert code != 0
+    assert_one_sentence(err, "none.npz")
+    code, _, err = run(capsys, "lookalike-index", "--out", tmp_path / "x.npz")
+    assert code != 0
+    assert_one_sentence(err, "--data")
