@@ -1,105 +1,33 @@
-"""The studio's lookalike check, off the GUI thread: the badge beside the model name and the
-export guard (:mod:`facestudio.analysis.lookalike_guard`).
+"""The studio's lookalike check: the badge beside the model name and the checked exports.
 
-One :class:`LookalikeChecker` per window owns a plain thread. The badge asks about the face on
-the canvas (latest wins: a face the user has already moved past is never measured); an export
-asks about each face it is about to write (in order, none dropped). The guard, with dlib's
-networks and the model's training-set index, is built on that thread the first time it is
-needed for a model. Answers arrive on the GUI thread as signals.
+The measuring happens on the Qt-free :class:`facestudio.analysis.checker.LookalikeChecker`'s
+own thread; :class:`LookalikeBridge` re-emits its answers as signals, which Qt queues to the
+GUI thread. :class:`GuardedExports` holds a file back until its faces are checked.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from typing import Any
-
 from PySide6 import QtCore, QtWidgets
 
-from facestudio.analysis import lookalike_guard
+from facestudio.analysis.checker import LookalikeChecker
 from facestudio.analysis.lookalike_guard import LookalikeVerdict
 from facestudio.errors import FacestudioError
 
-_STOP = object()
 
-
-class LookalikeChecker(QtCore.QObject):
-    """faceChecked(key, verdict) answers :meth:`check_face`; exportChecked(tag, index, payload,
-    verdict) answers :meth:`check_export`. A guard that cannot be built (a damaged index)
-    answers with an unchecked verdict whose reason says why."""
+class LookalikeBridge(QtCore.QObject):
+    """Owns the window's :class:`LookalikeChecker`; faceChecked(key, verdict) and
+    exportChecked(tag, index, payload, verdict) arrive on the GUI thread."""
 
     faceChecked = QtCore.Signal(object, object)
     exportChecked = QtCore.Signal(str, int, object, object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._model_sha256: str | None = None
-        self._guards: dict[str, Any] = {}
-        self._face: tuple[str, object, Any] | None = None  # the newest badge request
-        self._exports: queue.SimpleQueue = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="facestudio-lookalike", daemon=True)
-        self._thread.start()
-
-    def set_model(self, sha256: str) -> None:
-        self._model_sha256 = sha256
-
-    def check_face(self, key: object, image) -> None:
-        """Measure the canvas face ``image`` (uint8 [H, W, 3]); replaces a waiting request."""
-        if self._model_sha256 is None:
-            return
-        with self._lock:
-            self._face = (self._model_sha256, key, image)
-        self._wake.set()
-
-    def check_export(self, tag: str, index: int, faces: list, payload=None) -> None:
-        """Check ``faces`` (the faces of one file) before it is written; the answer carries
-        ``payload`` (what the caller writes once allowed) back with ``tag`` and ``index``."""
-        if self._model_sha256 is not None:
-            self._exports.put((self._model_sha256, tag, index, list(faces), payload))
-            self._wake.set()
-
-    def shutdown(self) -> None:
-        self._exports.put(_STOP)
-        self._wake.set()
-        self._thread.join(timeout=10)
-
-    # --- the thread ---------------------------------------------------------------------------
-    def _guard(self, sha256: str):
-        if sha256 not in self._guards:
-            try:
-                self._guards[sha256] = lookalike_guard.guard_for_model(sha256, lookalike_guard.default_index_path())
-            except (FacestudioError, OSError) as exc:
-                self._guards[sha256] = lookalike_guard.LookalikeGuard(None, None, reason=str(exc).rstrip("."))
-        return self._guards[sha256]
-
-    def _verdict(self, sha256: str, faces: list) -> LookalikeVerdict:
-        guard = self._guard(sha256)
-        try:
-            return guard.check(faces)
-        except (ValueError, RuntimeError) as exc:  # dlib's own errors are RuntimeErrors
-            return LookalikeVerdict(False, guard.threshold, reason=f"the face could not be measured ({exc})")
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while True:  # exports first: the user is waiting for a file
-                try:
-                    job = self._exports.get_nowait()
-                except queue.Empty:
-                    break
-                if job is _STOP:
-                    return
-                sha256, tag, index, faces, payload = job
-                self.exportChecked.emit(tag, index, payload, self._verdict(sha256, faces))
-            with self._lock:
-                face, self._face = self._face, None
-            if face is not None:
-                sha256, key, image = face
-                self.faceChecked.emit(key, self._verdict(sha256, [image]))
-                self._wake.set()  # look again: exports may have arrived meanwhile
+        self.checker = LookalikeChecker(self.faceChecked.emit, self.exportChecked.emit)
+        self.set_model = self.checker.set_model
+        self.check_face = self.checker.check_face
+        self.check_export = self.checker.check_export
+        self.shutdown = self.checker.shutdown
 
 
 def badge_text(verdict: LookalikeVerdict) -> tuple[str, str]:
@@ -143,7 +71,7 @@ class GuardedExports(QtCore.QObject):
 
     OVERRIDE_HINT = "tick 'Export faces that resemble a real photo' in the Export dock"
 
-    def __init__(self, checker: LookalikeChecker, allowed, parent=None):
+    def __init__(self, checker: LookalikeBridge, allowed, parent=None):
         super().__init__(parent)
         self.checker = checker
         self.allowed = allowed

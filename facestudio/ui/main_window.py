@@ -28,7 +28,7 @@ from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.editing import EditController
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
-from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge, LookalikeChecker
+from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge, LookalikeBridge
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
 from facestudio.ui.opening import kind_of
@@ -56,7 +56,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.history = RecipeHistory(self.state, self.report, self)
         self.bridge = RenderBridge(self)
         self.bridge.frameReady.connect(self._on_frame)
-        self.lookalike_checker = LookalikeChecker(self)
+        self.lookalike_checker = LookalikeBridge(self)
         self.guarded_exports = GuardedExports(  # the Export dock is built later; asked when an answer comes
             self.lookalike_checker, lambda: self.export_panel.allow_lookalike_check.isChecked(), self)
         self._first_frame = False

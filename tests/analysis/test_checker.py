@@ -1,0 +1,103 @@
+"""The Qt-free lookalike checker: its own thread, latest wins for the canvas, every export
+answered, and a guard that cannot be built answered as 'not checked'."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from facestudio.analysis import checker as checker_module
+from facestudio.analysis import lookalike_guard
+from facestudio.analysis.lookalike import LookalikeIndexError
+from facestudio.analysis.lookalike_guard import LookalikeVerdict
+
+
+class SlowGuard:
+    threshold = 0.4
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.seen: list[int] = []
+
+    def check(self, faces):
+        self.entered.set()
+        self.release.wait(10)
+        self.seen.append(int(faces[0][0, 0, 0]))
+        return LookalikeVerdict(True, self.threshold, len(faces), len(faces), 0.7, "p.jpg")
+
+
+def face(value: int) -> np.ndarray:
+    return np.full((8, 8, 3), value, np.uint8)
+
+
+@pytest.fixture
+def answers():
+    got, done = [], threading.Event()
+
+    def record(kind):
+        def callback(*args):
+            got.append((kind, threading.current_thread().name, args))
+            done.set()
+        return callback
+    return got, done, record
+
+
+def test_latest_wins_for_the_canvas_and_every_export_is_answered(monkeypatch, answers):
+    got, _, record = answers
+    guard = SlowGuard()
+    monkeypatch.setattr(lookalike_guard, "guard_for_model", lambda *a, **k: guard)
+    checker = checker_module.LookalikeChecker(record("face"), record("export"))
+    checker.set_model("ab" * 32)
+    checker.check_face("k1", face(1))   # being measured while the rest arrives
+    assert guard.entered.wait(10)
+    checker.check_face("k2", face(2))   # replaced before it is measured
+    checker.check_face("k3", face(3))
+    checker.check_export("t", 0, [face(10)], "payload-0")
+    checker.check_export("t", 1, [face(11)], "payload-1")
+    guard.release.set()
+    checker.shutdown()
+    assert guard.seen == [1, 10, 11]  # k3 waits behind the exports, which the stop ends first
+    assert [(k, args[0]) for k, _, args in got] == [("face", "k1"), ("export", "t"), ("export", "t")]
+    assert {name for _, name, _ in got} == {checker_module.THREAD_NAME}
+    assert [args[2] for k, _, args in got if k == "export"] == ["payload-0", "payload-1"]
+
+
+def test_a_guard_that_cannot_be_built_answers_not_checked(monkeypatch, answers):
+    got, done, record = answers
+
+    def broken(*a, **k):
+        raise LookalikeIndexError("the lookalike index x.npz is damaged")
+
+    monkeypatch.setattr(lookalike_guard, "guard_for_model", broken)
+    checker = checker_module.LookalikeChecker(record("face"), record("export"))
+    checker.set_model("cd" * 32)
+    checker.check_face("k", face(5))
+    assert done.wait(10)
+    checker.shutdown()
+    verdict = got[0][2][1]
+    assert not verdict.checked and "damaged" in verdict.reason
+
+
+def test_a_failing_callback_does_not_stop_the_checker(monkeypatch, answers):
+    got, done, record = answers
+    guard = SlowGuard()
+    guard.release.set()
+    monkeypatch.setattr(lookalike_guard, "guard_for_model", lambda *a, **k: guard)
+
+    def bad(*args):
+        raise RuntimeError("a bug in a listener")
+
+    checker = checker_module.LookalikeChecker(bad, record("export"))
+    checker.set_model("ef" * 32)
+    checker.check_face("k", face(1))
+    for _ in range(100):  # the failing callback has run ...
+        if guard.seen:
+            break
+        threading.Event().wait(0.05)
+    checker.check_export("t", 0, [face(2)])  # ... and the checker still answers
+    assert done.wait(10)
+    checker.shutdown()
+    assert [k for k, _, _ in got] == ["export"] and guard.seen == [1, 2]
