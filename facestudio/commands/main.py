@@ -14,8 +14,8 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import (attributes, bench, classifier, directions, doctor, gui, images, interpolate,
-                                 lookalike, models, train)
+from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, gui, images,
+                                 interpolate, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     attributes.add_parser(sub)
     classifier.add_parser(sub)
     lookalike.add_parsers(sub)
+    audit.add_parsers(sub)
     bench.add_parser(sub)
     train.add_parser(sub)
     doctor.add_parser(sub)
