@@ -199,12 +199,12 @@ def cmd_audit(args) -> int:
         source = f"the gallery of {args.session.name}"
     else:
         images, names, skipped = read_folder_faces(args.folder)
-        if skipped:
-            print(f"skipped {skipped} file{'s' if skipped != 1 else ''} in {args.folder} that "
-                  f"{'are' if skipped != 1 else 'is'} not {'images' if skipped != 1 else 'an image'}", file=sys.stderr)
         if not len(images):
             raise UserError(f"the folder {args.folder} holds no images to audit "
                             f"({skipped} other file{'s' if skipped != 1 else ''} skipped)")
+        if skipped:
+            print(f"skipped {skipped} file{'s' if skipped != 1 else ''} in {args.folder} that "
+                  f"{'are' if skipped != 1 else 'is'} not {'images' if skipped != 1 else 'an image'}", file=sys.stderr)
         measured = measure_faces(images, net)
         source = f"the folder {args.folder.name}"
     doc = audit_document(source, measured, training, error, sweep)
