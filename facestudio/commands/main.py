@@ -14,7 +14,7 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, gui, images,
+from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
                                  interpolate, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_parser(sub)
     lookalike.add_parsers(sub)
     audit.add_parsers(sub)
+    find.add_parser(sub)
     bench.add_parser(sub)
     train.add_parser(sub)
     doctor.add_parser(sub)

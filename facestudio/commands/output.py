@@ -57,9 +57,10 @@ def export_options(args):
     return options
 
 
-def stamped(g, image, args, options, recipe=None, xmp_extra=None) -> list[Path]:
-    """Write ``image`` with the provenance stamp (model card terms, ``--artist``)."""
+def stamped(g, image, args, options, recipe=None, xmp_extra=None, path: Path | None = None) -> list[Path]:
+    """Write ``image`` to ``path`` (default ``--out``) with the provenance stamp (model card
+    terms, ``--artist``)."""
     from facestudio.provenance import export_image, make_stamp
     stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256, artist=args.artist or "",
                        attribution=args.attribution)
-    return export_image(image, args.out, stamp, recipe, options, args.overwrite, xmp_extra)
+    return export_image(image, args.out if path is None else path, stamp, recipe, options, args.overwrite, xmp_extra)
