@@ -45,8 +45,9 @@ def _bars(d: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title: str, gr
         d.rectangle((legend_x, y0 + 5, legend_x + 14, y0 + 19), fill=colour)
         d.text((legend_x + 18, y0 + 3), label, fill=INK, font=font)
     top, bottom, left = y0 + 44, y1 - (58 if notes else 36), x0 + 44
-    step = _tick_step(scale_max or max([v for _, vals, _ in series for v in vals] + [1e-9]) * 1.1)
-    peak = scale_max or step * math.ceil(max([v for _, vals, _ in series for v in vals] + [1e-9]) * 1.1 / step)
+    step = _tick_step(scale_max or max([v for _, vals, _ in series for v in vals if v is not None] + [1e-9]) * 1.1)
+    peak = scale_max or step * math.ceil(max([v for _, vals, _ in series for v in vals if v is not None] + [1e-9])
+                                         * 1.1 / step)
     for i in range(int(round(peak / step)) + 1):
         y = bottom - (i * step / peak) * (bottom - top)
         d.line((left, y, x1, y), fill=GRID)
@@ -59,6 +60,9 @@ def _bars(d: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title: str, gr
         for si, (_, vals, colour) in enumerate(series):
             v = vals[gi]
             bx = start + si * bar_w
+            if v is None:  # no face in the group: nothing to show a share of
+                d.text((bx + bar_w / 2, bottom - 2), "none", fill=(110, 110, 110), font=small, anchor="mb")
+                continue
             by = bottom - (v / peak) * (bottom - top)
             d.rectangle((bx + 1, by, bx + bar_w - 1, bottom), fill=colour)
             if len(series) <= 2 and slot > 60:
@@ -143,7 +147,8 @@ def _values(stats: dict, key: str, groups: list[str]) -> list[float]:
         return [stats["female_share"], 1 - stats["female_share"]]
     if key == "female_by_age":
         table = stats["age_by_gender"]
-        return [table[b]["female"] / max(1, table[b]["female"] + table[b]["male"]) for b in groups]
+        return [table[b]["female"] / (table[b]["female"] + table[b]["male"])
+                if table[b]["female"] + table[b]["male"] else None for b in groups]
     return [stats[key]["bins"][g] for g in groups]
 
 
