@@ -88,17 +88,24 @@ def atomic_write(path: Path, overwrite: bool = False) -> Iterator[Path]:
         raise
 
 
+def check_folder_target(path: Path, overwrite: bool = False) -> Path:
+    """Raise OutputPathError with one sentence if :func:`atomic_folder` could not make ``path``
+    (for checking before any work)."""
+    path = Path(path)
+    if path.is_dir():
+        _check_existing_folder(path, overwrite)
+    else:
+        check_writable_target(path, overwrite)
+    return path
+
+
 @contextlib.contextmanager
 def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield an empty staging folder beside ``path``; on success it replaces ``path``.
 
     On any exception the staging folder is removed and ``path`` is left untouched.
     """
-    path = Path(path)
-    if path.is_dir():
-        _check_existing_folder(path, overwrite)
-    else:
-        check_writable_target(path, overwrite)
+    path = check_folder_target(path, overwrite)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         yield staging

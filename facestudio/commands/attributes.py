@@ -3,7 +3,8 @@
 The InterFaceGAN recipe, with every step on this machine and nothing downloaded:
 
 1. train a small age / gender classifier on UTKFace's file-name labels
-   (:mod:`facestudio.training.attribute_classifier`; cached in the work folder);
+   (:mod:`facestudio.training.attribute_classifier`, inference in
+   :mod:`facestudio.analysis.attributes`; cached in the work folder);
 2. sample W from the model's mapping network (reference seeding, no truncation), render each
    face and let the classifier label it;
 3. fit a logistic boundary for gender (on the faces the classifier is sure of) and a ridge
@@ -44,8 +45,8 @@ MEASURE_PSI = 0.7
 
 def get_classifier(data: Path, work: Path, epochs: int, cache_dir: Path = Path("data-cache"), log=print):
     """The classifier in ``work`` when present, else trained on ``data`` and saved there."""
-    from facestudio.training.attribute_classifier import (load_classifier, parse_utkface_labels,
-                                                          save_classifier, train_classifier)
+    from facestudio.analysis.attributes import load_classifier
+    from facestudio.training.attribute_classifier import parse_utkface_labels, save_classifier, train_classifier
     from facestudio.training.data import load_dataset
     path = work / "classifier.safetensors"
     if path.is_file():
@@ -67,7 +68,7 @@ def get_classifier(data: Path, work: Path, epochs: int, cache_dir: Path = Path("
 
 def label_generated(g, net, count: int, batch: int = 200, log=print) -> Labelled:
     """Sample ``count`` faces (seeds from :data:`FIT_SEED`, psi 1) and classify them."""
-    from facestudio.training.attribute_classifier import predict
+    from facestudio.analysis.attributes import predict
     ws_all, ages, probs, tones = [], [], [], []
     rng = np.random.RandomState(FIT_SEED)
     for start in range(0, count, batch):
@@ -85,7 +86,7 @@ def measure(g, net, direction: Direction, count: int = 64, first_seed: int = MEA
     psi 0.7: least-squares slopes over the amounts of the mean age (years), the mean
     p(female) and the mean gender log-odds (which, unlike p, does not saturate)."""
     from facestudio.latent.seeds import z_from_seeds
-    from facestudio.training.attribute_classifier import predict
+    from facestudio.analysis.attributes import predict
     base = g.map(z_from_seeds(range(first_seed, first_seed + count), g.z_dim), psi=MEASURE_PSI)
     table = {direction.id: direction}
     mean_age, mean_p, mean_logit, mean_tone = [], [], [], []

@@ -14,8 +14,8 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import (attributes, bench, directions, doctor, gui, images, interpolate, lookalike, models,
-                                 train)
+from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
+                                 interpolate, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parsers(sub)
     directions.add_parsers(sub)
     attributes.add_parser(sub)
+    classifier.add_parser(sub)
     lookalike.add_parsers(sub)
+    audit.add_parsers(sub)
+    find.add_parser(sub)
     bench.add_parser(sub)
     train.add_parser(sub)
     doctor.add_parser(sub)

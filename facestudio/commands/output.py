@@ -100,11 +100,14 @@ def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
     return verdict.xmp_fields(allowed)
 
 
-def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None) -> list[Path]:
-    """Write ``image`` with the provenance stamp (model card terms, ``--artist``), once the
-    lookalike guard has checked ``faces`` (the faces a sheet is made of; default the image)."""
+def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None, path: Path | None = None,
+            guard=None) -> list[Path]:
+    """Write ``image`` to ``path`` (default ``--out``) with the provenance stamp (model card
+    terms, ``--artist``), once the lookalike guard (``guard``, or one made for this call) has
+    checked ``faces`` (the faces a sheet is made of; default the image)."""
     from facestudio.provenance import export_image, make_stamp
     stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256, artist=args.artist or "",
                        attribution=args.attribution)
-    checked = check_lookalikes(g, [image] if faces is None else faces, args, Path(args.out).name)
-    return export_image(image, args.out, stamp, recipe, options, args.overwrite, {**(xmp_extra or {}), **checked})
+    target = Path(args.out if path is None else path)
+    checked = check_lookalikes(g, [image] if faces is None else faces, args, target.name, guard)
+    return export_image(image, target, stamp, recipe, options, args.overwrite, {**(xmp_extra or {}), **checked})

@@ -1,8 +1,9 @@
 """A small age / gender classifier for faces, trained on UTKFace's file-name labels.
 
-It exists to label generated faces so that attribute directions can be fitted in W
-(:mod:`facestudio.training.attribute_directions`); it is a measuring instrument for this
-project's own model, not a product feature, and it is never shipped.
+It labels generated faces so that attribute directions can be fitted in W
+(``facestudio attributes``), and it ships as ``weights/attributes.safetensors`` for the
+audit and ``find`` (its inference, the network and the file format read live in
+:mod:`facestudio.analysis.attributes`; this module holds only the training).
 
 UTKFace names its files ``AGE_GENDER_RACE_DATETIME.jpg.chip.jpg`` (age 0-116; gender 0 male,
 1 female). The network reads 64x64 RGB (other sizes are resized), and has two heads: a
@@ -22,12 +23,11 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from facestudio.analysis.attributes import AttributeNet, predict, to_input
 from facestudio.errors import FacestudioError
 from facestudio.training.loop import fast_bf16
 
-INPUT_SIZE = 64
 _LABEL = re.compile(r"^(\d+)_([01])_")
 
 
@@ -49,37 +49,6 @@ def parse_utkface_labels(names: list[str]) -> tuple[np.ndarray, np.ndarray, np.n
         raise LabelError("no image name carries UTKFace labels (AGE_GENDER_RACE_...): "
                          "cannot train an age / gender classifier on this data")
     return ages, genders, ok
-
-
-class AttributeNet(nn.Module):
-    """A stride-2 stem to 32 px, then three stages (3x3 conv, then a stride-2 3x3 conv that
-    doubles the channels, 32 -> 256), global average pooling and ``[N, 2]`` outputs: column
-    0 the gender logit, column 1 ``log1p(age)``. About 45 M multiply-adds per face."""
-
-    def __init__(self, width: int = 32):
-        super().__init__()
-
-        def conv(cin, cout, stride):
-            return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
-                    nn.ReLU(inplace=True)]
-
-        layers, cin = conv(3, width, 2), width
-        for i in range(3):
-            layers += conv(cin, cin, 1) + conv(cin, cin * 2, 2)
-            cin *= 2
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(cin, 2))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """images: float ``[N, 3, H, W]`` in [-1, 1]."""
-        if images.shape[-1] != INPUT_SIZE:
-            images = F.interpolate(images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        return self.head(self.features(images).mean(dim=(2, 3)).float())
-
-
-def to_input(images: np.ndarray) -> torch.Tensor:
-    """uint8 ``[N, H, W, 3]`` -> float ``[N, 3, H, W]`` in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
 @dataclass
@@ -104,19 +73,26 @@ def _loss(out: torch.Tensor, gender: torch.Tensor, log_age: torch.Tensor) -> tor
             + F.smooth_l1_loss(out[:, 1], log_age, beta=0.1) * 4.0)
 
 
+def held_out_split(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices ``(held_out, train)`` of ``n`` faces: a seeded random ``val_fraction``
+    (at least one face) is held out. The same arguments always give the same split, so the
+    error report can be recomputed on exactly the faces training never saw."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
+    n_val = max(1, int(round(n * val_fraction)))
+    return np.sort(order[:n_val]), np.sort(order[n_val:])
+
+
 def train_classifier(images: np.ndarray, ages: np.ndarray, genders: np.ndarray, *,
                      epochs: int = 5, batch: int = 128, val_fraction: float = 0.1, seed: int = 0,
                      log: Callable[[str], None] = print) -> tuple[AttributeNet, ClassifierReport]:
     """Train on uint8 faces ``[N, H, W, 3]`` with their labels; a seeded random
-    ``val_fraction`` is held out and reported. Horizontal flips augment (a mirrored face
+    ``val_fraction`` is held out (:func:`held_out_split`) and reported. Horizontal flips augment (a mirrored face
     keeps its age and gender). Prediction runs in float32."""
     n = len(images)
     if n < 10 or len(ages) != n or len(genders) != n:
         raise LabelError(f"need at least 10 labelled faces with one label each, got {n}")
-    gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(n, generator=gen).numpy()
-    n_val = max(1, int(round(n * val_fraction)))
-    val, tr = order[:n_val], order[n_val:]
+    val, tr = held_out_split(n, val_fraction, seed)
+    gen = torch.Generator().manual_seed(seed + 1)  # shuffles and flips
     net = AttributeNet()
     bf16 = fast_bf16(torch.device("cpu"))  # mixed precision where the CPU has bf16 units (3x here)
     if bf16:
@@ -156,20 +132,6 @@ def train_classifier(images: np.ndarray, ages: np.ndarray, genders: np.ndarray, 
     return net, report
 
 
-@torch.no_grad()
-def predict(net: AttributeNet, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Ages in years ``[N]`` and probabilities of "female" ``[N]`` for uint8 faces, averaged
-    over the face and its mirror image."""
-    net.eval()
-    ages, probs = [], []
-    for start in range(0, len(images), batch):
-        x = to_input(images[start:start + batch])
-        out = (net(x) + net(x.flip(-1))) / 2
-        probs.append(torch.sigmoid(out[:, 0]).numpy())
-        ages.append(torch.expm1(out[:, 1]).clamp(min=0).numpy())
-    return np.concatenate(ages), np.concatenate(probs)
-
-
 def save_classifier(net: AttributeNet, path: Path) -> None:
     from safetensors.torch import save_file
 
@@ -177,10 +139,3 @@ def save_classifier(net: AttributeNet, path: Path) -> None:
     with atomic_write(Path(path), overwrite=True) as tmp:
         save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp))
 
-
-def load_classifier(path: Path) -> AttributeNet:
-    from safetensors.torch import load_file
-    net = AttributeNet()
-    net.load_state_dict(load_file(str(path)))
-    net.eval()
-    return net

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facestudio.training.attribute_classifier import (LabelError, load_classifier, parse_utkface_labels,
-                                                      predict, save_classifier, train_classifier)
+from facestudio.analysis.attributes import load_classifier, predict
+from facestudio.training.attribute_classifier import (LabelError, held_out_split, parse_utkface_labels,
+                                                      save_classifier, train_classifier)
 
 
 def test_utkface_names_give_age_and_gender_and_mask_the_rest():

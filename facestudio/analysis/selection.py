@@ -1,0 +1,142 @@
+"""Finding faces by measured attributes: which seeds match a request, in seed order, with
+an equal quota per bin when asked (the engine of ``facestudio find``).
+
+The search measures seeds in batches through a ``measure(seeds) -> Measurements`` callable
+(rendering and measuring are the caller's), keeps the seeds that match the
+:class:`Criteria` and, with balancing, only while their bin's quota is open, and stops when
+every quota is full or after ``max_tries`` seeds. It records after how many tries each bin
+was filled, so a caller can say honestly which faces the model rarely makes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from facestudio.analysis.audit import Measurements
+from facestudio.analysis.groups import AGE_BINS, AGE_EDGES, GENDERS
+from facestudio.analysis.skin_tone import TONE_CATEGORIES
+
+BALANCE_DIMENSIONS = ("age", "gender", "tone")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a kept face must measure: ``age`` a range ``[lo, hi)`` in years, ``gender``
+    ``"female"`` / ``"male"`` (P(female) above / not above 0.5), ``tone`` an index into
+    :data:`TONE_CATEGORIES`; None accepts anything."""
+
+    age: tuple[float, float] | None = None
+    gender: str | None = None
+    tone: int | None = None
+
+    def matches(self, m: Measurements) -> np.ndarray:
+        ok = np.ones(len(m), dtype=bool)
+        if self.age is not None:
+            ok &= (m.age >= self.age[0]) & (m.age < self.age[1])
+        if self.gender is not None:
+            ok &= m.female if self.gender == "female" else ~m.female
+        if self.tone is not None:
+            ok &= m.tone == self.tone
+        return ok
+
+    def describe(self) -> str:
+        parts = []
+        if self.age is not None:
+            parts.append(f"aged {self.age[0]:g}-{self.age[1] - 1:g}")
+        if self.gender is not None:
+            parts.append(self.gender)
+        if self.tone is not None:
+            parts.append(f"of {TONE_CATEGORIES[self.tone]} skin tone")
+        return " ".join(parts) or "of any kind"
+
+
+def bin_names(dims: Sequence[str], criteria: Criteria) -> list[tuple[str, ...]]:
+    """The bins to balance over: the product of each dimension's bins that the criteria
+    leave possible (an age bin that does not meet the age range is not a bin)."""
+    choices = []
+    for dim in dims:
+        if dim == "age":
+            lo, hi = criteria.age or (0, float("inf"))
+            edges = list(AGE_EDGES) + [float("inf")]
+            choices.append([name for i, name in enumerate(AGE_BINS) if edges[i] < hi and edges[i + 1] > lo])
+        elif dim == "gender":
+            choices.append([criteria.gender] if criteria.gender else list(GENDERS))
+        elif dim == "tone":
+            choices.append([TONE_CATEGORIES[criteria.tone]] if criteria.tone is not None else list(TONE_CATEGORIES))
+        else:
+            raise ValueError(f"cannot balance over {dim!r}; use {', '.join(BALANCE_DIMENSIONS)}")
+    return [tuple(c) for c in itertools.product(*choices)]
+
+
+def face_bins(m: Measurements, dims: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each face's bin over ``dims``, named as :func:`bin_names` names them."""
+    columns = {"age": [AGE_BINS[i] for i in m.age_bin],
+               "gender": [GENDERS[0] if f else GENDERS[1] for f in m.female],
+               "tone": [TONE_CATEGORIES[i] for i in m.tone]}
+    return list(zip(*(columns[d] for d in dims))) if dims else [()] * len(m)
+
+
+def quotas(bins: list[tuple[str, ...]], count: int) -> dict[tuple[str, ...], int]:
+    """``count`` shared as equally as it can be: the first ``count % len(bins)`` bins get one more."""
+    base, extra = divmod(count, len(bins))
+    return {b: base + (1 if i < extra else 0) for i, b in enumerate(bins)}
+
+
+@dataclass
+class BinProgress:
+    quota: int
+    kept: int = 0
+    filled_after: int | None = None  # tries when the quota was met
+
+
+@dataclass
+class SearchResult:
+    """``kept``: (seed, that face's measurements as :meth:`Measurements.face` gives them) in
+    seed order; ``tries``: seeds measured; ``complete``: every quota met; ``bins``: per bin."""
+
+    kept: list[tuple[int, dict]] = field(default_factory=list)
+    tries: int = 0
+    complete: bool = False
+    bins: dict[tuple[str, ...], BinProgress] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def search(measure: Callable[[list[int]], Measurements], criteria: Criteria, count: int, max_tries: int,
+           first_seed: int = 0, dims: Sequence[str] = (), batch: int = 64,
+           progress: Callable[[SearchResult], None] | None = None) -> SearchResult:
+    """Seeds ``first_seed, first_seed + 1, ...`` measured ``batch`` at a time, at most
+    ``max_tries`` of them, until ``count`` faces matching ``criteria`` are kept (with
+    ``dims``, an equal quota per bin of :func:`bin_names`). ``progress`` is called after
+    every batch."""
+    bins = bin_names(dims, criteria)
+    result = SearchResult(bins={b: BinProgress(q) for b, q in quotas(bins, count).items()})
+    t0 = time.time()
+    open_bins = {b for b, p in result.bins.items() if p.quota > 0}
+    while open_bins and result.tries < max_tries:
+        seeds = list(range(first_seed + result.tries, first_seed + min(max_tries, result.tries + batch)))
+        m = measure(seeds)
+        ok = criteria.matches(m)
+        for i, (seed, b) in enumerate(zip(seeds, face_bins(m, dims))):
+            if not ok[i] or b not in open_bins:
+                continue
+            state = result.bins[b]
+            state.kept += 1
+            result.kept.append((seed, m.face(i)))
+            if state.kept == state.quota:
+                state.filled_after = seed - first_seed + 1
+                open_bins.discard(b)
+                if not open_bins:
+                    result.tries = seed - first_seed + 1
+                    break
+        else:
+            result.tries += len(seeds)
+        result.seconds = time.time() - t0
+        if progress is not None:
+            progress(result)
+    result.complete = not open_bins
+    return result

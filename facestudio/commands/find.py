@@ -1,0 +1,192 @@
+"""``facestudio find``: faces of the bundled model (or ``--model``) by measured age, gender
+and skin tone, or an equal number per bin with ``--balanced``.
+
+Seeds are tried in order from ``--start-seed``, rendered and measured in batches
+(:mod:`facestudio.analysis.selection`); the kept faces are rendered again from their
+recipes and written through the same stamped export path as ``facestudio render``, into a
+folder that appears whole (with ``find.json``: the request, the tries, each face's
+measurements) or not at all. Progress and the time left go to stderr, the kept seeds to
+stdout. When the model rarely makes what was asked, it says after how many tries each bin
+was filled; when ``--max-tries`` runs out first, it says so and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from facestudio.commands.arguments import UserError, export_args, model_arg
+
+MAX_FIND_COUNT = 10_000  # faces one find writes (about 0.3 GB of PNGs at 128 px)
+MAX_TRIES = 1_000_000  # seeds one find measures: about 2 hours here at 140 faces/s
+MAX_AGE = 120
+
+
+def parse_age_range(text: str) -> tuple[float, float]:
+    """``"20-29"`` -> ``(20, 30)`` (whole years, both ends included), ``"80-"`` -> ``(80, 121)``."""
+    a, dash, b = text.strip().partition("-")
+    try:
+        lo = int(a)
+        hi = int(b) if b.strip() else MAX_AGE
+    except ValueError:
+        raise UserError(f"cannot read the age range {text!r}: write it as A-B in years, e.g. 20-29 or 60-") from None
+    if not dash:
+        hi = lo
+    if lo > hi:
+        raise UserError(f"the age range {text} is reversed: write the younger age first, as in {hi}-{lo}")
+    if lo < 0 or hi > MAX_AGE:
+        raise UserError(f"the age range {text} leaves the ages the classifier reads, 0 to {MAX_AGE}")
+    return float(lo), float(hi + 1)
+
+
+def parse_balanced(text: str) -> tuple[str, ...]:
+    from facestudio.analysis.selection import BALANCE_DIMENSIONS
+    dims = tuple(d.strip() for d in text.split(",") if d.strip())
+    bad = [d for d in dims if d not in BALANCE_DIMENSIONS]
+    if bad or not dims or len(set(dims)) != len(dims):
+        raise UserError(f"cannot balance over {text!r}: list some of {','.join(BALANCE_DIMENSIONS)} once each")
+    return dims
+
+
+def default_max_tries(count: int) -> int:
+    return min(MAX_TRIES, max(2000, 200 * count))
+
+
+def _criteria(args):
+    from facestudio.analysis.selection import Criteria
+    from facestudio.analysis.skin_tone import category_index
+    tone = None
+    if args.tone is not None:
+        try:
+            tone = category_index(args.tone)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return Criteria(age=parse_age_range(args.age) if args.age else None, gender=args.gender, tone=tone)
+
+
+def check_request(args) -> tuple:
+    """Everything about the request that can be wrong, checked before any model is loaded."""
+    from facestudio.fileio import check_folder_target
+    from facestudio.latent.seeds import MAX_SEED
+    if not 1 <= args.count <= MAX_FIND_COUNT:
+        raise UserError(f"--count {args.count} is outside 1 to {MAX_FIND_COUNT:,}, the most faces one find writes")
+    max_tries = default_max_tries(args.count) if args.max_tries is None else args.max_tries
+    if not args.count <= max_tries <= MAX_TRIES:
+        raise UserError(f"--max-tries {max_tries:,} must be at least --count ({args.count}) and at most "
+                        f"{MAX_TRIES:,} (about 2 hours of rendering here)")
+    if not 0 <= args.start_seed <= MAX_SEED - max_tries:
+        raise UserError(f"--start-seed {args.start_seed} leaves no room for {max_tries:,} seeds below {MAX_SEED}")
+    criteria, dims = _criteria(args), parse_balanced(args.balanced) if args.balanced else ()
+    from facestudio.analysis.selection import bin_names
+    bins = bin_names(dims, criteria)
+    if args.count < len(bins):
+        raise UserError(f"--balanced {args.balanced} makes {len(bins)} bins, more than the {args.count} faces "
+                        f"asked for; ask for at least {len(bins)}")
+    check_folder_target(args.out, overwrite=args.overwrite)
+    return criteria, dims, max_tries
+
+
+def measure_seed_batch(g, net, seeds: list[int], psi: float):
+    """Render ``seeds`` at ``psi`` (noise const) and measure them."""
+    from facestudio.analysis.audit import measure_faces
+    from facestudio.latent.seeds import z_from_seeds
+    from facestudio.render.renderer import Renderer
+    return measure_faces(Renderer(g).render_ws_batch(g.map(z_from_seeds(seeds, g.z_dim), psi=psi)), net)
+
+
+def _progress_printer(count: int, max_tries: int):
+    def report(r) -> None:
+        kept, rate = len(r.kept), r.tries / max(1e-6, r.seconds)
+        if kept:
+            left = min((count - kept) * r.tries / kept, max_tries - r.tries) / max(rate, 1e-6)
+            eta = f"about {left:.0f} s left"
+        else:
+            eta = f"no match yet; at most {(max_tries - r.tries) / max(rate, 1e-6):.0f} s left before --max-tries"
+        print(f"tried {r.tries:,} seeds ({rate:.0f}/s), kept {kept} of {count}, {eta}", file=sys.stderr, flush=True)
+    return report
+
+
+def _bin_lines(result, dims) -> list[str]:
+    """One line per bin: its quota and after how many tries it was filled (1 in how many seeds)."""
+    lines = []
+    for b, p in result.bins.items():
+        name = "/".join(b) if dims else "all"
+        if p.filled_after is not None:
+            lines.append(f"  {name}: {p.kept} of {p.quota} after {p.filled_after:,} tries "
+                         f"(about 1 in {max(1, round(p.filled_after / max(1, p.kept)))} seeds)")
+        else:
+            lines.append(f"  {name}: {p.kept} of {p.quota} after all {result.tries:,} tries")
+    return lines
+
+
+def cmd_find(args) -> int:
+    from facestudio.analysis.attributes import load_bundled_classifier
+    from facestudio.analysis.selection import search
+    from facestudio.commands.output import load_model, stamped
+    from facestudio.fileio import atomic_folder
+    from facestudio.latent.recipe import Recipe
+    from facestudio.provenance.export import ExportOptions
+    from facestudio.render.renderer import Renderer
+    criteria, dims, max_tries = check_request(args)
+    options = ExportOptions(quality=args.quality, scale=args.scale)
+    net, g = load_bundled_classifier(), load_model(args.model)
+    result = search(lambda seeds: measure_seed_batch(g, net, seeds, args.psi), criteria, args.count, max_tries,
+                    first_seed=args.start_seed, dims=dims, progress=_progress_printer(args.count, max_tries))
+    what = f"faces {criteria.describe()}" + (f" balanced over {','.join(dims)}" if dims else "")
+    if not result.complete:
+        short = "; ".join(f"{'/'.join(b) or 'all'} {p.kept} of {p.quota}" for b, p in result.bins.items()
+                          if p.kept < p.quota)
+        raise UserError(f"after {result.tries:,} tries (--max-tries) only {len(result.kept)} of the {args.count} "
+                        f"{what} were found (short: {short}); the model rarely makes them at psi {args.psi}, "
+                        f"so nothing was written: raise --max-tries or ask for fewer")
+    renderer, recipes = Renderer(g), [Recipe(g.sha256, seed, psi=args.psi, model_name=g.name) for seed, _ in result.kept]
+    rows = []
+    with atomic_folder(args.out, overwrite=args.overwrite) as staging:
+        for start in range(0, len(recipes), renderer.batch_size):
+            chunk = recipes[start:start + renderer.batch_size]
+            for recipe, image in zip(chunk, renderer.render_batch(chunk)):
+                name = f"seed-{recipe.seed:07d}.{args.format}"
+                stamped(g, image, args, options, recipe, path=staging / name)
+                rows.append(name)
+        faces = [{"seed": seed, "file": name, **m} for (seed, m), name in zip(result.kept, rows)]
+        manifest = {"request": {"age": args.age, "gender": args.gender, "tone": args.tone, "balanced": list(dims),
+                                "count": args.count, "psi": args.psi, "start_seed": args.start_seed,
+                                "max_tries": max_tries},
+                    "model": {"name": g.name, "sha256": g.sha256}, "tries": result.tries,
+                    "bins": {"/".join(b) or "all": {"quota": p.quota, "kept": p.kept, "filled_after_tries": p.filled_after}
+                             for b, p in result.bins.items()},
+                    "faces": faces,
+                    "note": "age and gender are the bundled classifier's estimates (see weights/attributes.json "
+                            "for its error per group); skin tone is the ITA angle over the cheeks and nose bridge"}
+        (staging / "find.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    for face in faces:
+        print(f"seed {face['seed']}: age {face['age']:.0f}, {face['gender']} (P(female) {face['p_female']:.2f}), "
+              f"ITA {face['ita']:.0f}° ({face['tone']}) -> {Path(args.out) / face['file']}")
+    rate = result.tries / max(1, len(result.kept))
+    print(f"found {len(result.kept)} {what} in {result.tries:,} tries ({result.seconds:.0f} s"
+          f"{f', 1 in {math.ceil(rate)} seeds matched' if rate > 1 else ''}); wrote {args.out}", file=sys.stderr)
+    if dims or rate > 20:
+        print("\n".join(_bin_lines(result, dims)), file=sys.stderr)
+    return 0
+
+
+def add_parser(sub) -> None:
+    from facestudio.analysis.skin_tone import TONE_CATEGORIES
+    sp = sub.add_parser("find", help="faces by measured age, gender and skin tone (or balanced over them)")
+    model_arg(sp)
+    sp.add_argument("--age", default=None, help="apparent age range in years, e.g. 20-29 or 60-")
+    sp.add_argument("--gender", choices=("female", "male"), default=None)
+    sp.add_argument("--tone", default=None, help="skin tone category (ITA): " +
+                    ", ".join(c.replace(" ", "-") for c in TONE_CATEGORIES))
+    sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
+    sp.add_argument("--count", type=int, required=True, help=f"faces to find (1 to {MAX_FIND_COUNT:,})")
+    sp.add_argument("--out", type=Path, required=True, help="folder to write (appears whole or not at all)")
+    sp.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
+    sp.add_argument("--max-tries", type=int, default=None,
+                    help="seeds to try at most before giving up (default 200 per face, at least 2000)")
+    sp.add_argument("--start-seed", type=int, default=0, help="first seed tried (default 0)")
+    sp.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
+    export_args(sp)
+    sp.set_defaults(func=cmd_find)
