@@ -104,15 +104,18 @@ class SearchResult:
     complete: bool = False
     bins: dict[tuple[str, ...], BinProgress] = field(default_factory=dict)
     seconds: float = 0.0
+    left_out: list[tuple[int, str]] = field(default_factory=list)  # (seed, why) of matches vetoed
 
 
 def search(measure: Callable[[list[int]], Measurements], criteria: Criteria, count: int, max_tries: int,
            first_seed: int = 0, dims: Sequence[str] = (), batch: int = 64,
-           progress: Callable[[SearchResult], None] | None = None) -> SearchResult:
+           progress: Callable[[SearchResult], None] | None = None,
+           veto: Callable[[int], str | None] | None = None) -> SearchResult:
     """Seeds ``first_seed, first_seed + 1, ...`` measured ``batch`` at a time, at most
     ``max_tries`` of them, until ``count`` faces matching ``criteria`` are kept (with
-    ``dims``, an equal quota per bin of :func:`bin_names`). ``progress`` is called after
-    every batch."""
+    ``dims``, an equal quota per bin of :func:`bin_names`). ``veto(seed)``, asked about each
+    face before it is kept, may give a reason to leave it out (the lookalike guard: a face
+    that resembles a training photo). ``progress`` is called after every batch."""
     bins = bin_names(dims, criteria)
     result = SearchResult(bins={b: BinProgress(q) for b, q in quotas(bins, count).items()})
     t0 = time.time()
@@ -123,6 +126,10 @@ def search(measure: Callable[[list[int]], Measurements], criteria: Criteria, cou
         ok = criteria.matches(m)
         for i, (seed, b) in enumerate(zip(seeds, face_bins(m, dims))):
             if not ok[i] or b not in open_bins:
+                continue
+            why = veto(seed) if veto is not None else None
+            if why:
+                result.left_out.append((seed, why))
                 continue
             state = result.bins[b]
             state.kept += 1

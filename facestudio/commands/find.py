@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from functools import partial
 from pathlib import Path
 
 from facestudio.commands.arguments import UserError, export_args, model_arg
@@ -96,6 +97,13 @@ def measure_seed_batch(g, net, seeds: list[int], psi: float):
     return measure_faces(Renderer(g).render_ws_batch(g.map(z_from_seeds(seeds, g.z_dim), psi=psi)), net)
 
 
+def _lookalike_veto(guard, renderer, g, psi: float, seed: int) -> str | None:
+    """Why the face of ``seed`` must not be kept (it resembles a training photo), or None."""
+    from facestudio.latent.recipe import Recipe
+    verdict = guard.check([renderer.render(Recipe(g.sha256, seed, psi=psi, model_name=g.name))])
+    return verdict.summary() if verdict.resembles else None
+
+
 def _progress_printer(count: int, max_tries: int):
     def report(r) -> None:
         kept, rate = len(r.kept), r.tries / max(1e-6, r.seconds)
@@ -124,7 +132,7 @@ def _bin_lines(result, dims) -> list[str]:
 def cmd_find(args) -> int:
     from facestudio.analysis.attributes import load_bundled_classifier
     from facestudio.analysis.selection import search
-    from facestudio.commands.output import load_model, stamped
+    from facestudio.commands.output import export_guard, load_model, stamped
     from facestudio.fileio import atomic_folder
     from facestudio.latent.recipe import Recipe
     from facestudio.provenance.export import ExportOptions
@@ -132,8 +140,10 @@ def cmd_find(args) -> int:
     criteria, dims, max_tries = check_request(args)
     options = ExportOptions(quality=args.quality, scale=args.scale)
     net, g = load_bundled_classifier(), load_model(args.model)
+    guard, renderer = export_guard(g, args), Renderer(g)
     result = search(lambda seeds: measure_seed_batch(g, net, seeds, args.psi), criteria, args.count, max_tries,
-                    first_seed=args.start_seed, dims=dims, progress=_progress_printer(args.count, max_tries))
+                    first_seed=args.start_seed, dims=dims, progress=_progress_printer(args.count, max_tries),
+                    veto=None if args.allow_lookalike else partial(_lookalike_veto, guard, renderer, g, args.psi))
     what = f"faces {criteria.describe()}" + (f" balanced over {','.join(dims)}" if dims else "")
     if not result.complete:
         short = "; ".join(f"{'/'.join(b) or 'all'} {p.kept} of {p.quota}" for b, p in result.bins.items()
@@ -141,14 +151,14 @@ def cmd_find(args) -> int:
         raise UserError(f"after {result.tries:,} tries (--max-tries) only {len(result.kept)} of the {args.count} "
                         f"{what} were found (short: {short}); the model rarely makes them at psi {args.psi}, "
                         f"so nothing was written: raise --max-tries or ask for fewer")
-    renderer, recipes = Renderer(g), [Recipe(g.sha256, seed, psi=args.psi, model_name=g.name) for seed, _ in result.kept]
+    recipes = [Recipe(g.sha256, seed, psi=args.psi, model_name=g.name) for seed, _ in result.kept]
     rows = []
     with atomic_folder(args.out, overwrite=args.overwrite) as staging:
         for start in range(0, len(recipes), renderer.batch_size):
             chunk = recipes[start:start + renderer.batch_size]
             for recipe, image in zip(chunk, renderer.render_batch(chunk)):
                 name = f"seed-{recipe.seed:07d}.{args.format}"
-                stamped(g, image, args, options, recipe, path=staging / name)
+                stamped(g, image, args, options, recipe, path=staging / name, guard=guard)
                 rows.append(name)
         faces = [{"seed": seed, "file": name, **m} for (seed, m), name in zip(result.kept, rows)]
         manifest = {"request": {"age": args.age, "gender": args.gender, "tone": args.tone, "balanced": list(dims),
@@ -158,6 +168,7 @@ def cmd_find(args) -> int:
                     "bins": {"/".join(b) or "all": {"quota": p.quota, "kept": p.kept, "filled_after_tries": p.filled_after}
                              for b, p in result.bins.items()},
                     "faces": faces,
+                    "left_out_as_lookalikes": [{"seed": seed, "why": why} for seed, why in result.left_out],
                     "note": "age and gender are the bundled classifier's estimates (see weights/attributes.json "
                             "for its error per group); skin tone is the ITA angle over the cheeks and nose bridge"}
         (staging / "find.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -167,6 +178,10 @@ def cmd_find(args) -> int:
     rate = result.tries / max(1, len(result.kept))
     print(f"found {len(result.kept)} {what} in {result.tries:,} tries ({result.seconds:.0f} s"
           f"{f', 1 in {math.ceil(rate)} seeds matched' if rate > 1 else ''}); wrote {args.out}", file=sys.stderr)
+    if result.left_out:
+        print(f"left out {len(result.left_out)} matching faces that resemble a training photo (seeds "
+              f"{', '.join(str(seed) for seed, _ in result.left_out[:8])}{' …' if len(result.left_out) > 8 else ''})",
+              file=sys.stderr)
     if dims or rate > 20:
         print("\n".join(_bin_lines(result, dims)), file=sys.stderr)
     return 0

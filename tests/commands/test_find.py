@@ -51,6 +51,35 @@ def test_balanced_quotas_fill_each_bin_equally():
     assert r.bins[("female",)].filled_after == 21 and r.bins[("male",)].filled_after == 12
 
 
+def test_a_vetoed_match_is_left_out_and_the_next_one_kept():
+    vetoed = {20}  # as if the face of seed 20 resembled a training photo
+    r = search(planted, Criteria(age=(20, 30), gender="female"), count=3, max_tries=1000, batch=7,
+               veto=lambda seed: "resembles someone.jpg" if seed in vetoed else None)
+    assert [s for s, _ in r.kept] == [2, 38, 56] and r.left_out == [(20, "resembles someone.jpg")]
+
+
+def test_find_leaves_out_lookalikes(capsys, monkeypatch, tmp_path, native_model, planted_find):
+    from facestudio.analysis.lookalike_guard import LookalikeVerdict
+    from facestudio.commands import find
+
+    class Guard:  # what the written faces are checked with: none resembles a photo
+        embedder = None
+
+        def check(self, faces):
+            return LookalikeVerdict(True, 0.4, len(faces), len(faces), 0.8, "someone.jpg")
+
+    monkeypatch.setattr(find, "_lookalike_veto", lambda _g, r, m, psi, seed: "resembles" if seed == 2 else None)
+    monkeypatch.setattr("facestudio.commands.output.export_guard", lambda g, args: Guard())
+    out = tmp_path / "found"
+    code, _, err = run(capsys, "find", "--model", str(native_model), "--age", "20-29", "--gender", "female",
+                       "--count", "2", "--out", str(out))
+    assert code == 0, err
+    manifest = json.loads((out / "find.json").read_text())
+    assert [f["seed"] for f in manifest["faces"]] == [20, 38]
+    assert manifest["left_out_as_lookalikes"] == [{"seed": 2, "why": "resembles"}]
+    assert "left out 1 matching faces that resemble a training photo" in err
+
+
 def test_quota_and_bin_arithmetic():
     assert quotas([("a",), ("b",), ("c",)], 7) == {("a",): 3, ("b",): 2, ("c",): 2}
     assert bin_names(("age",), Criteria(age=(25, 45))) == [("20-29",), ("30-39",), ("40-59",)]
