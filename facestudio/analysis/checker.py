@@ -1,15 +1,20 @@
-"""The lookalike checker: one plain thread that measures faces for the studio, off its GUI thread.
+"""The studio's measuring thread: faces are measured here, off the GUI thread.
 
-Callers never wait. :meth:`LookalikeChecker.check_face` asks about the face on the canvas
-(latest wins: a face the user has already moved past is never measured);
-:meth:`LookalikeChecker.check_export` asks about the faces of a file about to be written (in
-order, none dropped, served before the canvas face: the user is waiting for a file). The
+:class:`AnalysisWorker` is one plain thread with two kinds of job. An *urgent* job (a file
+about to be written: the user is waiting for it) is run in order and never dropped; a
+*latest* job replaces the job of the same channel still waiting (the canvas face, the audit
+of the gallery: a face the user has moved past is never measured). Urgent jobs run first.
+
+:class:`LookalikeChecker` asks it about the canvas face and about each face of an export; the
 guard (:mod:`facestudio.analysis.lookalike_guard`: dlib's networks and the model's training-set
-index) is built on this thread the first time a model needs it; one that cannot be built (a
-damaged index) answers with an unchecked verdict whose reason says why.
+index) is built on the worker's thread the first time a model needs it, and one that cannot be
+built (a damaged index) answers with an unchecked verdict whose reason says why.
+:class:`AttributeMeter` measures age, gender and skin tone (:func:`~.audit.measure_faces`) with
+the bundled classifier, loaded there on first use.
 
-Callbacks run **on the checker's thread**; the Qt adapter in ``facestudio/ui`` re-emits them as
-signals, which Qt queues to the GUI thread. An exception in a callback is logged and ignored.
+Callbacks run **on the worker's thread**; the Qt adapters in ``facestudio/ui`` re-emit them as
+signals, which Qt queues to the GUI thread. An exception in a job or a callback is logged and
+the worker keeps running.
 """
 
 from __future__ import annotations
@@ -25,25 +30,74 @@ from facestudio.analysis.lookalike_guard import LookalikeGuard, LookalikeVerdict
 from facestudio.errors import FacestudioError
 
 log = logging.getLogger(__name__)
-THREAD_NAME = "facestudio-lookalike"
+THREAD_NAME = "facestudio-analysis"
 _STOP = object()
+
+
+class AnalysisWorker:
+    """One daemon thread running measuring jobs (see the module doc)."""
+
+    def __init__(self):
+        self._urgent: queue.SimpleQueue = queue.SimpleQueue()
+        self._latest: dict[str, tuple[Callable, Callable]] = {}
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def urgent(self, job: Callable[[], Any], deliver: Callable[[Any], None]) -> None:
+        """Run ``job()`` after the urgent jobs before it; hand its result to ``deliver``."""
+        self._urgent.put((job, deliver))
+        self._wake.set()
+
+    def latest(self, channel: str, job: Callable[[], Any], deliver: Callable[[Any], None]) -> None:
+        """Run ``job()`` unless another job on ``channel`` arrives before it starts."""
+        with self._lock:
+            self._latest[channel] = (job, deliver)
+        self._wake.set()
+
+    def shutdown(self, timeout: float = 10) -> None:
+        """Stop the thread once the job it is running is done (safe to call twice)."""
+        self._urgent.put(_STOP)
+        self._wake.set()
+        self._thread.join(timeout=timeout)
+
+    @staticmethod
+    def _run_one(job, deliver) -> None:
+        try:
+            deliver(job())
+        except Exception:  # noqa: BLE001 - a bug in one job must not stop the worker
+            log.exception("an analysis job failed")
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while True:
+                try:
+                    item = self._urgent.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    return
+                self._run_one(*item)
+            with self._lock:
+                channel = next(iter(self._latest), None)
+                item = self._latest.pop(channel) if channel is not None else None
+            if item is not None:
+                self._run_one(*item)
+                self._wake.set()  # look again: more may have arrived meanwhile
 
 
 class LookalikeChecker:
     """on_face(key, verdict) answers :meth:`check_face`; on_export(tag, index, payload,
     verdict) answers :meth:`check_export`."""
 
-    def __init__(self, on_face: Callable[[Any, LookalikeVerdict], None],
+    def __init__(self, worker: AnalysisWorker, on_face: Callable[[Any, LookalikeVerdict], None],
                  on_export: Callable[[str, int, Any, LookalikeVerdict], None]):
-        self.on_face, self.on_export = on_face, on_export
+        self.worker, self.on_face, self.on_export = worker, on_face, on_export
         self._model_sha256: str | None = None
-        self._guards: dict[str, LookalikeGuard] = {}
-        self._face: tuple[str, Any, Any] | None = None  # the newest canvas request
-        self._exports: queue.SimpleQueue = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
-        self._thread.start()
+        self._guards: dict[str, LookalikeGuard] = {}  # touched on the worker's thread only
 
     def set_model(self, sha256: str) -> None:
         """The model whose faces the next requests are (its training-set index is used)."""
@@ -51,26 +105,19 @@ class LookalikeChecker:
 
     def check_face(self, key: Any, image) -> None:
         """Measure the canvas face ``image`` (uint8 [H, W, 3]); replaces a waiting request."""
-        if self._model_sha256 is None:
-            return
-        with self._lock:
-            self._face = (self._model_sha256, key, image)
-        self._wake.set()
+        sha256 = self._model_sha256
+        if sha256 is not None:
+            self.worker.latest("lookalike-face", lambda: self._verdict(sha256, [image]),
+                               lambda verdict: self.on_face(key, verdict))
 
     def check_export(self, tag: str, index: int, faces: list, payload: Any = None) -> None:
         """Check ``faces`` (the faces of one file) before it is written; the answer carries
         ``payload`` (what the caller writes once allowed) back with ``tag`` and ``index``."""
-        if self._model_sha256 is not None:
-            self._exports.put((self._model_sha256, tag, index, list(faces), payload))
-            self._wake.set()
+        sha256, faces = self._model_sha256, list(faces)
+        if sha256 is not None:
+            self.worker.urgent(lambda: self._verdict(sha256, faces),
+                               lambda verdict: self.on_export(tag, index, payload, verdict))
 
-    def shutdown(self, timeout: float = 10) -> None:
-        """Stop the thread once the request it is measuring is done (safe to call twice)."""
-        self._exports.put(_STOP)
-        self._wake.set()
-        self._thread.join(timeout=timeout)
-
-    # --- the thread ---------------------------------------------------------------------------
     def _guard(self, sha256: str) -> LookalikeGuard:
         if sha256 not in self._guards:
             try:
@@ -86,28 +133,30 @@ class LookalikeChecker:
         except (ValueError, RuntimeError) as exc:  # dlib's own errors are RuntimeErrors
             return LookalikeVerdict(False, guard.threshold, reason=f"the face could not be measured ({exc})")
 
-    def _deliver(self, callback, *args) -> None:
-        try:
-            callback(*args)
-        except Exception:  # noqa: BLE001 - a callback's bug must not stop the checker
-            log.exception("lookalike checker callback failed")
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while True:
-                try:
-                    job = self._exports.get_nowait()
-                except queue.Empty:
-                    break
-                if job is _STOP:
-                    return
-                sha256, tag, index, faces, payload = job
-                self._deliver(self.on_export, tag, index, payload, self._verdict(sha256, faces))
-            with self._lock:
-                face, self._face = self._face, None
-            if face is not None:
-                sha256, key, image = face
-                self._deliver(self.on_face, key, self._verdict(sha256, [image]))
-                self._wake.set()  # look again: exports may have arrived meanwhile
+class AttributeMeter:
+    """Measures faces' apparent age, P(female) and skin tone on the worker: ``measure(channel,
+    images, deliver)`` hands ``deliver`` the :class:`~.audit.Measurements`, or the one
+    sentence why they cannot be had (the classifier missing or damaged)."""
+
+    def __init__(self, worker: AnalysisWorker):
+        self.worker = worker
+        self._net = None  # loaded on the worker's thread
+
+    def measure(self, channel: str, images, deliver: Callable[[Any], None]) -> None:
+        self.worker.latest(f"attributes-{channel}", lambda: self._measure(images), deliver)
+
+    def _measure(self, images):
+        import numpy as np
+
+        from facestudio.analysis.audit import empty_measurements, measure_faces
+        images = np.asarray(images)
+        if not len(images):
+            return empty_measurements()
+        try:
+            if self._net is None:
+                from facestudio.analysis.attributes import load_bundled_classifier
+                self._net = load_bundled_classifier()
+            return measure_faces(images, self._net)
+        except (FacestudioError, OSError) as exc:
+            return str(exc)

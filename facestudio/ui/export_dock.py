@@ -42,7 +42,7 @@ class ExportController(QtCore.QObject):
         self.job: BatchExport | None = None
         self._tag: str | None = None
         self._serial = 0
-        self.checker = window.lookalike_checker
+        self.checker = window.analysis
         self.bridge.batchReady.connect(self._on_batch)
         self.checker.exportChecked.connect(self._on_checked)
         panel.exportFaceRequested.connect(self.export_face_dialog)

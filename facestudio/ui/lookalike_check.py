@@ -1,33 +1,16 @@
 """The studio's lookalike check: the badge beside the model name and the checked exports.
 
-The measuring happens on the Qt-free :class:`facestudio.analysis.checker.LookalikeChecker`'s
-own thread; :class:`LookalikeBridge` re-emits its answers as signals, which Qt queues to the
-GUI thread. :class:`GuardedExports` holds a file back until its faces are checked.
+The measuring happens on the window's measuring thread, through its
+:class:`~.analysis_bridge.AnalysisBridge`; :class:`GuardedExports` holds a file back until
+its faces are checked.
 """
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from facestudio.analysis.checker import LookalikeChecker
 from facestudio.analysis.lookalike_guard import LookalikeVerdict
 from facestudio.errors import FacestudioError
-
-
-class LookalikeBridge(QtCore.QObject):
-    """Owns the window's :class:`LookalikeChecker`; faceChecked(key, verdict) and
-    exportChecked(tag, index, payload, verdict) arrive on the GUI thread."""
-
-    faceChecked = QtCore.Signal(object, object)
-    exportChecked = QtCore.Signal(str, int, object, object)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.checker = LookalikeChecker(self.faceChecked.emit, self.exportChecked.emit)
-        self.set_model = self.checker.set_model
-        self.check_face = self.checker.check_face
-        self.check_export = self.checker.check_export
-        self.shutdown = self.checker.shutdown
 
 
 def badge_text(verdict: LookalikeVerdict) -> tuple[str, str]:
@@ -71,7 +54,8 @@ class GuardedExports(QtCore.QObject):
 
     OVERRIDE_HINT = "tick 'Export faces that resemble a real photo' in the Export dock"
 
-    def __init__(self, checker: LookalikeBridge, allowed, parent=None):
+    def __init__(self, checker, allowed, parent=None):
+        """checker: the window's AnalysisBridge; allowed: () -> whether lookalikes may be written."""
         super().__init__(parent)
         self.checker = checker
         self.allowed = allowed

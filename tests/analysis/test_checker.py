@@ -1,5 +1,6 @@
-"""The Qt-free lookalike checker: its own thread, latest wins for the canvas, every export
-answered, and a guard that cannot be built answered as 'not checked'."""
+"""The Qt-free measuring thread and the lookalike checker on it: latest wins for the canvas,
+every export answered first, a guard that cannot be built answered as 'not checked', and the
+attribute meter's answers."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_latest_wins_for_the_canvas_and_every_export_is_answered(monkeypatch, an
     got, _, record = answers
     guard = SlowGuard()
     monkeypatch.setattr(lookalike_guard, "guard_for_model", lambda *a, **k: guard)
-    checker = checker_module.LookalikeChecker(record("face"), record("export"))
+    checker = checker_module.LookalikeChecker(checker_module.AnalysisWorker(), record("face"), record("export"))
     checker.set_model("ab" * 32)
     checker.check_face("k1", face(1))   # being measured while the rest arrives
     assert guard.entered.wait(10)
@@ -58,7 +59,7 @@ def test_latest_wins_for_the_canvas_and_every_export_is_answered(monkeypatch, an
     checker.check_export("t", 0, [face(10)], "payload-0")
     checker.check_export("t", 1, [face(11)], "payload-1")
     guard.release.set()
-    checker.shutdown()
+    checker.worker.shutdown()
     assert guard.seen == [1, 10, 11]  # k3 waits behind the exports, which the stop ends first
     assert [(k, args[0]) for k, _, args in got] == [("face", "k1"), ("export", "t"), ("export", "t")]
     assert {name for _, name, _ in got} == {checker_module.THREAD_NAME}
@@ -72,11 +73,11 @@ def test_a_guard_that_cannot_be_built_answers_not_checked(monkeypatch, answers):
         raise LookalikeIndexError("the lookalike index x.npz is damaged")
 
     monkeypatch.setattr(lookalike_guard, "guard_for_model", broken)
-    checker = checker_module.LookalikeChecker(record("face"), record("export"))
+    checker = checker_module.LookalikeChecker(checker_module.AnalysisWorker(), record("face"), record("export"))
     checker.set_model("cd" * 32)
     checker.check_face("k", face(5))
     assert done.wait(10)
-    checker.shutdown()
+    checker.worker.shutdown()
     verdict = got[0][2][1]
     assert not verdict.checked and "damaged" in verdict.reason
 
@@ -90,7 +91,7 @@ def test_a_failing_callback_does_not_stop_the_checker(monkeypatch, answers):
     def bad(*args):
         raise RuntimeError("a bug in a listener")
 
-    checker = checker_module.LookalikeChecker(bad, record("export"))
+    checker = checker_module.LookalikeChecker(checker_module.AnalysisWorker(), bad, record("export"))
     checker.set_model("ef" * 32)
     checker.check_face("k", face(1))
     for _ in range(100):  # the failing callback has run ...
@@ -99,5 +100,36 @@ def test_a_failing_callback_does_not_stop_the_checker(monkeypatch, answers):
         threading.Event().wait(0.05)
     checker.check_export("t", 0, [face(2)])  # ... and the checker still answers
     assert done.wait(10)
-    checker.shutdown()
+    checker.worker.shutdown()
     assert [k for k, _, _ in got] == ["export"] and guard.seen == [1, 2]
+
+
+def test_the_attribute_meter_measures_on_the_worker_and_says_why_it_cannot():
+    from facestudio.analysis.audit import Measurements
+    worker = checker_module.AnalysisWorker()
+    meter = checker_module.AttributeMeter(worker)
+    got, done = [], threading.Event()
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
+    meter.measure("gallery", faces, lambda r: (got.append((threading.current_thread().name, r)), done.set()))
+    assert done.wait(60)
+    name, result = got[0]
+    assert name == checker_module.THREAD_NAME
+    assert isinstance(result, Measurements) and len(result) == 3
+    assert np.all((result.p_female >= 0) & (result.p_female <= 1)) and np.all(result.age >= 0)
+    done.clear()
+    meter._net = None
+
+    def missing():
+        from facestudio.analysis.attributes import ClassifierFileError
+        raise ClassifierFileError("the attribute classifier weights/attributes.safetensors is missing")
+
+    import facestudio.analysis.attributes as attributes
+    real, attributes.load_bundled_classifier = attributes.load_bundled_classifier, missing
+    try:
+        meter.measure("gallery", faces, lambda r: (got.append((None, r)), done.set()))
+        assert done.wait(60)
+    finally:
+        attributes.load_bundled_classifier = real
+    worker.shutdown()
+    assert got[-1][1] == "the attribute classifier weights/attributes.safetensors is missing"

@@ -53,7 +53,7 @@ def _wait_for_badge(qtbot, win, text):
 def test_the_badge_says_whether_the_face_on_the_canvas_resembles_a_photo(qtbot, planted, window):
     _wait_for_badge(qtbot, window, "not a training photo")
     assert "0.770" in window.lookalike_badge.toolTip()
-    assert planted.threads == {"facestudio-lookalike"}  # never the GUI thread
+    assert planted.threads == {"facestudio-analysis"}  # never the GUI thread
     planted.lookalikes.append(_current_face(window).copy())
     window.controls.seed_spin.setValue(window.state.recipe.seed + 1)
     window.controls.seed_spin.setValue(window.state.recipe.seed - 1)  # back to the planted face

@@ -1,0 +1,35 @@
+"""A thin Qt adapter over the measuring thread (:mod:`facestudio.analysis.checker`): the lookalike
+checks and the attribute measurements arrive on the GUI thread as signals.
+
+A window has one bridge for its whole life, like its :class:`~.render_bridge.RenderBridge`.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore
+
+from facestudio.analysis.checker import AnalysisWorker, AttributeMeter, LookalikeChecker
+
+
+class AnalysisBridge(QtCore.QObject):
+    """faceChecked(key, verdict) answers :meth:`check_face`; exportChecked(tag, index, payload,
+    verdict) answers :meth:`check_export`; measured(channel, result) answers :meth:`measure`
+    (result: :class:`~facestudio.analysis.audit.Measurements` or a sentence)."""
+
+    faceChecked = QtCore.Signal(object, object)
+    exportChecked = QtCore.Signal(str, int, object, object)
+    measured = QtCore.Signal(str, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.worker = AnalysisWorker()
+        self.lookalikes = LookalikeChecker(self.worker, self.faceChecked.emit, self.exportChecked.emit)
+        self.attributes = AttributeMeter(self.worker)
+        self.set_model = self.lookalikes.set_model
+        self.check_face = self.lookalikes.check_face
+        self.check_export = self.lookalikes.check_export
+        self.shutdown = self.worker.shutdown
+
+    def measure(self, channel: str, images) -> None:
+        """Measure ``images`` (uint8 [N, H, W, 3]); replaces a waiting request of ``channel``."""
+        self.attributes.measure(channel, images, lambda result: self.measured.emit(channel, result))
