@@ -29,6 +29,7 @@ from facestudio.ui.editing import EditController
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
 from facestudio.ui.analysis_bridge import AnalysisBridge
+from facestudio.ui.audit_dock import install_audit_dock
 from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
@@ -116,6 +117,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.editor = EditController(self.state, self.history, self.bridge, self.directions_panel, self.controls)
         self.gallery_controller = GalleryController(self.state, self.history, self.gallery_dock, self.canvas,
                                                     self.report, self.statusBar())
+        self.audit_dock = install_audit_dock(self)
 
     def _action(self, text: str, slot, shortcut=None, menu=None) -> QtGui.QAction:
         act = QtGui.QAction(text, self)
@@ -266,6 +268,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             self._badge_key = result.request_id
             self.lookalike_badge.checking()
             self.analysis.check_face(result.request_id, result.image)
+            self.audit_dock.measure_current(result.image)
             if not self._first_frame:
                 self._first_frame = True
                 self.firstFrameShown.emit()

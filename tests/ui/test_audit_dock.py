@@ -1,0 +1,56 @@
+"""The Audit dock driven offscreen: the canvas face's attributes and the gallery's distribution,
+measured off the GUI thread. The measurement itself is tested in tests/analysis; here a planted
+meter answers, so what the dock shows for each answer is what is tested."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from facestudio.analysis import checker
+from facestudio.analysis.audit import Measurements
+
+pytestmark = pytest.mark.usefixtures("qapp")
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def planted(monkeypatch):
+    """Every face measures 70 years, female, ITA 0 (brown); records the thread and the sizes."""
+    calls = []
+
+    def measure(self, images):
+        calls.append((threading.current_thread().name, np.asarray(images).shape))
+        n = len(images)
+        return Measurements(np.full(n, 70.0), np.full(n, 0.9), np.zeros(n))
+
+    monkeypatch.setattr(checker.AttributeMeter, "_measure", measure)
+    return calls
+
+
+def test_the_current_face_and_the_gallery_are_measured_and_shown(qtbot, planted, window):
+    dock = window.audit_dock
+    qtbot.waitUntil(lambda: "70 years" in dock.current_label.text(), timeout=TIMEOUT)
+    assert "60-79" in dock.current_label.text() and "brown" in dock.current_label.text()
+    assert "no faces" in dock.summary_label.text()
+    for seed in (1, 2, 3):
+        window.controls.seed_spin.setValue(seed)
+        window.gallery_controller.keep_current()
+    qtbot.waitUntil(lambda: "3 faces" in dock.summary_label.text(), timeout=TIMEOUT)
+    assert "100 % female" in dock.summary_label.text() and "Mean age 70" in dock.summary_label.text()
+    assert dock.stats["age"]["bins"]["60-79"] == 1.0 and dock.stats["skin_tone"]["bins"]["brown"] == 1.0
+    assert {name for name, _ in planted} == {checker.THREAD_NAME}  # never the GUI thread
+    assert max(shape[0] for _, shape in planted) == 3
+    heights = [float(h) for h in dock.age_bars.bars[-1].opts["height"]]  # the gallery's bars, in percent
+    assert heights[5] == 100.0 and sum(heights) == 100.0
+    window.state.gallery.remove(next(iter(window.state.gallery)).id)
+    qtbot.waitUntil(lambda: "2 faces" in dock.summary_label.text(), timeout=TIMEOUT)
+
+
+def test_a_classifier_that_cannot_be_loaded_is_said_in_the_dock(qtbot, monkeypatch, window):
+    monkeypatch.setattr(checker.AttributeMeter, "_measure", lambda self, images: "the classifier is missing")
+    window.controls.seed_spin.setValue(window.state.recipe.seed + 1)
+    qtbot.waitUntil(lambda: "not measured" in window.audit_dock.current_label.text(), timeout=TIMEOUT)
+    assert "the classifier is missing" in window.audit_dock.current_label.text()
