@@ -160,3 +160,22 @@ class AttributeMeter:
             return measure_faces(images, self._net)
         except (FacestudioError, OSError) as exc:
             return str(exc)
+
+
+def find_step(meter: AttributeMeter, lookalikes: LookalikeChecker | None, search, seeds: list[int], images):
+    """One step of a studio :class:`~.selection.Search`, run on the worker: measure ``images``
+    (the faces of ``seeds``), then feed the search, leaving out the faces that resemble a
+    training photo when ``lookalikes`` is given. Returns the faces kept, as (seed, image,
+    measurements), or the sentence why the faces cannot be measured."""
+    measured = meter._measure(images)
+    if isinstance(measured, str):
+        return measured
+    veto = None
+    if lookalikes is not None and lookalikes._model_sha256 is not None:
+        sha256 = lookalikes._model_sha256
+
+        def veto(_seed: int, i: int) -> str | None:
+            verdict = lookalikes._verdict(sha256, [images[i]])
+            return verdict.summary() if verdict.resembles else None
+
+    return [(seed, images[i], face) for seed, i, face in search.feed(seeds, measured, veto)]

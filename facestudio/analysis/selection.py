@@ -107,43 +107,75 @@ class SearchResult:
     left_out: list[tuple[int, str]] = field(default_factory=list)  # (seed, why) of matches vetoed
 
 
-def search(measure: Callable[[list[int]], Measurements], criteria: Criteria, count: int, max_tries: int,
-           first_seed: int = 0, dims: Sequence[str] = (), batch: int = 64,
-           progress: Callable[[SearchResult], None] | None = None,
-           veto: Callable[[int], str | None] | None = None) -> SearchResult:
-    """Seeds ``first_seed, first_seed + 1, ...`` measured ``batch`` at a time, at most
-    ``max_tries`` of them, until ``count`` faces matching ``criteria`` are kept (with
-    ``dims``, an equal quota per bin of :func:`bin_names`). ``veto(seed)``, asked about each
-    face before it is kept, may give a reason to leave it out (the lookalike guard: a face
-    that resembles a training photo). ``progress`` is called after every batch."""
-    bins = bin_names(dims, criteria)
-    result = SearchResult(bins={b: BinProgress(q) for b, q in quotas(bins, count).items()})
-    t0 = time.time()
-    open_bins = {b for b, p in result.bins.items() if p.quota > 0}
-    while open_bins and result.tries < max_tries:
-        seeds = list(range(first_seed + result.tries, first_seed + min(max_tries, result.tries + batch)))
-        m = measure(seeds)
-        ok = criteria.matches(m)
-        for i, (seed, b) in enumerate(zip(seeds, face_bins(m, dims))):
-            if not ok[i] or b not in open_bins:
+class Search:
+    """A search run step by step: :meth:`next_seeds` says which seeds to measure next and
+    :meth:`feed` takes their measurements (the studio renders and measures on its own
+    threads; :func:`search` is the loop for the command line). Seeds ``first_seed,
+    first_seed + 1, ...``, ``batch`` at a time, at most ``max_tries`` of them, until ``count``
+    faces matching ``criteria`` are kept (with ``dims``, an equal quota per bin of
+    :func:`bin_names`)."""
+
+    def __init__(self, criteria: Criteria, count: int, max_tries: int, first_seed: int = 0,
+                 dims: Sequence[str] = (), batch: int = 64):
+        self.criteria, self.max_tries, self.first_seed, self.dims, self.batch = (criteria, max_tries, first_seed,
+                                                                                 tuple(dims), batch)
+        bins = bin_names(dims, criteria)
+        self.result = SearchResult(bins={b: BinProgress(q) for b, q in quotas(bins, count).items()})
+        self.open_bins = {b for b, p in self.result.bins.items() if p.quota > 0}
+        self._t0 = time.time()
+
+    @property
+    def done(self) -> bool:
+        return not self.open_bins or self.result.tries >= self.max_tries
+
+    def next_seeds(self) -> list[int]:
+        tries = self.result.tries
+        return list(range(self.first_seed + tries, self.first_seed + min(self.max_tries, tries + self.batch)))
+
+    def feed(self, seeds: list[int], m: Measurements,
+             veto: Callable[[int, int], str | None] | None = None) -> list[tuple[int, int, dict]]:
+        """Take the measurements of ``seeds`` (as :meth:`next_seeds` gave them); returns the
+        faces kept, as (seed, its index in ``seeds``, its measurements). ``veto(seed, index)``,
+        asked about each face before it is kept, may give a reason to leave it out (the
+        lookalike guard: a face that resembles a training photo)."""
+        result, kept = self.result, []
+        ok = self.criteria.matches(m)
+        for i, (seed, b) in enumerate(zip(seeds, face_bins(m, self.dims))):
+            if not ok[i] or b not in self.open_bins:
                 continue
-            why = veto(seed) if veto is not None else None
+            why = veto(seed, i) if veto is not None else None
             if why:
                 result.left_out.append((seed, why))
                 continue
             state = result.bins[b]
             state.kept += 1
             result.kept.append((seed, m.face(i)))
+            kept.append((seed, i, m.face(i)))
             if state.kept == state.quota:
-                state.filled_after = seed - first_seed + 1
-                open_bins.discard(b)
-                if not open_bins:
-                    result.tries = seed - first_seed + 1
+                state.filled_after = seed - self.first_seed + 1
+                self.open_bins.discard(b)
+                if not self.open_bins:
+                    result.tries = seed - self.first_seed + 1
                     break
         else:
             result.tries += len(seeds)
-        result.seconds = time.time() - t0
+        result.seconds = time.time() - self._t0
+        result.complete = not self.open_bins
+        return kept
+
+
+def search(measure: Callable[[list[int]], Measurements], criteria: Criteria, count: int, max_tries: int,
+           first_seed: int = 0, dims: Sequence[str] = (), batch: int = 64,
+           progress: Callable[[SearchResult], None] | None = None,
+           veto: Callable[[int], str | None] | None = None) -> SearchResult:
+    """The whole :class:`Search` with ``measure(seeds) -> Measurements``; ``veto(seed)`` may
+    leave a matching face out (see :meth:`Search.feed`); ``progress`` is called after every
+    batch."""
+    s = Search(criteria, count, max_tries, first_seed, dims, batch)
+    while not s.done:
+        seeds = s.next_seeds()
+        s.feed(seeds, measure(seeds), None if veto is None else (lambda seed, _i: veto(seed)))
         if progress is not None:
-            progress(result)
-    result.complete = not open_bins
-    return result
+            progress(s.result)
+    s.result.complete = not s.open_bins
+    return s.result

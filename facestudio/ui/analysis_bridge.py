@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 
-from facestudio.analysis.checker import AnalysisWorker, AttributeMeter, LookalikeChecker
+from facestudio.analysis.checker import AnalysisWorker, AttributeMeter, LookalikeChecker, find_step
 
 
 class AnalysisBridge(QtCore.QObject):
     """faceChecked(key, verdict) answers :meth:`check_face`; exportChecked(tag, index, payload,
     verdict) answers :meth:`check_export`; measured(channel, result) answers :meth:`measure`
-    (result: :class:`~facestudio.analysis.audit.Measurements` or a sentence)."""
+    (result: :class:`~facestudio.analysis.audit.Measurements` or a sentence); foundStep(search,
+    kept) answers :meth:`find_step`."""
 
     faceChecked = QtCore.Signal(object, object)
     exportChecked = QtCore.Signal(str, int, object, object)
     measured = QtCore.Signal(str, object)
+    foundStep = QtCore.Signal(object, object)  # (search, kept faces or a sentence)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -33,3 +35,9 @@ class AnalysisBridge(QtCore.QObject):
     def measure(self, channel: str, images) -> None:
         """Measure ``images`` (uint8 [N, H, W, 3]); replaces a waiting request of ``channel``."""
         self.attributes.measure(channel, images, lambda result: self.measured.emit(channel, result))
+
+    def find_step(self, search, seeds: list[int], images, allow_lookalikes: bool = False) -> None:
+        """Measure the faces of ``seeds`` for ``search`` (:func:`~facestudio.analysis.checker.find_step`)."""
+        lookalikes = None if allow_lookalikes else self.lookalikes
+        self.worker.urgent(lambda: find_step(self.attributes, lookalikes, search, seeds, images),
+                           lambda kept: self.foundStep.emit(search, kept))

@@ -1,5 +1,6 @@
 """The Audit dock: what the gallery holds in apparent age, gender and skin tone, against the
-training data, and the measured attributes of the face on the canvas.
+training data, the measured attributes of the face on the canvas, and the Find panel that
+fills the gallery (:mod:`.find_panel`).
 
 The measuring (the bundled attribute classifier, the ITA over the skin patches) happens on the
 window's measuring thread (:class:`~.analysis_bridge.AnalysisBridge`, channels "current" and
@@ -19,6 +20,7 @@ from facestudio.analysis.audit import AuditError, Measurements, read_training_su
 from facestudio.analysis.groups import AGE_BINS, GENDERS
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.errors import FacestudioError
+from facestudio.ui.find_panel import attach_find_panel
 
 SET_COLOUR, TRAINING_COLOUR = (90, 160, 230), (170, 170, 170)
 
@@ -43,7 +45,7 @@ class ShareBars(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.setTitle(title, size="9pt")
-        self.setMinimumHeight(120)
+        self.setFixedHeight(170)
         axis = self.getAxis("bottom")
         axis.setTicks([[(i, n) for i, n in enumerate(names)]])
         left = self.getAxis("left")
@@ -165,9 +167,13 @@ def install_audit_dock(window) -> AuditDock:
     panel = AuditDock()
     dock = QtWidgets.QDockWidget("Audit", window)
     dock.setObjectName("dock_audit")
-    dock.setWidget(panel)
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(panel)
+    dock.setWidget(scroll)
     window.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.export_dock, dock)
     window.export_dock.raise_()
     panel.attach(window)
+    panel.find_panel = attach_find_panel(window, panel.layout())
     return panel

@@ -54,3 +54,40 @@ def test_a_classifier_that_cannot_be_loaded_is_said_in_the_dock(qtbot, monkeypat
     window.controls.seed_spin.setValue(window.state.recipe.seed + 1)
     qtbot.waitUntil(lambda: "not measured" in window.audit_dock.current_label.text(), timeout=TIMEOUT)
     assert "the classifier is missing" in window.audit_dock.current_label.text()
+
+
+def test_find_fills_the_gallery_with_matching_faces_and_says_when_it_gives_up(qtbot, monkeypatch, window):
+    """Planted measurements: seed s is female when s is odd; the lookalike check leaves out 5."""
+    def measure(self, images):  # the canvas face and the gallery
+        return Measurements(np.full(len(images), 30.0), np.zeros(len(images)), np.full(len(images), 50.0))
+
+    def feed_planted(meter, lookalikes, search, seeds, images):
+        m = Measurements(np.full(len(seeds), 30.0), np.array([0.9 if s % 2 else 0.1 for s in seeds]),
+                         np.full(len(seeds), 50.0))
+        veto = (lambda seed, i: "resembles someone.jpg" if seed == 5 else None) if lookalikes else None
+        return [(seed, images[i], face) for seed, i, face in search.feed(seeds, m, veto)]
+
+    monkeypatch.setattr(checker.AttributeMeter, "_measure", measure)
+    monkeypatch.setattr("facestudio.ui.analysis_bridge.find_step", feed_planted)
+    panel = window.audit_dock.find_panel
+    first = window.state.recipe.seed
+    panel.gender_combo.setCurrentText("female")
+    panel.count_spin.setValue(3)
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.search is None, timeout=TIMEOUT)
+    seeds = [f.recipe.seed for f in window.state.gallery]
+    odd = [s for s in range(first, first + 20) if s % 2 and s != 5][:3]
+    assert seeds == odd, (seeds, odd)
+    assert all(f.thumbnail for f in window.state.gallery)
+    assert panel.status.text().startswith("Found 3 faces female")
+    assert ("left out" in panel.status.text()) == (5 in range(first, odd[-1]))
+    panel.gender_combo.setCurrentText("any")
+    panel.age_from.setValue(60)  # every planted face is 30: none matches
+    panel.tries_spin.setValue(128)
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.search is None, timeout=TIMEOUT)
+    assert panel.status.text().startswith("Gave up after 128 tries with 0 faces aged 60-120")
+    assert len(window.state.gallery) == 3
+    panel.age_from.setValue(90)
+    panel.age_to.setValue(20)
+    assert not panel.start() and "reversed" in panel.status.text()
