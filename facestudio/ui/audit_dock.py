@@ -22,7 +22,7 @@ from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.errors import FacestudioError
 from facestudio.ui.find_panel import attach_find_panel
 
-SET_COLOUR, TRAINING_COLOUR = (90, 160, 230), (170, 170, 170)
+SET_COLOUR, TRAINING_COLOUR = (214, 96, 77), (66, 146, 198)  # as in the audit report
 
 
 def decode_thumbnail(png: bytes) -> np.ndarray | None:
