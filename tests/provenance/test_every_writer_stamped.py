@@ -34,6 +34,7 @@ CLI_WRITERS = [
     (["interpolate", "--from", "1", "--to", "2", "--frames", "3"], "strip.webp"),
     (["interpolate", "--from", "1", "--to", "2", "--frames", "3", "--layers", "0-3"], "strip.gif"),
     (["interpolate", "--from", "1", "--to", "2", "--frames", "3"], FRAMES),
+    (["find", "--count", "2", "--format", "jpg"], FRAMES),  # a folder of faces (and find.json)
 ]
 
 
@@ -53,7 +54,7 @@ def assert_stamped(path: Path, sha256: str, artist: str | None = ARTIST) -> None
 
 
 def written_files(out: Path, target: str) -> list[Path]:
-    files = sorted(out.iterdir()) if target == FRAMES else [out]
+    files = sorted(p for p in out.iterdir() if p.suffix != ".json") if target == FRAMES else [out]
     assert files, f"nothing written to {out}"
     return files
 
