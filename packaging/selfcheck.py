@@ -2,7 +2,7 @@
 
 Runs the built program headless (``QT_QPA_PLATFORM=offscreen``) with its own settings, data
 and cache folders in a temporary folder: ``--version``, ``doctor``, ``render`` + ``inspect``
-on the bundled model, and the window's ``gui --screenshot`` self-check, whose picture must
+on the bundled model (stamp, watermark and lookalike verdict), and the window's ``gui --screenshot`` self-check, whose picture must
 exist, be window-sized and show more than a blank window. Exit status 0 when all pass;
 otherwise one line saying what failed.
 """
@@ -85,6 +85,9 @@ def selfcheck(app_dir: Path, keep: Path | None = None, timeout: float = 300) -> 
             raise CheckFailed("the rendered face carries no AI-generated disclosure")
         if "found: made by facestudio" not in report:  # the build carries invisible-watermark, OpenCV and PyWavelets
             raise CheckFailed("the rendered face carries no invisible watermark")
+        lookalike = next((line for line in report.splitlines() if line.startswith("lookalike")), "")
+        if "no resemblance (training photos" not in lookalike:  # the build carries dlib, its models and the index
+            raise CheckFailed(f"the rendered face was not checked against the training photos ({lookalike.strip()!r})")
         shot = home / "screenshot.png"
         run([str(exe), "gui", "--screenshot", str(shot)], env, timeout)
         print(f"  screenshot: {check_screenshot(shot)}")

@@ -149,6 +149,10 @@ class BuildReport:
     def skipped(self) -> int:
         return self.no_face + self.unreadable + self.not_images
 
+    def line(self) -> str:
+        return (f"{self.indexed:,} faces indexed; skipped {self.no_face:,} without a face, "
+                f"{self.unreadable:,} unreadable, {self.not_images:,} not images")
+
 
 def photo_files(folder: str | Path) -> tuple[list[Path], int]:
     """The image files directly and recursively under ``folder`` (by suffix), sorted, and how

@@ -41,6 +41,11 @@ def export_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--attribution", default=None, help="credit line (default: the model card's)")
     sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
     sp.add_argument("--scale", type=int, default=1, help="integer Lanczos upscale factor (default 1)")
+    sp.add_argument("--allow-lookalike", action="store_true",
+                    help="write a face even when it resembles a training photo (or one of --against); "
+                         "the verdict is recorded in the file")
+    sp.add_argument("--against", default=None, metavar="DIR",
+                    help="also refuse faces that resemble a photo in DIR (people who must not appear)")
 
 
 def parse_layer_list(text: str, num_ws: int) -> list[int]:

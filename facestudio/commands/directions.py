@@ -185,7 +185,7 @@ def cmd_sheet(args) -> int:
                           [f"{a:+g}" for a in amounts], group=len(seeds))
     stamped(g, sheet, args, options, xmp_extra={
         "DirectionSheet": f"directions {', '.join(d.id for d, _ in picked)}; seeds {args.seeds}; "
-                          f"amounts {', '.join(f'{a:g}' for a in amounts)}; psi {args.psi}"})
+                          f"amounts {', '.join(f'{a:g}' for a in amounts)}; psi {args.psi}"}, faces=images)
     print(f"wrote {args.out} ({len(picked)} directions x {len(seeds)} seeds x {len(amounts)} amounts)")
     return 0
 

@@ -89,7 +89,8 @@ def cmd_mix(args) -> int:
         faces += [img_of[r], *cells[i * len(cols):(i + 1) * len(cols)]]
     sheet = tile(faces, len(cols) + 1)
     stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
-                                                f"layers {args.layers}; psi {args.psi}; noise {args.noise}"})
+                                                f"layers {args.layers}; psi {args.psi}; noise {args.noise}"},
+            faces=[f for f in faces if f is not None])
     print(f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})")
     return 0
 
@@ -113,9 +114,9 @@ def cmd_grid(args) -> int:
     res = g.resolution
     check_sheet(rows, cols, res, args.out, options)
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
-    sheet = tile(Renderer(g).render_ws_batch(ws, args.noise), cols)
-    stamped(g, sheet, args, options, xmp_extra={
-        "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"})
+    faces = Renderer(g).render_ws_batch(ws, args.noise)
+    stamped(g, tile(faces, cols), args, options, xmp_extra={
+        "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"}, faces=faces)
     print(f"wrote {args.out} ({len(seeds)} faces, {rows} x {cols})")
     return 0
 

@@ -11,8 +11,10 @@ is read or anything rendered.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from facestudio.commands.arguments import UserError, export_args, latent_args, model_arg, parse_layer_list
-from facestudio.commands.output import load_model
+from facestudio.commands.output import check_lookalikes, load_model
 
 
 def _layer_range(text: str | None, num_ws: int) -> tuple[int, int]:
@@ -55,6 +57,7 @@ def cmd_interpolate(args) -> int:
                               f"{args.frames} frames; psi {args.psi}; noise {args.noise}",
              "InterpolationFrom": dumps_strict(a.to_dict(), **compact),
              "InterpolationTo": dumps_strict(b.to_dict(), **compact)}
+    extra.update(check_lookalikes(g, frames, args, Path(args.out).name or str(args.out)))
     written = export_strip(frames, args.out, stamp, options, args.overwrite, extra, args.frame_ms,
                            bounce=not args.one_way)
     where = written[0] if kind != "frames" else f"{len(written)} frames to {written[0].parent}"

@@ -17,39 +17,16 @@ from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
 from facestudio.commands.arguments import EXIT_FAILED, UserError, model_arg
+from facestudio.commands.output import photo_progress
 from facestudio.errors import FacestudioError
 
-INDEX_NAME = "lookalike-index.npz"
-CACHE_FOLDER = "lookalike-cache"
 MAX_JOBS = 64  # lookalike-index --jobs: worker processes, each with its own dlib networks
 
 
-def _progress(label: str):
-    state = {"last": -1}
-
-    def report(done: int, total: int) -> None:
-        pct = 100 * done // max(1, total)
-        if pct != state["last"] or done == total:
-            state["last"] = pct
-            print(f"\r{label}: {done:,} of {total:,} photos", end="\n" if done >= total else "",
-                  file=sys.stderr, flush=True)
-
-    return report
-
-
-def _skipped_line(what: str, report) -> str:
-    return (f"{what}: {report.indexed:,} faces indexed; skipped {report.no_face:,} without a face, "
-            f"{report.unreadable:,} unreadable, {report.not_images:,} not images")
-
-
-def default_index_path() -> Path:
-    from facestudio.locations import bundled_weights_dir
-    return bundled_weights_dir() / INDEX_NAME
-
-
 def _training_index(args, embedder):
+    from facestudio.analysis import lookalike_guard
     from facestudio.analysis.lookalike import LookalikeIndex
-    path = Path(args.index) if args.index else default_index_path()
+    path = Path(args.index) if args.index else lookalike_guard.default_index_path()
     if not path.is_file():
         if args.index or not args.against:
             raise UserError(f"there is no lookalike index at {path}: build one with facestudio "
@@ -64,23 +41,12 @@ def _training_index(args, embedder):
 
 def _against_index(folder: Path, embedder):
     """The (cached) index of the photos in ``folder``."""
-    from facestudio.analysis.lookalike import LookalikeIndex, build_index, folder_digest, photo_files
+    from facestudio.analysis.lookalike_guard import cached_folder_index
     from facestudio.locations import data_dir
     if not folder.is_dir():
         raise UserError(f"--against {folder} is not a folder of photos.")
-    files, _ = photo_files(folder)
-    digest = folder_digest(files, folder)
-    cache = data_dir() / CACHE_FOLDER / f"{digest[:32]}-{embedder.sha256[:12]}.npz"
-    if cache.is_file():
-        try:
-            return LookalikeIndex.load(cache, embedder.sha256)
-        except (FacestudioError, OSError):  # a damaged cache is rebuilt, never trusted
-            cache.unlink(missing_ok=True)
-    index, report = build_index(folder, embedder, f"folder {folder.name}", _progress(f"indexing {folder}"))
-    print(_skipped_line(f"--against {folder}", report), file=sys.stderr)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    index.save(cache, overwrite=True)
-    return index
+    return cached_folder_index(folder, embedder, data_dir(), photo_progress(f"indexing {folder}"),
+                               lambda line: print(f"--against {line}", file=sys.stderr))
 
 
 def _verdict(index, embedding, threshold: float) -> dict:
@@ -163,10 +129,10 @@ def cmd_lookalike_index(args) -> int:
         from facestudio.commands.output import load_model
         model_sha256 = load_model(None if args.training_set_of == "bundled" else args.training_set_of).sha256
     embedder = IdentityEmbedder()
-    index, report = build_index(data, embedder, args.name or data.name, _progress(f"indexing {data}"),
+    index, report = build_index(data, embedder, args.name or data.name, photo_progress(f"indexing {data}"),
                                 limit=args.limit, model_sha256=model_sha256, jobs=args.jobs)
     index.save(out, overwrite=args.overwrite)
-    print(_skipped_line(f"wrote {out}", report))
+    print(f"wrote {out}: {report.line()}")
     return 0
 
 
@@ -174,7 +140,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("lookalike", help="does a face resemble a training photo (or a photo in --against)?")
     sp.add_argument("images", nargs="+", metavar="IMAGE")
     sp.add_argument("--json", action="store_true", help="one JSON object per image (a list for several)")
-    sp.add_argument("--index", default=None, help=f"lookalike index (default: {INDEX_NAME} beside the bundled model)")
+    sp.add_argument("--index", default=None, help="lookalike index (default: lookalike-index.npz beside the bundled model)")
     sp.add_argument("--against", default=None, metavar="DIR",
                     help="also check against a folder of photos of real people who must not appear")
     sp.add_argument("--threshold", type=float, default=None, help="distance below which a face resembles a photo")

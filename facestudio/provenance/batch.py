@@ -128,6 +128,7 @@ class BatchExport:
         self.options = options
         self.overwrite = overwrite
         self.written: list[Path] = []
+        self.left_out: list[int] = []  # faces not written (e.g. refused by the lookalike guard)
         self._thumbs: dict[int, Any] = {}
 
     @property
@@ -136,14 +137,19 @@ class BatchExport:
 
     @property
     def done(self) -> int:
-        return len(self._thumbs)
+        return len(self._thumbs) + len(self.left_out)
 
-    def write(self, index: int, image: Any) -> Path:
+    def write(self, index: int, image: Any, xmp_extra: dict[str, str] | None = None) -> Path:
         recipe = self.plan.recipes[index]
         path = self.plan.paths[index]
-        self.written += export_image(image, path, self.stamp_for(recipe), recipe, self.options, self.overwrite)
+        self.written += export_image(image, path, self.stamp_for(recipe), recipe, self.options, self.overwrite,
+                                     xmp_extra)
         self._thumbs[index] = image
         return path
+
+    def leave_out(self, index: int) -> None:
+        """Face ``index`` is not written (nor shown on the contact sheet)."""
+        self.left_out.append(index)
 
     def finish(self) -> list[Path]:
         if self.plan.sheet_path is not None and self._thumbs:

@@ -34,6 +34,7 @@ from facestudio.provenance.watermark import WatermarkResult, detect
 from facestudio.provenance.xmp import XmpError, parse_xmp
 
 
+LOOKALIKE_PREFIX = "facestudio:Lookalike"  # facestudio:LookalikeCheck, ...Distance, ... (export guard)
 # A sidecar is the stamp and one recipe, a few KB; 1 MiB leaves room for any real one.
 MAX_SIDECAR_BYTES = 1 << 20
 
@@ -67,6 +68,7 @@ class Provenance:
     png_text: dict[str, str] = field(default_factory=dict)
     c2pa: dict[str, Any] | None = None
     watermark: WatermarkResult = field(default_factory=lambda: WatermarkResult(False))
+    lookalike: dict[str, str] = field(default_factory=dict)  # the export's lookalike check, as stamped
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -87,7 +89,8 @@ class Provenance:
             "creator_tool": self.creator_tool, "created": self.created,
             "model": {"name": self.model_name, "sha256": self.model_sha256},
             "recipe": self.recipe, "recipe_source": self.recipe_source,
-            "c2pa": self.c2pa, "watermark": self.watermark.as_dict(), "exif": self.exif, "png_text": self.png_text, "problems": self.problems,
+            "c2pa": self.c2pa, "watermark": self.watermark.as_dict(), "lookalike": self.lookalike or None,
+            "exif": self.exif, "png_text": self.png_text, "problems": self.problems,
         }
 
 
@@ -197,6 +200,7 @@ def read_provenance(path: Path) -> Provenance:
     prov.created = x.get("xmp:CreateDate")
     prov.model_name = x.get("facestudio:ModelName")
     prov.model_sha256 = x.get("facestudio:ModelSHA256")
+    prov.lookalike = {k[len(LOOKALIKE_PREFIX):]: v for k, v in x.items() if k.startswith(LOOKALIKE_PREFIX)}
     if x.get("facestudio:Recipe"):
         prov.recipe = _xmp_recipe(x["facestudio:Recipe"], prov.problems)
         prov.recipe_source = "xmp" if prov.recipe is not None else None
@@ -244,10 +248,13 @@ def format_report(prov: Provenance) -> str:
         ("model", model),
         ("C2PA", c2pa),
         ("watermark", prov.watermark.describe()),
+        ("lookalike", prov.lookalike.get("Check")),
         ("recipe", json.dumps(prov.recipe, sort_keys=True) if prov.recipe is not None else "none"),
     ]
     if prov.recipe_source == "sidecar":
         rows.append(("recipe from", sidecar_path(prov.path).name))
+    if prov.lookalike.get("Override"):
+        rows.append(("lookalike", prov.lookalike["Override"]))
     rows += [("problem", p) for p in prov.problems]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows if v)

@@ -24,8 +24,9 @@ from facestudio.fileio import OutputPathError, atomic_folder, atomic_write, chec
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance.embed import ANIMATION_EXTENSIONS, encode_animation
 from facestudio.provenance.export import (ExportError, ExportOptions, check_export_size, encode_file, export_image,
-                                          exported_size, prepare)
+                                          exported_size, final_pixels)
 from facestudio.provenance.terms import Stamp
+from facestudio.provenance.watermark import WatermarkError
 from facestudio.sheets import tile
 
 SHEET_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -115,7 +116,10 @@ def export_animation(frames: Sequence[Any], path: Path, stamp: Stamp, recipe: Re
     if first is None:
         raise ExportError(f"cannot write {path.name}: there are no frames")
     check_strip(path, len(frames), first.shape[1], first.shape[0], options, overwrite)
-    images = [prepare(f, options) for f in frames]
+    try:  # every frame carries the invisible watermark, as a still image does
+        images = [final_pixels(f, options, stamp.model_sha256) for f in frames]
+    except WatermarkError as exc:
+        raise ExportError(f"cannot write {path.name}: {exc}") from None
     if bounce and len(images) > 2:
         images += images[-2:0:-1]
     recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe

@@ -2,9 +2,11 @@
 from exported images dropped onto the studio.
 
 Faces are rendered by the window's render worker (a batch under a tag of our own, so the
-GUI thread never runs the network), and each image is written with its provenance stamp as
-it arrives (:class:`~facestudio.provenance.batch.BatchExport`). One export runs at a time; a
-new one cancels what is left of the old.
+GUI thread never runs the network), checked by the window's lookalike checker (off the GUI
+thread too), and each image is written with its provenance stamp and the check's verdict as
+its answer arrives (:class:`~facestudio.provenance.batch.BatchExport`). A face that resembles
+a real photo is left out unless the panel allows it. One export runs at a time; a new one
+cancels what is left of the old.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ class ExportController(QtCore.QObject):
         self.job: BatchExport | None = None
         self._tag: str | None = None
         self._serial = 0
+        self.checker = window.lookalike_checker
         self.bridge.batchReady.connect(self._on_batch)
+        self.checker.exportChecked.connect(self._on_checked)
         panel.exportFaceRequested.connect(self.export_face_dialog)
         panel.exportGalleryRequested.connect(self.export_gallery_dialog)
 
@@ -160,21 +164,34 @@ class ExportController(QtCore.QObject):
         if not result.ok:
             self._fail(f"rendering failed: {result.error}")
             return
+        for k, image in enumerate(result.images):  # answered in order by _on_checked
+            self.checker.check_export(self._tag, result.start_index + k, [image], image)
+
+    def _on_checked(self, tag: str, index: int, image, verdict) -> None:
+        if self.job is None or tag != self._tag:
+            return
+        allowed = self.panel.allow_lookalike_check.isChecked()
         try:
-            for k, image in enumerate(result.images):
-                self.job.write(result.start_index + k, image)
+            if verdict.resembles and not allowed:
+                if self.job.total == 1:
+                    raise ValueError(verdict.refusal(self.job.plan.paths[0].name,
+                                                     "tick 'Export faces that resemble a real photo'"))
+                self.job.leave_out(index)
+            else:
+                self.job.write(index, image, verdict.xmp_fields(allowed))
             self.panel.progress.setValue(self.job.done)
-            if result.is_last:
-                written = self.job.finish()
+            written = self.job.finish() if self.job.done == self.job.total else None
         except (OutputPathError, OSError, ValueError) as exc:  # ExportError is an OutputPathError
             self._fail(str(exc))
             return
-        if result.is_last:
+        if written is not None:
             job, self.job, self._tag = self.job, None, None
             self.panel.progress.setVisible(False)
             where = job.plan.paths[0] if job.total == 1 else job.plan.paths[0].parent
-            self.panel.status.setText(f"Exported {where}{self._note}")
-            self.window.statusBar().showMessage(f"Exported {len(written)} file(s) to {where}", 5000)
+            left_out = (f"; {len(job.left_out)} faces that resemble a real photo were left out"
+                        if job.left_out else "")
+            self.panel.status.setText(f"Exported {where}{self._note}{left_out}")
+            self.window.statusBar().showMessage(f"Exported {len(written)} file(s) to {where}{left_out}", 5000)
             self.finished.emit(written)
 
     def _fail(self, message: str) -> None:

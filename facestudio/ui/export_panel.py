@@ -170,7 +170,12 @@ class ExportPanel(QtWidgets.QScrollArea):
         self._c2pa_ok = c2pa_available()
         if not self._c2pa_ok:
             self.c2pa_check.setToolTip(f"needs the optional c2pa-python package: {INSTALL_HINT}")
+        self.allow_lookalike_check = QtWidgets.QCheckBox("Export faces that resemble a real photo")
+        self.allow_lookalike_check.setToolTip(
+            "A face whose identity is close to a training photo's may show a real person, so its export is "
+            "refused; tick this to write it anyway (the verdict is recorded in the file). Not remembered.")
         f.addRow(self.sidecar_check)
+        f.addRow(self.allow_lookalike_check)
         f.addRow(self.c2pa_check)
         f.addRow("Certificate", cert_row)
         f.addRow("Key", key_row)

@@ -28,6 +28,7 @@ from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.editing import EditController
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
+from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge, LookalikeChecker
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
 from facestudio.ui.opening import kind_of
@@ -55,7 +56,11 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.history = RecipeHistory(self.state, self.report, self)
         self.bridge = RenderBridge(self)
         self.bridge.frameReady.connect(self._on_frame)
+        self.lookalike_checker = LookalikeChecker(self)
+        self.guarded_exports = GuardedExports(  # the Export dock is built later; asked when an answer comes
+            self.lookalike_checker, lambda: self.export_panel.allow_lookalike_check.isChecked(), self)
         self._first_frame = False
+        self._badge_key = None
         self.frames_shown = 0
 
         self.setWindowTitle("facestudio")
@@ -103,7 +108,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.model_label = QtWidgets.QLabel("no model")
         self.res_label = QtWidgets.QLabel("")
         self.time_label = QtWidgets.QLabel("")
-        for w in (self.model_label, self.res_label, self.time_label):
+        self.lookalike_badge = LookalikeBadge()
+        self.lookalike_checker.faceChecked.connect(self._on_face_checked)
+        for w in (self.lookalike_badge, self.model_label, self.res_label, self.time_label):
             self.statusBar().addPermanentWidget(w)
         self.editor = EditController(self.state, self.history, self.bridge, self.directions_panel, self.controls)
         self.gallery_controller = GalleryController(self.state, self.history, self.gallery_dock, self.canvas,
@@ -199,6 +206,7 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def set_model(self, model: StudioModel) -> None:
         self.bridge.set_renderer(model.renderer)
+        self.lookalike_checker.set_model(model.sha256)
         self.state.set_model(model)
         self.directions_controller.model_changed(model)  # sliders, method picker, renderer directions
         self.controls.set_model(model.num_ws, model.c_dim, transform=model.supports_transform)
@@ -254,9 +262,16 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.time_label.setText(f"{kind} {result.elapsed_ms:.0f} ms")
         if result.level == 0:
             self.banner.hide()
+            self._badge_key = result.request_id
+            self.lookalike_badge.checking()
+            self.lookalike_checker.check_face(result.request_id, result.image)
             if not self._first_frame:
                 self._first_frame = True
                 self.firstFrameShown.emit()
+
+    def _on_face_checked(self, key, verdict) -> None:
+        if key == self._badge_key:  # an answer about a face already replaced is not shown
+            self.lookalike_badge.show_verdict(verdict)
 
     def show_internal_error(self, sentence: str) -> None:
         """What :mod:`guard` calls with the sentence for an exception it caught."""
@@ -290,6 +305,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             self.settings.setValue("recipe/seed", self.state.recipe.seed)
         self.sessions.close()
         self.bridge.shutdown()
+        self.lookalike_checker.shutdown()
         super().closeEvent(event)
 
     def _ask(self, title: str, text: str) -> bool:

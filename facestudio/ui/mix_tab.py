@@ -15,7 +15,7 @@ from PySide6 import QtWidgets
 
 from facestudio.latent.mixing import grid_labels, grid_sheet
 from facestudio.latent.recipe import Recipe
-from facestudio.provenance import ExportError, ExportOptions, export_image
+from facestudio.provenance import ExportOptions, export_image
 from facestudio.provenance.batch import contact_sheet
 from facestudio.ui.compare_view import CompareView
 from facestudio.ui.gallery_dock import png_thumbnail
@@ -34,6 +34,7 @@ class MixController:
         self.bridge.batchReady.connect(view.on_batch)
         self.bridge.batchReady.connect(compare.on_batch)
         compare.strip.stamp = lambda: window.export_panel.stamp()  # the dock is made after this tab
+        compare.strip.guarded_exports = window.guarded_exports
         view.gallery_recipes = self.gallery_recipes
         view.faceChosen.connect(self.choose)
         view.faceOpened.connect(self.open)
@@ -68,10 +69,19 @@ class MixController:
             self.state.gallery.add(recipe, thumbnail=png_thumbnail(image))
         self.window.statusBar().showMessage(f"Kept {len(picks)} mixed faces", 3000)
 
-    def export_grid(self, path: Path, overwrite: bool = False) -> list[Path]:
+    def grid_faces(self) -> list:
+        """The faces the grid shows (row and column faces, and every cell)."""
+        view = self.view
+        if not view.is_complete():
+            raise ValueError("the grid is still rendering; export it when every face is shown")
+        grid = view.grid
+        return ([view.cache[c] for c in grid.cols] + [view.cache[r] for r in grid.rows] +
+                [view.cache[grid.cell(r, c)] for r in range(grid.shape[0]) for c in range(grid.shape[1])])
+
+    def export_grid(self, path: Path, overwrite: bool = False, lookalike: dict[str, str] | None = None) -> list[Path]:
         """Write the current grid as one sheet with the provenance stamp of the Export dock
-        (artist, terms); reference layout, or a labelled contact sheet when "labels" is on.
-        Raises ValueError / ExportError with one sentence."""
+        (artist, terms) and the lookalike check's fields; reference layout, or a labelled
+        contact sheet when "labels" is on. Raises ValueError / ExportError with one sentence."""
         view, w = self.view, self.window
         if not view.is_complete():
             raise ValueError("the grid is still rendering; export it when every face is shown")
@@ -90,19 +100,23 @@ class MixController:
         cols = ", ".join(str(c.seed) + ("*" if c.edits else "") for c in grid.cols)
         extra = {"MixGrid": f"rows {rows}; columns {cols}; layers {a}-{b - 1}; psi {grid.rows[0].psi}"}
         return export_image(sheet, Path(path), w.export_panel.stamp(), None, ExportOptions(),
-                            overwrite, extra)
+                            overwrite, {**extra, **(lookalike or {})})
 
     def export_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export mixing grid", "mix.png",
                                                         "Images (*.png *.jpg *.webp)")
         if not path:
             return
+        path, overwrite = Path(path), Path(path).exists()  # the dialog has asked
+        report = lambda sentence: self.window.report("Cannot export the grid", sentence)  # noqa: E731
         try:
-            written = self.export_grid(Path(path), overwrite=Path(path).exists())
-        except (ValueError, ExportError) as exc:
-            self.window.report("Cannot export the grid", str(exc))
+            faces = self.grid_faces()
+        except ValueError as exc:
+            report(str(exc))
             return
-        self.window.statusBar().showMessage(f"Wrote {written[0]}", 3000)
+        self.window.guarded_exports.submit(
+            faces, lambda fields: self.export_grid(path, overwrite, fields), path.name,
+            done=lambda written: self.window.statusBar().showMessage(f"Wrote {written[0]}", 3000), fail=report)
 
 
 def install_mix_tab(window, canvas: QtWidgets.QWidget) -> tuple[QtWidgets.QTabWidget, MixController]:

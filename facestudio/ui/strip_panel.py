@@ -19,7 +19,6 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.fileio import OutputPathError
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportOptions
 from facestudio.provenance.sequence import export_strip
@@ -37,6 +36,7 @@ class StripPanel(QtWidgets.QWidget):
         self.faces = faces
         self.submit_ws: Callable | None = None
         self.stamp: Callable | None = None  # () -> the provenance Stamp of an exported sheet
+        self.guarded_exports = None  # the window's GuardedExports: every export is checked for lookalikes
         self.frames: np.ndarray | None = None
         self._made: tuple | None = None  # (a, b, steps, layers) of ``frames``
         self._parts: dict[int, np.ndarray] = {}
@@ -109,7 +109,7 @@ class StripPanel(QtWidgets.QWidget):
         width = max(64, self.view.width() - 8)
         self.view.setPixmap(pix.scaled(width, 160, QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation))
 
-    def export(self, path: Path, overwrite: bool = False) -> list[Path]:
+    def export(self, path: Path, overwrite: bool = False, lookalike: dict[str, str] | None = None) -> list[Path]:
         """Write the rendered strip with the Export dock's stamp: a sheet (.png/.jpg), an
         animation (.webp/.gif) or, for a path without a suffix, a folder of numbered frames.
         Raises ValueError / OSError / OutputPathError (ExportError; an existing file without
@@ -123,6 +123,7 @@ class StripPanel(QtWidgets.QWidget):
         extra = {"Interpolation": self.describe(),
                  "InterpolationFrom": dumps_strict(a.to_dict(), sort_keys=True, separators=(",", ":")),
                  "InterpolationTo": dumps_strict(b.to_dict(), sort_keys=True, separators=(",", ":"))}
+        extra.update(lookalike or {})
         return export_strip(self.frames, target, self.stamp(), ExportOptions(lossless=True), overwrite, extra)
 
     def describe(self) -> str:
@@ -136,9 +137,11 @@ class StripPanel(QtWidgets.QWidget):
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export strip", "strip.webp", EXPORT_FILTER)
         if not path:
             return
-        try:
-            written = self.export(Path(path), overwrite=Path(path).exists())  # the dialog has asked
-        except (ValueError, OSError, OutputPathError) as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot export the strip", str(exc))
+        path, overwrite = Path(path), Path(path).exists()  # the dialog has asked
+        fail = partial(QtWidgets.QMessageBox.warning, self, "Cannot export the strip")
+        if self.frames is None or self.guarded_exports is None:
+            fail("render the strip first" if self.frames is None else "the strip cannot be checked for lookalikes")
             return
-        self.view.setToolTip(f"wrote {len(written)} file(s) to {Path(path).parent}")
+        self.guarded_exports.submit(
+            list(self.frames), lambda fields: self.export(path, overwrite, fields), path.name or str(path),
+            done=lambda written: self.view.setToolTip(f"wrote {len(written)} file(s) to {path.parent}"), fail=fail)

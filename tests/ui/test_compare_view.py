@@ -119,7 +119,7 @@ def test_the_exported_strip_sheet_holds_the_frames_and_the_stamp(qtbot, window, 
     assert f"A seed {a.seed}" in strip_note and f"B seed {b.seed}" in strip_note and "5 steps" in strip_note
 
 
-def test_the_exported_strip_animation_holds_every_frame_forth_and_back(qtbot, window, tmp_path):
+def test_the_exported_strip_animation_holds_every_frame_forth_and_back(qtbot, window, tmp_path, without_watermark):
     strip, *_ = rendered_strip(qtbot, window)
     [path] = strip.export(tmp_path / "strip.webp")
     with Image.open(path) as img:

@@ -1,0 +1,154 @@
+"""The export guard: a face that resembles an indexed photo is refused unless allowed, and every
+written file records the check in its XMP (read back by ``inspect`` and by exiftool)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facestudio.commands.main import main
+from tests.helpers import assert_one_sentence
+
+PLANTED_SEED, OTHER_SEED = 7, 8  # two of the bundled model's faces, 0.83 apart for dlib
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def bundled_face():
+    from facestudio.generator import load_generator
+    from facestudio.latent.recipe import Recipe
+    from facestudio.render.renderer import Renderer
+    g = load_generator(None)
+    return g, Renderer(g).render(Recipe(g.sha256, PLANTED_SEED))
+
+
+def _planted_index(path, embedder, face, model_sha256):
+    from facestudio.analysis.lookalike import LookalikeIndex
+    m = embedder.measure(face)
+    assert m.found
+    LookalikeIndex(m.embedding[None].astype(np.float16), ["planted_person.jpg"], embedder.sha256,
+                   "planted", model_sha256).save(path)
+    return path
+
+
+@pytest.fixture
+def planted_index(monkeypatch, tmp_path, dlib_ready, bundled_face):
+    """The training-set index holds one photo: the bundled model's face of PLANTED_SEED."""
+    from facestudio.analysis.identity import IdentityEmbedder
+    from facestudio.analysis import lookalike_guard
+    g, face = bundled_face
+    path = _planted_index(tmp_path / "index.npz", IdentityEmbedder(), face, g.sha256)
+    monkeypatch.setattr(lookalike_guard, "default_index_path", lambda: path)
+    return path
+
+
+def _lookalike_fields(path):
+    from facestudio.provenance import read_provenance
+    return read_provenance(path).lookalike
+
+
+def test_a_face_that_resembles_a_training_photo_is_refused(capsys, tmp_path, planted_index):
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out)
+    assert code != 0 and not out.exists()
+    assert_one_sentence(err, "planted_person.jpg", "--allow-lookalike")
+    assert list(tmp_path.iterdir()) == [planted_index]  # nothing half-written either
+
+
+def test_allow_lookalike_writes_it_and_records_the_verdict(capsys, tmp_path, planted_index):
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out, "--allow-lookalike")
+    assert code == 0, err
+    fields = _lookalike_fields(out)
+    assert fields["Verdict"] == "resembles a real photo" and fields["Nearest"] == "planted_person.jpg"
+    assert float(fields["Distance"]) < float(fields["Threshold"]) == 0.4
+    assert "--allow-lookalike" in fields["Override"] and "allow-lookalike" in err
+
+
+def test_another_face_is_written_with_its_distance(capsys, tmp_path, planted_index):
+    out = tmp_path / "face.jpg"
+    code, _, err = run(capsys, "render", "--seed", OTHER_SEED, "--out", out)
+    assert code == 0, err
+    fields = _lookalike_fields(out)
+    assert fields["Verdict"] == "no resemblance" and "Override" not in fields
+    assert float(fields["Distance"]) > 0.6
+    if shutil.which("exiftool"):  # what another tool reads from the file
+        tags = json.loads(subprocess.run(["exiftool", "-j", "-XMP-facestudio:all", str(out)],
+                                         capture_output=True, text=True, check=True).stdout)[0]
+        assert tags["LookalikeVerdict"] == "no resemblance"
+        assert abs(float(tags["LookalikeDistance"]) - float(fields["Distance"])) < 1e-9
+
+
+def test_every_face_of_a_sheet_is_checked(capsys, tmp_path, planted_index):
+    grid, strip = tmp_path / "grid.png", tmp_path / "strip.webp"
+    code, _, err = run(capsys, "grid", "--seeds", f"{OTHER_SEED},9,{PLANTED_SEED}", "--out", grid)
+    assert code != 0 and not grid.exists()
+    assert_one_sentence(err, "planted_person.jpg")
+    code, _, err = run(capsys, "interpolate", "--from", OTHER_SEED, "--to", PLANTED_SEED, "--frames", 3,
+                       "--out", strip)
+    assert code != 0 and not strip.exists()
+    code, _, err = run(capsys, "grid", "--seeds", f"{OTHER_SEED},9", "--out", grid)
+    assert code == 0, err
+    assert _lookalike_fields(grid)["Faces"] == "2 of 2 faces found and checked"
+
+
+def test_against_folder_refuses_a_person_who_must_not_appear(capsys, monkeypatch, tmp_path, dlib_ready,
+                                                             bundled_face):
+    from facestudio.analysis import lookalike_guard
+    monkeypatch.setattr(lookalike_guard, "default_index_path", lambda: tmp_path / "absent.npz")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    g, face = bundled_face
+    people = tmp_path / "people"
+    people.mkdir()
+    Image.fromarray(face).resize((256, 256), Image.LANCZOS).save(people / "our_model.jpg", quality=90)
+    (people / "notes.txt").write_text("not a photo")
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out, "--against", people)
+    assert code != 0 and not out.exists()
+    assert "our_model.jpg" in err and "--against" in err
+    code, _, err = run(capsys, "render", "--seed", OTHER_SEED, "--out", out, "--against", people)
+    assert code == 0, err
+    fields = _lookalike_fields(out)
+    assert fields["Verdict"] == "no resemblance" and "AgainstDistance" in fields
+    assert "no index of this model's training photos" in fields["Notes"]
+
+
+def test_an_index_of_another_models_photos_checks_nothing(capsys, monkeypatch, tmp_path, dlib_ready,
+                                                          bundled_face):
+    from facestudio.analysis.identity import IdentityEmbedder
+    from facestudio.analysis import lookalike_guard
+    _, face = bundled_face
+    path = _planted_index(tmp_path / "index.npz", IdentityEmbedder(), face, "ab" * 32)
+    monkeypatch.setattr(lookalike_guard, "default_index_path", lambda: path)
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out)
+    assert code == 0 and err == ""  # the file says it (a model without an index is the common case)
+    assert _lookalike_fields(out)["Check"] == "not checked: there is no index of this model's training photos"
+
+
+def test_without_dlib_the_export_still_happens_and_says_so(capsys, monkeypatch, tmp_path):
+    from facestudio.analysis import identity, lookalike_guard
+
+    def missing():
+        raise identity.DlibMissingError("dlib is not installed: pip install 'facestudio[lookalike]'")
+
+    monkeypatch.setattr(lookalike_guard, "IdentityEmbedder", missing)
+    out = tmp_path / "face.png"
+    code, _, err = run(capsys, "render", "--seed", OTHER_SEED, "--out", out)
+    assert code == 0 and out.exists()
+    assert "not checked for lookalikes" in err and "pip install" in err and "Traceback" not in err
+    assert "dlib is not installed" in _lookalike_fields(out)["Check"]
+    code, _, err = run(capsys, "render", "--seed", OTHER_SEED, "--out", tmp_path / "b.png",
+                       "--against", tmp_path)
+    assert code != 0 and not (tmp_path / "b.png").exists()  # asked for by name: it must not pass silently
+    assert_one_sentence(err, "pip install")
