@@ -301,7 +301,8 @@ def build_library(lib: Path, spec: LibrarySpec, config: WorkerConfig, make_engin
             return report
         finally:
             if engine is not None:
-                engine.close()
+                engine.close()  # waits for the tasks still running past the last face kept ...
+                shutil.rmtree(lib / INCOMING, ignore_errors=True)  # ... whose files are not wanted
             catalog.close()
     except OSError as exc:
         raise _disk_error(exc, lib) from None

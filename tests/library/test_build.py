@@ -24,7 +24,7 @@ def test_a_build_writes_one_stamped_watermarked_file_per_row(tmp_path, model):
     assert [r[1] for r in got] == [0, 1, 2, 3, 4]  # seeds in order from the start seed
     files = sorted(p.relative_to(lib).as_posix() for p in (lib / "faces").rglob("*.png"))
     assert files == sorted(r[2] for r in got)
-    assert not list((lib / ".incoming").iterdir())
+    assert not list((lib / ".incoming").glob("*"))
     marked = 0
     for r in got:
         path = lib / r[2]
@@ -73,7 +73,7 @@ def test_resume_removes_files_without_rows_and_makes_missing_files_again(tmp_pat
     report = build_inline(lib, model, spec)
     assert report.removed_orphans == 1 and report.restored == 1 and report.added == 1
     assert rows(lib) == clean
-    assert not part.exists() and not list((lib / ".incoming").iterdir())
+    assert not part.exists() and not list((lib / ".incoming").glob("*"))
 
 
 def test_a_missing_file_that_renders_differently_is_refused(tmp_path, model):
