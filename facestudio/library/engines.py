@@ -25,6 +25,7 @@ from facestudio.library.worker import FaceResult, FaceWorker, Task, WorkerConfig
 IN_FLIGHT_PER_WORKER = 2
 MAX_WORKERS = 64
 LOCAL_RAY_CPUS = 2
+LIVENESS_CHECK_S = 10.0  # while waiting for a task, how often to check the cluster is still there
 
 
 class EngineError(FacestudioError):
@@ -162,6 +163,9 @@ class RayEngine:
 
         def wait(ref):
             try:
+                while not ray.wait([ref], timeout=LIVENESS_CHECK_S)[0]:
+                    if not self._cluster_reachable():
+                        raise ConnectionError("its control service no longer answers")
                 return ray.get(ref)
             except Exception as exc:
                 cause = getattr(exc, "cause", None)
@@ -171,6 +175,17 @@ class RayEngine:
                                   "the same command again (with --engine local to finish it here)") from None
 
         yield from _ordered(submit, tasks, IN_FLIGHT_PER_WORKER * self.workers, wait)
+
+    def _cluster_reachable(self) -> bool:
+        """Whether the cluster's control service (GCS) still takes connections: a task whose
+        cluster went away would otherwise be waited for forever."""
+        import socket
+        try:
+            host, _, port = self.ray.get_runtime_context().gcs_address.rpartition(":")
+            socket.create_connection((host, int(port)), timeout=5).close()
+            return True
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def close(self) -> None:
         if self._started:
