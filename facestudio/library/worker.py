@@ -102,6 +102,14 @@ class FaceWorker:
                                      quality=spec["quality"], scale=spec["scale"])
         self.incoming = Path(config.library) / INCOMING
 
+    def memory_bytes(self) -> int:
+        """This worker's resident memory in bytes (Linux's VmRSS; 0 elsewhere)."""
+        try:
+            with open("/proc/self/status") as f:
+                return next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            return 0
+
     def work(self, task: Task) -> list[FaceResult]:
         from facestudio.analysis.audit import measure_faces
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
