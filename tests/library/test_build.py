@@ -165,3 +165,36 @@ def test_a_seeds_file_gives_its_seeds_in_order(tmp_path, model):
                                                        (2, 1000, "faces/000/seed-0000001000.png")]
     with Catalog(lib, readonly=True) as catalog:
         assert json.loads(catalog.meta("seeds")) == [42, 7, 1000]
+
+
+def test_balanced_quotas_keep_equal_numbers_per_bin(tmp_path):
+    """The bundled model makes both genders: two of each, the rest of a full bin skipped as quota."""
+    from pathlib import Path
+    from facestudio.locations import bundled_weights_dir
+    model = Path(bundled_weights_dir())
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 4, balanced=("gender",), max_tries=64))
+    genders = ["female" if r[7] > 0.5 else "male" for r in rows(lib)]
+    assert sorted(genders) == ["female", "female", "male", "male"]
+    # seeds 0 and 1 are male, 3 and 8 female: 2, 4-7 come while the male bin is full
+    assert [r[1] for r in rows(lib)] == [0, 1, 3, 8]
+    assert [(s[1], s[2], s[3]) for s in skipped(lib)] == [(seed, "quota", "male") for seed in (2, 4, 5, 6, 7)]
+
+
+def test_a_catalogue_that_cannot_be_written_stops_with_a_sentence(tmp_path, model, monkeypatch):
+    import sqlite3
+    from facestudio.library import catalog as catalog_module
+    from facestudio.library.catalog import CatalogError
+    lib, spec = tmp_path / "lib", spec_for(model, 10)
+
+    def full(self, faces, skipped):
+        with self.transaction():
+            raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(catalog_module.Catalog, "add_batch", full)
+    with pytest.raises(CatalogError) as err:
+        build_inline(lib, model, spec)
+    assert_one_sentence(err.value, "the disk is full", "run the same command again", full_stop=False)
+    monkeypatch.undo()
+    report = build_inline(lib, model, spec)
+    assert report.complete and report.removed_orphans == 8 and len(rows(lib)) == 10
