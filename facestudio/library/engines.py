@@ -7,7 +7,8 @@ worker loads the model once (:class:`~facestudio.library.worker.FaceWorker`).
 
 * :class:`InlineEngine`: one worker in this process (tests, debugging).
 * :class:`LocalEngine`: ``K`` processes started with ``spawn`` (no forked torch state).
-* :class:`RayEngine`: ``K`` Ray actors (the optional extra ``facestudio[cluster]``); joins
+* :class:`RayEngine`: ``K`` Ray actors (the optional extra ``facestudio[cluster]``; GPU actors where
+  the cluster has GPUs, see :func:`gpus_per_actor`); joins
   ``address`` or starts a local cluster of ``num_cpus`` CPUs and stops it afterwards. A
   cluster that goes away mid-build raises :class:`EngineError` with one sentence.
 """
@@ -130,7 +131,8 @@ class RayEngine:
         self.address = address
         self._started = False
         path = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)
-        runtime_env = {"env_vars": {"PYTHONPATH": path, "FACESTUDIO_DEVICE": os.environ.get("FACESTUDIO_DEVICE", "cpu")}}
+        device = os.environ.get("FACESTUDIO_DEVICE", "auto")  # --device, as the local engine's workers get it
+        runtime_env = {"env_vars": {"PYTHONPATH": path, "FACESTUDIO_DEVICE": device}}
         try:
             if address:
                 ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
@@ -138,7 +140,7 @@ class RayEngine:
                 ray.init(num_cpus=LOCAL_RAY_CPUS, include_dashboard=False, runtime_env=runtime_env,
                          log_to_driver=False, logging_level="ERROR")
             self._started = True
-            actor = ray.remote(num_cpus=1)(FaceWorker)
+            actor = ray.remote(num_cpus=1, num_gpus=gpus_per_actor(ray, device, self.workers))(FaceWorker)
             self._actors = [actor.remote(config) for _ in range(self.workers)]
             ray.get([a.__ray_ready__.remote() for a in self._actors])
         except Exception as exc:  # Ray raises many kinds (ConnectionError, RuntimeError, RayError)
@@ -194,6 +196,17 @@ class RayEngine:
             except Exception:
                 pass
             self._started = False
+
+
+def gpus_per_actor(ray, device: str, workers: int) -> float:
+    """GPU actors where GPUs exist: the cluster's GPUs shared among the actors (at most one
+    each), unless ``--device cpu``. Faces rendered on a GPU differ from CPU renders in their
+    last bits, so a library is best built on one kind of device (a file made again on the
+    other kind is refused by its pixel hash)."""
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    if device.strip().lower() == "cpu" or gpus <= 0:
+        return 0
+    return min(1.0, gpus / workers)
 
 
 def make_engine(name: str, config: WorkerConfig, workers: int, address: str | None = None):

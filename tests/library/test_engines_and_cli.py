@@ -113,3 +113,19 @@ def test_a_read_only_library_is_refused_in_one_sentence(tmp_path, model):
         lib.chmod(0o755)
     assert out.returncode == 1
     assert_one_sentence(out.stderr, "read-only")
+
+
+def test_ray_actors_take_gpus_only_where_the_cluster_has_them():
+    from facestudio.library.engines import gpus_per_actor
+
+    class Cluster:
+        def __init__(self, gpus):
+            self.resources = {"CPU": 16.0, **({"GPU": gpus} if gpus else {})}
+
+        def cluster_resources(self):
+            return self.resources
+
+    assert gpus_per_actor(Cluster(0), "auto", 4) == 0
+    assert gpus_per_actor(Cluster(8), "auto", 4) == 1.0
+    assert gpus_per_actor(Cluster(1), "auto", 4) == 0.25
+    assert gpus_per_actor(Cluster(8), "cpu", 4) == 0
