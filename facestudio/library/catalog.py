@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS faces (
 CREATE TABLE IF NOT EXISTS skipped (
     position INTEGER PRIMARY KEY, seed INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS faces_age ON faces(age);
+CREATE INDEX IF NOT EXISTS faces_tone ON faces(tone);
 """
 
 
@@ -85,6 +86,35 @@ class SkippedRow:
 
 
 FACE_COLUMNS = tuple(FaceRow.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class FaceFilter:
+    """Which faces to show: ``age`` [lo, hi) years, ``gender`` ``female`` / ``male`` (P(female)
+    above / not above 0.5, as the audit counts), ``tone`` a category name, ``min_lookalike``
+    the least distance to the nearest training photo (faces never compared are left out when
+    it is set). None accepts anything."""
+
+    age: tuple[float, float] | None = None
+    gender: str | None = None
+    tone: str | None = None
+    min_lookalike: float | None = None
+
+    def sql(self) -> tuple[str, tuple]:
+        """An SQL condition over the ``faces`` columns, with its arguments."""
+        parts, args = [], []
+        if self.age is not None:
+            parts.append("age >= ? AND age < ?")
+            args += [float(self.age[0]), float(self.age[1])]
+        if self.gender is not None:
+            parts.append("p_female > 0.5" if self.gender == "female" else "p_female <= 0.5")
+        if self.tone is not None:
+            parts.append("tone = ?")
+            args.append(self.tone)
+        if self.min_lookalike is not None:
+            parts.append("lookalike_distance >= ?")
+            args.append(float(self.min_lookalike))
+        return " AND ".join(parts), tuple(args)
 
 
 def pixel_sha256(pixels: np.ndarray) -> str:
@@ -219,6 +249,19 @@ class Catalog:
         sql = f"SELECT {','.join(FACE_COLUMNS)} FROM faces" + (f" WHERE {where}" if where else "")
         sql += " ORDER BY position" + (f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else "")
         return [FaceRow(*r) for r in self._query(sql, args)]
+
+    def count(self, face_filter: FaceFilter | None = None) -> int:
+        where, args = (face_filter or FaceFilter()).sql()
+        return int(self._query("SELECT count(*) FROM faces" + (f" WHERE {where}" if where else ""), args)[0][0])
+
+    def page(self, face_filter: FaceFilter | None, offset: int, limit: int) -> list[tuple]:
+        """``(position, seed, file, age, p_female, tone, lookalike_distance)`` of the faces
+        ``offset .. offset + limit`` that pass the filter, in position order: what a list of
+        thumbnails shows, a page at a time (no recipes, no embeddings)."""
+        where, args = (face_filter or FaceFilter()).sql()
+        return self._query("SELECT position, seed, file, age, p_female, tone, lookalike_distance FROM faces"
+                           + (f" WHERE {where}" if where else "") + " ORDER BY position LIMIT ? OFFSET ?",
+                           args + (int(limit), int(offset)))
 
     def files(self) -> dict[str, FaceRow]:
         return {f.file: f for f in self.faces()}
