@@ -42,8 +42,8 @@ import numpy as np
 from facestudio.errors import FacestudioError
 from facestudio.library.catalog import Catalog, FaceRow, SkippedRow, now
 from facestudio.library.spec import LibrarySpec, check_same_spec
-from facestudio.provenance.export import ExportError
 from facestudio.library.worker import FACES, INCOMING, FaceResult, Task, WorkerConfig
+from facestudio.provenance.export import ExportError
 
 NEAR_DUPLICATE_DISTANCE = 0.25
 LOCK_NAME = ".lock"
