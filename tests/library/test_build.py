@@ -66,6 +66,7 @@ def test_resume_removes_files_without_rows_and_makes_missing_files_again(tmp_pat
     # what a kill leaves: a file moved into place but not committed, a temporary file, .incoming
     with Catalog(lib) as catalog, catalog.transaction():
         catalog._db.execute("DELETE FROM faces WHERE position = 3")
+    (lib / ".incoming").mkdir(exist_ok=True)
     (lib / ".incoming" / "seed-0000000009.png").write_bytes(b"partial")
     part = lib / "faces" / "000" / ".seed-0000000000.png.abc123.part"
     part.write_bytes(b"partial")
