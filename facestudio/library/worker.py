@@ -4,9 +4,9 @@ A :class:`FaceWorker` loads the model, the attribute classifier and the lookalik
 (in a spawned process of the local engine, or a Ray actor) and then turns each
 :class:`Task` (a fixed block of positions of the spec) into one :class:`FaceResult` per
 position: rendered in one batch (torch on one thread, so every worker computes the same
-pixels), measured (:func:`facestudio.analysis.audit.measure_faces`), checked by the guard
-(which also gives the dlib identity embedding the coordinator compares faces with), and,
-when it passes the per-face tests (no lookalike, the filters of the spec), written
+pixels), measured (:func:`facestudio.analysis.audit.measure_faces`), matched against the
+spec's filters, checked by the guard when they keep it (which also gives the dlib identity
+embedding the coordinator compares faces with), and, when it passes both, written
 atomically with the stamp, watermark and lookalike verdict into ``LIB/.incoming/``. The
 coordinator decides the rest (near-duplicates, quotas) and moves the file into place.
 """
@@ -112,6 +112,7 @@ class FaceWorker:
 
     def work(self, task: Task) -> list[FaceResult]:
         from facestudio.analysis.audit import measure_faces
+        from facestudio.analysis.lookalike_guard import LookalikeVerdict
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
         from facestudio.latent.recipe import Recipe
         from facestudio.library.catalog import file_pixel_sha256
@@ -123,8 +124,11 @@ class FaceWorker:
         matches = self.criteria.matches(m)
         results = []
         for i, (position, seed, recipe) in enumerate(zip(task.positions, task.seeds, recipes)):
-            verdict, embeddings = self.guard.check_with_embeddings([images[i]])
-            status = "lookalike" if verdict.resembles else "written" if matches[i] else "filter"
+            if matches[i]:  # dlib is the costly part: only faces the filters keep are checked
+                verdict, embeddings = self.guard.check_with_embeddings([images[i]])
+            else:
+                verdict, embeddings = LookalikeVerdict(False, reason="left out by the filters"), [None]
+            status = "filter" if not matches[i] else "lookalike" if verdict.resembles else "written"
             file, sha = face_file(seed, spec["format"]), ""
             recipe_json = json.dumps(recipe.to_dict(), sort_keys=True)
             if status == "written":
