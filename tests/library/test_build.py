@@ -199,3 +199,11 @@ def test_a_catalogue_that_cannot_be_written_stops_with_a_sentence(tmp_path, mode
     monkeypatch.undo()
     report = build_inline(lib, model, spec)
     assert report.complete and report.removed_orphans == 8 and len(rows(lib)) == 10
+
+
+def test_another_seeds_file_is_another_spec(tmp_path, model):
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 2, seeds=(5, 6, 7), max_tries=3))
+    with pytest.raises(LibrarySpecError) as err:
+        build_inline(lib, model, spec_for(model, 2, seeds=(5, 6, 8), max_tries=3))
+    assert_one_sentence(err.value, "another spec", "seeds", full_stop=False)
