@@ -267,7 +267,8 @@ def build_library(lib: Path, spec: LibrarySpec, config: WorkerConfig, make_engin
             if missing:
                 report.restored = restore_missing(lib, spec, missing, engine)
             first = catalog.next_position()
-            for results in engine.run(blocks(spec, first)):
+            report.complete = decider.kept >= spec.count  # only files were missing
+            for results in engine.run(blocks(spec, first) if not report.complete else ()):
                 faces, skipped = [], []
                 for r in results:
                     if r.position < first:

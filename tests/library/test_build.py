@@ -207,3 +207,13 @@ def test_another_seeds_file_is_another_spec(tmp_path, model):
     with pytest.raises(LibrarySpecError) as err:
         build_inline(lib, model, spec_for(model, 2, seeds=(5, 6, 8), max_tries=3))
     assert_one_sentence(err.value, "another spec", "seeds", full_stop=False)
+
+
+def test_a_finished_library_with_a_deleted_file_gets_it_back_and_nothing_else(tmp_path, model):
+    lib, spec = tmp_path / "lib", spec_for(model, 3)
+    build_inline(lib, model, spec)
+    clean = rows(lib)
+    os.unlink(lib / clean[2][2])
+    report = build_inline(lib, model, spec)
+    assert (report.restored, report.added, report.decided, report.complete) == (1, 0, 0, True)
+    assert rows(lib) == clean and file_pixel_sha256(lib / clean[2][2]) == clean[2][5]
