@@ -19,9 +19,11 @@ ENGINES = ("local", "ray")
 MAX_PROBLEMS_SHOWN = 20
 
 
-def _spec(args, g):
+def _request(args) -> tuple:
+    """Everything about the request that can be wrong, checked before any model is loaded:
+    the filters, balance, seeds and seeds to try."""
     from facestudio.commands.find import _criteria, parse_balanced
-    from facestudio.library.spec import MAX_COUNT, LibrarySpec, default_max_tries, read_seeds_file
+    from facestudio.library.spec import MAX_COUNT, default_max_tries, read_seeds_file
     if not 1 <= args.count <= MAX_COUNT:
         raise UserError(f"--count {args.count:,} is outside 1 to {MAX_COUNT:,}, the most faces one library holds")
     if args.seeds is not None and args.start_seed is not None:
@@ -33,6 +35,12 @@ def _spec(args, g):
     if max_tries < args.count:
         raise UserError(f"{max_tries:,} seeds to try cannot make {args.count:,} faces; list more seeds or raise "
                         "--max-tries")
+    return criteria, dims, seeds, max_tries
+
+
+def _spec(args, g, request):
+    from facestudio.library.spec import LibrarySpec
+    criteria, dims, seeds, max_tries = request
     return LibrarySpec(count=args.count, model_sha256=g.sha256, model_name=g.name,
                        start_seed=args.start_seed or 0, seeds=seeds, max_tries=max_tries, psi=args.psi,
                        format=args.format, quality=args.quality, scale=args.scale, age=criteria.age,
@@ -58,8 +66,9 @@ def cmd_build(args) -> int:
     if args.engine == "ray":
         from facestudio.library.engines import import_ray
         import_ray()
+    request = _request(args)
     g = load_model(args.model)
-    spec = _spec(args, g)
+    spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
     report = build_library(args.out, spec, config,
