@@ -127,25 +127,37 @@ class LookalikeGuard:
 
     def check(self, faces: Iterable[np.ndarray]) -> LookalikeVerdict:
         """The verdict over ``faces`` (uint8 ``[H, W, 3]`` each): the closest of them counts."""
-        if not self.can_check:
+        if not self.can_check:  # nothing to compare with: no need to measure the faces
             return LookalikeVerdict(False, self.threshold, reason=self.reason, notes=tuple(self.notes))
+        return self.check_with_embeddings(faces)[0]
+
+    def check_with_embeddings(self, faces: Iterable[np.ndarray]) -> tuple[LookalikeVerdict, list[np.ndarray | None]]:
+        """:meth:`check`, and each face's identity embedding (float32 ``[128]``, None where
+        dlib found no face or is missing), measured once for both: the library compares
+        its faces with each other by them. Embeddings are measured even when there is no
+        index to compare them with."""
+        faces = list(faces)
+        embeddings: list[np.ndarray | None] = [None] * len(faces)
+        if self.embedder is not None:
+            embeddings = [self.embedder.measure(np.ascontiguousarray(p, dtype=np.uint8)).embedding for p in faces]
+        if not self.can_check:
+            return LookalikeVerdict(False, self.threshold, reason=self.reason, notes=tuple(self.notes)), embeddings
         count = found = 0
         best: dict[str, tuple[float, str] | None] = {"training": None, "against": None}
-        for pixels in faces:
+        for embedding in embeddings:
             count += 1
-            m = self.embedder.measure(np.ascontiguousarray(pixels, dtype=np.uint8))
-            if not m.found:
+            if embedding is None:
                 continue
             found += 1
             for key, index in (("training", self.training), ("against", self.against)):
-                match = index.nearest(m.embedding) if index is not None and len(index) else None
+                match = index.nearest(embedding) if index is not None and len(index) else None
                 if match is not None and (best[key] is None or match.distance < best[key][0]):
                     best[key] = (match.distance, match.name)
         t, a = best["training"], best["against"]
         return LookalikeVerdict(True, self.threshold, count, found,
                                 None if t is None else round(t[0], 4), None if t is None else t[1],
                                 None if a is None else round(a[0], 4), None if a is None else a[1],
-                                notes=tuple(self.notes))
+                                notes=tuple(self.notes)), embeddings
 
 
 def guard_for_model(model_sha256: str, index_path: Path | None, against: Path | None = None,

@@ -15,7 +15,7 @@ import traceback
 
 from facestudio import __version__
 from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
-                                 interpolate, lookalike, models, train)
+                                 interpolate, library, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     lookalike.add_parsers(sub)
     audit.add_parsers(sub)
     find.add_parser(sub)
+    library.add_parsers(sub)
     bench.add_parser(sub)
     train.add_parser(sub)
     doctor.add_parser(sub)

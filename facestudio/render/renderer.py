@@ -359,3 +359,11 @@ class Renderer:
                                                           transform=transform)
         return out
 
+
+
+def open_renderer(path=None, progress=None, batch_size: int | None = None) -> Renderer:
+    """A :class:`Renderer` of the model at ``path`` (the bundled model when None), for code
+    that may not import the generator package itself (the stock library's workers).
+    Raises :class:`~facestudio.generator.ModelLoadError` with one sentence."""
+    from facestudio.generator.model import load_generator
+    return Renderer(load_generator(path, progress=progress), batch_size=batch_size)

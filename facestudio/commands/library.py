@@ -1,0 +1,252 @@
+"""``facestudio library build | info | verify | export``: a stock library of faces.
+
+``build`` makes or finishes ``LIB`` (:mod:`facestudio.library.build`): the same command
+after an interruption goes on where the catalogue stops, a second run adds nothing, another
+spec or model is refused. ``info`` prints the counts and the audit's distributions,
+``verify`` checks every file against its row (exists, pixel hash, stamp, watermark) and
+``export --parquet`` writes the catalogue for data tools (pyarrow, optional).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from facestudio.commands.arguments import UserError, model_arg
+
+ENGINES = ("local", "ray")
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _request(args) -> tuple:
+    """Everything about the request that can be wrong, checked before any model is loaded:
+    the filters, balance, seeds and seeds to try."""
+    from facestudio.commands.find import _criteria, parse_balanced
+    from facestudio.library.spec import MAX_COUNT, default_max_tries, read_seeds_file
+    if not 1 <= args.count <= MAX_COUNT:
+        raise UserError(f"--count {args.count:,} is outside 1 to {MAX_COUNT:,}, the most faces one library holds")
+    if args.seeds is not None and args.start_seed is not None:
+        raise UserError("give --start-seed or --seeds, not both")
+    criteria, dims = _criteria(args), parse_balanced(args.balanced) if args.balanced else ()
+    seeds = read_seeds_file(args.seeds) if args.seeds is not None else None
+    filtered = bool(dims) or criteria != type(criteria)()
+    max_tries = args.max_tries or default_max_tries(args.count, filtered, None if seeds is None else len(seeds))
+    if max_tries < args.count:
+        raise UserError(f"{max_tries:,} seeds to try cannot make {args.count:,} faces; list more seeds or raise "
+                        "--max-tries")
+    return criteria, dims, seeds, max_tries
+
+
+def _spec(args, g, request):
+    from facestudio.library.spec import LibrarySpec
+    criteria, dims, seeds, max_tries = request
+    return LibrarySpec(count=args.count, model_sha256=g.sha256, model_name=g.name,
+                       start_seed=args.start_seed or 0, seeds=seeds, max_tries=max_tries, psi=args.psi,
+                       format=args.format, quality=args.quality, scale=args.scale, age=criteria.age,
+                       gender=criteria.gender, tone=criteria.tone, balanced=dims)
+
+
+def _progress(report) -> None:
+    rate = report.added / max(1e-6, report.seconds)
+    print(f"\rdecided {report.decided:,} seeds, added {report.added:,} faces ({rate:.1f}/s)", end="",
+          file=sys.stderr, flush=True)
+
+
+def cmd_build(args) -> int:
+    from facestudio.commands.output import load_model
+    from facestudio.library.build import build_library, describe_skipped
+    from facestudio.library.engines import check_workers, make_engine
+    from facestudio.library.worker import WorkerConfig
+    from facestudio.provenance.export import ExportOptions
+    if args.engine != "ray" and args.ray_address:
+        raise UserError("--ray-address joins a Ray cluster; use it with --engine ray")
+    check_workers(args.workers)
+    ExportOptions(quality=args.quality, scale=args.scale)  # refuses a bad scale or quality before any work
+    if args.engine == "ray":
+        from facestudio.library.engines import import_ray
+        import_ray()
+    request = _request(args)
+    g = load_model(args.model)
+    spec = _spec(args, g, request)
+    model = str(Path(args.model).resolve()) if args.model else None
+    config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
+    report = build_library(args.out, spec, config,
+                           lambda: make_engine(args.engine, config, args.workers, args.ray_address), _progress)
+    if report.decided:
+        print(file=sys.stderr)
+    skipped = describe_skipped(report.skipped)
+    fixed = (f"; removed {report.removed_orphans} unfinished files" if report.removed_orphans else "") + \
+            (f"; made {report.restored} missing files again" if report.restored else "")
+    if report.added or report.decided:
+        print(f"added {report.added:,} faces to {args.out} in {report.seconds:.1f} s "
+              f"({report.added / max(1e-6, report.seconds):.2f} faces/s; skipped {skipped}){fixed}; "
+              f"it holds all {spec.count:,}", file=sys.stderr)
+    else:
+        print(f"{args.out} already holds all {spec.count:,} faces; nothing to add{fixed}", file=sys.stderr)
+    return 0
+
+
+def _open(lib: Path):
+    from facestudio.library.catalog import Catalog
+    if not Path(lib).is_dir():
+        raise UserError(f"{lib} is not a folder")
+    return Catalog(lib, readonly=True)
+
+
+def library_summary(lib: Path) -> dict:
+    """What ``library info --json`` prints: the spec, counts, and the audit's distributions."""
+    import numpy as np
+    from facestudio.analysis.audit import Measurements, set_statistics
+    from facestudio.library.build import NEAR_DUPLICATE_DISTANCE
+    with _open(lib) as catalog:
+        spec_text = catalog.meta("spec")
+        if spec_text is None:
+            raise UserError(f"{lib} holds no build spec: it is not a facestudio library")
+        spec = json.loads(spec_text)
+        rows = catalog.faces()
+        skipped = catalog.skipped_counts()
+        decided = catalog.next_position()
+    distances = np.array([r.lookalike_distance for r in rows if r.lookalike_distance is not None])
+    summary = {"library": str(lib), "spec": spec, "spec_sha256": None, "faces": len(rows),
+               "asked_for": spec["count"], "complete": len(rows) >= spec["count"],
+               "seeds_decided": decided, "skipped": skipped,
+               "near_duplicate": {"measure": "Euclidean distance of dlib identity embeddings",
+                                  "threshold": NEAR_DUPLICATE_DISTANCE,
+                                  "faces_without_embedding": sum(r.embedding is None for r in rows)},
+               "lookalike": {"checked": int(len(distances)),
+                             "nearest_distance_min": round(float(distances.min()), 4) if len(distances) else None,
+                             "nearest_distance_median": round(float(np.median(distances)), 4) if len(distances) else None}}
+    if rows:
+        summary["audit"] = set_statistics(Measurements(np.array([r.age for r in rows]),
+                                                       np.array([r.p_female for r in rows]),
+                                                       np.array([r.ita for r in rows])))
+    return summary
+
+
+def cmd_info(args) -> int:
+    s = library_summary(args.lib)
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    spec = s["spec"]
+    print(f"library {args.lib}: {s['faces']:,} of {s['asked_for']:,} faces"
+          f"{'' if s['complete'] else ' (unfinished: run the same build command to finish it)'}")
+    print(f"  model {spec['model_name']} (sha256 {spec['model_sha256'][:12]}), psi {spec['psi']}, "
+          f"{spec['format'].upper()} x{spec['scale']}, {s['seeds_decided']:,} seeds decided")
+    print("  skipped: " + ", ".join(f"{n:,} {k}" for k, n in s["skipped"].items()))
+    look = s["lookalike"]
+    if look["checked"]:
+        print(f"  lookalike check: {look['checked']:,} faces, nearest training photo at distance "
+              f"{look['nearest_distance_min']} at the closest (median {look['nearest_distance_median']})")
+    if "audit" in s:
+        a = s["audit"]
+        print(f"  age: mean {a['age']['mean']} years; " + ", ".join(f"{k} {v:.0%}" for k, v in a["age"]["bins"].items()))
+        print(f"  gender: {a['gender']['female']:,} female, {a['gender']['male']:,} male")
+        print("  skin tone: " + ", ".join(f"{k} {v:.0%}" for k, v in a["skin_tone"]["bins"].items()))
+        print(f"  diversity (normalised joint entropy): {a['diversity']['normalised_joint_entropy']}")
+    return 0
+
+
+def verify_library(lib: Path) -> tuple[int, list[str]]:
+    """Check every face: the file exists, its pixels give the row's hash, it carries the stamp
+    (of the library's model) and the watermark; and no face file lacks a row. Returns the
+    number of faces checked and one sentence per problem."""
+    from facestudio.library.build import library_files
+    from facestudio.library.catalog import file_pixel_sha256
+    from facestudio.provenance.reader import read_provenance
+    with _open(lib) as catalog:
+        rows = catalog.faces()
+    problems = []
+    for row in rows:
+        path = Path(lib) / row.file
+        if not path.is_file():
+            problems.append(f"{row.file} (seed {row.seed}) is missing.")
+            continue
+        try:
+            if file_pixel_sha256(path) != row.pixel_sha256:
+                problems.append(f"{row.file} (seed {row.seed}) does not hold the pixels catalogued (its hash differs).")
+                continue
+            prov = read_provenance(path)
+        except (OSError, ValueError) as exc:
+            problems.append(f"{row.file} (seed {row.seed}) cannot be read ({exc}).")
+            continue
+        if not prov.is_stamped or prov.model_sha256 != row.model_sha256:
+            problems.append(f"{row.file} (seed {row.seed}) lacks the provenance stamp of the library's model.")
+        if not prov.watermark.found:
+            problems.append(f"{row.file} (seed {row.seed}) carries no watermark.")
+    extra = library_files(Path(lib)) - {r.file for r in rows}
+    problems += [f"{name} is not in the catalogue." for name in sorted(extra)]
+    return len(rows), problems
+
+
+def cmd_verify(args) -> int:
+    count, problems = verify_library(args.lib)
+    if problems:
+        for line in problems[:MAX_PROBLEMS_SHOWN]:
+            print(f"facestudio: {line}", file=sys.stderr)
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            print(f"facestudio: and {len(problems) - MAX_PROBLEMS_SHOWN} more problems.", file=sys.stderr)
+        print(f"facestudio: {args.lib} failed verification: {len(problems)} problems in {count:,} faces.",
+              file=sys.stderr)
+        return 1
+    print(f"{args.lib}: all {count:,} faces present, with the catalogued pixels, the stamp and the watermark")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from facestudio.fileio import atomic_write
+    try:
+        import pyarrow
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise UserError("library export --parquet needs pyarrow: pip install 'facestudio[data]'") from None
+    from facestudio.library.catalog import FACE_COLUMNS
+    with _open(args.lib) as catalog:
+        rows = catalog.faces()
+    columns = {c: [getattr(r, c) for r in rows] for c in FACE_COLUMNS}
+    table = pyarrow.table(columns)
+    with atomic_write(Path(args.parquet), overwrite=args.overwrite) as tmp:
+        parquet.write_table(table, tmp)
+    print(f"wrote {len(rows):,} faces to {args.parquet}", file=sys.stderr)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    from facestudio.analysis.skin_tone import TONE_CATEGORIES
+    from facestudio.library.spec import MAX_COUNT
+    lib = sub.add_parser("library", help="a stock library of faces: build, info, verify, export")
+    lsub = lib.add_subparsers(dest="library_command", required=True)
+    sp = lsub.add_parser("build", help="make or finish a library (resumable; a second run adds nothing)")
+    model_arg(sp)
+    sp.add_argument("--count", type=int, required=True, help=f"faces the library holds (1 to {MAX_COUNT:,})")
+    sp.add_argument("--start-seed", type=int, default=None, help="first seed tried (default 0)")
+    sp.add_argument("--seeds", type=Path, default=None, help="a file of seeds to try in order, one a line")
+    sp.add_argument("--max-tries", type=int, default=None, help="seeds to try at most (default 20 per face, "
+                    "200 with filters)")
+    sp.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
+    sp.add_argument("--age", default=None, help="apparent age range in years, e.g. 20-29 or 60-")
+    sp.add_argument("--gender", choices=("female", "male"), default=None)
+    sp.add_argument("--tone", default=None, help="skin tone category (ITA): " +
+                    ", ".join(c.replace(" ", "-") for c in TONE_CATEGORIES))
+    sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
+    sp.add_argument("--out", type=Path, required=True, help="the library folder (made when missing)")
+    sp.add_argument("--engine", choices=ENGINES, default="local")
+    sp.add_argument("--workers", type=int, default=1, help="worker processes or Ray actors (default 1)")
+    sp.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local one)")
+    sp.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
+    sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
+    sp.add_argument("--scale", type=int, default=1, help="integer Lanczos upscale factor (default 1)")
+    sp.set_defaults(func=cmd_build)
+    sp = lsub.add_parser("info", help="counts and the audit's distributions of a library")
+    sp.add_argument("lib", type=Path)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_info)
+    sp = lsub.add_parser("verify", help="check every file against the catalogue (hash, stamp, watermark)")
+    sp.add_argument("lib", type=Path)
+    sp.set_defaults(func=cmd_verify)
+    sp = lsub.add_parser("export", help="write the catalogue for data tools")
+    sp.add_argument("lib", type=Path)
+    sp.add_argument("--parquet", type=Path, required=True, help="the Parquet file to write (needs pyarrow)")
+    sp.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    sp.set_defaults(func=cmd_export)

@@ -1,0 +1,158 @@
+"""What a stock library is made of: its build spec, as canonical JSON with a sha256.
+
+A :class:`LibrarySpec` names everything that decides which faces a library holds and how
+their files look: how many faces, which seeds in which order (from ``start_seed`` up, or the
+list of a seeds file), the truncation psi, the model (by sha256), the file format, quality
+and upscale, the filters and balance of ``facestudio find``, and the faces per render batch
+(rendered in fixed batches, so every engine and any number of workers computes the same
+pixels). A library keeps its spec in its catalogue; resuming with another spec is refused
+(:func:`check_same_spec`), one sentence naming what differs.
+
+Positions: the ``i``-th seed tried is at position ``i`` (:meth:`LibrarySpec.seed_at`); a
+build decides the faces in position order, so the same spec always keeps the same faces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from facestudio.errors import FacestudioError
+from facestudio.latent.seeds import MAX_SEED
+
+SPEC_VERSION = 1
+MAX_COUNT = 1_000_000  # faces in one library: about 3 days here at 4 faces/s, 0.6 TB of 512 px PNGs
+MAX_TRIES = 20_000_000  # seeds one build may try (filters and balance skip most of them)
+MAX_SEEDS_FILE_BYTES = 64 << 20  # a seeds file: one seed a line, up to MAX_TRIES of them
+RENDER_BATCH = 8  # faces per network call and per task a worker gets
+FORMATS = ("png", "jpg", "webp")
+
+
+class LibrarySpecError(FacestudioError, ValueError):
+    """A spec that cannot be built, or one that is not the library's; one sentence."""
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    """count: faces the library holds when done; start_seed / seeds: the seeds tried, in order
+    (``seeds`` None: ``start_seed, start_seed + 1, ...``); max_tries: positions tried at
+    most; psi: truncation; model_sha256 / model_name: the model; format / quality / scale: the
+    files; age [lo, hi) years, gender, tone (category index), balanced (dimensions): the
+    filters of find; batch: faces per render batch."""
+
+    count: int
+    model_sha256: str
+    model_name: str = ""
+    start_seed: int = 0
+    seeds: tuple[int, ...] | None = None
+    max_tries: int = 0
+    psi: float = 0.7
+    format: str = "png"
+    quality: int = 95
+    scale: int = 1
+    age: tuple[float, float] | None = None
+    gender: str | None = None
+    tone: int | None = None
+    balanced: tuple[str, ...] = ()
+    batch: int = RENDER_BATCH
+    version: int = field(default=SPEC_VERSION)
+
+    def __post_init__(self):
+        if isinstance(self.count, bool) or not 1 <= int(self.count) <= MAX_COUNT:
+            raise LibrarySpecError(f"--count {self.count:,} is outside 1 to {MAX_COUNT:,}, the most faces one "
+                                   "library holds")
+        if self.format not in FORMATS:
+            raise LibrarySpecError(f"the format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if not 1 <= self.max_tries <= MAX_TRIES:
+            raise LibrarySpecError(f"a build tries 1 to {MAX_TRIES:,} seeds, not {self.max_tries:,}")
+        if self.seeds is None:
+            if not 0 <= self.start_seed <= MAX_SEED + 1 - self.max_tries:
+                raise LibrarySpecError(f"--start-seed {self.start_seed} leaves no room for {self.max_tries:,} "
+                                       f"seeds below {MAX_SEED}")
+        elif self.max_tries > len(self.seeds):
+            raise LibrarySpecError("max_tries cannot exceed the seeds listed")
+
+    @property
+    def tries(self) -> int:
+        """How many positions there are to try."""
+        return self.max_tries
+
+    def seed_at(self, position: int) -> int:
+        return self.seeds[position] if self.seeds is not None else self.start_seed + position
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["age"] = list(self.age) if self.age is not None else None
+        d["balanced"] = list(self.balanced)
+        if self.seeds is not None:  # the list itself is in the catalogue's meta; the spec names it by digest
+            d["seeds"] = {"count": len(self.seeds), "sha256": seeds_digest(self.seeds)}
+        return d
+
+    def canonical_json(self) -> str:
+        """Sorted keys, no spaces, floats as Python writes them: equal specs, equal text."""
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def seeds_digest(seeds: tuple[int, ...]) -> str:
+    return hashlib.sha256(",".join(map(str, seeds)).encode()).hexdigest()
+
+
+def default_max_tries(count: int, filtered: bool, available: int | None = None) -> int:
+    """Seeds a build tries at most: 20 per face (200 with filters or balance, which skip
+    most seeds), at least 2,000, at most :data:`MAX_TRIES` or the seeds listed."""
+    tries = min(MAX_TRIES, max(2000, (200 if filtered else 20) * count))
+    return tries if available is None else min(tries, available)
+
+
+def read_seeds_file(path: Path) -> tuple[int, ...]:
+    """The seeds of a file with one whole number a line (blank lines and ``#`` comments
+    ignored), each used once, in the file's order."""
+    from facestudio.fileio import read_limited
+    try:
+        text = read_limited(Path(path), MAX_SEEDS_FILE_BYTES, "the seeds file").decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LibrarySpecError(f"cannot read the seeds file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    seeds, seen = [], set()
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            seed = int(line)
+        except ValueError:
+            raise LibrarySpecError(f"line {number} of the seeds file {path} is not a whole number: {line[:40]!r}") from None
+        if not 0 <= seed <= MAX_SEED:
+            raise LibrarySpecError(f"line {number} of the seeds file {path} holds {seed}, outside 0 to {MAX_SEED}")
+        if seed in seen:
+            raise LibrarySpecError(f"the seeds file {path} lists seed {seed} twice (line {number})")
+        seen.add(seed)
+        seeds.append(seed)
+    if not seeds:
+        raise LibrarySpecError(f"the seeds file {path} lists no seeds")
+    if len(seeds) > MAX_TRIES:
+        raise LibrarySpecError(f"the seeds file {path} lists more than {MAX_TRIES:,} seeds")
+    return tuple(seeds)
+
+
+def check_same_spec(stored_json: str, spec: LibrarySpec, where: Path) -> None:
+    """Refuse (one sentence) to go on with ``spec`` in a library built with ``stored_json``."""
+    if stored_json == spec.canonical_json():
+        return
+    try:
+        stored = json.loads(stored_json)
+    except ValueError:
+        raise LibrarySpecError(f"{where} holds a damaged build spec; build the library in a new folder") from None
+    new = spec.as_dict()
+    differ = sorted(k for k in set(stored) | set(new) if stored.get(k) != new.get(k))
+    if "model_sha256" in differ:
+        raise LibrarySpecError(f"{where} was built with another model (sha256 {str(stored.get('model_sha256'))[:12]}, "
+                               f"not {spec.model_sha256[:12]}); build this one in a new folder")
+    said = ", ".join(f"{k} {json.dumps(stored.get(k))} (now {json.dumps(new.get(k))})" for k in differ[:4])
+    raise LibrarySpecError(f"{where} was built with another spec ({said}); rerun with the same options to finish "
+                           "it, or build the new one in a new folder")

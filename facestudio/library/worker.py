@@ -1,0 +1,144 @@
+"""What a library worker does with one batch of seeds: render, measure, check, write.
+
+A :class:`FaceWorker` loads the model, the attribute classifier and the lookalike guard once
+(in a spawned process of the local engine, or a Ray actor) and then turns each
+:class:`Task` (a fixed block of positions of the spec) into one :class:`FaceResult` per
+position: rendered in one batch (torch on one thread, so every worker computes the same
+pixels), measured (:func:`facestudio.analysis.audit.measure_faces`), matched against the
+spec's filters, checked by the guard when they keep it (which also gives the dlib identity
+embedding the coordinator compares faces with), and, when it passes both, written
+atomically with the stamp, watermark and lookalike verdict into ``LIB/.incoming/``. The
+coordinator decides the rest (near-duplicates, quotas) and moves the file into place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+INCOMING = ".incoming"
+FACES = "faces"
+SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+
+
+def face_file(seed: int, fmt: str) -> str:
+    """A face's file, relative to LIB: ``faces/042/seed-0000001042.png`` (a thousand folders
+    by the seed's last three digits, so no folder holds more than a thousandth of a library)."""
+    return f"{FACES}/{seed % 1000:03d}/seed-{seed:010d}{SUFFIXES[fmt]}"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What every worker needs, picklable: the library folder, the model file (None: the
+    bundled model), the spec's canonical JSON and its sha256."""
+
+    library: str
+    model: str | None
+    spec_json: str
+    spec_sha256: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A block of positions with their seeds; ``index`` numbers the block."""
+
+    index: int
+    positions: tuple[int, ...]
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One position's outcome. status: ``written`` (the file is in ``LIB/.incoming``),
+    ``lookalike`` or ``filter`` (nothing written); the measurements, the lookalike check
+    (distance / nearest None when not checked or no face found) and the identity embedding
+    (float32 bytes, None when none)."""
+
+    position: int
+    seed: int
+    status: str
+    file: str
+    pixel_sha256: str
+    recipe: str
+    age: float
+    p_female: float
+    ita: float
+    tone: str
+    lookalike_distance: float | None
+    lookalike_nearest: str | None
+    lookalike_summary: str
+    embedding: bytes | None
+
+
+class FaceWorker:
+    """Holds the model, the classifier and the guard; :meth:`work` does one task."""
+
+    def __init__(self, config: WorkerConfig):
+        import torch
+        torch.set_num_threads(1)  # the same arithmetic in every worker: the same pixels
+        from facestudio.analysis.attributes import load_bundled_classifier
+        from facestudio.analysis.lookalike_guard import default_index_path, guard_for_model
+        from facestudio.analysis.selection import Criteria
+        from facestudio.provenance import make_stamp
+        from facestudio.provenance.export import ExportOptions
+        from facestudio.render.renderer import open_renderer
+        self.config = config
+        self.spec = spec = json.loads(config.spec_json)
+        self.renderer = open_renderer(config.model, batch_size=spec["batch"])
+        g = self.renderer.generator
+        if g.sha256 != spec["model_sha256"]:
+            from facestudio.library.spec import LibrarySpecError
+            raise LibrarySpecError(f"the worker loaded another model (sha256 {g.sha256[:12]}) than the library's "
+                                   f"{spec['model_sha256'][:12]}")
+        self.net = load_bundled_classifier()
+        self.guard = guard_for_model(g.sha256, default_index_path())
+        self.criteria = Criteria(age=tuple(spec["age"]) if spec["age"] else None, gender=spec["gender"],
+                                 tone=spec["tone"])
+        self.stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256)
+        self.options = ExportOptions(format="jpeg" if spec["format"] == "jpg" else spec["format"],
+                                     quality=spec["quality"], scale=spec["scale"])
+        self.incoming = Path(config.library) / INCOMING
+
+    def memory_bytes(self) -> int:
+        """This worker's resident memory in bytes (Linux's VmRSS; 0 elsewhere)."""
+        try:
+            with open("/proc/self/status") as f:
+                return next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            return 0
+
+    def work(self, task: Task) -> list[FaceResult]:
+        from facestudio.analysis.audit import measure_faces
+        from facestudio.analysis.lookalike_guard import LookalikeVerdict
+        from facestudio.analysis.skin_tone import TONE_CATEGORIES
+        from facestudio.latent.recipe import Recipe
+        from facestudio.library.catalog import file_pixel_sha256
+        from facestudio.provenance.export import export_image
+        g, spec = self.renderer.generator, self.spec
+        recipes = [Recipe(g.sha256, seed, psi=spec["psi"], model_name=g.name) for seed in task.seeds]
+        images = self.renderer.render_batch(recipes, max_batch=spec["batch"])
+        m = measure_faces(images, self.net)
+        matches = self.criteria.matches(m)
+        results = []
+        for i, (position, seed, recipe) in enumerate(zip(task.positions, task.seeds, recipes)):
+            if matches[i]:  # dlib is the costly part: only faces the filters keep are checked
+                verdict, embeddings = self.guard.check_with_embeddings([images[i]])
+            else:
+                verdict, embeddings = LookalikeVerdict(False, reason="left out by the filters"), [None]
+            status = "filter" if not matches[i] else "lookalike" if verdict.resembles else "written"
+            file, sha = face_file(seed, spec["format"]), ""
+            recipe_json = json.dumps(recipe.to_dict(), sort_keys=True)
+            if status == "written":
+                target = self.incoming / Path(file).name
+                export_image(images[i], target, self.stamp, recipe, self.options, overwrite=True,
+                             xmp_extra={**verdict.xmp_fields(), "LibrarySpec": self.config.spec_sha256})
+                sha = file_pixel_sha256(target)
+            embedding = embeddings[0]
+            results.append(FaceResult(
+                position, seed, status, file, sha, recipe_json, float(m.age[i]), float(m.p_female[i]),
+                float(m.ita[i]), TONE_CATEGORIES[int(m.tone[i])], verdict.distance, verdict.nearest,
+                verdict.summary(), None if embedding is None else np.asarray(embedding, np.float32).tobytes()))
+        return results

@@ -1,0 +1,188 @@
+"""Stock library throughput: faces/s of whole builds, per-face cost of each stage, memory per
+worker, and the catalogue's cost per face.
+
+* Builds of ``--count`` faces (default 100) of the bundled 64 px model with the local engine
+  (1 and 2 workers) and the Ray engine (2 actors on a local 2-CPU cluster), wall time from
+  the command's start (engine start included) and the steady rate after the first block.
+* Stages, one face at a time in this process on one thread, for the 64 px model and, when
+  ``--model128`` is given (a native model folder or the training state
+  ``checkpoints/faces128.pt``), for 128 px: render (in blocks of 8), attribute measurement,
+  lookalike check with the identity embedding, stamped and watermarked export, pixel hash.
+* Catalogue: ``--catalog-rows`` rows (default 20,000) committed in blocks of 8.
+
+Run: ``.venv/bin/python tests/benchmarks/library_throughput.py [--count 100] [--json OUT]``
+Not part of the test suite: timings depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facestudio.library.build import build_library
+from facestudio.library.catalog import Catalog, FaceRow, file_pixel_sha256
+from facestudio.library.engines import RayEngine, make_engine
+from facestudio.library.spec import LibrarySpec
+from facestudio.library.worker import FaceWorker, WorkerConfig
+from facestudio.render.renderer import open_renderer
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def spec_of(model: str | None, count: int) -> tuple[LibrarySpec, WorkerConfig]:
+    g = open_renderer(model).generator
+    spec = LibrarySpec(count=count, model_sha256=g.sha256, model_name=g.name, max_tries=max(2000, 20 * count))
+    return spec, g
+
+
+def timed_build(engine: str, workers: int, count: int, model: str | None, folder: Path) -> dict:
+    lib = folder / f"{engine}-{workers}"
+    spec, _ = spec_of(model, count)
+    config = WorkerConfig(str(lib), model, spec.canonical_json(), spec.sha256)
+    engines, marks = [], []
+
+    def start():
+        e = make_engine(engine, config, workers)
+        engines.append(e)
+        return e
+
+    def progress(report):
+        marks.append((time.perf_counter(), report.added))
+        if len(marks) == 2 * workers + 1:  # once every worker is busy: note their memory
+            memory.extend(worker_memory(engines[0]))
+
+    memory: list[int] = []
+    began = time.perf_counter()
+    report = build_library(lib, spec, config, start, progress)
+    wall = time.perf_counter() - began
+    first_t, first_n = marks[0]
+    steady = (report.added - first_n) / max(1e-9, marks[-1][0] - first_t)
+    return {"engine": engine, "workers": workers, "faces": report.added, "wall_s": round(wall, 1),
+            "faces_per_s": round(report.added / wall, 3), "steady_faces_per_s": round(steady, 3),
+            "worker_rss_mb": [round(m / 2**20) for m in memory]}
+
+
+def worker_memory(engine) -> list[int]:
+    if isinstance(engine, RayEngine):
+        return engine.ray.get([a.memory_bytes.remote() for a in engine._actors])
+    return [rss_bytes(pid) for pid in engine._pool._processes]
+
+
+def stage_costs(model: str | None, faces: int, folder: Path) -> dict:
+    torch.set_num_threads(1)
+    spec, g = spec_of(model, 8)
+    lib = folder / f"stages-{g.resolution}"
+    (lib / ".incoming").mkdir(parents=True)
+    worker = FaceWorker(WorkerConfig(str(lib), model, spec.canonical_json(), spec.sha256))
+    from facestudio.analysis.audit import measure_faces
+    from facestudio.latent.recipe import Recipe
+    from facestudio.provenance.export import export_image
+    totals = dict.fromkeys(("render", "measure", "lookalike_and_embedding", "export", "pixel_hash"), 0.0)
+    done = 0
+    for block in range(0, faces, 8):
+        seeds = list(range(block, block + 8))
+        recipes = [Recipe(g.sha256, s, psi=0.7, model_name=g.name) for s in seeds]
+        t = time.perf_counter()
+        images = worker.renderer.render_batch(recipes, max_batch=8)
+        totals["render"] += time.perf_counter() - t
+        t = time.perf_counter()
+        measure_faces(images, worker.net)
+        totals["measure"] += time.perf_counter() - t
+        for image, recipe in zip(images, recipes):
+            t = time.perf_counter()
+            verdict, _ = worker.guard.check_with_embeddings([image])
+            totals["lookalike_and_embedding"] += time.perf_counter() - t
+            path = lib / ".incoming" / f"seed-{recipe.seed}.png"
+            t = time.perf_counter()
+            export_image(image, path, worker.stamp, recipe, worker.options, overwrite=True,
+                         xmp_extra=verdict.xmp_fields())
+            totals["export"] += time.perf_counter() - t
+            t = time.perf_counter()
+            file_pixel_sha256(path)
+            totals["pixel_hash"] += time.perf_counter() - t
+        done += len(seeds)
+    per_face = {k: round(1000 * v / done, 1) for k, v in totals.items()}
+    per_face["total"] = round(sum(per_face.values()), 1)
+    return {"resolution": g.resolution, "faces": done, "ms_per_face": per_face,
+            "index_compared": worker.guard.can_check, "file_kb": round(path.stat().st_size / 1024)}
+
+
+def catalog_cost(rows: int, folder: Path) -> dict:
+    (folder / "catalog-bench").mkdir()
+    catalog = Catalog(folder / "catalog-bench", create=True)
+    embedding = np.zeros(128, np.float32).tobytes()
+    t = time.perf_counter()
+    for start in range(0, rows, 8):
+        catalog.add_batch([FaceRow(p, p, f"faces/{p % 1000:03d}/seed-{p:010d}.png", '{"seed": %d}' % p, "0" * 64,
+                                   "0" * 64, 30.0, 0.5, 20.0, "light", 0.5, "x.jpg", embedding, time.time())
+                           for p in range(start, min(rows, start + 8))], [])
+    seconds = time.perf_counter() - t
+    catalog.close()
+    size = sum(p.stat().st_size for p in (folder / "catalog-bench").glob("catalog.sqlite*"))
+    return {"rows": rows, "us_per_face": round(1e6 * seconds / rows, 1), "bytes_per_face": round(size / rows)}
+
+
+def model128(path: str | None, folder: Path) -> str | None:
+    """A native model folder for ``path``: itself, or the EMA generator of a training state."""
+    if path is None or Path(path).is_dir():
+        return path
+    from facestudio.training.run import CHECKPOINT_NAME, export
+    run = folder / "run128"
+    run.mkdir()
+    os.symlink(Path(path).resolve(), run / CHECKPOINT_NAME)
+    card = Path(__file__).resolve().parents[2] / "weights" / "MODEL_CARD.md"
+    return str(export(argparse.Namespace(run=run, export=folder / "faces128", card=card, overwrite=True),
+                      log=lambda _m: None))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--stage-faces", type=int, default=32)
+    p.add_argument("--catalog-rows", type=int, default=20_000)
+    p.add_argument("--model128", default=None)
+    p.add_argument("--skip-builds", action="store_true")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    folder = Path(tempfile.mkdtemp(prefix="library-bench-"))
+    out: dict = {"cpus": os.cpu_count()}
+    try:
+        out["catalog"] = catalog_cost(args.catalog_rows, folder)
+        print(json.dumps(out["catalog"]), file=sys.stderr)
+        out["stages"] = [stage_costs(None, args.stage_faces, folder)]
+        print(json.dumps(out["stages"][-1]), file=sys.stderr)
+        m128 = model128(args.model128, folder)
+        if m128:
+            out["stages"].append(stage_costs(m128, args.stage_faces, folder))
+            print(json.dumps(out["stages"][-1]), file=sys.stderr)
+        out["builds"] = []
+        if not args.skip_builds:
+            for engine, workers in (("local", 1), ("local", 2), ("ray", 2)):
+                out["builds"].append(timed_build(engine, workers, args.count, None, folder))
+                print(json.dumps(out["builds"][-1]), file=sys.stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    text = json.dumps(out, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

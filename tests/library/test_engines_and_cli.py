@@ -1,0 +1,131 @@
+"""The command line: local and Ray engines give the same faces; info, verify, export; bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from PIL import Image
+
+from tests.helpers import assert_one_sentence
+from tests.library.conftest import build_inline, cli, rows, spec_for
+
+HAS_RAY = importlib.util.find_spec("ray") is not None
+
+
+@pytest.mark.skipif(not HAS_RAY, reason="Ray is not installed (make setup installs facestudio[cluster])")
+def test_ray_and_local_engines_make_the_same_library(tmp_path, model):
+    local, ray_lib = tmp_path / "local", tmp_path / "ray"
+    args = ["--model", str(model), "--count", "10"]
+    made = cli("library", "build", *args, "--out", str(local), "--workers", "2")
+    assert made.returncode == 0, made.stderr
+    made = cli("library", "build", *args, "--out", str(ray_lib), "--engine", "ray", "--workers", "2")
+    assert made.returncode == 0, made.stderr
+    assert len(rows(local)) == 10 and rows(ray_lib) == rows(local)
+    inline = tmp_path / "inline"
+    build_inline(inline, model, spec_for(model, 10))
+    assert rows(inline) == rows(local)  # and one worker in this process agrees with both
+
+
+def test_verify_passes_a_real_library_and_catches_a_tampered_or_missing_file(tmp_path):
+    lib = tmp_path / "lib"  # the bundled model: real faces, checked by the lookalike guard
+    made = cli("library", "build", "--count", "3", "--out", str(lib))
+    assert made.returncode == 0, made.stderr
+    ok = cli("library", "verify", str(lib))
+    assert ok.returncode == 0 and "all 3 faces" in ok.stdout, ok.stderr
+    first, second = (lib / r[2] for r in rows(lib)[:2])
+    with Image.open(first) as img:
+        pixels = img.convert("RGB")
+    pixels.putpixel((10, 10), (0, 0, 0) if pixels.getpixel((10, 10)) != (0, 0, 0) else (255, 255, 255))
+    pixels.save(first)  # a pixel changed, and the stamp gone with the re-save
+    second.unlink()
+    bad = cli("library", "verify", str(lib))
+    assert bad.returncode == 1
+    assert f"{first.relative_to(lib)} (seed 0) does not hold the pixels catalogued" in bad.stderr
+    assert f"{second.relative_to(lib)} (seed 1) is missing" in bad.stderr
+    assert "2 problems in 3 faces" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_info_reports_counts_and_the_audit(tmp_path, model):
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 4))
+    out = cli("library", "info", str(lib), "--json")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["faces"] == 4 and info["complete"] and info["audit"]["count"] == 4
+    assert sum(info["audit"]["gender"].values()) == 4
+    assert info["near_duplicate"]["threshold"] == 0.25
+    text = cli("library", "info", str(lib))
+    assert "4 of 4 faces" in text.stdout and "skin tone" in text.stdout
+
+
+def test_export_parquet_writes_every_row_or_says_pyarrow_is_missing(tmp_path, model):
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 2))
+    out = cli("library", "export", str(lib), "--parquet", str(tmp_path / "faces.parquet"))
+    if importlib.util.find_spec("pyarrow") is None:
+        assert out.returncode == 1
+        assert_one_sentence(out.stderr, "needs pyarrow")
+        assert not (tmp_path / "faces.parquet").exists()
+    else:
+        import pyarrow.parquet as parquet
+        assert out.returncode == 0, out.stderr
+        table = parquet.read_table(tmp_path / "faces.parquet")
+        assert table.num_rows == 2 and table.column("seed").to_pylist() == [0, 1]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--count", "1000001"], "outside 1 to 1,000,000"),
+    (["--count", "2", "--start-seed", "1", "--seeds", "x"], "not both"),
+    (["--count", "2", "--workers", "0"], "--workers 0"),
+    (["--count", "2", "--ray-address", "auto"], "use it with --engine ray"),
+    (["--count", "2", "--scale", "9"], "scale"),
+])
+def test_bad_requests_are_refused_in_one_sentence_before_any_work(tmp_path, extra, expected):
+    out = cli("library", "build", "--out", str(tmp_path / "lib"), *extra)
+    assert out.returncode == 1
+    assert_one_sentence(out.stderr, expected)
+    assert not (tmp_path / "lib").exists()
+
+
+def test_a_library_of_another_model_or_a_file_in_the_way_is_refused(tmp_path, model):
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 1))
+    out = cli("library", "build", "--count", "1", "--out", str(lib))  # the bundled model, not the test model
+    assert out.returncode == 1
+    assert_one_sentence(out.stderr, "another model")
+    (tmp_path / "file").write_text("x")
+    out = cli("library", "build", "--count", "1", "--out", str(tmp_path / "file"), "--model", str(model))
+    assert_one_sentence(out.stderr, "it is a file")
+    out = cli("library", "info", str(tmp_path))
+    assert_one_sentence(out.stderr, "is not a facestudio library")
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_library_is_refused_in_one_sentence(tmp_path, model):
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 1))
+    lib.chmod(0o555)
+    try:
+        out = cli("library", "build", "--model", str(model), "--count", "1", "--out", str(lib))
+    finally:
+        lib.chmod(0o755)
+    assert out.returncode == 1
+    assert_one_sentence(out.stderr, "read-only")
+
+
+def test_ray_actors_take_gpus_only_where_the_cluster_has_them():
+    from facestudio.library.engines import gpus_per_actor
+
+    class Cluster:
+        def __init__(self, gpus):
+            self.resources = {"CPU": 16.0, **({"GPU": gpus} if gpus else {})}
+
+        def cluster_resources(self):
+            return self.resources
+
+    assert gpus_per_actor(Cluster(0), "auto", 4) == 0
+    assert gpus_per_actor(Cluster(8), "auto", 4) == 1.0
+    assert gpus_per_actor(Cluster(1), "auto", 4) == 0.25
+    assert gpus_per_actor(Cluster(8), "cpu", 4) == 0
