@@ -29,6 +29,7 @@ from facestudio.ui.editing import EditController
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
 from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge, LookalikeChecker
+from facestudio.ui.library_tab import install_library_tab
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
 from facestudio.ui.opening import kind_of
@@ -89,6 +90,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         v.addWidget(self.banner)
         self.central_tabs, self.mix_controller = install_mix_tab(self, self.canvas)
         self.mix_view = self.mix_controller.view
+        self.library_tab = install_library_tab(self, self.central_tabs)
         v.addWidget(self.central_tabs, 1)
         self.setCentralWidget(central)
 
@@ -306,6 +308,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.sessions.close()
         self.bridge.shutdown()
         self.lookalike_checker.shutdown()
+        self.library_tab.close_library()
         super().closeEvent(event)
 
     def _ask(self, title: str, text: str) -> bool:
