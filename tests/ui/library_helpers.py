@@ -25,9 +25,11 @@ def colour_images(folder: Path, count: int = 8) -> list[Path]:
     return paths
 
 
-def synthetic_library(lib: Path, count: int, sources: list[Path], model_sha256: str = "0" * 64) -> None:
+def synthetic_library(lib: Path, count: int, sources: list[Path], model_sha256: str = "0" * 64,
+                      measured: list[tuple] | None = None) -> None:
     """``count`` faces: seed = position, ages 0-99 by seed, P(female) alternating, tones in turn,
-    lookalike distance 0.40-0.59 by seed; every file a link to one of ``sources``."""
+    lookalike distance 0.40-0.59 by seed; every file a link to one of ``sources``. With
+    ``measured`` (``(age, p_female, tone, distance)`` per source), each row takes its source's."""
     lib.mkdir(parents=True, exist_ok=True)
     rows = []
     for p in range(count):
@@ -35,8 +37,10 @@ def synthetic_library(lib: Path, count: int, sources: list[Path], model_sha256: 
         (lib / file).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(Path(sources[p % len(sources)]).resolve(), lib / file)
         recipe = json.dumps(Recipe(model_sha256, p, psi=0.7).to_dict(), sort_keys=True)
-        rows.append(FaceRow(p, p, file, recipe, model_sha256, "0" * 64, float(p % 100), 0.9 if p % 2 else 0.1,
-                            0.0, TONE_CATEGORIES[p % len(TONE_CATEGORIES)], 0.4 + (p % 20) / 100, "x.jpg",
+        age, p_female, tone, distance = (measured[p % len(sources)] if measured else
+                                         (float(p % 100), 0.9 if p % 2 else 0.1,
+                                          TONE_CATEGORIES[p % len(TONE_CATEGORIES)], 0.4 + (p % 20) / 100))
+        rows.append(FaceRow(p, p, file, recipe, model_sha256, "0" * 64, age, p_female, 0.0, tone, distance, "x.jpg",
                             np.zeros(128, np.float32).tobytes(), 0.0))
     with Catalog(lib, create=True) as catalog:
         catalog.set_spec(json.dumps({"count": count}), "0" * 64, None)
