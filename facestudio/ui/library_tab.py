@@ -179,6 +179,8 @@ class LibraryTab(QtWidgets.QWidget):
         self.min_lookalike.setDecimals(2)
         self.min_lookalike.setToolTip("least distance to the nearest training photo (0: any)")
         self.count_label = QtWidgets.QLabel("")
+        self.export_button = QtWidgets.QPushButton("Export selected…")
+        self.export_button.setToolTip("copy the selected faces' files (stamped and watermarked as built) into a folder")
         bar.addWidget(self.open_button)
         bar.addWidget(self.path_label, 1)
         for label, widget in (("age", self.age_min), ("to", self.age_max), ("", self.gender), ("", self.tone),
@@ -187,6 +189,7 @@ class LibraryTab(QtWidgets.QWidget):
                 bar.addWidget(QtWidgets.QLabel(label))
             bar.addWidget(widget)
         bar.addWidget(self.count_label)
+        bar.addWidget(self.export_button)
         layout.addLayout(bar)
         self.view = QtWidgets.QListView()
         self.view.setObjectName("library_view")
@@ -202,6 +205,7 @@ class LibraryTab(QtWidgets.QWidget):
         self.view.setModel(self.model)
         layout.addWidget(self.view, 1)
         self.open_button.clicked.connect(self._choose)
+        self.export_button.clicked.connect(self._choose_export_folder)
         for signal in (self.age_min.valueChanged, self.age_max.valueChanged, self.gender.currentIndexChanged,
                        self.tone.currentIndexChanged, self.min_lookalike.valueChanged):
             signal.connect(self.apply_filter)
@@ -243,6 +247,39 @@ class LibraryTab(QtWidgets.QWidget):
             return
         self.model.set_filter(self.current_filter())
         self.count_label.setText(f"{self.model.rowCount():,} faces")
+
+    def selected_files(self) -> list[Path]:
+        rows = sorted(index.row() for index in self.view.selectionModel().selectedIndexes())
+        return [self.model.folder / self.model.row(r)[2] for r in rows]
+
+    def _choose_export_folder(self) -> None:
+        if self.model.catalog is None or not self.view.selectionModel().hasSelection():
+            self.problem.emit("select some faces to export first")
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export the selected faces to")
+        if folder:
+            self.export_selected(Path(folder))
+
+    def export_selected(self, folder: Path) -> list[Path]:
+        """Copy the selected faces' files into ``folder``, each written atomically and never over
+        an existing file: the bytes the build wrote, so their stamp, watermark and lookalike
+        verdict stay as they are. Stops at the first failure with one sentence (``problem``)."""
+        from facestudio.fileio import OutputPathError, atomic_write, describe_os_error
+        written = []
+        for source in self.selected_files():
+            target = Path(folder) / source.name
+            try:
+                data = source.read_bytes()
+                with atomic_write(target) as tmp:
+                    tmp.write_bytes(data)
+            except OutputPathError as exc:
+                self.problem.emit(str(exc))
+                break
+            except OSError as exc:
+                self.problem.emit(describe_os_error(target, exc))
+                break
+            written.append(target)
+        return written
 
     def close_library(self) -> None:
         self.model.close()

@@ -83,3 +83,18 @@ def test_the_window_opens_a_library_face_as_its_current_face(window, qtbot, tmp_
     assert window.state.recipe.seed == 77
     window.library_tab.recipeOpened.emit(Recipe("f" * 64, 78, psi=0.7))
     assert window.state.recipe.seed == 77 and "open that model first" in window.reports[-1]
+
+
+def test_the_selected_faces_are_exported_as_built_and_never_over_a_file(tab, qtbot, tmp_path):
+    from PySide6 import QtCore
+    selection = tab.view.selectionModel()
+    for row in (3, 10):
+        selection.select(tab.model.index(row), QtCore.QItemSelectionModel.Select)
+    out = tmp_path / "out"
+    out.mkdir()
+    written = tab.export_selected(out)
+    assert [p.name for p in written] == ["seed-0000000003.png", "seed-0000000010.png"]
+    assert written[0].read_bytes() == (tab.model.folder / tab.model.row(3)[2]).read_bytes()
+    with qtbot.waitSignal(tab.problem) as blocker:
+        assert tab.export_selected(out) == []
+    assert "already exists" in blocker.args[0]
