@@ -30,6 +30,7 @@ from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
 from facestudio.ui.analysis_bridge import AnalysisBridge
 from facestudio.ui.audit_dock import install_audit_dock
+from facestudio.ui.library_tab import install_library_tab
 from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
@@ -91,6 +92,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         v.addWidget(self.banner)
         self.central_tabs, self.mix_controller = install_mix_tab(self, self.canvas)
         self.mix_view = self.mix_controller.view
+        self.library_tab = install_library_tab(self, self.central_tabs)
         v.addWidget(self.central_tabs, 1)
         self.setCentralWidget(central)
 
@@ -310,6 +312,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.sessions.close()
         self.bridge.shutdown()
         self.analysis.shutdown()
+        self.library_tab.close_library()
         super().closeEvent(event)
 
     def _ask(self, title: str, text: str) -> bool:

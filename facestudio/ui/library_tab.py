@@ -1,0 +1,305 @@
+"""The Library tab: a stock library's faces as thumbnails, filtered by apparent age, gender,
+skin tone and distance to the nearest training photo; a double-click opens a face as an
+editable recipe.
+
+Virtualised and lazy, so 100,000 faces open in a moment and scroll smoothly: the list view
+asks :class:`LibraryListModel` only for the rows it paints (uniform item sizes, batched
+layout); the model reads the catalogue a page of :data:`PAGE` rows at a time (one SQL query,
+no recipes or embeddings) and keeps the last :data:`PAGES_KEPT` pages; a thumbnail is decoded
+off the GUI thread (a small QThreadPool, QImageReader scaling while it decodes) the first time
+its row is painted, and the last :data:`THUMBS_KEPT` are kept. Opening a library costs one
+``count(*)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from facestudio.analysis.skin_tone import TONE_CATEGORIES
+from facestudio.latent.recipe import Recipe
+from facestudio.library.catalog import Catalog, CatalogError, FaceFilter
+
+THUMB = 96
+PAGE = 256
+PAGES_KEPT = 64
+THUMBS_KEPT = 2000
+POSITION_ROLE = QtCore.Qt.UserRole
+
+
+class _ThumbnailSignals(QtCore.QObject):
+    loaded = QtCore.Signal(int, int, QtGui.QImage)  # generation, row, image
+
+
+class _ThumbnailJob(QtCore.QRunnable):
+    """Decode one file at thumbnail size (QImageReader is safe off the GUI thread)."""
+
+    def __init__(self, path: Path, generation: int, row: int, signals: _ThumbnailSignals):
+        super().__init__()
+        self.path, self.generation, self.row, self.signals = path, generation, row, signals
+
+    def run(self) -> None:
+        reader = QtGui.QImageReader(str(self.path))
+        size = reader.size()
+        if size.isValid():
+            reader.setScaledSize(size.scaled(THUMB, THUMB, QtCore.Qt.KeepAspectRatio))
+        self.signals.loaded.emit(self.generation, self.row, reader.read())
+
+
+class LibraryListModel(QtCore.QAbstractListModel):
+    """The faces of one library that pass a :class:`FaceFilter`, in position order."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.catalog: Catalog | None = None
+        self.folder: Path | None = None
+        self.filter = FaceFilter()
+        self._count = 0
+        self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
+        self._thumbs: OrderedDict[int, QtGui.QPixmap] = OrderedDict()  # by position
+        self._pending: set[int] = set()
+        self._generation = 0  # a new filter or library makes older thumbnail jobs moot
+        self.pool = QtCore.QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._signals = _ThumbnailSignals()
+        self._signals.loaded.connect(self._loaded)
+        self._placeholder = QtGui.QPixmap(THUMB, THUMB)
+        self._placeholder.fill(QtGui.QColor("#2a2a2a"))
+
+    def open(self, folder: Path) -> None:
+        """Show the library at ``folder``; raises CatalogError (one sentence)."""
+        catalog = Catalog(Path(folder), readonly=True)
+        self.close()
+        self.catalog, self.folder = catalog, Path(folder)
+        self._thumbs.clear()
+        self.set_filter(FaceFilter())
+
+    def close(self) -> None:
+        self.pool.clear()
+        self.pool.waitForDone()
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None
+
+    def set_filter(self, face_filter: FaceFilter) -> None:
+        self.beginResetModel()
+        self.filter = face_filter
+        self._generation += 1
+        self._pending.clear()
+        self._pages.clear()
+        self._count = self.catalog.count(face_filter) if self.catalog is not None else 0
+        self.endResetModel()
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else self._count
+
+    def row(self, i: int) -> tuple:
+        """``(position, seed, file, age, p_female, tone, lookalike_distance)`` of row ``i``."""
+        page = i // PAGE
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self._pages[page] = self.catalog.page(self.filter, page * PAGE, PAGE)
+            while len(self._pages) > PAGES_KEPT:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        return rows[i % PAGE]
+
+    def data(self, index, role=QtCore.Qt.DisplayRole):
+        if not index.isValid() or self.catalog is None or index.row() >= self._count:
+            return None
+        position, seed, file, age, p_female, tone, distance = self.row(index.row())
+        if role == QtCore.Qt.DisplayRole:
+            return f"{seed} · {age:.0f} {'F' if p_female > 0.5 else 'M'}"
+        if role == QtCore.Qt.DecorationRole:
+            return self._thumbnail(index.row(), position, file)
+        if role == QtCore.Qt.ToolTipRole:
+            look = f"{distance:.3f}" if distance is not None else "not compared"
+            return (f"seed {seed}\napparent age {age:.0f}, P(female) {p_female:.2f}, skin tone {tone}\n"
+                    f"nearest training photo: {look}\n{file}")
+        if role == POSITION_ROLE:
+            return position
+        return None
+
+    def _thumbnail(self, row: int, position: int, file: str) -> QtGui.QPixmap:
+        pixmap = self._thumbs.get(position)
+        if pixmap is not None:
+            self._thumbs.move_to_end(position)
+            return pixmap
+        if position not in self._pending:
+            self._pending.add(position)
+            self.pool.start(_ThumbnailJob(self.folder / file, self._generation, row, self._signals))
+        return self._placeholder
+
+    def _loaded(self, generation: int, row: int, image: QtGui.QImage) -> None:
+        if generation != self._generation or row >= self._count:
+            return
+        position = self.row(row)[0]
+        self._pending.discard(position)
+        self._thumbs[position] = QtGui.QPixmap.fromImage(image) if not image.isNull() else self._placeholder
+        while len(self._thumbs) > THUMBS_KEPT:
+            self._thumbs.popitem(last=False)
+        index = self.index(row)
+        self.dataChanged.emit(index, index, [QtCore.Qt.DecorationRole])
+
+    def recipe(self, row: int) -> Recipe:
+        """The recipe of row ``row``, as the catalogue holds it."""
+        position = self.row(row)[0]
+        face = self.catalog.faces("position = ?", (position,))[0]
+        return Recipe.from_dict(json.loads(face.recipe))
+
+
+class LibraryTab(QtWidgets.QWidget):
+    """Open a library, filter it, open a face (``recipeOpened``)."""
+
+    recipeOpened = QtCore.Signal(object)  # Recipe
+    problem = QtCore.Signal(str)  # one sentence for the user
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = LibraryListModel(self)
+        layout = QtWidgets.QVBoxLayout(self)
+        bar = QtWidgets.QHBoxLayout()
+        self.open_button = QtWidgets.QPushButton("Open library…")
+        self.path_label = QtWidgets.QLabel("no library open")
+        self.age_min, self.age_max = QtWidgets.QSpinBox(), QtWidgets.QSpinBox()
+        for box, value in ((self.age_min, 0), (self.age_max, 120)):
+            box.setRange(0, 120)
+            box.setValue(value)
+        self.gender = QtWidgets.QComboBox()
+        self.gender.addItems(["any gender", "female", "male"])
+        self.tone = QtWidgets.QComboBox()
+        self.tone.addItems(["any skin tone", *TONE_CATEGORIES])
+        self.min_lookalike = QtWidgets.QDoubleSpinBox()
+        self.min_lookalike.setRange(0.0, 2.0)
+        self.min_lookalike.setSingleStep(0.05)
+        self.min_lookalike.setDecimals(2)
+        self.min_lookalike.setToolTip("least distance to the nearest training photo (0: any)")
+        self.count_label = QtWidgets.QLabel("")
+        self.export_button = QtWidgets.QPushButton("Export selected…")
+        self.export_button.setToolTip("copy the selected faces' files (stamped and watermarked as built) into a folder")
+        bar.addWidget(self.open_button)
+        bar.addWidget(self.path_label, 1)
+        for label, widget in (("age", self.age_min), ("to", self.age_max), ("", self.gender), ("", self.tone),
+                              ("lookalike ≥", self.min_lookalike)):
+            if label:
+                bar.addWidget(QtWidgets.QLabel(label))
+            bar.addWidget(widget)
+        bar.addWidget(self.count_label)
+        bar.addWidget(self.export_button)
+        layout.addLayout(bar)
+        self.view = QtWidgets.QListView()
+        self.view.setObjectName("library_view")
+        self.view.setViewMode(QtWidgets.QListView.IconMode)
+        self.view.setIconSize(QtCore.QSize(THUMB, THUMB))
+        self.view.setGridSize(QtCore.QSize(THUMB + 16, THUMB + 28))
+        self.view.setUniformItemSizes(True)
+        self.view.setLayoutMode(QtWidgets.QListView.Batched)
+        self.view.setBatchSize(512)
+        self.view.setResizeMode(QtWidgets.QListView.Adjust)
+        self.view.setMovement(QtWidgets.QListView.Static)
+        self.view.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
+        self.view.setModel(self.model)
+        layout.addWidget(self.view, 1)
+        self.open_button.clicked.connect(self._choose)
+        self.export_button.clicked.connect(self._choose_export_folder)
+        for signal in (self.age_min.valueChanged, self.age_max.valueChanged, self.gender.currentIndexChanged,
+                       self.tone.currentIndexChanged, self.min_lookalike.valueChanged):
+            signal.connect(self.apply_filter)
+        self.view.doubleClicked.connect(self._open_face)
+
+    def _open_face(self, index) -> None:
+        try:
+            recipe = self.model.recipe(index.row())
+        except (ValueError, CatalogError) as exc:  # a damaged row: RecipeError is a ValueError
+            self.problem.emit(f"this face's recipe cannot be read: {exc}")
+            return
+        self.recipeOpened.emit(recipe)
+
+    def open_library(self, folder: Path) -> bool:
+        try:
+            self.model.open(Path(folder))
+        except CatalogError as exc:
+            self.problem.emit(str(exc))
+            return False
+        self.path_label.setText(str(folder))
+        self.apply_filter()
+        return True
+
+    def _choose(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a stock library")
+        if folder:
+            self.open_library(Path(folder))
+
+    def current_filter(self) -> FaceFilter:
+        lo, hi = self.age_min.value(), self.age_max.value()
+        age = None if (lo, hi) == (0, 120) else (float(min(lo, hi)), float(max(lo, hi) + 1))
+        gender = (None, "female", "male")[self.gender.currentIndex()]
+        tone = None if self.tone.currentIndex() == 0 else TONE_CATEGORIES[self.tone.currentIndex() - 1]
+        distance = self.min_lookalike.value() or None
+        return FaceFilter(age=age, gender=gender, tone=tone, min_lookalike=distance)
+
+    def apply_filter(self, *_args) -> None:
+        if self.model.catalog is None:
+            return
+        self.model.set_filter(self.current_filter())
+        self.count_label.setText(f"{self.model.rowCount():,} faces")
+
+    def selected_files(self) -> list[Path]:
+        rows = sorted(index.row() for index in self.view.selectionModel().selectedIndexes())
+        return [self.model.folder / self.model.row(r)[2] for r in rows]
+
+    def _choose_export_folder(self) -> None:
+        if self.model.catalog is None or not self.view.selectionModel().hasSelection():
+            self.problem.emit("select some faces to export first")
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export the selected faces to")
+        if folder:
+            self.export_selected(Path(folder))
+
+    def export_selected(self, folder: Path) -> list[Path]:
+        """Copy the selected faces' files into ``folder``, each written atomically and never over
+        an existing file: the bytes the build wrote, so their stamp, watermark and lookalike
+        verdict stay as they are. Stops at the first failure with one sentence (``problem``)."""
+        from facestudio.fileio import OutputPathError, atomic_write, describe_os_error
+        written = []
+        for source in self.selected_files():
+            target = Path(folder) / source.name
+            try:
+                data = source.read_bytes()
+                with atomic_write(target) as tmp:
+                    tmp.write_bytes(data)
+            except OutputPathError as exc:
+                self.problem.emit(str(exc))
+                break
+            except OSError as exc:
+                self.problem.emit(describe_os_error(target, exc))
+                break
+            written.append(target)
+        return written
+
+    def close_library(self) -> None:
+        self.model.close()
+
+
+def install_library_tab(window, tabs: QtWidgets.QTabWidget) -> LibraryTab:
+    """Add the Library tab to ``tabs``; an opened face becomes the window's current face (one
+    undo step) when it was made with the open model."""
+    tab = LibraryTab()
+    tab.setObjectName("library_tab")
+    tabs.addTab(tab, "Library")
+
+    def opened(recipe: Recipe) -> None:
+        if window.state.made_with_open_model(recipe):
+            window.history.change(recipe.replace(model_name=window.state.model.name), "Open library face")
+            tabs.setCurrentIndex(0)
+        else:
+            window.report("Library", f"this face was made with the model {recipe.model_name or recipe.model_sha256[:12]}; "
+                                     "open that model first")
+
+    tab.recipeOpened.connect(opened)
+    tab.problem.connect(lambda text: window.report("Library", text))
+    return tab
