@@ -179,9 +179,9 @@ def cmd_audit(args) -> int:
             raise UserError(f"the report {args.out} must be a .png or an .html file")
         check_writable_target(args.out, overwrite=args.overwrite)
     if args.psi is not None and not args.seeds:
-        raise UserError("--psi applies to --seeds: a session or a folder holds faces at their own psi")
+        raise UserError("--psi applies to --seeds: a session, a folder or a library holds faces at their own psi")
     if args.psi_sweep and not args.seeds:
-        raise UserError("--psi-sweep needs --seeds: a session or a folder holds faces at their own psi")
+        raise UserError("--psi-sweep needs --seeds: a session, a folder or a library holds faces at their own psi")
     seeds = parse_seed_range(args.seeds, MAX_AUDIT_FACES // (len(SWEEP_PSIS) if args.psi_sweep else 1)) \
         if args.seeds else None
     training, error = read_training_summary(), _classifier_error()
@@ -197,6 +197,12 @@ def cmd_audit(args) -> int:
     elif args.session is not None:
         measured, g = measure_session(args.session, args.model, net)
         source = f"the gallery of {args.session.name}"
+    elif args.library is not None:
+        from facestudio.commands.library import library_measurements
+        measured = library_measurements(args.library)  # measured when the library was built
+        if not len(measured):
+            raise UserError(f"the library {args.library} holds no faces yet")
+        source = f"the library {args.library.name}"
     else:
         images, names, skipped = read_folder_faces(args.folder)
         if not len(images):
@@ -253,6 +259,7 @@ def add_parsers(sub) -> None:
     source.add_argument("--seeds", help="a seed range A-B of the model (inclusive)")
     source.add_argument("--session", type=Path, help="a session file: its gallery")
     source.add_argument("--folder", type=Path, help="a folder of face images (aligned, as the model's)")
+    source.add_argument("--library", type=Path, help="a stock library (facestudio library build): its catalogue")
     model_arg(sp)
     sp.add_argument("--psi", type=float, default=None, help="truncation psi for --seeds (default 1.0)")
     sp.add_argument("--psi-sweep", action="store_true", help="with --seeds: also measure psi 0.5, 0.7 and 1.0")

@@ -97,7 +97,7 @@ def _open(lib: Path):
 def library_summary(lib: Path) -> dict:
     """What ``library info --json`` prints: the spec, counts, and the audit's distributions."""
     import numpy as np
-    from facestudio.analysis.audit import Measurements, set_statistics
+    from facestudio.analysis.audit import set_statistics
     from facestudio.library.build import NEAR_DUPLICATE_DISTANCE
     with _open(lib) as catalog:
         spec_text = catalog.meta("spec")
@@ -118,10 +118,24 @@ def library_summary(lib: Path) -> dict:
                              "nearest_distance_min": round(float(distances.min()), 4) if len(distances) else None,
                              "nearest_distance_median": round(float(np.median(distances)), 4) if len(distances) else None}}
     if rows:
-        summary["audit"] = set_statistics(Measurements(np.array([r.age for r in rows]),
-                                                       np.array([r.p_female for r in rows]),
-                                                       np.array([r.ita for r in rows])))
+        summary["audit"] = set_statistics(measurements_of(rows))
     return summary
+
+
+def measurements_of(rows):
+    """The audit's :class:`Measurements` of catalogue rows (measured when they were built)."""
+    import numpy as np
+    from facestudio.analysis.audit import Measurements
+    return Measurements(np.array([r.age for r in rows], float), np.array([r.p_female for r in rows], float),
+                        np.array([r.ita for r in rows], float))
+
+
+def library_measurements(lib: Path):
+    """The measurements of every face of the library ``lib`` (for ``audit --library``)."""
+    with _open(lib) as catalog:
+        if catalog.meta("spec") is None:
+            raise UserError(f"{lib} holds no build spec: it is not a facestudio library")
+        return measurements_of(catalog.faces())
 
 
 def cmd_info(args) -> int:

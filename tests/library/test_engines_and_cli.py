@@ -58,6 +58,14 @@ def test_info_reports_counts_and_the_audit(tmp_path, model):
     assert info["near_duplicate"]["threshold"] == 0.25
     text = cli("library", "info", str(lib))
     assert "4 of 4 faces" in text.stdout and "skin tone" in text.stdout
+    audit = cli("audit", "--library", str(lib), "--json")  # the catalogue's measurements, not measured again
+    assert audit.returncode == 0, audit.stderr
+    doc = json.loads(audit.stdout)
+    assert doc["count"] == 4 and doc["age"] == {**info["audit"]["age"], **doc["age"]}
+    assert doc["female_share"] == info["audit"]["female_share"] and "training" in doc
+    empty = cli("audit", "--library", str(tmp_path))
+    assert empty.returncode != 0 and "not a facestudio library" in empty.stderr
+    assert "Traceback" not in empty.stderr
 
 
 def test_export_parquet_writes_every_row_or_says_pyarrow_is_missing(tmp_path, model):
