@@ -24,8 +24,12 @@ EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug, not the input
 
 
 def _threads(n: int | None) -> None:
-    """Set torch's intra-op threads once: all cores but one by default (one is for the GUI)."""
+    """Set torch's intra-op threads once: all cores but one by default (one is for the GUI);
+    and keep freed feature maps for the next render (:mod:`facestudio.render.allocator`)."""
     import torch
+
+    from facestudio.render.allocator import keep_freed_memory
+    keep_freed_memory()
     cores = os.cpu_count() or 1
     torch.set_num_threads(max(1, n if n else cores - 1 if cores > 2 else cores))
 

@@ -79,6 +79,8 @@ class FaceWorker:
     def __init__(self, config: WorkerConfig):
         import torch
         torch.set_num_threads(1)  # the same arithmetic in every worker: the same pixels
+        from facestudio.render.allocator import keep_freed_memory
+        keep_freed_memory()
         from facestudio.analysis.attributes import load_bundled_classifier
         from facestudio.analysis.lookalike_guard import default_index_path, guard_for_model
         from facestudio.analysis.selection import Criteria
