@@ -50,7 +50,7 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python tests/benchmarks/bench_generator.py
+	$(BIN)/python -m tests.benchmarks.bench_generator
 
 $(DIST_STAMP): $(STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,cluster,dist]'

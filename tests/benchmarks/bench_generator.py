@@ -8,7 +8,7 @@ then 256/128/64), about 28 G multiply-adds per image. ``--channel-base 32768`` g
 convolution, upsampling by explicit zero insertion + FIR filtering + a full convolution,
 and the skip image upsampled the same way. Both are checked to agree before timing.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_generator.py [--threads N] [--reps R] [--json]``
+Run: ``.venv/bin/python -m tests.benchmarks.bench_generator [--threads N] [--reps R] [--json]``
 Not part of the test suite: timings depend on the machine and its load.
 """
 
@@ -21,58 +21,11 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from facestudio.generator.model import generator_from_network
 from facestudio.generator.networks.config import GeneratorConfig, default_channels
-from facestudio.generator.networks.ops import SQRT2, upfirdn2d
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
-
-
-def naive_affine(fc, w):
-    """The style affine recomputed from the stored weights on every call, as the reference does."""
-    return torch.addmm(fc.bias * fc.bias_gain, w, (fc.weight * fc.weight_gain).t())
-
-
-def naive_layer(layer, x, w, up):
-    """One SynthesisLayer as per-sample kernels in a grouped convolution."""
-    n = x.shape[0]
-    styles = naive_affine(layer.affine, w)
-    weight = layer.weight[None] * styles[:, None, :, None, None]  # [N, O, I, k, k]
-    weight = weight * (weight.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
-    o, i, k = weight.shape[1], weight.shape[2], weight.shape[3]
-    if up:
-        x = upfirdn2d(x, layer.resample_filter, up=2, pad=(3, 2, 3, 2), gain=4)
-        x = F.conv2d(x.reshape(1, n * i, *x.shape[2:]), weight.flip([3, 4]).reshape(n * o, i, k, k), groups=n)
-    else:
-        x = F.conv2d(x.reshape(1, n * i, *x.shape[2:]), weight.reshape(n * o, i, k, k), padding=k // 2, groups=n)
-    x = x.reshape(n, o, *x.shape[2:]) + layer.noise_const * layer.noise_strength
-    return F.leaky_relu(x + layer.bias[None, :, None, None], 0.2) * SQRT2
-
-
-def naive_torgb(torgb, x, w):
-    n = x.shape[0]
-    styles = naive_affine(torgb.affine, w) * torgb.weight_gain
-    weight = torgb.weight[None] * styles[:, None, :, None, None]
-    o, i = weight.shape[1], weight.shape[2]
-    y = F.conv2d(x.reshape(1, n * i, *x.shape[2:]), weight.reshape(n * o, i, 1, 1), groups=n)
-    return y.reshape(n, o, *x.shape[2:]) + torgb.bias[None, :, None, None]
-
-
-def naive_synthesis(net: StyleGAN2Generator, ws: torch.Tensor) -> torch.Tensor:
-    x = img = None
-    for block, bw in zip(net.synthesis.blocks(), net.synthesis.block_ws(ws)):
-        ws_iter = iter(bw.unbind(1))
-        if block.in_channels == 0:
-            x = block.const[None].repeat(ws.shape[0], 1, 1, 1)
-        else:
-            x = naive_layer(block.conv0, x, next(ws_iter), up=True)
-        x = naive_layer(block.conv1, x, next(ws_iter), up=False)
-        if img is not None:
-            img = upfirdn2d(img, block.resample_filter, up=2, pad=(2, 1, 2, 1), gain=4)
-        y = naive_torgb(block.torgb, x, next(ws_iter))
-        img = y if img is None else img + y
-    return img
+from tests.generator.reference_style import synthesis as naive_synthesis
 
 
 def conv_gmacs(cfg: GeneratorConfig) -> float:

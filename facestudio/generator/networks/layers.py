@@ -20,9 +20,12 @@ from torch import nn
 from facestudio.generator.networks.ops import (
     SQRT2,
     bias_act,
+    conv_up2,
+    fold_styles_pays,
     like_features,
     make_filter,
     modulated_conv2d,
+    styles_into_weight,
     upfirdn2d,
 )
 
@@ -46,6 +49,14 @@ def derived(module: nn.Module, name: str, sources: tuple[torch.Tensor, ...], com
     value = compute()
     cache[name] = (key, value)
     return value
+
+
+def one_face_at_a_time(x: torch.Tensor, styles: torch.Tensor, forward) -> torch.Tensor:
+    """``forward(x_i, styles_i)`` for each face of the batch, joined: a layer whose styles go
+    into its kernel has one kernel per face."""
+    if x.shape[0] == 1:
+        return forward(x, styles)
+    return torch.cat([forward(x[i:i + 1], styles[i:i + 1]) for i in range(x.shape[0])])
 
 
 def features_format(x: torch.Tensor) -> torch.memory_format:
@@ -138,20 +149,49 @@ class SynthesisLayer(nn.Module):
         float32. The output has x's dtype and memory format."""
         styles = self.affine(w)
         wsq = derived(self, "wsq", (self.weight,), lambda: self.weight.square().sum(dim=[2, 3]))
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        if fold_styles_pays(x, self.weight):
+            return one_face_at_a_time(x, styles, lambda xi, si: self._forward_folded(xi, si, wsq, noise_mode,
+                                                                                   SQRT2 * gain, clamp))
         x = modulated_conv2d(x, weight_like(self, x, transposed=self.up), styles, demodulate=True, up=self.up,
                              resample_filter=self.resample_filter, weight_sq=wsq)
         if self.use_noise and noise_mode != "none":
-            if noise_mode == "random":
-                noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution,
-                                    device=x.device, dtype=x.dtype)
-            elif noise_mode == "const":
-                noise = self.noise_const
-            else:
-                raise ValueError(f"unknown noise mode {noise_mode!r}")
-            noise = like_features(noise * self.noise_strength, x)
+            noise = like_features(self._noise(x, noise_mode) * self.noise_strength, x)
             x = x.add_(noise) if not torch.is_grad_enabled() else x + noise  # x: the conv's output
-        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, self.bias, "lrelu", gain=SQRT2 * gain, clamp=clamp, inplace=True)  # x: ours
+
+    def _forward_folded(self, x: torch.Tensor, styles: torch.Tensor, wsq: torch.Tensor, noise_mode: str,
+                        scale: float, clamp: float | None) -> torch.Tensor:
+        """One face at inference: styles, demodulation and the activation gain go into the kernel
+        and the bias into the convolution (``gain * lrelu(y) == lrelu(gain * y)``), so the
+        features see the convolution, the noise, the activation and the clamp, and nothing else."""
+        fmt = features_format(x)
+        weight = styles_into_weight(self.weight, styles, wsq, scale, transposed=self.up)
+        if self.up:
+            weight = weight.transpose(0, 1).to(dtype=x.dtype, memory_format=fmt).transpose(0, 1)
+        else:
+            weight = weight.to(dtype=x.dtype, memory_format=fmt)
+        bias = like_features(self.bias * scale, x)
+        if self.up:
+            x = conv_up2(x, weight, self.resample_filter, bias=bias)
+        else:
+            x = torch.nn.functional.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
+        if self.use_noise and noise_mode != "none":
+            if noise_mode == "const":
+                noise = derived(self, f"noise:{scale}:{x.dtype}", (self.noise_const, self.noise_strength),
+                                lambda: like_features(self.noise_const * (self.noise_strength * scale), x))
+            else:
+                noise = like_features(self._noise(x, noise_mode) * (self.noise_strength * scale), x)
+            x = x.add_(noise)
+        return bias_act(x, None, "lrelu", clamp=clamp, inplace=True)
+
+    def _noise(self, x: torch.Tensor, noise_mode: str) -> torch.Tensor:
+        """The noise image for ``noise_mode``: ``[N, 1, r, r]`` fresh (random) or ``[r, r]`` (const)."""
+        if noise_mode == "random":
+            return torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device, dtype=x.dtype)
+        if noise_mode == "const":
+            return self.noise_const
+        raise ValueError(f"unknown noise mode {noise_mode!r}")
 
 
 class ToRGB(nn.Module):
@@ -169,8 +209,15 @@ class ToRGB(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """x: ``[N, I, H, W]`` features; w: ``[N, w_dim]``. Returns ``[N, C, H, W]`` in x's dtype."""
         styles = self.affine(w) * self.weight_gain
+        if fold_styles_pays(x, self.weight):  # the styles go into the 1x1 kernel
+            return one_face_at_a_time(x, styles, self._forward_folded)
         x = modulated_conv2d(x, weight_like(self, x), styles, demodulate=False)
         return bias_act(x, self.bias, "linear", clamp=self.conv_clamp, inplace=True)  # x: the conv's output
+
+    def _forward_folded(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        weight = styles_into_weight(self.weight, styles).to(dtype=x.dtype, memory_format=features_format(x))
+        x = torch.nn.functional.conv2d(x, weight, like_features(self.bias, x))
+        return bias_act(x, None, "linear", clamp=self.conv_clamp, inplace=True)
 
 
 class Conv2d(nn.Module):
