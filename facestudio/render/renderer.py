@@ -49,7 +49,8 @@ from facestudio.latent.directions import Direction, DirectionError, apply_edits
 from facestudio.latent.recipe import Recipe, check_layer_range
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.precision import BF16, FP32, Precision, preview_precision
-from facestudio.render.prefix_cache import PrefixCache, exact_precision, first_changed_block, run_blocks
+from facestudio.render.prefix_cache import (PrefixCache, cache_bytes_for, exact_precision, first_changed_block,
+                                           run_blocks)
 
 BASE_WS_CACHE_SIZE = 256
 PREVIEW_MIN_RESOLUTION = 4
@@ -109,8 +110,9 @@ class Renderer:
         self._cache_size = max(1, int(cache_size))
         self._cache_lock = threading.Lock()
         synthesis = generator.network.synthesis
-        self.prefix_cache = PrefixCache() if hasattr(synthesis, "blocks") else None
+        self.prefix_cache = PrefixCache(cache_bytes_for(synthesis)) if hasattr(synthesis, "blocks") else None
         self._last_ws: np.ndarray | None = None  # what the previous render showed
+        self.last_blocks_run: tuple[int, int] | None = None  # (first, last) block the last render computed
         self.set_directions(directions or {})
 
     # ------------------------------------------------------------------ directions
@@ -290,8 +292,9 @@ class Renderer:
                 stop, level = None, 0
         self._last_ws = np.array(ws, dtype=np.float32, copy=True)
         with torch.inference_mode():
-            _, img, _ = run_blocks(synthesis, ws_t, noise, self.prefix_cache, stop, compute,
-                                   exact=self.exact_precision)
+            _, img, first = run_blocks(synthesis, ws_t, noise, self.prefix_cache, stop, compute,
+                                       exact=self.exact_precision)
+            self.last_blocks_run = (first, len(synthesis.block_resolutions) - 1 if stop is None else stop)
             if level:
                 size = g.resolution
                 img = F.interpolate(img, size=(size, size), mode="bilinear", align_corners=False)
