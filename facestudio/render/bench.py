@@ -29,7 +29,8 @@ import numpy as np
 
 from facestudio.latent.recipe import Recipe
 from facestudio.render.bench_plan import DEFAULT_BUDGET_S, DRAG_HZ, BenchPlan, Deadline, plan_for
-from facestudio.render.worker import DEFAULT_PREVIEW_LEVEL, DEFAULT_SETTLE_SECONDS, RenderWorker
+from facestudio.render.preview_levels import PreviewLevelChooser
+from facestudio.render.worker import DEFAULT_SETTLE_SECONDS, RenderWorker
 
 PRECISIONS = ("fp32", "bf16")
 Emit = Callable[[str], None]
@@ -59,9 +60,11 @@ def _time_ms(fn, reps: int, before=None, warm_up: bool = True) -> list[float]:
 
 
 def _preview_levels(renderer) -> dict[str, int]:
-    """``"1/4 (64 px)" -> 2`` for the preview levels this model really has (at most 3)."""
+    """``"1/4 (64 px)" -> 2`` for the preview levels this model really has: 1/2 to 1/8 and the
+    one drags start at (:mod:`facestudio.render.preview_levels`) where it is coarser."""
     out = {}
-    for level in range(1, min(3, renderer.max_level) + 1):
+    chosen = PreviewLevelChooser.for_renderer(renderer).level
+    for level in sorted({*range(1, min(3, renderer.max_level) + 1), chosen} - {0}):
         if renderer.effective_level(level) == level:
             out[f"1/{2 ** level} ({renderer.level_resolution(level)} px)"] = level
     return out
@@ -228,16 +231,19 @@ def bench_drag(renderer, recipe: Recipe, direction_id: str, layers: tuple[int, i
     finally:
         worker.shutdown()
     frames = [t for t in shown_during if t <= drag_end + 1e-3]
+    # the frames shown while the slider moved (the settled frame after it is not a drag frame)
+    during = [ms for ms, t in zip(latencies, shown_during) if t <= drag_end + 1e-3] or latencies
     duration = drag_end - start
-    return {"latency_ms": _percentiles(latencies) if latencies else {},
+    return {"latency_ms": _percentiles(during) if during else {},
             "frames_per_second": len(frames) / duration if duration else 0.0,
             "renders": stats.rendered, "previews": stats.previews, "submitted": steps}
 
 
 def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], steps: int,
                 precisions=PRECISIONS, emit: Emit = _silent, deadline: Deadline | None = None) -> dict:
-    """Both drags (all of the direction's layers, fine layers only) with each preview
-    precision in ``precisions``; the renderer's own preview precision is restored afterwards."""
+    """The drags (all of the direction's layers; fine layers only; the two ws rows only the last
+    block reads, whose preview must run that block at full size) with each preview precision in ``precisions``; the
+    renderer's own preview precision is restored afterwards."""
     own = renderer.preview_precision.name
     out = {}
     try:
@@ -245,8 +251,10 @@ def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], step
             renderer.set_preview_precision(precision)
             renderer.clear_prefix_cache()
             out[precision] = {}
+            num_ws = renderer.generator.num_ws
             for key, seed, layers in (("all_layers", recipe.seed, direction.layers),
-                                      ("fine_layers", recipe.seed + 1, fine)):
+                                      ("fine_layers", recipe.seed + 1, fine),
+                                      ("last_block", recipe.seed + 2, (max(0, num_ws - 2), num_ws))):
                 if deadline and not deadline.allows(f"drag, {key}, {precision}", 2, steps / DRAG_HZ):
                     continue
                 out[precision][key] = bench_drag(renderer, replace(recipe, seed=seed), direction.id, layers, steps)
@@ -318,7 +326,7 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
     precisions = PRECISIONS if plan.both_drags else (own,)
     report["drag"] = bench_drags(renderer, recipe, model.directions[0], model.layer_groups()["fine"],
                                  plan.drag_steps, precisions, emit, deadline)
-    for key in ("all_layers", "fine_layers"):
+    for key in ("all_layers", "fine_layers", "last_block"):
         if key in report["drag"][own]:
             report[f"drag_{key}"] = report["drag"][own][key]
     report["batch_images_per_second"] = bench_batches(renderer, recipe, plan.batch_sizes, min(plan.reps, 3),
@@ -344,7 +352,7 @@ def _bench_partials(renderer, recipe: Recipe, num_ws: int, plan: BenchPlan, repo
     half = f"from row {num_ws // 2}"
     if half not in report["partial_ms"] or not deadline.allows("fine_half", 2 * (plan.reps + 1)):
         return
-    level = renderer.effective_level(DEFAULT_PREVIEW_LEVEL)
+    level = renderer.effective_level(PreviewLevelChooser.for_renderer(renderer).level)
     preview = bench_partial(renderer, recipe, plan.reps, None, level, rows=[num_ws // 2])
     full = report["full_ms"]["p50"]
     bf16 = report.get("partial_bf16_ms", {}).get(half)

@@ -45,7 +45,7 @@ class BenchPlan:
         renders = timed * (2 + 2 * previews) + (timed + 2) * self.other_layout
         renders += 2 * self.bf16_seeds * (1 + previews)
         renders += (self.reps + 1) * (2 * self.rows * (1 + self.bf16_partial) + 1 + previews)
-        drags = 4 if self.both_drags else 2
+        drags = 6 if self.both_drags else 3
         renders += drags * 1.5 + sum(n * (min(self.reps, 3) + self.warm_up) for n in self.batch_sizes)
         renders += max(self.batch_sizes) * self.grid
         return renders * full_s + drags * self.drag_steps / DRAG_HZ

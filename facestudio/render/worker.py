@@ -4,7 +4,8 @@ Callers (the GUI thread, the CLI, tests) send immutable requests and never wait:
 
 * :meth:`RenderWorker.submit` sends one recipe and returns its request id. A request
   replaces any request still waiting (latest wins). ``interactive=True`` (a slider being
-  dragged) renders a cheap preview at ``preview_level``; when no new request arrives for
+  dragged) renders a cheap preview at ``preview_level`` (by default chosen from the model's
+  cost and the measured speed: :mod:`facestudio.render.preview_levels`); when no new request arrives for
   ``settle_seconds`` after it, the worker renders the same recipe at full resolution by
   itself and delivers it with the same request id and ``level == 0``.
 * :meth:`RenderWorker.submit_batch` sends many recipes (a comparison grid, gallery
@@ -45,12 +46,12 @@ import numpy as np
 
 from facestudio.latent.recipe import Recipe
 from facestudio.render.jobs import BatchJob, BatchResult, RenderResult, Request, WorkerStats, describe_error
+from facestudio.render.preview_levels import PreviewLevelChooser
 from facestudio.render.renderer import Renderer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SETTLE_SECONDS = 0.15
-DEFAULT_PREVIEW_LEVEL = 2
 
 
 class RenderWorker:
@@ -60,7 +61,9 @@ class RenderWorker:
     with it while the worker runs); on_result: called with each delivered
     :class:`RenderResult`, on the worker thread; settle_seconds: quiet time after an
     interactive request before the automatic full render; preview_level: level of
-    interactive renders (0 = always full); on_batch_result: called with each delivered
+    interactive renders (0 = always full; None, the default: chosen by a
+    :class:`~facestudio.render.preview_levels.PreviewLevelChooser` from the model's cost and
+    the time each preview takes); on_batch_result: called with each delivered
     :class:`BatchResult` (required for :meth:`submit_batch`); batch_chunk: most images per
     batch chunk, i.e. the longest a batch can delay a waiting request (None: the renderer's
     ``batch_size``, sized so that a chunk costs about what batching gains).
@@ -68,12 +71,13 @@ class RenderWorker:
 
     def __init__(self, renderer: Renderer, on_result: Callable[[RenderResult], None],
                  settle_seconds: float = DEFAULT_SETTLE_SECONDS,
-                 preview_level: int = DEFAULT_PREVIEW_LEVEL,
+                 preview_level: int | None = None,
                  on_batch_result: Callable[[BatchResult], None] | None = None,
                  batch_chunk: int | None = None, name: str = "facestudio-render"):
         if not settle_seconds >= 0:
             raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds!r}")
-        if isinstance(preview_level, bool) or not isinstance(preview_level, int) or preview_level < 0:
+        if preview_level is not None and (isinstance(preview_level, bool) or not isinstance(preview_level, int)
+                                          or preview_level < 0):
             raise ValueError(f"preview_level must be a whole number >= 0, got {preview_level!r}")
         if batch_chunk is None:
             batch_chunk = getattr(renderer, "batch_size", 1)
@@ -83,7 +87,8 @@ class RenderWorker:
         self.on_result = on_result
         self.on_batch_result = on_batch_result
         self.settle_seconds = float(settle_seconds)
-        self.preview_level = preview_level
+        self.level_chooser = PreviewLevelChooser.for_renderer(renderer) if preview_level is None else None
+        self._fixed_preview_level = preview_level
         self.batch_chunk = int(batch_chunk)
 
         self._cond = threading.Condition()
@@ -177,6 +182,13 @@ class RenderWorker:
         return cancelled
 
     # ------------------------------------------------------------------ state
+
+    @property
+    def preview_level(self) -> int:
+        """The level the next interactive request renders at."""
+        if self.level_chooser is not None:
+            return self.level_chooser.level
+        return self._fixed_preview_level
 
     @property
     def stats(self) -> WorkerStats:
@@ -278,6 +290,8 @@ class RenderWorker:
             effective = self.renderer.effective_level(level)
             image = np.ascontiguousarray(self.renderer.render(request.recipe, effective))
             error = None
+            if effective > 0 and self.level_chooser is not None:  # a preview: how fast was it?
+                self._observe_preview((time.perf_counter() - started) * 1000.0)
         except Exception as exc:
             image, error = None, describe_error(exc)
             if not isinstance(exc, ValueError):
@@ -301,6 +315,11 @@ class RenderWorker:
                 self._settle = (request, request.submitted_at + self.settle_seconds)
         if deliver:
             self._call(self.on_result, result)
+
+    def _observe_preview(self, elapsed_ms: float) -> None:
+        blocks = getattr(self.renderer, "last_blocks_run", None)
+        if blocks is not None:
+            self.level_chooser.observe(elapsed_ms, self.level_chooser.run_gmacs(*blocks))
 
     def _render_chunk(self, job: BatchJob, start: int, stop: int) -> None:
         started = time.perf_counter()

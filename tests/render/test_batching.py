@@ -71,7 +71,8 @@ def test_the_worker_chunks_a_grid_by_the_renderer_batch_size_and_serves_a_slider
             frames.append(result)
 
     renderer = Renderer(g, batch_size=1, preview_precision="bf16")
-    worker = RenderWorker(renderer, on_result, on_batch_result=on_batch, settle_seconds=0.01)
+    worker = RenderWorker(renderer, on_result, on_batch_result=on_batch, settle_seconds=0.01,
+                          preview_level=2)
     try:
         assert worker.batch_chunk == 1
         grid = [Recipe(g.sha256, seed=s) for s in range(6)]

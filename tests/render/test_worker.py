@@ -54,6 +54,7 @@ def make_worker():
     def make(generator, **kw):
         collector = Collector()
         kw.setdefault("settle_seconds", 0.05)
+        kw.setdefault("preview_level", 2)  # fixed, so the scheduling tests know what a preview is
         renderer = Renderer(generator, preview_precision=kw.pop("preview_precision", "fp32"),
                             batch_size=kw.pop("batch_size", None))
         worker = RenderWorker(renderer, collector.result,
