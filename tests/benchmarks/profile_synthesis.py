@@ -16,12 +16,12 @@ import argparse
 import time
 from collections import defaultdict
 
-import ctypes
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 from facestudio.generator.model import load_generator
 from facestudio.latent.seeds import z_from_seed
+from facestudio.render.allocator import keep_freed_memory
 from facestudio.render.renderer import Renderer
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
-    libc = ctypes.CDLL("libc.so.6"); libc.mallopt(-3, 1 << 30); libc.mallopt(-1, 4 << 30); libc.mallopt(-8, 1)
+    keep_freed_memory()  # as the command line and the studio do at start
     if args.threads:
         torch.set_num_threads(args.threads)
     generator = load_generator(args.model)
