@@ -19,7 +19,9 @@ The InterFaceGAN recipe, with every step on this machine and nothing downloaded:
 
 One slider unit is calibrated on held-out faces: about 5 years of age for Age, about 1 in the
 classifier's gender log-odds for Gender (see :func:`calibrate` for why not one standard
-deviation of W).
+deviation of W); then widened where that lets the sliders' end stops span their attribute
+(:func:`widen_to_span`: Age at least 30 years between -3 and +3; Gender from P(female) below
+0.2 to above 0.8 for 80 % of faces), and the span is measured again on other held-out seeds.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ MEASURE_SEED = 10_000  # held-out seeds on which units are calibrated and respon
 CHECK_SEED = 20_000  # other held-out seeds on which the shipped directions are checked
 MEASURE_AMOUNTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 MEASURE_PSI = 0.7
+SPAN_AMOUNT = 3.0  # the sliders' end stops
+GENDER_SPAN = (0.2, 0.8)  # Gender: P(female) below 0.2 at -3 and above 0.8 at +3 ...
+SPAN_SHARE = 0.8  # ... for at least this share of held-out faces
+AGE_SPAN_YEARS = 30.0  # Age: at least this many years between -3 and +3, on average
+SPAN_FACTORS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)  # wider units tried, smallest first
+SPAN_MARGIN = 0.1  # chosen on the measuring seeds with this to spare, so other held-out faces meet the bar too
 
 
 def get_classifier(data: Path, work: Path, epochs: int, cache_dir: Path = Path("data-cache"), log=print):
@@ -125,6 +133,64 @@ def calibrate(g, net, direction: Direction, count: int = 64) -> tuple[Direction,
                         "w_std_per_unit": target / first[key]}
 
 
+def span(g, net, direction: Direction, count: int = 64, first_seed: int = MEASURE_SEED) -> dict:
+    """What the slider's end stops do to each of ``count`` held-out faces at psi 0.7: the
+    classifier's age and P(female) and the face tone at -3, 0 and +3 units (means), the mean
+    age between -3 and +3, and the share of faces that go from P(female) below 0.2 at -3 to
+    above 0.8 at +3 (:data:`GENDER_SPAN`)."""
+    from facestudio.analysis.attributes import predict
+    from facestudio.latent.seeds import z_from_seeds
+    base = g.map(z_from_seeds(range(first_seed, first_seed + count), g.z_dim), psi=MEASURE_PSI)
+    table = {direction.id: direction}
+    ages, probs, tones = [], [], []
+    for amount in (-SPAN_AMOUNT, 0.0, SPAN_AMOUNT):
+        ws = np.stack([apply_edits(w, [(direction.id, amount, direction.layers)], table) for w in base])
+        images = g.synthesize(ws)
+        a, p = predict(net, images)
+        ages.append(a.astype(np.float64)), probs.append(p.astype(np.float64)), tones.append(face_tone(images))
+    low, high = GENDER_SPAN
+    return {"age_at": [float(a.mean()) for a in ages], "p_female_at": [float(p.mean()) for p in probs],
+            "tone_at": [float(t.mean()) for t in tones],
+            "age_span_years": float((ages[2] - ages[0]).mean()),
+            "spanned_share": float(np.mean((probs[0] < low) & (probs[2] > high)))}
+
+
+def spans(direction_id: str, m: dict, margin: float = 0.0) -> bool:
+    """Whether a :func:`span` measurement meets the slider's bar (Age: :data:`AGE_SPAN_YEARS`
+    years apart; Gender: :data:`SPAN_SHARE` of the faces across :data:`GENDER_SPAN`), with
+    ``margin`` to spare (a fraction of the bar for Age, of the faces for Gender)."""
+    if direction_id.startswith("age"):
+        return m["age_span_years"] >= AGE_SPAN_YEARS * (1 + margin)
+    return m["spanned_share"] >= min(1.0, SPAN_SHARE + margin)
+
+
+def widen_to_span(g, net, direction: Direction, count: int = 64) -> tuple[Direction, dict]:
+    """``direction`` with the smallest unit of :data:`SPAN_FACTORS` (times its calibrated one)
+    whose end stops span its attribute on held-out faces (:func:`spans`), and that span. Where
+    none does, the direction keeps its unit (a wider one would only take faces further out of
+    the model's range) and the measurement says how far the widest unit got."""
+    tried = []
+    for factor in SPAN_FACTORS:
+        candidate = direction if factor == 1 else replace(direction, scale=direction.scale * factor)
+        m = {**span(g, net, candidate, count), "factor": factor}
+        if spans(direction.id, m, SPAN_MARGIN):
+            return candidate, {**m, "spans": True}
+        tried.append(m)
+    return direction, {**tried[0], "spans": False, "widest": tried[-1]}
+
+
+def _print_span(d: Direction, held_out: dict, widened: dict) -> None:
+    """The end stops on the held-out check seeds, and how the unit was chosen."""
+    m = held_out
+    chosen = (f"unit x{widened['factor']:g}" if widened["spans"] else
+              f"no wider unit spans: at x{widened['widest']['factor']:g}, {widened['widest']['age_span_years']:.1f} "
+              f"years and {100 * widened['widest']['spanned_share']:.0f} % of faces")
+    print(f"{d.name:<20} at -{SPAN_AMOUNT:g} / +{SPAN_AMOUNT:g} units on held-out faces "
+          f"({'meets' if spans(d.id, m) else 'misses'} the bar; {chosen}): age {m['age_at'][0]:.1f} -> "
+          f"{m['age_at'][2]:.1f} years, P(female) {m['p_female_at'][0]:.2f} -> {m['p_female_at'][2]:.2f}, "
+          f"{100 * m['spanned_share']:.0f} % of faces across {GENDER_SPAN[0]}/{GENDER_SPAN[1]}")
+
+
 def _print_measurement(d: Direction, m: dict) -> None:
     print(f"{d.name:<20} 1 unit = {d.scale:.3f} in W: age {m['age_years_per_unit']:+.2f} years, "
           f"p(female) {m['p_female_per_unit']:+.3f}, gender log-odds {m['gender_logit_per_unit']:+.2f}, "
@@ -154,11 +220,17 @@ def cmd_attributes(args) -> int:
         print("the measured responses are too entangled to solve; shipping the projected directions")
         named = {id: replace(calibrated[f"{id}-projected"], id=id, name=SHIPPED[id][0]) for id in SHIPPED}
     shipped = []
-    for d in named.values():  # checked on faces that took no part in making them
-        m = measure(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)
+    for d in named.values():
+        d, widened = widen_to_span(g, net, d, args.measure_seeds)  # the end stops span the attribute
+        m = measure(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # checked on faces that took
+        m["span"] = span(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # no part in making them
+        m["span"].update(unit_factor=widened["factor"], meets_bar=spans(d.id, m["span"]))
         measured[d.id] = m
         _print_measurement(d, m)
-        shipped.append(replace(d, meta={**d.meta, **{k: v for k, v in m.items() if k.endswith("_per_unit")}}))
+        _print_span(d, m["span"], widened)
+        shipped.append(replace(d, meta={**d.meta, **{k: v for k, v in m.items() if k.endswith("_per_unit")},
+                                        "span_age_years": m["span"]["age_span_years"],
+                                        "span_share": m["span"]["spanned_share"]}))
     report["directions"] = {id: {"name": d.name, "scale": d.scale, **measured[id]}
                             for id, d in {**calibrated, **named}.items()}
     write_directions(shipped, args.out, overwrite=args.overwrite)

@@ -106,3 +106,55 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     assert "exists" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0
     assert "using the classifier" in capsys.readouterr().out
+
+
+def test_the_unit_is_widened_until_the_end_stops_span_the_attribute(monkeypatch):
+    """A world where Gender's share of faces carried across 0.2/0.8 grows with the unit and
+    Age gains 20 years between the end stops per unit of scale."""
+    def fake_span(g, net, d, count=64, first_seed=0):
+        return {"age_at": [0.0, 0.0, 20.0 * d.scale], "p_female_at": [0.5, 0.5, 0.5], "tone_at": [0, 0, 0],
+                "age_span_years": 20.0 * d.scale, "spanned_share": min(1.0, 0.5 * d.scale)}
+    monkeypatch.setattr(attributes_cli, "span", fake_span)
+    vec = np.eye(4)[0]
+    age = Direction(id="age", name="Age", vector=vec, layers=(0, 2), scale=1.0, source="attribute")
+    wide, m = attributes_cli.widen_to_span(None, None, age)
+    assert m["spans"] and m["factor"] == 2.0 and wide.scale == pytest.approx(2.0)  # 40 years: 30 and 10 % to spare
+    gender = Direction(id="gender", name="Gender", vector=vec, layers=(0, 2), scale=1.0, source="attribute")
+    wide, m = attributes_cli.widen_to_span(None, None, gender)
+    assert m["spans"] and m["factor"] == 2.0 and m["spanned_share"] >= attributes_cli.SPAN_SHARE + 0.1
+    # A direction that saturates keeps its unit and says how far the widest one got.
+    flat = Direction(id="gender", name="Gender", vector=vec, layers=(0, 2), scale=0.2, source="attribute")
+    kept, m = attributes_cli.widen_to_span(None, None, flat)
+    assert kept is flat and not m["spans"] and m["factor"] == 1.0
+    assert m["widest"]["factor"] == attributes_cli.SPAN_FACTORS[-1]
+    assert m["widest"]["spanned_share"] == pytest.approx(0.3)
+
+
+def test_span_counts_faces_carried_across_both_gender_thresholds(native_model):
+    """On a real (tiny, untrained) model with a stand-in classifier whose P(female) follows
+    the face's darkness: each face is measured at the end stops, not only the means."""
+    from facestudio.analysis import attributes as analysis_attributes
+    g = load_generator(native_model)
+
+    def dark_is_female(net, images):
+        luma = images.reshape(len(images), -1).mean(axis=1) / 255.0
+        return np.full(len(images), 30.0), np.clip((0.7 - luma) * 10.0, 0.0, 1.0)
+
+    original = analysis_attributes.predict
+    analysis_attributes.predict = dark_is_female
+    try:
+        d = Direction(id="gender", name="Gender", vector=np.ones(g.w_dim) / np.sqrt(g.w_dim),
+                      layers=(0, g.num_ws), scale=1.0, source="attribute")
+        m = attributes_cli.span(g, None, d, count=8)
+    finally:
+        analysis_attributes.predict = original
+    from facestudio.latent.seeds import z_from_seeds
+    base = g.map(z_from_seeds(range(attributes_cli.MEASURE_SEED, attributes_cli.MEASURE_SEED + 8), g.z_dim),
+                 psi=attributes_cli.MEASURE_PSI)
+    ends = [dark_is_female(None, g.synthesize(base + amount * d.vector))[1] for amount in (-3.0, 3.0)]
+    carried = (ends[0] < 0.2) & (ends[1] > 0.8)
+    assert 0 < carried.mean() < 1  # some faces cross both thresholds and some do not
+    assert m["spanned_share"] == pytest.approx(carried.mean())  # face by face, not from the means
+    assert m["p_female_at"][0] == pytest.approx(ends[0].mean()) and m["p_female_at"][2] == pytest.approx(ends[1].mean())
+    assert m["age_span_years"] == pytest.approx(0.0)
+    assert m["tone_at"][0] != m["tone_at"][2]  # the edit moved the faces
