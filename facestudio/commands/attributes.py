@@ -182,7 +182,7 @@ def widen_to_span(g, net, direction: Direction, count: int = 64) -> tuple[Direct
 def _print_span(d: Direction, held_out: dict, widened: dict) -> None:
     """The end stops on the held-out check seeds, and how the unit was chosen."""
     m = held_out
-    chosen = (f"unit x{widened['factor']:g}" if widened["spans"] else
+    chosen = (f"unit x{widened['factor']:g}" if widened["spans"] or "widest" not in widened else
               f"no wider unit spans: at x{widened['widest']['factor']:g}, {widened['widest']['age_span_years']:.1f} "
               f"years and {100 * widened['widest']['spanned_share']:.0f} % of faces")
     print(f"{d.name:<20} at -{SPAN_AMOUNT:g} / +{SPAN_AMOUNT:g} units on held-out faces "
@@ -221,7 +221,10 @@ def cmd_attributes(args) -> int:
         named = {id: replace(calibrated[f"{id}-projected"], id=id, name=SHIPPED[id][0]) for id in SHIPPED}
     shipped = []
     for d in named.values():
-        d, widened = widen_to_span(g, net, d, args.measure_seeds)  # the end stops span the attribute
+        if args.keep_units:  # measured as they are: wider units can take faces out of the model's range
+            widened = {"factor": 1.0, "spans": True}
+        else:
+            d, widened = widen_to_span(g, net, d, args.measure_seeds)  # the end stops span the attribute
         m = measure(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # checked on faces that took
         m["span"] = span(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # no part in making them
         m["span"].update(unit_factor=widened["factor"], meets_bar=spans(d.id, m["span"]))
@@ -256,5 +259,8 @@ def add_parser(sub) -> None:
                     help="held-out faces on which each direction's effect per unit is measured")
     sp.add_argument("--epochs", type=int, default=5, help="classifier training epochs")
     sp.add_argument("--out", required=True, help="direction bundle to write (.npz)")
+    sp.add_argument("--keep-units", action="store_true",
+                    help="keep the calibrated units (about 5 years, 1 in the gender log-odds) instead of widening "
+                         "them until the end stops span the attribute; the span is measured either way")
     sp.add_argument("--overwrite", action="store_true")
     sp.set_defaults(func=cmd_attributes)

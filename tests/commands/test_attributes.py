@@ -106,6 +106,14 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     assert "exists" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0
     assert "using the classifier" in capsys.readouterr().out
+    # --keep-units ships the calibrated units and still measures the end stops on held-out faces
+    assert main(args + ["--overwrite", "--keep-units"]) == 0
+    assert "at -3 / +3 units on held-out faces" in capsys.readouterr().out
+    report = json.loads((tmp_path / "work" / "report.json").read_text())
+    kept = {d.id: d for d in read_directions(out, g.w_dim, g.num_ws, model_sha256=g.sha256).directions}
+    for id in ("age", "gender"):
+        assert kept[id].scale == pytest.approx(report["directions"][id]["scale"])
+        assert "span_share" in kept[id].meta and "span_age_years" in kept[id].meta
 
 
 def test_the_unit_is_widened_until_the_end_stops_span_the_attribute(monkeypatch):
