@@ -8,6 +8,9 @@ import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Commands run in this process must not keep freed memory (facestudio.render.allocator): the
+# memory-capped tests fork children from it, and a child's reported peak starts at its parent's size.
+os.environ["FACESTUDIO_KEEP_FREED_MEMORY"] = "0"
 torch.set_num_threads(1)
 
 from facestudio.generator.formats.native import write_native  # noqa: E402

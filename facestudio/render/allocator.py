@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ M_ARENA_MAX = -8
 MMAP_THRESHOLD = 1 << 30  # allocations below this come from the heap and go back to it
 MMAP_THRESHOLD_FALLBACK = 32 << 20  # glibc's own ceiling where it refuses a larger one
 TRIM_THRESHOLD = 4 << 30  # free memory at the top of the heap kept before trimming
+OPT_OUT_ENV = "FACESTUDIO_KEEP_FREED_MEMORY"  # "0": leave glibc's defaults (the test suite does)
 
 _applied: bool | None = None
 
@@ -36,13 +38,17 @@ _applied: bool | None = None
 def keep_freed_memory() -> bool:
     """Tell glibc's malloc to keep large freed blocks (and to use one arena for all threads,
     so the render worker's thread reuses them too). Returns whether the settings took; False,
-    with nothing changed, where the C library is not glibc (macOS, Windows, musl). Calling it
-    again does nothing more."""
+    with nothing changed, where the C library is not glibc (macOS, Windows, musl) or
+    ``$FACESTUDIO_KEEP_FREED_MEMORY`` is ``0``. Calling it again does nothing more.
+
+    The test suite opts out: it runs many commands in one process and forks size-capped
+    children from it, and Linux reports a forked child's peak memory as at least its parent's
+    resident memory at the fork, which a process that keeps its peak never gives back."""
     global _applied
     if _applied is not None:
         return _applied
     _applied = False
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get(OPT_OUT_ENV, "").strip() == "0":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
