@@ -125,12 +125,30 @@ def library_files(lib: Path) -> set[str]:
     return found
 
 
+INCOMING_SETTLE_S = 30.0  # how long a killed build's last workers may take to notice and stop
+
+
+def fresh_incoming(lib: Path, settle_s: float = INCOMING_SETTLE_S) -> None:
+    """An empty ``.incoming``. A worker of a build killed a moment ago may still be writing
+    into the old one until it notices (the engines end their workers with their build); the
+    folder is cleared again until it stays empty, for at most ``settle_s`` seconds."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        shutil.rmtree(lib / INCOMING, ignore_errors=True)
+        try:
+            (lib / INCOMING).mkdir()
+            return
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def reconcile(lib: Path, catalog: Catalog) -> tuple[int, list[FaceRow]]:
     """Clear what a killed build left: ``.incoming``, temporary files, files without a row.
     Returns how many files were removed and the rows whose file is missing."""
     lib = Path(lib)
-    shutil.rmtree(lib / INCOMING, ignore_errors=True)
-    (lib / INCOMING).mkdir()
+    fresh_incoming(lib)
     root = lib / FACES
     if root.is_dir():
         for shard in root.iterdir():
@@ -232,8 +250,7 @@ def restore_missing(lib: Path, spec: LibrarySpec, missing: list[FaceRow], engine
                                    "the catalogue holds (its pixel hash differs); was the model or a library "
                                    "changed? run facestudio library verify")
             _move_into_place(lib, r)
-    shutil.rmtree(lib / INCOMING, ignore_errors=True)
-    (lib / INCOMING).mkdir()
+    fresh_incoming(lib)
     return len(missing)
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -52,8 +54,21 @@ class InlineEngine:
 _process_worker: FaceWorker | None = None
 
 
+PARENT_CHECK_S = 0.2  # how often a spawned worker checks that its build is still alive
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process as soon as the build that started it is gone (killed with
+    SIGKILL, it cannot stop its pool), so that no orphan keeps writing into the library."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
 def _start_process_worker(config: WorkerConfig) -> None:
     global _process_worker
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="facestudio-parent-watch",
+                     daemon=True).start()
     _process_worker = FaceWorker(config)
 
 
