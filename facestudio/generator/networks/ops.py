@@ -155,6 +155,13 @@ def conv_up2(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor,
     return upfirdn2d(x, f, pad=(p0 + t, p1 + t, p0 + t, p1 + t), gain=4, bias=bias)
 
 
+def demodulation(styles: torch.Tensor, weight_sq: torch.Tensor) -> torch.Tensor:
+    """The demodulation coefficients ``[N, O]`` of styles ``[N, I]`` for a kernel whose
+    ``weight.square().sum(dim=[2, 3])`` is ``weight_sq`` ``[O, I]``: one over the root of
+    ``sum over (I, k, k) of (w * s)^2 = (s^2) @ weight_sq^T``."""
+    return (styles.square() @ weight_sq.t() + 1e-8).rsqrt()
+
+
 def modulated_conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -187,9 +194,8 @@ def modulated_conv2d(
     else:
         x = F.conv2d(x, weight, padding=kh // 2)
     if demodulate:
-        # sum over (I, k, k) of (w * s)^2 = (s^2) @ sum_k(w^2)^T
         wsq = weight.float().square().sum(dim=[2, 3]) if weight_sq is None else weight_sq  # [O, I]
-        dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [N, O]
+        dcoefs = demodulation(styles, wsq)  # [N, O]
         dcoefs = like_features(dcoefs, x).reshape(n, out_ch, 1, 1)
         x = x.mul_(dcoefs) if not torch.is_grad_enabled() else x * dcoefs  # x is the conv's output
     return x
@@ -206,16 +212,14 @@ def styles_into_weight(weight: torch.Tensor, styles: torch.Tensor, weight_sq: to
     input, demodulation on the output) up to rounding, without the two passes over the
     features, which at 1024 px are far larger than the kernel.
     """
-    s = styles.reshape(-1).float()
-    scale = s.reshape(1, -1)
+    scale = styles.float().reshape(1, -1)  # [1, I]
     if weight_sq is not None:
-        dcoefs = (s.square().reshape(1, -1) @ weight_sq.t() + 1e-8).rsqrt().reshape(-1, 1)  # [O, 1]
-        scale = scale * dcoefs
+        scale = scale * demodulation(scale, weight_sq).t()  # [O, I]
     if gain != 1:
         scale = scale * gain
     if transposed:
-        return (weight.transpose(0, 1) * scale.t().reshape(*scale.t().shape, 1, 1)).transpose(0, 1)
-    return weight * scale.reshape(*scale.shape, 1, 1)
+        return (weight.transpose(0, 1) * scale.t()[:, :, None, None]).transpose(0, 1)
+    return weight * scale[:, :, None, None]
 
 
 FOLD_MIN_ELEMENTS = 1 << 21  # per face: 8 MB of float32 input features, from 128 px in an FFHQ-size net
