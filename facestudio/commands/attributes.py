@@ -19,9 +19,13 @@ The InterFaceGAN recipe, with every step on this machine and nothing downloaded:
 
 One slider unit is calibrated on held-out faces: about 5 years of age for Age, about 1 in the
 classifier's gender log-odds for Gender (see :func:`calibrate` for why not one standard
-deviation of W); then widened where that lets the sliders' end stops span their attribute
-(:func:`widen_to_span`: Age at least 30 years between -3 and +3; Gender from P(female) below
-0.2 to above 0.8 for 80 % of faces), and the span is measured again on other held-out seeds.
+deviation of W). A straight line in W with such a unit does not reach far enough: three units
+either way took only 20 % of the bundled model's faces across P(female) 0.2 / 0.8, and a wider
+unit broke faces. So, unless ``--keep-units``, each named direction becomes one offset per
+layer of W+ optimised through the generator and the classifier so that its end stops span
+the attribute (:func:`span_by_optimisation`, :mod:`facestudio.training.attribute_directions`:
+Age at least 30 years between -3 and +3; Gender from P(female) below 0.2 to above 0.8 for
+80 % of faces), and the span is measured again on other held-out seeds.
 """
 
 from __future__ import annotations
@@ -47,8 +51,14 @@ SPAN_AMOUNT = 3.0  # the sliders' end stops
 GENDER_SPAN = (0.2, 0.8)  # Gender: P(female) below 0.2 at -3 and above 0.8 at +3 ...
 SPAN_SHARE = 0.8  # ... for at least this share of held-out faces
 AGE_SPAN_YEARS = 30.0  # Age: at least this many years between -3 and +3, on average
-SPAN_FACTORS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)  # wider units tried, smallest first
-SPAN_MARGIN = 0.1  # chosen on the measuring seeds with this to spare, so other held-out faces meet the bar too
+OPTIMISE_FACES = 2048  # fit faces the per-layer offsets are optimised on (seeds from FIT_SEED)
+# per slider: Age's offsets grew blotched texture at +3 unless held small in W's metric and
+# watched by the discriminator; Gender's lost its span under the same weights
+GOALS = {"age": {"whitened_l2": 0.3, "realism_weight": 2.0, "age_years": 34.0},
+         "gender": {"whitened_l2": 0.01, "realism_weight": 1.0}}
+UNIT_FACTORS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5)  # the optimised unit, rescaled
+SPAN_MARGIN = 0.1  # a unit is chosen on the measuring seeds with this to spare (Age: 10 % more years,
+# Gender: 10 % more faces), so that other held-out faces meet the bar too
 
 
 def get_classifier(data: Path, work: Path, epochs: int, cache_dir: Path = Path("data-cache"), log=print):
@@ -164,29 +174,56 @@ def spans(direction_id: str, m: dict, margin: float = 0.0) -> bool:
     return m["spanned_share"] >= min(1.0, SPAN_SHARE + margin)
 
 
-def widen_to_span(g, net, direction: Direction, count: int = 64) -> tuple[Direction, dict]:
-    """``direction`` with the smallest unit of :data:`SPAN_FACTORS` (times its calibrated one)
-    whose end stops span its attribute on held-out faces (:func:`spans`), and that span. Where
-    none does, the direction keeps its unit (a wider one would only take faces further out of
-    the model's range) and the measurement says how far the widest unit got."""
-    tried = []
-    for factor in SPAN_FACTORS:
-        candidate = direction if factor == 1 else replace(direction, scale=direction.scale * factor)
+def fit_unit_to_span(g, net, direction: Direction, count: int = 64) -> tuple[Direction, dict]:
+    """``direction`` with the smallest unit of :data:`UNIT_FACTORS` (times its own) whose end
+    stops span its attribute on the measuring seeds with :data:`SPAN_MARGIN` to spare, and
+    that span. The optimisation's classifier saw augmented faces, so its end stops land
+    short of or past the bar as :func:`span` measures it; past it, a smaller unit keeps the
+    faces nearer the model's range. Where none spans, the largest factor is kept and says so."""
+    m = {}
+    for factor in UNIT_FACTORS:
+        candidate = replace(direction, scale=direction.scale * factor)
         m = {**span(g, net, candidate, count), "factor": factor}
         if spans(direction.id, m, SPAN_MARGIN):
             return candidate, {**m, "spans": True}
-        tried.append(m)
-    return direction, {**tried[0], "spans": False, "widest": tried[-1]}
+    return candidate, {**m, "spans": False}
 
 
-def _print_span(d: Direction, held_out: dict, widened: dict) -> None:
-    """The end stops on the held-out check seeds, and how the unit was chosen."""
+def span_by_optimisation(g, net, direction: Direction, w_samples: np.ndarray, steps: int,
+                         realism=None, faces: int = OPTIMISE_FACES) -> tuple[Direction, dict]:
+    """``direction`` (a calibrated whole-W Age or Gender) turned into one offset per layer of
+    W+ whose end stops span the attribute on ``faces`` fit faces at psi 0.7
+    (:func:`facestudio.training.attribute_directions.optimise_span`), and its last losses.
+    w_samples: untruncated W ``[N, w_dim]`` (the labelled faces') for the offset's metric;
+    realism: the model's training discriminator, which keeps the end stops' faces as real to it
+    as the faces at 0 (:func:`facestudio.training.attribute_directions.discriminator_from_checkpoint`)."""
+    import torch
+    from facestudio.latent.seeds import z_from_seeds
+    from facestudio.training.attribute_directions import SpanGoal, optimise_span
+    attribute = direction.id.split("-")[0]
+    g.network.requires_grad_(False)
+    net.requires_grad_(False).eval()
+
+    def readout(images):
+        out = net(images.clamp(-1, 1))
+        return out[:, 0], torch.expm1(out[:, 1])
+
+    pool = g.map(z_from_seeds(range(FIT_SEED, FIT_SEED + faces), g.z_dim), psi=MEASURE_PSI)
+    offset, losses = optimise_span(lambda ws: g.network.synthesis(ws, noise_mode="const"), readout, pool,
+                                   w_samples, direction.vector * direction.scale,
+                                   SpanGoal(attribute, amount=SPAN_AMOUNT, steps=steps, **GOALS[attribute]), realism)
+    size = float(np.linalg.norm(offset, axis=1).max())
+    meta = {**direction.meta, "method": "one offset per W+ layer, optimised through the generator and the "
+                                        "classifier so that the end stops span the attribute",
+            "unit": f"{SPAN_AMOUNT:g} units reach the end stops (see span_age_years / span_share)"}
+    return replace(direction, vector=offset / size, scale=size, meta=meta), losses
+
+
+def _print_span(d: Direction, held_out: dict) -> None:
+    """The end stops on the held-out check seeds."""
     m = held_out
-    chosen = (f"unit x{widened['factor']:g}" if widened["spans"] or "widest" not in widened else
-              f"no wider unit spans: at x{widened['widest']['factor']:g}, {widened['widest']['age_span_years']:.1f} "
-              f"years and {100 * widened['widest']['spanned_share']:.0f} % of faces")
     print(f"{d.name:<20} at -{SPAN_AMOUNT:g} / +{SPAN_AMOUNT:g} units on held-out faces "
-          f"({'meets' if spans(d.id, m) else 'misses'} the bar; {chosen}): age {m['age_at'][0]:.1f} -> "
+          f"({'meets' if spans(d.id, m) else 'misses'} the bar): age {m['age_at'][0]:.1f} -> "
           f"{m['age_at'][2]:.1f} years, P(female) {m['p_female_at'][0]:.2f} -> {m['p_female_at'][2]:.2f}, "
           f"{100 * m['spanned_share']:.0f} % of faces across {GENDER_SPAN[0]}/{GENDER_SPAN[1]}")
 
@@ -201,11 +238,22 @@ def cmd_attributes(args) -> int:
     from facestudio.fileio import check_writable_target
     from facestudio.latent.direction_files import write_directions
     check_writable_target(args.out, overwrite=args.overwrite)
+    if args.span_steps < 1:
+        raise UserError("--span-steps must be at least 1")
     if args.samples < 100:
         raise UserError("--samples must be at least 100 for a boundary worth shipping")
     work = Path(args.work)
     net, cls_report = get_classifier(Path(args.data), work, args.epochs, Path(args.cache))
     g = load_model(args.model)
+    realism = None
+    if args.discriminator and not args.keep_units:
+        from facestudio.training.attribute_directions import discriminator_from_checkpoint
+        from facestudio.training.checkpoint import CheckpointError
+        try:
+            realism = discriminator_from_checkpoint(args.discriminator, g.resolution)
+        except (CheckpointError, RuntimeError) as exc:  # RuntimeError: a checkpoint of another network
+            raise UserError(f"cannot use {args.discriminator} as this model's discriminator: "
+                            f"{str(exc).splitlines()[0][:200]}") from None
     lab = label_generated(g, net, args.samples)
     dirs, facts = fit_directions(lab, g.num_ws, g.sha256)
     report = {"classifier": cls_report, "fit": facts, "directions": {}}
@@ -220,20 +268,23 @@ def cmd_attributes(args) -> int:
         print("the measured responses are too entangled to solve; shipping the projected directions")
         named = {id: replace(calibrated[f"{id}-projected"], id=id, name=SHIPPED[id][0]) for id in SHIPPED}
     shipped = []
-    for d in named.values():
-        if args.keep_units:  # measured as they are: wider units can take faces out of the model's range
-            widened = {"factor": 1.0, "spans": True}
-        else:
-            d, widened = widen_to_span(g, net, d, args.measure_seeds)  # the end stops span the attribute
+    for d in list(named.values()):
+        if not args.keep_units:  # the straight line does not reach: optimise the end stops per layer
+            d, losses = span_by_optimisation(g, net, d, lab.ws, args.span_steps, realism)
+            d, fitted = fit_unit_to_span(g, net, d, args.measure_seeds)
+            report.setdefault("span_optimisation", {})[d.id] = {"losses": losses, "unit": fitted}
+            print(f"{d.name:<20} optimised per layer; unit x{fitted['factor']:g} of the optimised one "
+                  f"({'spans' if fitted['spans'] else 'does not span even at the largest'} on the measuring seeds)")
         m = measure(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # checked on faces that took
         m["span"] = span(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # no part in making them
-        m["span"].update(unit_factor=widened["factor"], meets_bar=spans(d.id, m["span"]))
+        m["span"]["meets_bar"] = spans(d.id, m["span"])
         measured[d.id] = m
         _print_measurement(d, m)
-        _print_span(d, m["span"], widened)
+        _print_span(d, m["span"])
         shipped.append(replace(d, meta={**d.meta, **{k: v for k, v in m.items() if k.endswith("_per_unit")},
                                         "span_age_years": m["span"]["age_span_years"],
                                         "span_share": m["span"]["spanned_share"]}))
+        named[d.id] = d
     report["directions"] = {id: {"name": d.name, "scale": d.scale, **measured[id]}
                             for id, d in {**calibrated, **named}.items()}
     write_directions(shipped, args.out, overwrite=args.overwrite)
@@ -260,7 +311,13 @@ def add_parser(sub) -> None:
     sp.add_argument("--epochs", type=int, default=5, help="classifier training epochs")
     sp.add_argument("--out", required=True, help="direction bundle to write (.npz)")
     sp.add_argument("--keep-units", action="store_true",
-                    help="keep the calibrated units (about 5 years, 1 in the gender log-odds) instead of widening "
-                         "them until the end stops span the attribute; the span is measured either way")
+                    help="ship the straight-line directions with their calibrated units (about 5 years, 1 in the "
+                         "gender log-odds) instead of optimising per-layer offsets whose end stops span the "
+                         "attribute; the span is measured either way")
+    sp.add_argument("--discriminator", default=None, metavar="CHECKPOINT",
+                    help="the model's facestudio training checkpoint: its discriminator keeps the optimised end "
+                         "stops' faces as real as the faces at 0 (without it, only the offsets' size does)")
+    sp.add_argument("--span-steps", type=int, default=300,
+                    help="optimisation steps for each slider's per-layer offsets (12 faces each)")
     sp.add_argument("--overwrite", action="store_true")
     sp.set_defaults(func=cmd_attributes)

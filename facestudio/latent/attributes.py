@@ -183,9 +183,15 @@ def face_tone(images: np.ndarray) -> np.ndarray:
     mostly skin and lighting. Held fixed by the named directions, because the data ties
     age and gender to skin tone and lighting, and a slider named Age should not lighten
     or darken a person's skin."""
+    return centre_luma(np.asarray(images).astype(np.float64))
+
+
+def centre_luma(images):
+    """:func:`face_tone` of float faces ``[N, H, W, 3]`` in 0-255, numpy or torch alike
+    (only slicing and arithmetic, so a torch tensor keeps its gradient)."""
     h, w = images.shape[1:3]
-    centre = images[:, h // 4: h - h // 4, w // 4: w - w // 4].astype(np.float64)
-    return (centre @ np.array([0.299, 0.587, 0.114])).mean(axis=(1, 2))
+    centre = images[:, h // 4: h - h // 4, w // 4: w - w // 4]
+    return (0.299 * centre[..., 0] + 0.587 * centre[..., 1] + 0.114 * centre[..., 2]).mean((1, 2))
 
 
 def fit_directions(lab: Labelled, num_ws: int, model_sha256: str) -> tuple[list[Direction], dict]:

@@ -34,6 +34,11 @@ def tooltip(d: Direction) -> str:
     if "age_years_per_unit" in d.meta:
         parts.append(f"per unit: age {d.meta['age_years_per_unit']:+.1f} years, "
                      f"p(female) {d.meta['p_female_per_unit']:+.2f} (classifier)")
+    if "span_age_years" in d.meta and "span_share" in d.meta:
+        parts.append(f"-3 to +3: age {d.meta['span_age_years']:+.0f} years, {100 * d.meta['span_share']:.0f} % "
+                     f"of faces from p(female) < 0.2 to > 0.8")
+    if d.vector.ndim == 2:
+        parts.append("one offset per layer")
     return "; ".join(parts + [f"1 unit = {d.scale:.3g} in W"])
 
 

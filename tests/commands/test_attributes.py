@@ -87,7 +87,7 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     data = _labelled_faces(tmp_path / "faces")
     out = tmp_path / "named.npz"
     args = ["attributes", "--model", str(native_model), "--data", str(data), "--cache", str(tmp_path / "c"),
-            "--work", str(tmp_path / "work"), "--samples", "100", "--epochs", "1", "--measure-seeds", "4", "--out", str(out)]
+            "--work", str(tmp_path / "work"), "--samples", "100", "--epochs", "1", "--measure-seeds", "4", "--span-steps", "2", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "Age" in printed and "years, p(female)" in printed and "wrote" in printed
@@ -101,6 +101,12 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     shipped = read_directions(out, g.w_dim, g.num_ws, model_sha256=g.sha256).directions
     assert [d.name for d in shipped] == ["Age", "Gender"]
     assert "p_female_per_unit" in shipped[0].meta
+    # the end stops were optimised: one offset per layer, the largest row a unit vector
+    for d in shipped:
+        assert d.vector.shape == (g.num_ws, g.w_dim) and "per W+ layer" in d.meta["method"]
+        assert np.linalg.norm(d.vector, axis=1).max() == pytest.approx(1.0, abs=1e-5)
+    assert set(report["span_optimisation"]) == {"age", "gender"}
+    assert report["span_optimisation"]["age"]["unit"]["factor"] in attributes_cli.UNIT_FACTORS
     # a second run reuses the classifier and refuses to overwrite without the flag
     assert main(args) == 1
     assert "exists" in capsys.readouterr().err
@@ -114,28 +120,31 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     for id in ("age", "gender"):
         assert kept[id].scale == pytest.approx(report["directions"][id]["scale"])
         assert "span_share" in kept[id].meta and "span_age_years" in kept[id].meta
+        assert kept[id].vector.shape == (g.w_dim,)  # the straight line, as fitted
+    # a discriminator that is not a training checkpoint ends in one sentence
+    assert main(args + ["--overwrite", "--discriminator", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot use" in err and "discriminator" in err and "Traceback" not in err
 
 
-def test_the_unit_is_widened_until_the_end_stops_span_the_attribute(monkeypatch):
-    """A world where Gender's share of faces carried across 0.2/0.8 grows with the unit and
-    Age gains 20 years between the end stops per unit of scale."""
+def test_the_optimised_unit_is_the_smallest_whose_end_stops_span_with_room(monkeypatch):
+    """A world where Age gains 50 years between the end stops per unit of scale and Gender's
+    share of faces carried across 0.2/0.8 grows with the unit."""
     def fake_span(g, net, d, count=64, first_seed=0):
-        return {"age_at": [0.0, 0.0, 20.0 * d.scale], "p_female_at": [0.5, 0.5, 0.5], "tone_at": [0, 0, 0],
-                "age_span_years": 20.0 * d.scale, "spanned_share": min(1.0, 0.5 * d.scale)}
+        return {"age_at": [0.0, 0.0, 50.0 * d.scale], "p_female_at": [0.5, 0.5, 0.5], "tone_at": [0, 0, 0],
+                "age_span_years": 50.0 * d.scale, "spanned_share": min(1.0, 0.8 * d.scale)}
     monkeypatch.setattr(attributes_cli, "span", fake_span)
-    vec = np.eye(4)[0]
+    vec = np.ones((2, 4)) / 2
     age = Direction(id="age", name="Age", vector=vec, layers=(0, 2), scale=1.0, source="attribute")
-    wide, m = attributes_cli.widen_to_span(None, None, age)
-    assert m["spans"] and m["factor"] == 2.0 and wide.scale == pytest.approx(2.0)  # 40 years: 30 and 10 % to spare
+    fitted, m = attributes_cli.fit_unit_to_span(None, None, age)
+    assert m["spans"] and m["factor"] == 0.7 and fitted.scale == pytest.approx(0.7)  # 35 years: 33 and more
     gender = Direction(id="gender", name="Gender", vector=vec, layers=(0, 2), scale=1.0, source="attribute")
-    wide, m = attributes_cli.widen_to_span(None, None, gender)
-    assert m["spans"] and m["factor"] == 2.0 and m["spanned_share"] >= attributes_cli.SPAN_SHARE + 0.1
-    # A direction that saturates keeps its unit and says how far the widest one got.
-    flat = Direction(id="gender", name="Gender", vector=vec, layers=(0, 2), scale=0.2, source="attribute")
-    kept, m = attributes_cli.widen_to_span(None, None, flat)
-    assert kept is flat and not m["spans"] and m["factor"] == 1.0
-    assert m["widest"]["factor"] == attributes_cli.SPAN_FACTORS[-1]
-    assert m["widest"]["spanned_share"] == pytest.approx(0.3)
+    fitted, m = attributes_cli.fit_unit_to_span(None, None, gender)
+    assert m["spans"] and m["factor"] == 1.2 and m["spanned_share"] >= attributes_cli.SPAN_SHARE + 0.1
+    weak = Direction(id="gender", name="Gender", vector=vec, layers=(0, 2), scale=0.5, source="attribute")  # 60 % at most
+    fitted, m = attributes_cli.fit_unit_to_span(None, None, weak)
+    assert not m["spans"] and m["factor"] == attributes_cli.UNIT_FACTORS[-1]
+    assert fitted.scale == pytest.approx(0.5 * attributes_cli.UNIT_FACTORS[-1])
 
 
 def test_span_counts_faces_carried_across_both_gender_thresholds(native_model):

@@ -137,18 +137,21 @@ def test_named_directions_shipped_beside_the_model_lead_every_method(qtbot, wind
     from facestudio.latent.directions import Direction
     from facestudio.render.model_directions import bundle_path_for
     m = window.state.model
-    named = [Direction(id=i, name=n, vector=np.eye(m.w_dim)[k], layers=(0, m.num_ws), scale=3.0,
+    per_layer = np.outer(np.linspace(1.0, 0.2, m.num_ws), np.eye(m.w_dim)[1])  # as attributes ships them
+    named = [Direction(id=i, name=n, vector=v, layers=(0, m.num_ws), scale=3.0,
                        source="attribute", model_sha256=m.sha256,
-                       meta={"positive": p, "conditioned_on": [other],
-                             "age_years_per_unit": 4.2, "p_female_per_unit": 0.01})
-             for i, n, k, p, other in [("age", "Age", 1, "older", "gender"),
-                                       ("gender", "Gender", 2, "more feminine", "age")]]
+                       meta={"positive": p, "conditioned_on": [other], "age_years_per_unit": 4.2,
+                             "p_female_per_unit": 0.01, "span_age_years": 34.2, "span_share": 0.05})
+             for i, n, v, p, other in [("age", "Age", per_layer, "older", "gender"),
+                                       ("gender", "Gender", np.eye(m.w_dim)[2], "more feminine", "age")]]
     write_bundle(named, bundle_path_for(native_model))
     assert window.open_model(str(native_model))
     panel = window.directions_panel
     assert list(panel.rows)[:3] == ["age", "gender", "pca0"]
     tip = panel.rows["age"].name_label.toolTip()
     assert "+ = older" in tip and "holds gender fixed" in tip and "+4.2 years" in tip
+    assert "-3 to +3: age +34 years, 5 %" in tip and "one offset per layer" in tip
+    assert "per layer" not in panel.rows["gender"].name_label.toolTip()
     plain = wait_for_full_frame_of(qtbot, window, window.state.recipe)
     panel.rows["age"].slider.setValue(150)
     assert window.state.recipe.edits[0].direction_id == "age"
