@@ -41,10 +41,11 @@ Readout = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # images 
 Realism = Callable[[torch.Tensor], torch.Tensor]  # images -> the discriminator's logit [N] (higher = more real)
 
 ATTRIBUTES = ("gender", "age")
-AGE_HOLD_YEARS = 1.0  # a mean age shift of this many years at an end stop costs as much as ...
-GENDER_HOLD_LOGIT = 0.5  # ... a mean gender log-odds shift of this, or ...
-TONE_HOLD_LEVELS = 2.0  # ... a mean face-tone shift of this many luma levels
-PER_FACE_WEIGHT = 0.3  # each face's own shift weighs this much, measured in 5 times those units
+# what an end stop may shift, (on average, each face): a shift of this much costs 1
+AGE_HOLD_YEARS = (1.0, 5.0)
+GENDER_HOLD_LOGIT = (0.5, 2.5)
+TONE_HOLD_LEVELS = (2.0, 3.0)  # each face's own: a Gender slider lightened dark faces without it
+PER_FACE_WEIGHT = 0.3  # the per-face shifts weigh this much (a classifier's reading of one face is noisy)
 GENDER_SOFTNESS_LOGIT = 0.5  # the gender goal's loss falls off within this of the margin
 AGE_SOFTNESS_YEARS = 2.0  # the age goal's loss falls off within this many years of the target
 MAX_SHIFT_PIXELS = 3  # the augmentation's largest shift, at 128 px (scaled with the image)
@@ -123,8 +124,8 @@ def span_loss(goal: SpanGoal, low: tuple, high: tuple, base: tuple) -> tuple[tor
         main = F.softplus((goal.age_years - (a_hi - a_lo).mean()) / AGE_SOFTNESS_YEARS)
         held = [(g_lo - g_0, GENDER_HOLD_LOGIT), (g_hi - g_0, GENDER_HOLD_LOGIT)]
     held += [(t_lo - t_0, TONE_HOLD_LEVELS), (t_hi - t_0, TONE_HOLD_LEVELS)]
-    hold = sum((shift.mean() / unit) ** 2 + PER_FACE_WEIGHT * ((shift / (5 * unit)) ** 2).mean()
-               for shift, unit in held)
+    hold = sum((shift.mean() / mean_unit) ** 2 + PER_FACE_WEIGHT * ((shift / face_unit) ** 2).mean()
+               for shift, (mean_unit, face_unit) in held)
     return main, hold
 
 

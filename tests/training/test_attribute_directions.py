@@ -44,7 +44,7 @@ def test_the_optimised_end_stops_carry_faces_past_the_margin_and_hold_the_rest()
     init[0] = 0.01  # a direction that barely moves
     before = [world.read_at(np.broadcast_to(init, (world.num_ws, world.w_dim)), a)[0] for a in (-3.0, 3.0)]
     assert ((before[0] < -2) & (before[1] > 2)).mean() < 0.2
-    goal = SpanGoal("gender", amount=3.0, gender_margin=2.0, steps=200, batch=16, lr=0.05)
+    goal = SpanGoal("gender", amount=3.0, gender_margin=2.0, steps=400, batch=16, lr=0.05)
     offset, losses = optimise_span(world.synthesis, world.readout, world.pool, world.w_samples, init, goal,
                                    log=lambda *_: None)
     assert offset.shape == (world.num_ws, world.w_dim) and np.isfinite(offset).all()
