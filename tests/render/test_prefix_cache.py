@@ -143,3 +143,47 @@ def test_bf16_activations_never_serve_an_exact_render(net):
         edited[:, 6:] += 0.3
         _, _, reused = run_blocks(net.synthesis, edited, "const", cache, precision=BF16)
         assert reused == 3
+
+
+def test_an_edit_of_the_last_block_s_second_conv_keeps_its_first_conv():
+    """32 px skip: the last block reads row 5 (its upsampling conv), 6 (conv1) and 7 (ToRGB)."""
+    net = randomised_network(small_config(), seed=5)
+    last = net.synthesis.blocks()[-1]
+    assert last.splits_features
+    calls = []
+    last.conv0.register_forward_hook(lambda *_: calls.append("conv0"))
+    torch.manual_seed(3)
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    cached(net, ws, cache)
+    assert calls == ["conv0"]
+    edited = ws.clone()
+    edited[:, 6:] += 0.7
+    img, reused = cached(net, edited, cache)
+    assert calls == ["conv0"]  # its output came from the cache
+    assert reused == 3 and torch.equal(img, full(net, edited))
+    calls.clear()
+    edited[:, 5] -= 0.4  # now the first conv's own row: it runs again
+    img, _ = cached(net, edited, cache)
+    assert calls == ["conv0"] and torch.equal(img, full(net, edited))
+    assert not randomised_network(small_config(architecture="resnet")).synthesis.blocks()[-1].splits_features
+
+
+def test_a_bf16_drag_of_the_last_block_starts_from_the_exact_first_conv_and_keeps_no_features():
+    from facestudio.render.precision import BF16
+    net = randomised_network(small_config(), seed=6)
+    calls = []
+    net.synthesis.blocks()[-1].conv0.register_forward_hook(lambda *_: calls.append("conv0"))
+    torch.manual_seed(4)
+    ws = torch.randn(1, 8, 32)
+    cache = PrefixCache()
+    cached(net, ws, cache)  # the settled exact frame
+    entries = len(cache)
+    for step in range(3):  # three preview frames of a drag on rows 6-7
+        edited = ws.clone()
+        edited[:, 6:] += 0.2 * (step + 1)
+        with torch.inference_mode():
+            _, fast, reused = run_blocks(net.synthesis, edited, "const", cache, precision=BF16)
+        assert reused == 3 and (fast - full(net, edited)).abs().mean() < 0.05
+    assert calls == ["conv0"] + ["conv0"] * 3  # only the full() references ran it again
+    assert len(cache) == entries + 1  # the exact first conv cast to bf16 once; no features per frame

@@ -136,8 +136,22 @@ class SynthesisBlock(nn.Module):
             x = self.conv0(x, next(w_iter), noise_mode)
             x = self.conv1(x, next(w_iter), noise_mode, gain=math.sqrt(0.5))
             return y + x
-        x = self.conv0(x, next(w_iter), noise_mode)
-        return self.conv1(x, next(w_iter), noise_mode)
+        return self.second_conv(self.first_conv(x, ws, noise_mode), ws, noise_mode)
+
+    @property
+    def splits_features(self) -> bool:
+        """Whether :meth:`features` is :meth:`first_conv` then :meth:`second_conv` (a block
+        with an upsampling convolution and no resnet skip), so that a renderer may keep the
+        first one's output for an edit that starts at the second one's ws row."""
+        return self.in_channels != 0 and self.architecture != "resnet"
+
+    def first_conv(self, x: torch.Tensor, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+        """The upsampling convolution (ws row 0): ``[N, in_channels, r/2, r/2]`` -> ``[N, out_channels, r, r]``."""
+        return self.conv0(x, ws[:, 0], noise_mode)
+
+    def second_conv(self, x: torch.Tensor, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
+        """The second convolution (ws row 1) on :meth:`first_conv`'s output; x is not modified."""
+        return self.conv1(x, ws[:, 1], noise_mode)
 
     def image(self, x: torch.Tensor, img: torch.Tensor | None, ws: torch.Tensor) -> torch.Tensor | None:
         """The running image after this block: the previous one ``img`` (None before the
