@@ -71,6 +71,12 @@ def to_input(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
+def gender_logit_and_age(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The network's ``[N, 2]`` outputs read as (gender logit ``[N]``, age in years ``[N]``);
+    differentiable, so that an optimisation can follow them (the age is not clamped at 0)."""
+    return out[:, 0], torch.expm1(out[:, 1])
+
+
 @torch.no_grad()
 def predict(net: AttributeNet, images: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Ages in years ``[N]`` (float32, >= 0) and probabilities of "female" ``[N]`` for uint8
@@ -79,9 +85,9 @@ def predict(net: AttributeNet, images: np.ndarray, batch: int = 256) -> tuple[np
     ages, probs = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)]
     for start in range(0, len(images), batch):
         x = to_input(images[start:start + batch])
-        out = (net(x) + net(x.flip(-1))) / 2
-        probs.append(torch.sigmoid(out[:, 0]).numpy())
-        ages.append(torch.expm1(out[:, 1]).clamp(min=0).numpy())
+        logit, age = gender_logit_and_age((net(x) + net(x.flip(-1))) / 2)
+        probs.append(torch.sigmoid(logit).numpy())
+        ages.append(age.clamp(min=0).numpy())
     return np.concatenate(ages), np.concatenate(probs)
 
 

@@ -198,7 +198,7 @@ def span_by_optimisation(g, net, direction: Direction, w_samples: np.ndarray, st
     w_samples: untruncated W ``[N, w_dim]`` (the labelled faces') for the offset's metric;
     realism: the model's training discriminator, which keeps the end stops' faces as real to it
     as the faces at 0 (:func:`facestudio.training.attribute_directions.discriminator_from_checkpoint`)."""
-    import torch
+    from facestudio.analysis.attributes import gender_logit_and_age
     from facestudio.latent.seeds import z_from_seeds
     from facestudio.training.attribute_directions import SpanGoal, optimise_span
     attribute = direction.id.split("-")[0]
@@ -206,8 +206,7 @@ def span_by_optimisation(g, net, direction: Direction, w_samples: np.ndarray, st
     net.requires_grad_(False).eval()
 
     def readout(images):
-        out = net(images.clamp(-1, 1))
-        return out[:, 0], torch.expm1(out[:, 1])
+        return gender_logit_and_age(net(images.clamp(-1, 1)))
 
     pool = g.map(z_from_seeds(range(FIT_SEED, FIT_SEED + faces), g.z_dim), psi=MEASURE_PSI)
     offset, losses = optimise_span(lambda ws: g.network.synthesis(ws, noise_mode="const"), readout, pool,
