@@ -58,7 +58,9 @@ class SpanGoal:
     pass at the end stops (2.0 = P(female) 0.12 / 0.88, beyond the bar of 0.2 / 0.8); age_years:
     the age the faces should gain between them on average (the bar is 30); steps, batch, lr:
     Adam's schedule; whitened_l2: the weight of the offset's size in W's metric; realism_weight:
-    the weight of the discriminator's verdict, where one is given."""
+    the weight of the discriminator's verdict, where one is given; average_share: the slider is
+    the mean of the offsets over this last share of the steps (each step sees only ``batch``
+    faces, so the last offset alone is one draw of that noise; 0: the last offset)."""
 
     attribute: str
     amount: float = 3.0
@@ -69,6 +71,7 @@ class SpanGoal:
     lr: float = 0.01
     whitened_l2: float = 0.01
     realism_weight: float = 1.0
+    average_share: float = 0.3
     seed: int = 0
 
     def __post_init__(self):
@@ -76,6 +79,8 @@ class SpanGoal:
             raise ValueError(f"the attribute must be one of {', '.join(ATTRIBUTES)}, got {self.attribute!r}")
         if not (self.amount > 0 and self.steps >= 1 and self.batch >= 1 and self.lr > 0):
             raise ValueError("amount, steps, batch and lr must be positive")
+        if not 0.0 <= self.average_share <= 1.0:
+            raise ValueError(f"average_share must lie in [0, 1], got {self.average_share}")
 
 
 def face_tone_tensor(images: torch.Tensor) -> torch.Tensor:
@@ -132,7 +137,8 @@ def span_loss(goal: SpanGoal, low: tuple, high: tuple, base: tuple) -> tuple[tor
 def optimise_span(synthesis: Synthesis, readout: Readout, pool: np.ndarray, w_samples: np.ndarray,
                   init: np.ndarray, goal: SpanGoal, realism: Realism | None = None,
                   log=print) -> tuple[np.ndarray, dict]:
-    """The per-layer offset ``[num_ws, w_dim]`` of one slider unit, and the last losses.
+    """The per-layer offset ``[num_ws, w_dim]`` of one slider unit (the mean over the last
+    ``goal.average_share`` of the steps), and the last step's losses.
 
     pool: W+ of the faces to fit on ``[N, num_ws, w_dim]`` (at the truncation the sliders
     are measured at); w_samples: untruncated W ``[M, w_dim]`` for the metric; init: the
@@ -148,6 +154,8 @@ def optimise_span(synthesis: Synthesis, readout: Readout, pool: np.ndarray, w_sa
     adam = torch.optim.Adam([offset], lr=goal.lr)
     rng = np.random.RandomState(goal.seed)
     batch = min(goal.batch, len(pool_t))
+    first_averaged = goal.steps - max(1, round(goal.steps * goal.average_share))
+    averaged = torch.zeros_like(offset)
     last = {}
     for step in range(goal.steps):
         ws = pool_t[rng.choice(len(pool_t), batch, replace=False)]
@@ -168,11 +176,13 @@ def optimise_span(synthesis: Synthesis, readout: Readout, pool: np.ndarray, w_sa
         adam.zero_grad()
         loss.backward()
         adam.step()
+        if step >= first_averaged:
+            averaged += offset.detach()
         last = {"goal": main.item(), "hold": hold.item(), "size": size.item(), "realism": unreal.item()}
         if step % 50 == 0 or step == goal.steps - 1:
             log(f"{goal.attribute}: step {step + 1}/{goal.steps}, goal loss {last['goal']:.3f}, "
                 f"hold loss {last['hold']:.3f}, realism loss {last['realism']:.3f}")
-    return offset.detach().numpy().astype(np.float32), last
+    return (averaged / (goal.steps - first_averaged)).numpy().astype(np.float32), last
 
 
 def discriminator_from_checkpoint(path, resolution: int) -> Realism:

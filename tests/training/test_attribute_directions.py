@@ -76,6 +76,34 @@ def test_span_loss_is_zero_past_the_bar_and_counts_what_moved():
     assert float(main) < 0.5 and float(hold) == 0.0
     with pytest.raises(ValueError):
         SpanGoal("smile")
+    with pytest.raises(ValueError):
+        SpanGoal("age", average_share=1.5)
+
+
+def test_averaging_the_last_steps_keeps_the_slider_from_ending_on_one_noisy_step():
+    # four faces a step: each step's offset jumps with the faces it drew, and the last one
+    # held the other attribute and the tone worse over all faces than the mean of the last steps
+    world = _PaintWorld()
+    init = np.zeros((world.num_ws, world.w_dim), np.float32)
+
+    def whole_pool_loss(goal, offset):
+        reads = []
+        for amount in (-goal.amount, goal.amount, 0.0):
+            with torch.no_grad():
+                images = world.synthesis(torch.from_numpy(world.pool + amount * offset))
+                reads.append((*world.readout(images), face_tone_tensor(images)))
+        main, hold = span_loss(goal, *reads)
+        return float(main), float(hold)
+
+    for seed in (0, 1, 2):
+        losses = {}
+        for share in (0.0, 0.3):
+            goal = SpanGoal("gender", steps=120, batch=4, lr=0.05, seed=seed, average_share=share)
+            offset, _ = optimise_span(world.synthesis, world.readout, world.pool, world.w_samples, init, goal,
+                                      log=lambda *_: None)
+            losses[share] = whole_pool_loss(goal, offset)
+        assert sum(losses[0.3]) < sum(losses[0.0]), losses
+        assert losses[0.3][1] < losses[0.0][1], losses  # what moved that should have held
 
 
 def test_the_realism_check_is_the_trained_discriminator_and_refuses_another_size(tmp_path, tiny_images):
