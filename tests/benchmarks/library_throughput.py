@@ -5,8 +5,8 @@ worker, and the catalogue's cost per face.
   (1 and 2 workers) and the Ray engine (2 actors on a local 2-CPU cluster), wall time from
   the command's start (engine start included) and the steady rate after the first block.
 * Stages, one face at a time in this process on one thread, for the 64 px model and, when
-  ``--model128`` is given (a native model folder or the training state
-  ``checkpoints/faces128.pt``), for 128 px: render (in blocks of 8), attribute measurement,
+  ``--model128`` is given (a native model folder or a 128 px training state, e.g.
+  ``git show 0f569e8:checkpoints/faces128.pt``), for 128 px: render (in blocks of 8), attribute measurement,
   lookalike check with the identity embedding, stamped and watermarked export, pixel hash.
 * Catalogue: ``--catalog-rows`` rows (default 20,000) committed in blocks of 8.
 
