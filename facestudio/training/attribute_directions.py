@@ -154,7 +154,7 @@ def optimise_span(synthesis: Synthesis, readout: Readout, pool: np.ndarray, w_sa
     adam = torch.optim.Adam([offset], lr=goal.lr)
     rng = np.random.RandomState(goal.seed)
     batch = min(goal.batch, len(pool_t))
-    first_averaged = goal.steps - max(1, round(goal.steps * goal.average_share))
+    averaged_steps = max(1, round(goal.steps * goal.average_share))
     averaged = torch.zeros_like(offset)
     last = {}
     for step in range(goal.steps):
@@ -176,13 +176,13 @@ def optimise_span(synthesis: Synthesis, readout: Readout, pool: np.ndarray, w_sa
         adam.zero_grad()
         loss.backward()
         adam.step()
-        if step >= first_averaged:
+        if step >= goal.steps - averaged_steps:
             averaged += offset.detach()
         last = {"goal": main.item(), "hold": hold.item(), "size": size.item(), "realism": unreal.item()}
         if step % 50 == 0 or step == goal.steps - 1:
             log(f"{goal.attribute}: step {step + 1}/{goal.steps}, goal loss {last['goal']:.3f}, "
                 f"hold loss {last['hold']:.3f}, realism loss {last['realism']:.3f}")
-    return (averaged / (goal.steps - first_averaged)).numpy().astype(np.float32), last
+    return (averaged / averaged_steps).numpy().astype(np.float32), last
 
 
 def discriminator_from_checkpoint(path, resolution: int) -> Realism:

@@ -87,11 +87,8 @@ def test_averaging_the_last_steps_keeps_the_slider_from_ending_on_one_noisy_step
     init = np.zeros((world.num_ws, world.w_dim), np.float32)
 
     def whole_pool_loss(goal, offset):
-        reads = []
-        for amount in (-goal.amount, goal.amount, 0.0):
-            with torch.no_grad():
-                images = world.synthesis(torch.from_numpy(world.pool + amount * offset))
-                reads.append((*world.readout(images), face_tone_tensor(images)))
+        reads = [tuple(map(torch.from_numpy, world.read_at(offset, amount)))
+                 for amount in (-goal.amount, goal.amount, 0.0)]
         main, hold = span_loss(goal, *reads)
         return float(main), float(hold)
 
