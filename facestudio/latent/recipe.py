@@ -26,7 +26,10 @@ from facestudio.errors import FacestudioError
 from facestudio.latent.noise import NOISE_MODES
 from facestudio.latent.seeds import check_seed
 
-RECIPE_VERSION = 1
+# Version 2: the bundled model's named sliders were refitted (direction bundle version 2);
+# the Age and Gender a version-1 recipe used are the retired ``age@1`` / ``gender@1``.
+RECIPE_VERSION = 2
+RETIRED_NAMES = {1: ("age", "gender")}  # recipe version -> named ids whose vectors changed after it
 # The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
 # network's float32 arithmetic overflows.
 MAX_PSI = 10.0
@@ -200,14 +203,16 @@ class Recipe:
             raise RecipeError(f"the recipe version must be a whole number, got {version!r}")
         if version > RECIPE_VERSION:
             raise RecipeError(f"recipe version {version} is newer than this facestudio understands")
+        if version < 1:
+            raise RecipeError(f"the recipe version must be 1 or more, got {version}")
         try:
             mix = d.get("mix")
             return cls(
                 model_sha256=d["model"]["sha256"], model_name=d["model"].get("name", ""),
                 seed=d["seed"], psi=d.get("psi", 1.0), cutoff=d.get("cutoff"),
                 noise=d.get("noise", "const"), class_idx=d.get("class"),
-                edits=_edits_from(d.get("edits", [])),
-                mix=None if not mix else Mix(mix["seed"], mix["layers"], _edits_from(mix.get("edits", []))),
+                edits=_edits_from(d.get("edits", []), version),
+                mix=None if not mix else Mix(mix["seed"], mix["layers"], _edits_from(mix.get("edits", []), version)),
                 transform=None if d.get("transform") is None else d["transform"],
             )
         except (KeyError, TypeError, AttributeError) as exc:
@@ -268,10 +273,20 @@ def _edits_list(edits: tuple[Edit, ...]) -> list[dict[str, Any]]:
     return [{"direction": e.direction_id, "amount": e.amount, "layers": list(e.layers)} for e in edits]
 
 
-def _edits_from(items) -> tuple[Edit, ...]:
+def retired_id(direction_id: str, version: int) -> str:
+    """The id under which a recipe of ``version`` finds ``direction_id`` today: ``age@1`` for
+    the Age of a version-1 recipe (whose vector was replaced later), else ``direction_id``."""
+    for old in range(version, RECIPE_VERSION):
+        if direction_id in RETIRED_NAMES.get(old, ()):
+            return f"{direction_id}@{old}"
+    return direction_id
+
+
+def _edits_from(items, version: int = RECIPE_VERSION) -> tuple[Edit, ...]:
     if not isinstance(items, list):
         raise RecipeError("the edits of a recipe must be a list")
-    return tuple(Edit(e["direction"], e["amount"], e["layers"]) for e in items)
+    return tuple(Edit(retired_id(e["direction"], version) if isinstance(e["direction"], str) else e["direction"],
+                      e["amount"], e["layers"]) for e in items)
 
 
 def _check_edits(edits) -> None:

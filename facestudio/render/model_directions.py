@@ -4,6 +4,13 @@ A native model folder may hold ``directions.npz`` (the bundled model ships Age a
 there); any other weight file ``NAME.ext`` may have ``NAME.ext.directions.npz`` beside it.
 A bundle made for other weights (its sha256 differs: the model was retrained or replaced)
 is not loaded, because its directions would not mean what their names say.
+
+Bundles are versioned (each direction's ``meta["bundle_version"]``; none = 1). When a model's
+named sliders are refitted, the vectors they replace stay in the bundle under ``ID@VERSION``
+with ``meta["retired"]``, so that a recipe made before (which
+:func:`facestudio.latent.recipe.retired_id` reads as ``age@1``) renders the same face; the
+dock does not show them (:func:`shown`). A version-1 bundle (fitted before versions existed)
+answers to those ids itself.
 """
 
 from __future__ import annotations
@@ -11,7 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from facestudio.latent.direction_files import read_directions
+from dataclasses import replace
+
 from facestudio.latent.directions import Direction, DirectionError
+from facestudio.latent.recipe import retired_id
 
 BUNDLE_NAME = "directions.npz"
 
@@ -42,4 +52,21 @@ def model_directions(generator, notes: list[str] | None = None) -> list[Directio
             notes.append(f"{path.name} was fitted for other weights (sha256 {found.other_model[:12]}…), "
                          "so its directions were not loaded")
         return []
-    return found.directions
+    return with_retired_aliases(found.directions)
+
+
+def with_retired_aliases(directions: list[Direction]) -> list[Direction]:
+    """``directions`` plus, for each of a version-1 bundle's that a later version retires, the
+    same vector under its retired id, so that old recipes find it either way."""
+    known = {d.id for d in directions}
+    aliases = []
+    for d in directions:
+        alias = retired_id(d.id, int(d.meta.get("bundle_version", 1)))
+        if alias != d.id and alias not in known:
+            aliases.append(replace(d, id=alias, meta={**d.meta, "retired": True}))
+    return directions + aliases
+
+
+def shown(directions: list[Direction]) -> list[Direction]:
+    """The directions a slider is shown for: all but the retired ones."""
+    return [d for d in directions if not d.meta.get("retired")]

@@ -14,7 +14,7 @@ from facestudio.generator import ModelLoadError, load_generator
 from facestudio.latent.directions import Direction
 from facestudio.latent.discovery import Discovery, layer_groups
 from facestudio.render.discovery import discover
-from facestudio.render.model_directions import model_directions
+from facestudio.render.model_directions import model_directions, shown
 from facestudio.render.renderer import Renderer
 
 __all__ = ["ModelLoadError", "StudioModel", "open_studio_model", "default_directions"]
@@ -35,7 +35,7 @@ class StudioModel:
     directions: list[Direction]
     card_meta: dict[str, str] = field(default_factory=dict)  # model card front matter (licence, attribution)
     discovery: Discovery | None = None  # PCA / SeFa bases and W statistics (cached per model)
-    named: list[Direction] = field(default_factory=list)  # shipped beside the weights (Age, Gender)
+    named: list[Direction] = field(default_factory=list)  # shipped beside the weights, retired ones too
 
     sha256 = property(lambda self: self.info["sha256"])
     name = property(lambda self: self.info["name"])
@@ -64,10 +64,11 @@ class StudioModel:
         return self.discovery.methods() if self.discovery else {"pca": "PCA (GANSpace)"}
 
     def directions_for(self, method: str = "pca", count: int = SLIDER_COUNT) -> list[Direction]:
-        """The named directions, then the sliders of one discovery method, strongest first."""
+        """The named directions (not the retired ones), then the sliders of one discovery
+        method, strongest first."""
         if self.discovery is None:
             return list(self.directions)
-        return self.named + self.discovery.directions(method, count)
+        return shown(self.named) + self.discovery.directions(method, count)
 
     def discovered_directions(self, count: int = SLIDER_COUNT) -> list[Direction]:
         """Every method's sliders: what recipes may refer to whichever method is shown."""
@@ -82,7 +83,7 @@ def open_studio_model(path: str | Path | None = None,
     generator = load_generator(path, progress=progress)
     found = discover(generator)
     named = model_directions(generator)
-    directions = named + found.directions("pca", SLIDER_COUNT)
+    directions = shown(named) + found.directions("pca", SLIDER_COUNT)
     renderer = Renderer(generator, {d.id: d for d in named + found.all_directions(SLIDER_COUNT)})
     card_meta = dict(generator.card.meta) if generator.card else {}
     return StudioModel(renderer, generator.describe(), directions, card_meta, discovery=found, named=named)

@@ -1,0 +1,266 @@
+"""The pipeline behind ``facestudio attributes``: measure generated and real faces, fit the
+named sliders (:mod:`facestudio.latent.slider_fit`), calibrate their units on held-out faces.
+
+Every stage keeps its results in the work folder (measured chunks of fit faces, the real
+photos' percentiles), so an interrupted fit resumes where it stopped; a chunk is written
+atomically and names the model it was measured on, so another model's chunks are never mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facestudio.analysis.face_measures import MEASURES
+from facestudio.fileio import atomic_write
+from facestudio.latent.directions import Direction, apply_edits
+from facestudio.latent.seeds import z_from_seeds
+from facestudio.latent.slider_fit import (conditional_direction, fit_regression, group_covariance,
+                                          group_shares, layer_groups, mixed_ws, per_layer)
+
+FIT_SEED = 1_000_000  # fit faces draw their per-group seeds from here on, never the seeds people browse
+CALIBRATE_SEED = 10_000  # held-out faces on which each slider's unit is set
+CHECK_SEED = 20_000  # other held-out faces on which the benchmark judges the sliders
+FIT_PSI = 0.8
+CHECK_PSI = 0.7
+CHUNK = 250
+SPREAD_PER_P10_P90 = 2.5631  # the 10th-90th percentile range of a normal distribution, in std
+LOGIT_CLIP = 6.0
+BUNDLE_VERSION = 2  # version 1: the Age and Gender offsets optimised through the classifier
+
+
+@dataclass(frozen=True)
+class SliderSpec:
+    """One named slider: the measure it moves, the measures it may move along with it (all
+    others are held still), the group it is shown in, and its end-stop span (``None``: the real
+    photos' 10th-90th percentile range; else this many of the measure's own units)."""
+
+    id: str
+    name: str
+    group: str
+    own: str
+    free: tuple[str, ...] = ()
+    span: float | None = None
+    positive: str = ""
+
+
+SLIDERS = (
+    SliderSpec("smile", "Smile", "Expression", "smile", ("eyes_open",), positive="smiling"),
+    SliderSpec("mouth_open", "Mouth open", "Expression", "mouth_open", ("smile", "eyes_open"), positive="open"),
+    SliderSpec("eyes_open", "Eyes open", "Expression", "eyes_open", ("pitch",), positive="wider open"),
+    SliderSpec("yaw", "Head turn", "Pose", "yaw", (), positive="turned to the image's right"),
+    SliderSpec("pitch", "Head nod", "Pose", "pitch", ("eyes_open",), positive="nodding down"),
+    SliderSpec("hair", "Hair lightness", "Hair", "hair", ("background",), positive="lighter (blond / grey)"),
+    SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin"), span=24.0, positive="older"),
+    SliderSpec("gender", "Gender", "Age and gender", "p_female", ("hair",), span=6.0, positive="more feminine"),
+)
+
+
+def _chunk_path(work: Path, sha: str, num_ws: int, index: int) -> Path:
+    layout = "-".join(str(stop) for _, stop in layer_groups(num_ws))  # how the groups were mixed
+    return work / f"fit-{sha[:12]}-g{layout}-{index:04d}.npz"
+
+
+def fit_samples(g, measurer, count: int, work: Path, progress=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``count`` style-mixed fit faces of generator ``g``: their group W ``[N, 3, w_dim]`` and
+    measures (name -> ``[N]``), read from the work folder's chunks where measured before."""
+    groups = len(layer_groups(g.num_ws))
+    ws_parts, measure_parts = [], []
+    for index in range((count + CHUNK - 1) // CHUNK):
+        path = _chunk_path(work, g.sha256, g.num_ws, index)
+        n = min(CHUNK, count - index * CHUNK)
+        if path.is_file():
+            with np.load(path, allow_pickle=False) as z:
+                if int(z["group_ws"].shape[0]) >= n:
+                    ws_parts.append(z["group_ws"][:n])
+                    measure_parts.append({k: z[k][:n] for k in MEASURES})
+                    if progress:
+                        progress(n)
+                    continue
+        first = FIT_SEED + index * CHUNK * groups
+        z = z_from_seeds(range(first, first + CHUNK * groups), g.z_dim)
+        group_ws = g.map(z, psi=FIT_PSI)[:, 0].reshape(CHUNK, groups, g.w_dim)
+        measured = {k: [] for k in MEASURES}
+        for start in range(0, CHUNK, 25):
+            images = g.synthesize(mixed_ws(group_ws[start:start + 25], g.num_ws))
+            for k, v in measurer.measure(images).items():
+                measured[k].append(v)
+            if progress and start < n:
+                progress(min(25, n - start))
+        measured = {k: np.concatenate(v) for k, v in measured.items()}
+        _save_npz(path, group_ws=group_ws, **measured)
+        ws_parts.append(group_ws[:n])
+        measure_parts.append({k: v[:n] for k, v in measured.items()})
+    return (np.concatenate(ws_parts),
+            {k: np.concatenate([m[k] for m in measure_parts]) for k in MEASURES})
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    import io
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    _write(path, buffer.getvalue())
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, overwrite=True) as tmp:
+        tmp.write_bytes(data)
+
+
+def real_reference(data: Path, measurer, count: int, work: Path, progress=None) -> dict[str, dict[str, float]]:
+    """The 10th, 50th and 90th percentiles of every measure over ``count`` real photos drawn
+    (fixed seed) from ``data`` (UTKFace), cached in the work folder."""
+    path = work / f"real-{count}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    from facestudio.training.data import iter_image_bytes, load_square
+    items = list(iter_image_bytes(Path(data)))
+    pick = np.random.RandomState(0).choice(len(items), size=min(count, len(items)), replace=False)
+    values = {k: [] for k in MEASURES}
+    for start in range(0, len(pick), 50):
+        images = np.stack([load_square(items[i][1], 200) for i in pick[start:start + 50]])
+        for k, v in measurer.measure(images).items():
+            values[k].append(v)
+        if progress:
+            progress(len(images))
+    reference = {}
+    for k, parts in values.items():
+        v = np.concatenate(parts)
+        if k == "p_female":
+            v = logit(v)
+        v = v[np.isfinite(v)]
+        p10, p50, p90 = np.percentile(v, [10, 50, 90])
+        reference[k] = {"p10": float(p10), "p50": float(p50), "p90": float(p90),
+                        "spread": float((p90 - p10) / SPREAD_PER_P10_P90), "photos": int(len(v))}
+    _write(path, json.dumps(reference, indent=1).encode())
+    return reference
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.clip(np.log(p / (1 - p)), -LOGIT_CLIP, LOGIT_CLIP)
+
+
+def in_spreads(measures: dict[str, np.ndarray], reference: dict) -> dict[str, np.ndarray]:
+    """Every measure in units of its real-photo spread, centred on the real median
+    (P(female) through its log-odds)."""
+    out = {}
+    for k, v in measures.items():
+        v = logit(v) if k == "p_female" else np.asarray(v, np.float64)
+        out[k] = (v - reference[k]["p50"]) / reference[k]["spread"]
+    return out
+
+
+def fit_sliders(group_ws: np.ndarray, measures: dict[str, np.ndarray], reference: dict, num_ws: int,
+                specs=SLIDERS) -> tuple[dict[str, np.ndarray], dict]:
+    """Each slider's W+ step ``[num_ws, w_dim]`` that moves its own measure one real-photo
+    spread (by the linear fit) with the held measures still, and facts about the fit."""
+    features = group_ws.reshape(len(group_ws), -1).astype(np.float64)
+    mean = features.mean(axis=0)
+    targets = in_spreads(measures, reference)
+    regressions = {k: fit_regression(features, targets[k], mean) for k in MEASURES}
+    covariance = group_covariance(group_ws)
+    steps, facts = {}, {"r2": {k: r.r2 for k, r in regressions.items()}, "samples": int(len(group_ws))}
+    for spec in specs:
+        held = [regressions[k].jacobian for k in MEASURES if k != spec.own and k not in spec.free]
+        step = conditional_direction(regressions[spec.own].jacobian, held, covariance)
+        steps[spec.id] = per_layer(step, num_ws)
+        facts[spec.id] = {"group_shares": dict(zip(("coarse", "middle", "fine"), group_shares(step, covariance))),
+                          "held": [k for k in MEASURES if k != spec.own and k not in spec.free]}
+    return steps, facts
+
+
+def span_target(spec: SliderSpec, reference: dict) -> float:
+    """How far the slider's own measure should move from -2 to +2, in its own units."""
+    if spec.span is not None:
+        return spec.span
+    r = reference[spec.own]
+    return r["p90"] - r["p10"]
+
+
+def own_change(spec: SliderSpec, before: dict, after: dict) -> np.ndarray:
+    """Per face, the change of the slider's own measure (P(female) through its log-odds)."""
+    if spec.own == "p_female":
+        return logit(after["p_female"]) - logit(before["p_female"])
+    return np.asarray(after[spec.own], np.float64) - np.asarray(before[spec.own], np.float64)
+
+
+def edited_faces(g, base_ws: np.ndarray, direction: Direction, amount: float) -> np.ndarray:
+    table = {direction.id: direction}
+    ws = np.stack([apply_edits(w, [(direction.id, amount, direction.layers)], table) for w in base_ws])
+    return g.synthesize(ws)
+
+
+def calibrate(g, measurer, spec: SliderSpec, step: np.ndarray, reference: dict, count: int = 48,
+              rounds: int = 3) -> tuple[Direction, dict]:
+    """The slider as a :class:`Direction` whose unit is set on held-out faces at psi 0.7 so
+    that -2 to +2 moves its own measure by :func:`span_target` on average."""
+    norm = float(np.linalg.norm(step, axis=1).max())
+    base = g.map(z_from_seeds(range(CALIBRATE_SEED, CALIBRATE_SEED + count), g.z_dim), psi=CHECK_PSI)
+    target = span_target(spec, reference)
+    spread = reference[spec.own]["spread"]
+    scale = norm * target / (4.0 * spread)  # the linear fit's guess, corrected below
+    history = []
+    for _ in range(rounds):
+        d = _direction(spec, step / norm, scale, g)
+        low, high = (measurer.measure(edited_faces(g, base, d, a)) for a in (-2.0, 2.0))
+        moved = float(np.nanmean(own_change(spec, low, high)))
+        history.append({"scale": scale, "moved": moved})
+        if not np.isfinite(moved) or moved <= 0:
+            break
+        scale *= float(np.clip(target / moved, 0.5, 2.0))
+    return _direction(spec, step / norm, scale, g), {"target": target, "rounds": history}
+
+
+def _direction(spec: SliderSpec, vector: np.ndarray, scale: float, g) -> Direction:
+    return Direction(id=spec.id, name=spec.name, vector=vector, layers=(0, g.num_ws), scale=float(scale),
+                     source="attribute", model_sha256=g.sha256,
+                     meta={"group": spec.group, "measure": spec.own, "positive": spec.positive,
+                           "bundle_version": BUNDLE_VERSION})
+
+
+AMOUNTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
+
+
+def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SLIDERS, count: int = 64,
+             first_seed: int = CHECK_SEED, identity=None, extra=None, progress=None) -> dict:
+    """Each slider judged on ``count`` held-out faces at psi 0.7 (seeds from ``first_seed``):
+    its own measure's mean change from -2 to +2 in real-photo spreads and the share of faces
+    that move its way; every other measure's mean change in its spreads (the leakage); with an
+    ``identity`` embedder, dlib's distance between the -2 and +2 faces; with ``extra`` (name ->
+    function of images), those readings at -2, 0 and +2 too."""
+    by_id = {s.id: s for s in specs}
+    base = g.map(z_from_seeds(range(first_seed, first_seed + count), g.z_dim), psi=CHECK_PSI)
+    report = {}
+    for d in directions:
+        spec = by_id[d.id]
+        faces = {a: edited_faces(g, base, d, a) for a in AMOUNTS}
+        measured = {a: in_spreads(measurer.measure(faces[a]), reference) for a in (-2.0, 0.0, 2.0)}
+        low, high = measured[-2.0], measured[2.0]
+        change = {k: high[k] - low[k] for k in MEASURES}
+        own = change[spec.own]
+        row = {"own_spreads": float(np.nanmean(own)), "own_share": float(np.mean(own > 0)),
+               "leakage": {k: float(np.nanmean(v)) for k, v in change.items() if k != spec.own},
+               "found_share": float(np.mean([np.isfinite(measured[a]["yaw"]).mean() for a in measured]))}
+        raw = {a: measurer.measure(faces[a]) for a in (-2.0, 2.0)} if spec.own in ("age", "p_female") else None
+        if raw:
+            row["age_years"] = float(np.mean(raw[2.0]["age"] - raw[-2.0]["age"]))
+            row["p_female_change"] = float(np.mean(raw[2.0]["p_female"] - raw[-2.0]["p_female"]))
+        if identity is not None:
+            dist = []
+            for lo, hi in zip(faces[-2.0], faces[2.0]):
+                a, b = identity.measure(lo), identity.measure(hi)
+                dist.append(float(np.linalg.norm(a.embedding - b.embedding)) if a.found and b.found else np.nan)
+            dist = np.asarray(dist)
+            row["identity_median"] = float(np.nanmedian(dist))
+            row["same_person_share"] = float(np.mean(dist < 0.6))
+        for name, fn in (extra or {}).items():
+            row[name] = [float(np.mean(fn(faces[a]))) for a in (-2.0, 0.0, 2.0)]
+        report[d.id] = row
+        if progress:
+            progress(1)
+    return report

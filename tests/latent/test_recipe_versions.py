@@ -1,0 +1,63 @@
+"""A recipe remembers which named sliders it was made with: the Age and Gender of a version-1
+recipe are the retired vectors (``age@1``), so the face it describes does not change when the
+model's sliders are refitted."""
+
+import numpy as np
+import pytest
+
+from facestudio.latent.directions import Direction
+from facestudio.latent.recipe import RECIPE_VERSION, Recipe, RecipeError, retired_id
+from facestudio.render.model_directions import shown, with_retired_aliases
+
+
+def recipe_dict(version, edits, mix_edits=()):
+    d = {"model": {"sha256": "ab" * 32, "name": "m"}, "seed": 3, "psi": 0.7,
+         "edits": [{"direction": i, "amount": a, "layers": [0, 12]} for i, a in edits],
+         "mix": {"seed": 9, "layers": [0, 4],
+                 "edits": [{"direction": i, "amount": a, "layers": [0, 12]} for i, a in mix_edits]}}
+    if version is not None:
+        d["version"] = version
+    return d
+
+
+def test_a_version_1_recipe_reads_age_and_gender_as_the_retired_vectors():
+    for version in (None, 1):  # no version = 1
+        r = Recipe.from_dict(recipe_dict(version, [("age", 1.5), ("pca3", -1.0), ("gender", 2.0)], [("age", 1.0)]))
+        assert [e.direction_id for e in r.edits] == ["age@1", "pca3", "gender@1"]
+        assert [e.direction_id for e in r.mix.edits] == ["age@1"]
+
+
+def test_a_current_recipe_keeps_its_ids_and_round_trips():
+    r = Recipe.from_dict(recipe_dict(RECIPE_VERSION, [("age", 1.5), ("smile", 1.0), ("age@1", 0.5)]))
+    assert [e.direction_id for e in r.edits] == ["age", "smile", "age@1"]
+    again = Recipe.from_dict(r.to_dict())
+    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 2
+
+
+def test_versions_out_of_range_are_one_sentence():
+    for bad in (0, -10**18, RECIPE_VERSION + 1):
+        with pytest.raises(RecipeError):
+            Recipe.from_dict(recipe_dict(bad, [("age", 1.0)]))
+    assert retired_id("smile", 1) == "smile" and retired_id("age", RECIPE_VERSION) == "age"
+
+
+def direction(id, version=None, **meta):
+    if version is not None:
+        meta["bundle_version"] = version
+    return Direction(id=id, name=id.title(), vector=np.ones(4, np.float32), layers=(0, 12),
+                     source="attribute", meta=meta)
+
+
+def test_a_version_1_bundle_answers_to_the_retired_ids_too():
+    found = with_retired_aliases([direction("age"), direction("gender"), direction("pca0")])
+    ids = [d.id for d in found]
+    assert ids == ["age", "gender", "pca0", "age@1", "gender@1"]
+    assert [d.id for d in shown(found)] == ["age", "gender", "pca0"]
+    assert np.array_equal(found[3].vector, found[0].vector)
+
+
+def test_a_version_2_bundle_ships_its_own_retired_vectors_and_hides_them():
+    bundle = [direction("age", 2), direction("smile", 2), direction("age@1", 1, retired=True)]
+    found = with_retired_aliases(bundle)
+    assert [d.id for d in found] == ["age", "smile", "age@1"]
+    assert [d.id for d in shown(found)] == ["age", "smile"]
