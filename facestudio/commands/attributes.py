@@ -1,15 +1,15 @@
 """``facestudio attributes``: fit the named sliders (smile, mouth open, eyes open, head turn,
 head nod, hair lightness, age, gender) for any model, from measurements of its own faces.
 
-1. measure real photos (UTKFace, ``--data``) for each measure's spread: its 10th-90th
-   percentile range sets the sliders' units, and its percentiles serve the filters of ``find``
+1. measure real photos (UTKFace, ``--data``) for each measure's spread: it sets the
+   sliders' units, and its percentiles serve the filters of ``find``
    and ``library build`` (written as ``--measures-out``);
 2. render style-mixed faces of the model and measure them (dlib's landmarks, CIELAB
    lightness, the attribute classifier; :mod:`facestudio.analysis.face_measures`);
 3. fit each slider as the smallest step in W+ that moves its own measure and holds the
    others (:mod:`facestudio.latent.slider_fit`), and set its unit on held-out faces so that
-   -2 to +2 spans the real photos' 10th to 90th percentile (Age: 24 years; Gender: 6 in the
-   classifier's log-odds);
+   -2 to +2 moves its measure 1.6 real-photo spreads, the 21st to the 79th percentile (Age: 34
+   years; Gender: 8 in the classifier's log-odds);
 4. judge every slider on other held-out faces (own change, share of faces, leakage into
    every other measure, dlib's same-person rate) and write the bundle, with the evidence in
    each direction's tooltip, plus a report in the work folder.
@@ -121,7 +121,7 @@ def add_parser(sub) -> None:
     sp.add_argument("--real", type=int, default=3000, help="real photos to measure")
     sp.add_argument("--check-seeds", type=int, default=64,
                     help="held-out faces on which each slider is judged (its tooltip's figures)")
-    sp.add_argument("--calibrate-seeds", type=int, default=48,
+    sp.add_argument("--calibrate-seeds", type=int, default=32,
                     help="held-out faces on which each slider's unit is set")
     sp.add_argument("--out", required=True, help="direction bundle to write (.npz)")
     sp.add_argument("--measures-out", default=None,

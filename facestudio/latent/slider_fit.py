@@ -13,12 +13,13 @@ The recipe (InterFaceGAN's idea, made layer-aware and conditional by constructio
    are), that moves the slider's own measure by one spread and leaves every held measure where
    it was: ``d = S A' (A S A')^-1 e`` with ``A`` the own and held rows of ``J``
    (:func:`conditional_direction`). Projecting out the other attributes' normals is the special
-   case of this with ``S`` the identity.
+   case of this with ``S`` the identity. The step may move only the layer groups where the
+   unheld solution acts (:func:`acting_groups`), GANSpace's and InterFaceGAN's layer-wise finding
+   made a rule: the other groups would carry only the fit's noise.
 
 Nothing is optimised through the generator: the step is a linear fit to measurements, so it
 cannot find an adversarial pattern that only a classifier believes (the old Gender slider's eye
-make-up). Calibration of the unit (one slider unit = a quarter of the real photos' 10th-90th
-percentile range) happens on held-out faces in :mod:`facestudio.commands.attributes`.
+make-up). The unit is set on held-out faces (:mod:`facestudio.commands.slider_fitting`).
 """
 
 from __future__ import annotations
@@ -104,10 +105,18 @@ def group_covariance(group_ws: np.ndarray) -> np.ndarray:
     return np.kron(np.eye(groups), cov)
 
 
-def conditional_direction(own: np.ndarray, held: list[np.ndarray], covariance: np.ndarray) -> np.ndarray:
+def conditional_direction(own: np.ndarray, held: list[np.ndarray], covariance: np.ndarray,
+                          groups: list[int] | None = None) -> np.ndarray:
     """The smallest step ``d`` in the metric of ``covariance`` with ``own . d = 1`` and
-    ``h . d = 0`` for every row ``h`` of ``held`` (see the module's docstring)."""
+    ``h . d = 0`` for every row ``h`` of ``held`` (see the module's docstring); with ``groups``
+    (indices of the coarse / middle / fine blocks), a step that moves only those layers."""
     a = np.stack([own, *held]).astype(np.float64)
+    if groups is not None:
+        block = covariance.shape[0] // 3
+        keep = np.zeros(covariance.shape[0], bool)
+        for g in groups:
+            keep[g * block:(g + 1) * block] = True
+        covariance = covariance * np.outer(keep, keep)
     sa = covariance @ a.T
     gram = a @ sa
     if np.linalg.cond(gram) > MAX_CONDITION:
@@ -125,6 +134,13 @@ def per_layer(step: np.ndarray, num_ws: int) -> np.ndarray:
     for part, (start, stop) in zip(parts, groups):
         out[start:stop] = part
     return out
+
+
+def acting_groups(step: np.ndarray, covariance: np.ndarray, least: float = 0.2) -> list[int]:
+    """The layer groups that carry at least ``least`` of a step (by :func:`group_shares`), the
+    largest always: where an attribute lives (pose in the coarse layers, colour in the fine)."""
+    shares = group_shares(step, covariance)
+    return sorted({int(np.argmax(shares))} | {g for g, s in enumerate(shares) if s >= least})
 
 
 def group_shares(step: np.ndarray, covariance: np.ndarray, groups: int = 3) -> list[float]:

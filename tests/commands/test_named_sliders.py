@@ -1,0 +1,79 @@
+"""The bundled model's named sliders from the command line, and the Age and Gender of older
+recipes, which must still render the faces they described."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facestudio.commands.slider_fitting import SLIDERS
+from facestudio.generator import load_generator
+from facestudio.latent.directions import apply_edits
+from facestudio.latent.recipe import Recipe
+from facestudio.latent.seeds import z_from_seed
+from facestudio.render.model_directions import model_directions, shown
+from tests.commands.test_cli import run
+from tests.helpers import as_exported
+
+# the vectors of the Age and Gender sliders shipped before the named sliders were refitted
+RETIRED = {"age@1": "28dc81018c9f1130a7d2a493601f20136cdfa6a323385671a4230d460bf0ab39",
+           "gender@1": "1bb331bc860ece81010ca04e786116ddcb8436b6c113cc0261fa8763dc3da87d"}
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    g = load_generator(None)
+    return g, {d.id: d for d in model_directions(g)}
+
+
+def test_the_bundled_model_ships_every_named_slider_and_keeps_the_retired_ones(bundled):
+    g, dirs = bundled
+    assert [d.id for d in shown(list(dirs.values()))] == [s.id for s in SLIDERS]
+    for spec in SLIDERS:
+        d = dirs[spec.id]
+        assert d.meta["bundle_version"] == 2 and d.meta["group"] == spec.group
+        assert d.meta["tooltip"].startswith(spec.name) and "real-photo spreads" in d.meta["tooltip"]
+    for id, digest in RETIRED.items():
+        assert dirs[id].meta["retired"]
+        assert hashlib.sha256(np.ascontiguousarray(dirs[id].vector, np.float32).tobytes()).hexdigest() == digest
+
+
+def test_an_older_recipe_renders_with_the_retired_age_and_gender(bundled):
+    from facestudio.render.renderer import Renderer
+    g, dirs = bundled
+    old = {"version": 1, "model": {"sha256": g.sha256, "name": g.name}, "seed": 7, "psi": 0.7,
+           "edits": [{"direction": "age", "amount": 1.5, "layers": [0, g.num_ws]},
+                     {"direction": "gender", "amount": -1.0, "layers": [0, g.num_ws]}]}
+    recipe = Recipe.from_dict(json.loads(json.dumps(old)))
+    pixels = Renderer(g, dirs).render(recipe)
+    ws = g.map(z_from_seed(7, g.z_dim), psi=0.7)[0]
+    want = g.synthesize(apply_edits(ws, [("age@1", 1.5, (0, g.num_ws)), ("gender@1", -1.0, (0, g.num_ws))],
+                                    dirs)[None])[0]
+    assert np.array_equal(pixels, want)
+    today = g.synthesize(apply_edits(ws, [("age", 1.5, (0, g.num_ws)), ("gender", -1.0, (0, g.num_ws))],
+                                     dirs)[None])[0]
+    assert not np.array_equal(pixels, today)  # the new sliders are other vectors
+
+
+@pytest.mark.parametrize("slider", ["smile", "yaw", "hair"])
+def test_edit_takes_a_named_slider_by_id_and_by_name(capsys, tmp_path, bundled, slider):
+    g, dirs = bundled
+    by_id, by_name = tmp_path / "a.png", tmp_path / "b.png"
+    assert run(capsys, "edit", "--seed", "5", "--psi", "0.7", "--direction", f"{slider}=1.5", "--out", str(by_id))[0] == 0
+    assert run(capsys, "edit", "--seed", "5", "--psi", "0.7", "--direction", f"{dirs[slider].name}=1.5",
+               "--out", str(by_name))[0] == 0
+    ws = g.map(z_from_seed(5, g.z_dim), psi=0.7)[0]
+    want = g.synthesize(apply_edits(ws, [(slider, 1.5, dirs[slider].layers)], dirs)[None])[0]
+    for out in (by_id, by_name):
+        got = np.asarray(Image.open(out).convert("RGB"))
+        assert np.array_equal(got, as_exported(want, g.sha256))
+
+
+def test_sheet_shows_a_named_slider_from_minus_two_to_plus_two(capsys, tmp_path):
+    out = tmp_path / "sheet.png"
+    code, text, err = run(capsys, "sheet", "--seeds", "1,2", "--direction", "pitch", "--amounts=-2,0,2",
+                          "--out", str(out))
+    assert code == 0, err
+    assert Image.open(out).size[0] > 3 * 128
