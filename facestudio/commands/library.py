@@ -44,7 +44,8 @@ def _spec(args, g, request):
     return LibrarySpec(count=args.count, model_sha256=g.sha256, model_name=g.name,
                        start_seed=args.start_seed or 0, seeds=seeds, max_tries=max_tries, psi=args.psi,
                        format=args.format, quality=args.quality, scale=args.scale, age=criteria.age,
-                       gender=criteria.gender, tone=criteria.tone, balanced=dims)
+                       gender=criteria.gender, tone=criteria.tone, balanced=dims,
+                       confidence=criteria.confidence, bounds=criteria.bounds)
 
 
 def _progress(report) -> None:
@@ -227,7 +228,7 @@ def cmd_export(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    from facestudio.analysis.skin_tone import TONE_CATEGORIES
+    from facestudio.commands.find import face_filter_args
     from facestudio.library.spec import MAX_COUNT
     lib = sub.add_parser("library", help="a stock library of faces: build, info, verify, export")
     lsub = lib.add_subparsers(dest="library_command", required=True)
@@ -239,10 +240,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--max-tries", type=int, default=None, help="seeds to try at most (default 20 per face, "
                     "200 with filters)")
     sp.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
-    sp.add_argument("--age", default=None, help="apparent age range in years, e.g. 20-29 or 60-")
-    sp.add_argument("--gender", choices=("female", "male"), default=None)
-    sp.add_argument("--tone", default=None, help="skin tone category (ITA): " +
-                    ", ".join(c.replace(" ", "-") for c in TONE_CATEGORIES))
+    face_filter_args(sp)
     sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
     sp.add_argument("--out", type=Path, required=True, help="the library folder (made when missing)")
     sp.add_argument("--engine", choices=ENGINES, default="local")
