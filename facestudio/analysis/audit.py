@@ -162,6 +162,27 @@ def set_statistics(m: Measurements) -> dict:
     }
 
 
+def measure_distributions(m: Measurements, reference: dict | None) -> dict:
+    """The 10th / 50th / 90th percentiles of each dlib measure of the set (faces where dlib
+    found none left out, and counted), beside the real photos' (``reference``,
+    :func:`facestudio.analysis.filters.read_reference`; None: not shown), and how far the
+    set's median sits from theirs in real-photo spreads. Empty when the set has no measures."""
+    out = {}
+    for name, values in (m.measures or {}).items():
+        v = np.asarray(values, np.float64)
+        v = v[np.isfinite(v)]
+        row = {"measured": int(len(v)), "not_found": int(len(values) - len(v))}
+        if len(v):
+            row.update({k: round(float(x), 4) for k, x in zip(("p10", "p50", "p90"), np.percentile(v, [10, 50, 90]))})
+        real = (reference or {}).get(name)
+        if real:
+            row["training"] = {k: round(float(real[k]), 4) for k in ("p10", "p50", "p90")}
+            if len(v):
+                row["median_shift_spreads"] = round((row["p50"] - float(real["p50"])) / float(real["spread"]), 3)
+        out[name] = row
+    return out
+
+
 def _total_variation(a: dict, b: dict) -> float:
     return round(0.5 * sum(abs(a[k] - b.get(k, 0.0)) for k in a), 4)
 

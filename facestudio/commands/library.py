@@ -124,11 +124,16 @@ def library_summary(lib: Path) -> dict:
 
 
 def measurements_of(rows):
-    """The audit's :class:`Measurements` of catalogue rows (measured when they were built)."""
+    """The audit's :class:`Measurements` of catalogue rows (measured when they were built),
+    with the face measures when any row holds them (a library built before holds none)."""
     import numpy as np
     from facestudio.analysis.audit import Measurements
+    from facestudio.library.catalog import MEASURE_COLUMNS
+    measures = {k: np.array([np.nan if getattr(r, k) is None else getattr(r, k) for r in rows], float)
+                for k in MEASURE_COLUMNS}
     return Measurements(np.array([r.age for r in rows], float), np.array([r.p_female for r in rows], float),
-                        np.array([r.ita for r in rows], float))
+                        np.array([r.ita for r in rows], float),
+                        measures=measures if any(np.isfinite(v).any() for v in measures.values()) else None)
 
 
 def library_measurements(lib: Path):

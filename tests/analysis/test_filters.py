@@ -96,3 +96,19 @@ def test_criteria_combine_the_classifier_and_the_measures(measures_reference):
     assert c.describe() == "smiling, turned to the image's right, female (P(female) >= 0.9)"
     with pytest.raises(ValueError):
         c.matches(Measurements(m.age, m.p_female, m.ita))  # never measured with dlib: not silently passed
+
+
+def test_only_the_faces_asked_for_are_measured_with_dlib(dlib_ready, real_faces):
+    from PIL import Image
+
+    from facestudio.analysis.attributes import load_bundled_classifier
+    from facestudio.analysis.audit import measure_faces, with_face_measures
+    from facestudio.analysis.face_measures import FaceMeasurer
+    net = load_bundled_classifier()
+    faces = np.stack([np.asarray(Image.open(p).convert("RGB").resize((128, 128))) for p in real_faces]
+                     + [np.full((128, 128, 3), 128, np.uint8)])  # the last: no face in it
+    m = with_face_measures(measure_faces(faces, net), faces, FaceMeasurer(net), np.array([True, False, True, True]))
+    assert np.isfinite(m.measures["smile"][[0, 2]]).all() and np.isnan(m.measures["smile"][[1, 3]]).all()
+    assert m.face(3)["yaw"] is None and isinstance(m.face(0)["hair"], float)
+    both = m.concat(measure_faces(faces[:1], net))  # a batch measured without dlib joins with NaN
+    assert len(both.measures["pitch"]) == 5 and np.isnan(both.measures["pitch"][4])
