@@ -232,3 +232,15 @@ def add_filter_args(sp) -> None:
     sp.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE,
                     help=f"--gender female keeps faces with P(female) at least this, male at most 1 minus it "
                          f"(default {DEFAULT_CONFIDENCE})")
+
+
+def side_of(key: str, value: float, reference: dict, margin: float = DEFAULT_MARGIN) -> str | None:
+    """The side of filter ``key`` that ``value`` is clearly on (the one ``--KEY SIDE`` with
+    ``margin`` would keep it for), or None when it is on none (in between, or not measured)."""
+    for side in BY_KEY[key].sides:
+        try:
+            if resolve(key, side, margin, reference).passes([value])[0]:
+                return side
+        except FilterError:  # a middle side the margin leaves empty
+            continue
+    return None
