@@ -24,36 +24,35 @@ def _finite(x) -> bool:
 
 
 def readout_rows(face: dict, reference: dict | None, before: dict | None = None) -> list[tuple[str, str, str, str]]:
-    """``(label, value, reading, change since before)`` for each measure shown; ``face`` and
-    ``before`` are :meth:`~facestudio.analysis.audit.Measurements.face` rows."""
+    """``(label, reading, value, change since before)`` for each measure shown; ``face`` and
+    ``before`` are :meth:`~facestudio.analysis.audit.Measurements.face` rows. The geometric
+    and lightness measures are given in real-photo spreads ("sd") from the real photos'
+    median when the reference is there, else as raw values."""
     rows = []
     for key, label in SHOWN:
         value = face.get(key)
         old = (before or {}).get(key)
         if not _finite(value):
-            rows.append((label, "—", "no face found" if key in BY_KEY else "", ""))
+            rows.append((label, "no face found" if key in BY_KEY else "", "—", ""))
             continue
-        real = (reference or {}).get(key)
         if key == "age":
-            rows.append((label, f"{value:.0f} years", face.get("age_bin", ""),
-                         f"{value - old:+.0f} years" if _finite(old) else ""))
+            rows.append((label, face.get("age_bin", ""), f"{value:.0f} y", f"{value - old:+.0f} y" if _finite(old) else ""))
             continue
         if key == "p_female":
             reading = "female" if value >= 0.9 else "male" if value <= 0.1 else "unsure"
-            rows.append((label, f"{value:.2f}", reading, f"{value - old:+.2f}" if _finite(old) else ""))
+            rows.append((label, reading, f"{value:.2f}", f"{value - old:+.2f}" if _finite(old) else ""))
             continue
-        spread = float(real["spread"]) if real else None
-        z = f" ({(value - float(real['p50'])) / spread:+.1f} sd)" if real else ""
-        side = side_of(key, value, reference) if reference and key in BY_KEY else None
-        if key in BY_KEY and reference:
-            f = BY_KEY[key]
-            reading = f.words[f.sides.index(side)] if side else "in between"
+        real = (reference or {}).get(key)
+        if real:
+            spread = float(real["spread"])
+            shown = f"{(value - float(real['p50'])) / spread:+.1f} sd"
+            change = f"{(value - old) / spread:+.1f} sd" if _finite(old) else ""
+            f = BY_KEY.get(key)
+            side = side_of(key, value, reference) if f else None
+            reading = (f.words[f.sides.index(side)] if side else "in between") if f else ""
         else:
-            reading = ""
-        change = ""
-        if _finite(old):
-            change = f"{(value - old) / spread:+.1f} sd" if spread else f"{value - old:+.3g}"
-        rows.append((label, f"{value:.3g}{z}", reading, change))
+            shown, change, reading = f"{value:.3g}", f"{value - old:+.3g}" if _finite(old) else "", ""
+        rows.append((label, reading, shown, change))
     return rows
 
 
@@ -61,12 +60,12 @@ def readout_html(rows: list[tuple[str, str, str, str]], moved_threshold: float =
     """The rows as a small HTML table; a change of at least ``moved_threshold`` spreads is bold."""
     def cell(text: str) -> str:
         try:
-            strong = abs(float(text.split()[0])) >= moved_threshold and text.endswith("sd")
+            strong = text.endswith("sd") and abs(float(text.split()[0])) >= moved_threshold
         except (ValueError, IndexError):
             strong = False
         return f"<b>{text}</b>" if strong else text
 
-    body = "".join(f"<tr><td>{a}</td><td align='right'>{b}</td><td>&nbsp;{c}</td><td align='right'>{cell(d)}</td></tr>"
+    body = "".join(f"<tr><td>{a}</td><td>{b}</td><td align='right'>&nbsp;{c}</td><td align='right'>&nbsp;{cell(d)}</td></tr>"
                    for a, b, c, d in rows)
-    return ("<table cellspacing='0' cellpadding='1'><tr><th align='left'>This face</th><th></th><th></th>"
-            f"<th align='right'>moved</th></tr>{body}</table>")
+    return ("<table cellspacing='0' cellpadding='1'><tr><th align='left'>measured</th><th></th>"
+            f"<th align='right'>vs real</th><th align='right'>&nbsp;moved</th></tr>{body}</table>")

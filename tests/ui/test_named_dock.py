@@ -76,7 +76,7 @@ def test_the_readout_shows_what_a_change_moved(qtbot, window, planted_measures, 
     window.controls.seed_spin.setValue(window.state.recipe.seed + 1)
     qtbot.waitUntil(lambda: "sd</b>" in dock.readout.text(), timeout=TIMEOUT)  # the smile moved: in bold
     text = dock.readout.text()
-    assert "Head turn" in text and "facing the camera" in text and "dark-haired" in text and "30 years" in text
+    assert "Head turn" in text and "facing the camera" in text and "dark-haired" in text and "30 y" in text
     resolution = window.state.model.resolution
     current = [shape for shape, dlib in planted_measures if dlib]
     assert current and all(shape == (1, resolution, resolution, 3) for shape in current)  # full size
