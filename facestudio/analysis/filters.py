@@ -148,6 +148,15 @@ def read_reference(path: Path | None = None) -> dict[str, dict[str, float]]:
     return data
 
 
+def optional_reference() -> tuple[dict | None, str]:
+    """The reference and ``""``, or None and the sentence why it cannot be read (for readers
+    that show the measures without it)."""
+    try:
+        return read_reference(), ""
+    except FilterError as exc:
+        return None, str(exc)
+
+
 def resolve(key: str, side: str, margin: float = DEFAULT_MARGIN, reference: dict | None = None) -> MeasureBound:
     """The bound that ``--KEY SIDE`` with ``margin`` spreads means (FilterError when it
     means nothing: an unknown key or side, a margin that leaves the side empty)."""

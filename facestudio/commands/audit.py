@@ -138,12 +138,10 @@ def audit_document(source: str, measured, training: dict, classifier_error: dict
            "training_measured_by_classifier": training.get("measured"),
            "difference": compare(stats, training["labels"]), "classifier_error": classifier_error}
     if measured.measures is not None:
-        from facestudio.analysis.filters import FilterError, read_reference
-        try:
-            reference = read_reference()
-        except FilterError as exc:
-            reference = None
-            doc["measures_note"] = str(exc)
+        from facestudio.analysis.filters import optional_reference
+        reference, problem = optional_reference()
+        if problem:
+            doc["measures_note"] = problem
         doc["measures"] = measure_distributions(measured, reference)
     if sweep:
         doc["psi_sweep"] = [{"psi": psi, **set_statistics(m)} for psi, m in sweep]

@@ -203,8 +203,9 @@ def cmd_find(args) -> int:
                             "smile, yaw, hair ... are dlib-landmark and CIELAB measures (docs/filters.md)"}
         (staging / "find.json").write_text(json.dumps(manifest, indent=2) + "\n")
     for face in faces:
+        asked = "".join(f", {b.measure} {face[b.measure]:.3g}" for b in criteria.bounds)
         print(f"seed {face['seed']}: age {face['age']:.0f}, {face['gender']} (P(female) {face['p_female']:.2f}), "
-              f"ITA {face['ita']:.0f}° ({face['tone']}) -> {Path(args.out) / face['file']}")
+              f"ITA {face['ita']:.0f}° ({face['tone']}){asked} -> {Path(args.out) / face['file']}")
     rate = result.tries / max(1, len(result.kept))
     print(f"found {len(result.kept)} {what} in {result.tries:,} tries ({result.seconds:.0f} s"
           f"{f', 1 in {math.ceil(rate)} seeds matched' if rate > 1 else ''}); wrote {args.out}", file=sys.stderr)

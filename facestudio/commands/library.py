@@ -119,7 +119,12 @@ def library_summary(lib: Path) -> dict:
                              "nearest_distance_min": round(float(distances.min()), 4) if len(distances) else None,
                              "nearest_distance_median": round(float(np.median(distances)), 4) if len(distances) else None}}
     if rows:
-        summary["audit"] = set_statistics(measurements_of(rows))
+        measured = measurements_of(rows)
+        summary["audit"] = set_statistics(measured)
+        if measured.measures is not None:
+            from facestudio.analysis.audit import measure_distributions
+            from facestudio.analysis.filters import optional_reference
+            summary["measures"] = measure_distributions(measured, optional_reference()[0])
     return summary
 
 

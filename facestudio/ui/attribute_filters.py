@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from facestudio.analysis.filters import DEFAULT_MARGIN, FILTERS, FilterError, MeasureBound, read_reference, resolve
+from facestudio.analysis.filters import DEFAULT_MARGIN, FILTERS, MeasureBound, optional_reference, read_reference, resolve
 
 ANY = "any"
 
@@ -21,10 +21,7 @@ class AttributeCombos(QtCore.QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        try:
-            self.reference, problem = read_reference(), ""
-        except FilterError as exc:
-            self.reference, problem = None, str(exc)
+        self.reference, problem = optional_reference()
         self.combos: dict[str, QtWidgets.QComboBox] = {}
         for f in FILTERS:
             combo = QtWidgets.QComboBox()

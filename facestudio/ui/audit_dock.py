@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from facestudio.analysis.audit import AuditError, Measurements, read_training_summary, set_statistics
-from facestudio.analysis.filters import FilterError, read_reference
+from facestudio.analysis.filters import optional_reference
 from facestudio.analysis.groups import AGE_BINS, GENDERS
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.errors import FacestudioError
@@ -103,10 +103,7 @@ class AuditDock(QtWidgets.QWidget):
             self.training = read_training_summary()["labels"]
         except (AuditError, FacestudioError, KeyError):
             self.training = None
-        try:
-            self.reference = read_reference()
-        except FilterError:
-            self.reference = None  # the read-out shows the raw measures, without real-photo spreads
+        self.reference = optional_reference()[0]  # None: the read-out shows raw measures, without spreads
         self.stats: dict | None = None
         self._gallery_images: dict[int, np.ndarray] = {}
         self._gallery_total = 0

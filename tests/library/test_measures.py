@@ -117,3 +117,12 @@ def test_audit_reports_a_librarys_measures_beside_the_real_photos(tmp_path, mode
     assert smile["median_shift_spreads"] == pytest.approx((smile["p50"] - real["p50"]) / real["spread"], abs=1e-3)
     assert main(["audit", "--library", str(lib)]) == 0
     assert "training (UTKFace)" in capsys.readouterr().out
+
+
+def test_library_info_lists_the_measures(tmp_path, model, planted_measurer, capsys):
+    from facestudio.commands.main import main
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 2))
+    assert main(["library", "info", str(lib), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["measures"]["yaw"]["measured"] == 2 and info["measures"]["yaw"]["not_found"] == 0

@@ -11,14 +11,11 @@ stands in for ``weights/measures.json`` (the real photos' percentiles) where tha
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
-from facestudio.ui.app import make_app
-from facestudio.ui.main_window import StudioWindow
-from tests.ui.shoot_mix import wait
+from tests.ui.shoot_mix import bundled_window, wait
 
 
 def main(out: Path, measures: Path | None) -> int:
@@ -26,13 +23,8 @@ def main(out: Path, measures: Path | None) -> int:
         import facestudio.analysis.filters as filters
         filters.reference_path = lambda: measures
     out.mkdir(parents=True, exist_ok=True)
-    app = make_app()
-    scratch = Path(tempfile.mkdtemp())
-    settings = QtCore.QSettings(str(scratch / "settings.ini"), QtCore.QSettings.IniFormat)
-    win = StudioWindow(settings, scratch / "data", confirm=lambda *_: False, report=print)
-    win.resize(1380, 900)
-    win.show()
-    if not win.open_model(None):
+    app, win = bundled_window(900)
+    if win is None:
         return 1
     win.controls.seed_spin.setValue(12)
     readout = win.audit_dock.readout
