@@ -29,6 +29,12 @@ def _request(args) -> tuple:
     if args.seeds is not None and args.start_seed is not None:
         raise UserError("give --start-seed or --seeds, not both")
     criteria, dims = _criteria(args), parse_balanced(args.balanced) if args.balanced else ()
+    if criteria.bounds:  # the workers measure with dlib: say now when it is missing, not from a worker
+        from facestudio.analysis.identity import DlibMissingError, import_dlib, model_files
+        try:
+            import_dlib(), model_files()
+        except DlibMissingError as exc:
+            raise UserError(f"the attribute filters measure faces with dlib: {exc}") from None
     seeds = read_seeds_file(args.seeds) if args.seeds is not None else None
     filtered = bool(dims) or criteria != type(criteria)()
     max_tries = args.max_tries or default_max_tries(args.count, filtered, None if seeds is None else len(seeds))
