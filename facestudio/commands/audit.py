@@ -172,6 +172,8 @@ def _print_text(doc: dict) -> None:
             real = " / ".join(f"{row['training'][k]:.3g}" for k in ("p10", "p50", "p90")) if "training" in row else "-"
             shift = f"{row['median_shift_spreads']:+.2f} sd" if "median_shift_spreads" in row else ""
             print(f"  {name:<11} {mine:>26} {real:>26} {shift:>13}")
+        if doc.get("measures_note"):
+            print(f"  (no training column: {doc['measures_note']})")
         missing = max(row["not_found"] for row in doc["measures"].values())
         if missing:
             print(f"  (dlib found no face in {missing} of them; their measures are left out)")
