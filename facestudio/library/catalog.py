@@ -13,9 +13,9 @@ Tables:
   ``embedding`` (the dlib identity embedding, 128 float32, NULL when none), ``created``
   (Unix time), and the face measures of :mod:`facestudio.analysis.face_measures`
   (:data:`MEASURE_COLUMNS`: ``smile``, ``mouth_open``, ``eyes_open``, ``yaw``, ``pitch``,
-  ``hair``, ``skin``, ``background``; NULL where dlib found no face). The measure columns came
-  later: a catalogue made before gets them (empty) when a build opens it, and a reader of one
-  without them reads NULL (:meth:`Catalog.columns`).
+  ``face_width``, ``hair``, ``skin``, ``background``; NULL where dlib found no face). The
+  measure columns came later: a catalogue made before gets them (empty) when a build opens
+  it, and a reader of one without them reads NULL (``Catalog.columns`` says which it has).
 * ``skipped``: one row per position decided against: ``reason`` is ``lookalike``,
   ``near-duplicate``, ``filter`` or ``quota`` (``detail`` says more), so a resumed build
   never tries them again.
@@ -56,7 +56,7 @@ CREATE INDEX IF NOT EXISTS faces_age ON faces(age);
 CREATE INDEX IF NOT EXISTS faces_tone ON faces(tone);
 """
 # added to ``faces`` after the first schema: nullable REAL columns, the only schema change
-MEASURE_COLUMNS = ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "skin", "background")
+MEASURE_COLUMNS = ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "face_width", "hair", "skin", "background")
 
 
 class CatalogError(FacestudioError):
@@ -86,6 +86,7 @@ class FaceRow:
     eyes_open: float | None = None
     yaw: float | None = None
     pitch: float | None = None
+    face_width: float | None = None
     hair: float | None = None
     skin: float | None = None
     background: float | None = None
