@@ -127,8 +127,10 @@ def reference_path() -> Path:
 
 
 def read_reference(path: Path | None = None) -> dict[str, dict[str, float]]:
-    """The real photos' percentiles: measure -> {``p10``, ``p50``, ``p90``, ``spread``}
-    (:class:`FilterError` when missing or not such a file)."""
+    """The real photos' percentiles: measure -> {``p10``, ``p50``, ``p90``, ``spread``}, from
+    ``weights/measures.json`` as ``facestudio attributes`` writes it (``real_photos`` of a
+    ``facestudio-measures`` document) or a bare table of them (:class:`FilterError` when
+    missing or not such a file)."""
     from facestudio.fileio import read_limited
     path = Path(path) if path is not None else reference_path()
     try:
@@ -138,6 +140,8 @@ def read_reference(path: Path | None = None) -> dict[str, dict[str, float]]:
                           "facestudio attributes writes it") from None
     except (OSError, ValueError, FacestudioError) as exc:
         raise FilterError(f"the real photos' measures {path} cannot be read ({exc})") from None
+    if isinstance(data, dict) and data.get("format") == "facestudio-measures":
+        data = data.get("real_photos")  # as facestudio attributes writes it; else the bare table (real-N.json)
     if not isinstance(data, dict):
         raise FilterError(f"the real photos' measures {path} are not a table of measures")
     for name in FILTER_MEASURES:

@@ -50,6 +50,9 @@ def test_bad_requests_are_one_sentence(measures_reference, tmp_path):
     assert_one_sentence(pytest.raises(FilterError, resolve, "yaw", "front", 0.8, measures_reference).value,
                         "leaves nothing of 'front'", full_stop=False)
     assert_one_sentence(pytest.raises(FilterError, read_reference, tmp_path / "none.json").value, "missing", full_stop=False)
+    bare = tmp_path / "real-3000.json"  # the work folder's bare table reads the same
+    bare.write_text(__import__("json").dumps(measures_reference))
+    assert read_reference(bare) == measures_reference
     (tmp_path / "bad.json").write_text('{"smile": {"p10": 1}}')
     assert_one_sentence(pytest.raises(FilterError, read_reference, tmp_path / "bad.json").value,
                         "no usable percentiles", full_stop=False)
