@@ -108,3 +108,16 @@ def without_watermark(monkeypatch):
     that compare a sheet's cells with the API's pixels; the mark has its own tests
     (tests/provenance/test_watermark.py)."""
     monkeypatch.setattr("facestudio.provenance.export.embed_watermark", lambda image, sha: image)
+
+
+MEASURES_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "measures.json")
+
+
+@pytest.fixture
+def measures_reference(monkeypatch):
+    """The real photos' percentiles the attribute filters read (``weights/measures.json``):
+    a copy of those measured on 3,000 UTKFace photos, whatever the weights folder holds."""
+    from pathlib import Path
+    monkeypatch.setattr("facestudio.analysis.filters.reference_path", lambda: Path(MEASURES_FIXTURE))
+    from facestudio.analysis.filters import read_reference
+    return read_reference()

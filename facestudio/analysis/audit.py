@@ -37,11 +37,14 @@ class AuditError(FacestudioError, ValueError):
 @dataclass(frozen=True)
 class Measurements:
     """Per-face measurements of a set: ``age`` in years, ``p_female`` in [0, 1] and ``ita``
-    in degrees, each float ``[N]``."""
+    in degrees, each float ``[N]``; ``measures``, when the faces were measured with dlib
+    (:func:`with_face_measures`), the geometry and lightness of
+    :mod:`~facestudio.analysis.face_measures` (name -> float ``[N]``, NaN where not measured)."""
 
     age: np.ndarray
     p_female: np.ndarray
     ita: np.ndarray
+    measures: dict | None = None
 
     def __len__(self) -> int:
         return len(self.age)
@@ -59,15 +62,27 @@ class Measurements:
         return tone_category(self.ita)
 
     def concat(self, other: "Measurements") -> "Measurements":
+        measures = None
+        if self.measures is not None or other.measures is not None:
+            mine, theirs = self.measures or {}, other.measures or {}
+            measures = {k: np.concatenate([mine.get(k, np.full(len(self), np.nan)),
+                                           theirs.get(k, np.full(len(other), np.nan))])
+                        for k in dict.fromkeys([*mine, *theirs])}
         return Measurements(*(np.concatenate([a, b]) for a, b in
-                              ((self.age, other.age), (self.p_female, other.p_female), (self.ita, other.ita))))
+                              ((self.age, other.age), (self.p_female, other.p_female), (self.ita, other.ita))),
+                            measures=measures)
 
     def face(self, i: int) -> dict:
-        """One face's measurements, as the audit's per-face rows write them."""
-        return {"age": round(float(self.age[i]), 1), "p_female": round(float(self.p_female[i]), 3),
-                "ita": round(float(self.ita[i]), 1), "age_bin": AGE_BINS[int(self.age_bin[i])],
-                "gender": GENDERS[0] if self.female[i] else GENDERS[1],
-                "tone": TONE_CATEGORIES[int(self.tone[i])]}
+        """One face's measurements, as the audit's per-face rows write them (the dlib
+        measures too when there are some: None where the face was not found)."""
+        row = {"age": round(float(self.age[i]), 1), "p_female": round(float(self.p_female[i]), 3),
+               "ita": round(float(self.ita[i]), 1), "age_bin": AGE_BINS[int(self.age_bin[i])],
+               "gender": GENDERS[0] if self.female[i] else GENDERS[1],
+               "tone": TONE_CATEGORIES[int(self.tone[i])]}
+        for name, values in (self.measures or {}).items():
+            value = float(values[i])
+            row[name] = round(value, 4) if np.isfinite(value) else None
+        return row
 
 
 def empty_measurements() -> Measurements:
@@ -80,6 +95,21 @@ def measure_faces(images: np.ndarray, net, batch: int = 128) -> Measurements:
     from facestudio.analysis.attributes import predict
     ages, probs = predict(net, images, batch=batch)
     return Measurements(ages.astype(np.float64), probs.astype(np.float64), skin_ita(images, batch=batch))
+
+
+def with_face_measures(m: Measurements, images: np.ndarray, measurer, where: np.ndarray | None = None) -> Measurements:
+    """``m`` with the dlib measures (:class:`~facestudio.analysis.face_measures.FaceMeasurer`
+    ``measurer``) of ``images``, only of the faces ``where`` is true (the others NaN: dlib is
+    the costly part, so callers measure only faces their cheaper filters kept)."""
+    from facestudio.analysis.face_measures import GEOMETRY, REGIONS
+    names = GEOMETRY + REGIONS
+    measures = {k: np.full(len(m), np.nan) for k in names}
+    index = np.arange(len(m)) if where is None else np.flatnonzero(where)
+    if len(index):
+        found = measurer.measure(np.asarray(images)[index])
+        for k in names:
+            measures[k][index] = found[k]
+    return Measurements(m.age, m.p_female, m.ita, measures=measures)
 
 
 def _shares(index: np.ndarray, names: tuple[str, ...]) -> tuple[dict, dict]:
@@ -130,6 +160,27 @@ def set_statistics(m: Measurements) -> dict:
                       "what": "Shannon entropy of the shares of the 7 age x 2 gender x 6 skin tone bins "
                               "divided by log(84): 1 = all joint bins equally full, 0 = one bin"},
     }
+
+
+def measure_distributions(m: Measurements, reference: dict | None) -> dict:
+    """The 10th / 50th / 90th percentiles of each dlib measure of the set (faces where dlib
+    found none left out, and counted), beside the real photos' (``reference``,
+    :func:`facestudio.analysis.filters.read_reference`; None: not shown), and how far the
+    set's median sits from theirs in real-photo spreads. Empty when the set has no measures."""
+    out = {}
+    for name, values in (m.measures or {}).items():
+        v = np.asarray(values, np.float64)
+        v = v[np.isfinite(v)]
+        row = {"measured": int(len(v)), "not_found": int(len(values) - len(v))}
+        if len(v):
+            row.update({k: round(float(x), 4) for k, x in zip(("p10", "p50", "p90"), np.percentile(v, [10, 50, 90]))})
+        real = (reference or {}).get(name)
+        if real:
+            row["training"] = {k: round(float(real[k]), 4) for k in ("p10", "p50", "p90")}
+            if len(v):
+                row["median_shift_spreads"] = round((row["p50"] - float(real["p50"])) / float(real["spread"]), 3)
+        out[name] = row
+    return out
 
 
 def _total_variation(a: dict, b: dict) -> float:

@@ -137,19 +137,35 @@ class LookalikeChecker:
 class AttributeMeter:
     """Measures faces' apparent age, P(female) and skin tone on the worker: ``measure(channel,
     images, deliver)`` hands ``deliver`` the :class:`~.audit.Measurements`, or the one
-    sentence why they cannot be had (the classifier missing or damaged)."""
+    sentence why they cannot be had (the classifier missing or damaged). With
+    ``face_measures``, dlib's measures too (:mod:`~.face_measures`: expression, head pose,
+    hair; left out, NaN, when dlib is not installed)."""
 
     def __init__(self, worker: AnalysisWorker):
         self.worker = worker
         self._net = None  # loaded on the worker's thread
+        self._measurer: Any = None  # dlib's, loaded on the worker's thread; False: cannot be had
+        self.measurer_problem = ""
 
-    def measure(self, channel: str, images, deliver: Callable[[Any], None]) -> None:
-        self.worker.latest(f"attributes-{channel}", lambda: self._measure(images), deliver)
+    def measure(self, channel: str, images, deliver: Callable[[Any], None], face_measures: bool = False) -> None:
+        self.worker.latest(f"attributes-{channel}", lambda: self._measure(images, face_measures), deliver)
 
-    def _measure(self, images):
+    def face_measurer(self):
+        """dlib's :class:`~.face_measures.FaceMeasurer` (None when it cannot be had: the
+        reason is in ``measurer_problem``); call on the worker's thread."""
+        if self._measurer is None:
+            from facestudio.analysis.face_measures import FaceMeasurer
+            from facestudio.analysis.identity import DlibMissingError
+            try:
+                self._measurer = FaceMeasurer(self._net)
+            except (DlibMissingError, FacestudioError, OSError, RuntimeError) as exc:
+                self._measurer, self.measurer_problem = False, str(exc)
+        return self._measurer or None
+
+    def _measure(self, images, face_measures: bool = False, where=None):
         import numpy as np
 
-        from facestudio.analysis.audit import empty_measurements, measure_faces
+        from facestudio.analysis.audit import empty_measurements, measure_faces, with_face_measures
         images = np.asarray(images)
         if not len(images):
             return empty_measurements()
@@ -157,7 +173,10 @@ class AttributeMeter:
             if self._net is None:
                 from facestudio.analysis.attributes import load_bundled_classifier
                 self._net = load_bundled_classifier()
-            return measure_faces(images, self._net)
+            m = measure_faces(images, self._net)
+            if face_measures and self.face_measurer() is not None:
+                m = with_face_measures(m, images, self._measurer, None if where is None else where(m))
+            return m
         except (FacestudioError, OSError) as exc:
             return str(exc)
 
@@ -167,9 +186,12 @@ def find_step(meter: AttributeMeter, lookalikes: LookalikeChecker | None, search
     (the faces of ``seeds``), then feed the search, leaving out the faces that resemble a
     training photo when ``lookalikes`` is given. Returns the faces kept, as (seed, image,
     measurements), or the sentence why the faces cannot be measured."""
-    measured = meter._measure(images)
+    criteria = search.criteria
+    measured = meter._measure(images, bool(criteria.bounds), criteria.matches_classified)
     if isinstance(measured, str):
         return measured
+    if criteria.bounds and measured.measures is None:
+        return f"the attribute filters measure faces with dlib, which cannot be used: {meter.measurer_problem}"
     veto = None
     if lookalikes is not None and lookalikes._model_sha256 is not None:
         sha256 = lookalikes._model_sha256

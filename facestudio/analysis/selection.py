@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from facestudio.analysis.audit import Measurements
+from facestudio.analysis.filters import LEGACY_CONFIDENCE, MeasureBound, gender_passes
 from facestudio.analysis.groups import AGE_BINS, AGE_EDGES, GENDERS
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 
@@ -27,32 +28,48 @@ BALANCE_DIMENSIONS = ("age", "gender", "tone")
 @dataclass(frozen=True)
 class Criteria:
     """What a kept face must measure: ``age`` a range ``[lo, hi)`` in years, ``gender``
-    ``"female"`` / ``"male"`` (P(female) above / not above 0.5), ``tone`` an index into
-    :data:`TONE_CATEGORIES`; None accepts anything."""
+    ``"female"`` / ``"male"`` with ``confidence`` (:func:`~.filters.gender_passes`: P(female)
+    at least / at most 1 minus it; 0.5 is the old rule, above / not above 0.5), ``tone`` an
+    index into :data:`TONE_CATEGORIES`, ``bounds`` the attribute filters
+    (:class:`~.filters.MeasureBound`, which need the dlib measures); None accepts anything."""
 
     age: tuple[float, float] | None = None
     gender: str | None = None
     tone: int | None = None
+    confidence: float = LEGACY_CONFIDENCE
+    bounds: tuple[MeasureBound, ...] = ()
 
-    def matches(self, m: Measurements) -> np.ndarray:
+    def matches_classified(self, m: Measurements) -> np.ndarray:
+        """What the classifier and the skin patches decide (age, gender, tone): the cheap part."""
         ok = np.ones(len(m), dtype=bool)
         if self.age is not None:
             ok &= (m.age >= self.age[0]) & (m.age < self.age[1])
         if self.gender is not None:
-            ok &= m.female if self.gender == "female" else ~m.female
+            ok &= gender_passes(m.p_female, self.gender, self.confidence)
         if self.tone is not None:
             ok &= m.tone == self.tone
         return ok
 
+    def matches(self, m: Measurements) -> np.ndarray:
+        ok = self.matches_classified(m)
+        if self.bounds:
+            if m.measures is None:
+                raise ValueError("the attribute filters need faces measured with dlib (with_face_measures)")
+            for b in self.bounds:
+                ok &= b.passes(m.measures[b.measure])
+        return ok
+
     def describe(self) -> str:
-        parts = []
+        parts = [b.describe() for b in self.bounds]
         if self.age is not None:
             parts.append(f"aged {self.age[0]:g}-{self.age[1] - 1:g}")
         if self.gender is not None:
-            parts.append(self.gender)
+            parts.append(self.gender + (f" (P(female) {'>=' if self.gender == 'female' else '<='} "
+                                        f"{self.confidence if self.gender == 'female' else 1 - self.confidence:.2g})"
+                                        if self.confidence != LEGACY_CONFIDENCE else ""))
         if self.tone is not None:
             parts.append(f"of {TONE_CATEGORIES[self.tone]} skin tone")
-        return " ".join(parts) or "of any kind"
+        return ", ".join(parts) or "of any kind"
 
 
 def bin_names(dims: Sequence[str], criteria: Criteria) -> list[tuple[str, ...]]:

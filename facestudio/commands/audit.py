@@ -52,23 +52,31 @@ def _progress(label: str, done: int, total: int, t0: float) -> None:
           file=sys.stderr, flush=True)
 
 
-def measure_seeds(g, net, seeds: range, psi: float, batch: int = 64, label: str = "measuring"):
+def measure(images, net, measurer=None):
+    """Age, gender and tone of ``images``; with a dlib ``measurer`` (``--measures``), the face
+    measures too."""
+    from facestudio.analysis.audit import measure_faces, with_face_measures
+    m = measure_faces(images, net)
+    return m if measurer is None else with_face_measures(m, images, measurer)
+
+
+def measure_seeds(g, net, seeds: range, psi: float, batch: int = 64, label: str = "measuring", measurer=None):
     """Render and measure the faces of ``seeds`` at ``psi`` in batches (noise const)."""
-    from facestudio.analysis.audit import empty_measurements, measure_faces
+    from facestudio.analysis.audit import empty_measurements
     from facestudio.latent.seeds import z_from_seeds
     from facestudio.render.renderer import Renderer
     renderer, total, t0 = Renderer(g), empty_measurements(), time.time()
     for start in range(0, len(seeds), batch):
         chunk = seeds[start:start + batch]
         images = renderer.render_ws_batch(g.map(z_from_seeds(chunk, g.z_dim), psi=psi))
-        total = total.concat(measure_faces(images, net))
+        total = total.concat(measure(images, net, measurer))
         _progress(label, start + len(chunk), len(seeds), t0)
     return total
 
 
-def measure_session(path: Path, model: str | None, net, batch: int = 64):
+def measure_session(path: Path, model: str | None, net, batch: int = 64, measurer=None):
     """Render and measure the gallery of a session file."""
-    from facestudio.analysis.audit import empty_measurements, measure_faces
+    from facestudio.analysis.audit import empty_measurements
     from facestudio.commands.output import load_model
     from facestudio.render.model_directions import model_directions
     from facestudio.render.renderer import Renderer
@@ -81,7 +89,7 @@ def measure_session(path: Path, model: str | None, net, batch: int = 64):
     table = {d.id: d for d in model_directions(g) + list(doc.directions)}
     renderer, total, t0 = Renderer(g, table), empty_measurements(), time.time()
     for start in range(0, len(recipes), batch):
-        total = total.concat(measure_faces(renderer.render_batch(recipes[start:start + batch]), net))
+        total = total.concat(measure(renderer.render_batch(recipes[start:start + batch]), net, measurer))
         _progress("measuring the gallery", min(start + batch, len(recipes)), len(recipes), t0)
     return total, g
 
@@ -121,12 +129,20 @@ def _classifier_error() -> dict:
 
 
 def audit_document(source: str, measured, training: dict, classifier_error: dict, sweep=None) -> dict:
-    """The audit's JSON document (see the module doc of :mod:`facestudio.analysis.audit`)."""
-    from facestudio.analysis.audit import compare, set_statistics
+    """The audit's JSON document (see the module doc of :mod:`facestudio.analysis.audit`);
+    with ``measures`` when the set was measured with dlib: each measure's percentiles beside
+    the real photos' (UTKFace, ``weights/measures.json``)."""
+    from facestudio.analysis.audit import compare, measure_distributions, set_statistics
     stats = set_statistics(measured)
     doc = {"source": source, **stats, "training": training["labels"],
            "training_measured_by_classifier": training.get("measured"),
            "difference": compare(stats, training["labels"]), "classifier_error": classifier_error}
+    if measured.measures is not None:
+        from facestudio.analysis.filters import optional_reference
+        reference, problem = optional_reference()
+        if problem:
+            doc["measures_note"] = problem
+        doc["measures"] = measure_distributions(measured, reference)
     if sweep:
         doc["psi_sweep"] = [{"psi": psi, **set_statistics(m)} for psi, m in sweep]
     return doc
@@ -149,6 +165,18 @@ def _print_text(doc: dict) -> None:
     for s in doc.get("psi_sweep", []):
         print(f"  psi {s['psi']}: diversity {s['diversity']['normalised_joint_entropy']:.3f}, age sd "
               f"{s['age']['std']:.1f} years, ITA sd {s['skin_tone']['ita_std']:.1f}°, female {100 * s['female_share']:.1f} %")
+    if doc.get("measures"):
+        print(f"  {'measure':<11} {'this set p10 / p50 / p90':>26} {'training (UTKFace)':>26} {'median shift':>13}")
+        for name, row in doc["measures"].items():
+            mine = " / ".join(f"{row[k]:.3g}" for k in ("p10", "p50", "p90")) if "p50" in row else "no face found"
+            real = " / ".join(f"{row['training'][k]:.3g}" for k in ("p10", "p50", "p90")) if "training" in row else "-"
+            shift = f"{row['median_shift_spreads']:+.2f} sd" if "median_shift_spreads" in row else ""
+            print(f"  {name:<11} {mine:>26} {real:>26} {shift:>13}")
+        if doc.get("measures_note"):
+            print(f"  (no training column: {doc['measures_note']})")
+        missing = max(row["not_found"] for row in doc["measures"].values())
+        if missing:
+            print(f"  (dlib found no face in {missing} of them; their measures are left out)")
     err = doc["classifier_error"].get("overall", {})
     if err:
         print(f"  the classifier's own held-out error: age {err['age_mae']:.1f} years, gender accuracy "
@@ -171,7 +199,7 @@ def write_report(doc: dict, out: Path, overwrite: bool, g=None) -> None:
 
 def cmd_audit(args) -> int:
     from facestudio.analysis.attributes import load_bundled_classifier
-    from facestudio.analysis.audit import measure_faces, read_training_summary
+    from facestudio.analysis.audit import read_training_summary
     from facestudio.commands.output import load_model
     from facestudio.fileio import check_writable_target
     if args.out is not None:
@@ -185,17 +213,24 @@ def cmd_audit(args) -> int:
     seeds = parse_seed_range(args.seeds, MAX_AUDIT_FACES // (len(SWEEP_PSIS) if args.psi_sweep else 1)) \
         if args.seeds else None
     training, error = read_training_summary(), _classifier_error()
+    if args.measures and args.library is not None:
+        raise UserError("a library's faces were measured when it was built: leave out --measures")
     net, g, sweep, skipped = load_bundled_classifier(), None, None, None
+    if args.measures:
+        from facestudio.commands.find import face_measurer
+        measurer = face_measurer(net)
+    else:
+        measurer = None
     if seeds is not None:
         psi = 1.0 if args.psi is None else args.psi
         g = load_model(args.model)
-        measured = measure_seeds(g, net, seeds, psi, label=f"psi {psi}")
+        measured = measure_seeds(g, net, seeds, psi, label=f"psi {psi}", measurer=measurer)
         source = f"{g.name} seeds {seeds.start}-{seeds.stop - 1} at psi {psi}"
         if args.psi_sweep:
             sweep = [(p, measured if p == psi else measure_seeds(g, net, seeds, p, label=f"psi {p}"))
                      for p in SWEEP_PSIS]
     elif args.session is not None:
-        measured, g = measure_session(args.session, args.model, net)
+        measured, g = measure_session(args.session, args.model, net, measurer=measurer)
         source = f"the gallery of {args.session.name}"
     elif args.library is not None:
         from facestudio.commands.library import library_measurements
@@ -211,7 +246,7 @@ def cmd_audit(args) -> int:
         if skipped:
             print(f"skipped {skipped} file{'s' if skipped != 1 else ''} in {args.folder} that "
                   f"{'are' if skipped != 1 else 'is'} not {'images' if skipped != 1 else 'an image'}", file=sys.stderr)
-        measured = measure_faces(images, net)
+        measured = measure(images, net, measurer)
         source = f"the folder {args.folder.name}"
     doc = audit_document(source, measured, training, error, sweep)
     if skipped is not None:
@@ -263,6 +298,9 @@ def add_parsers(sub) -> None:
     model_arg(sp)
     sp.add_argument("--psi", type=float, default=None, help="truncation psi for --seeds (default 1.0)")
     sp.add_argument("--psi-sweep", action="store_true", help="with --seeds: also measure psi 0.5, 0.7 and 1.0")
+    sp.add_argument("--measures", action="store_true",
+                    help="also measure expression, head pose and hair lightness with dlib (about 10 ms a face) and "
+                         "report them beside the real photos' (a library's are in its catalogue already)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--out", type=Path, default=None, help="report with bar plots: .png or .html")
     sp.add_argument("--overwrite", action="store_true")

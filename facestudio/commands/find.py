@@ -56,6 +56,9 @@ def default_max_tries(count: int) -> int:
 
 
 def _criteria(args):
+    """The request's :class:`Criteria`: age, gender (with ``--confidence``), tone and the
+    attribute filters (:mod:`facestudio.analysis.filters`, read with ``--margin``)."""
+    from facestudio.analysis.filters import FilterError, bounds_from_args, check_confidence
     from facestudio.analysis.selection import Criteria
     from facestudio.analysis.skin_tone import category_index
     tone = None
@@ -64,7 +67,13 @@ def _criteria(args):
             tone = category_index(args.tone)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-    return Criteria(age=parse_age_range(args.age) if args.age else None, gender=args.gender, tone=tone)
+    try:
+        confidence = check_confidence(args.confidence)
+        bounds = bounds_from_args(args)
+    except FilterError as exc:
+        raise UserError(str(exc)) from None
+    return Criteria(age=parse_age_range(args.age) if args.age else None, gender=args.gender, tone=tone,
+                    confidence=confidence if args.gender else Criteria.confidence, bounds=bounds)
 
 
 def check_request(args) -> tuple:
@@ -89,12 +98,27 @@ def check_request(args) -> tuple:
     return criteria, dims, max_tries
 
 
-def measure_seed_batch(g, net, seeds: list[int], psi: float):
-    """Render ``seeds`` at ``psi`` (noise const) and measure them."""
-    from facestudio.analysis.audit import measure_faces
+def measure_seed_batch(g, net, seeds: list[int], psi: float, criteria=None, measurer=None):
+    """Render ``seeds`` at ``psi`` (noise const) and measure them; with a dlib ``measurer``,
+    the faces that ``criteria``'s cheaper filters keep are measured with it too."""
+    from facestudio.analysis.audit import measure_faces, with_face_measures
     from facestudio.latent.seeds import z_from_seeds
     from facestudio.render.renderer import Renderer
-    return measure_faces(Renderer(g).render_ws_batch(g.map(z_from_seeds(seeds, g.z_dim), psi=psi)), net)
+    images = Renderer(g).render_ws_batch(g.map(z_from_seeds(seeds, g.z_dim), psi=psi))
+    m = measure_faces(images, net)
+    if measurer is not None:
+        m = with_face_measures(m, images, measurer, None if criteria is None else criteria.matches_classified(m))
+    return m
+
+
+def face_measurer(net):
+    """dlib's measures with the classifier ``net`` (UserError when dlib is missing)."""
+    from facestudio.analysis.face_measures import FaceMeasurer
+    from facestudio.analysis.identity import DlibMissingError
+    try:
+        return FaceMeasurer(net)
+    except DlibMissingError as exc:
+        raise UserError(f"the attribute filters measure faces with dlib: {exc}") from None
 
 
 def _lookalike_veto(guard, renderer, g, psi: float, seed: int) -> str | None:
@@ -140,8 +164,10 @@ def cmd_find(args) -> int:
     criteria, dims, max_tries = check_request(args)
     options = ExportOptions(quality=args.quality, scale=args.scale)
     net, g = load_bundled_classifier(), load_model(args.model)
+    measurer = face_measurer(net) if criteria.bounds else None
     guard, renderer = export_guard(g, args), Renderer(g)
-    result = search(lambda seeds: measure_seed_batch(g, net, seeds, args.psi), criteria, args.count, max_tries,
+    result = search(lambda seeds: measure_seed_batch(g, net, seeds, args.psi, criteria, measurer),
+                    criteria, args.count, max_tries,
                     first_seed=args.start_seed, dims=dims, progress=_progress_printer(args.count, max_tries),
                     veto=None if args.allow_lookalike else partial(_lookalike_veto, guard, renderer, g, args.psi))
     what = f"faces {criteria.describe()}" + (f" balanced over {','.join(dims)}" if dims else "")
@@ -162,6 +188,9 @@ def cmd_find(args) -> int:
                 rows.append(name)
         faces = [{"seed": seed, "file": name, **m} for (seed, m), name in zip(result.kept, rows)]
         manifest = {"request": {"age": args.age, "gender": args.gender, "tone": args.tone, "balanced": list(dims),
+                                "confidence": criteria.confidence, "margin": args.margin,
+                                "attributes": {b.key: {"side": b.side, "measure": b.measure, "at_least": b.low,
+                                                       "at_most": b.high} for b in criteria.bounds},
                                 "count": args.count, "psi": args.psi, "start_seed": args.start_seed,
                                 "max_tries": max_tries},
                     "model": {"name": g.name, "sha256": g.sha256}, "tries": result.tries,
@@ -170,11 +199,13 @@ def cmd_find(args) -> int:
                     "faces": faces,
                     "left_out_as_lookalikes": [{"seed": seed, "why": why} for seed, why in result.left_out],
                     "note": "age and gender are the bundled classifier's estimates (see weights/attributes.json "
-                            "for its error per group); skin tone is the ITA angle over the cheeks and nose bridge"}
+                            "for its error per group); skin tone is the ITA angle over the cheeks and nose bridge; "
+                            "smile, yaw, hair ... are dlib-landmark and CIELAB measures (docs/filters.md)"}
         (staging / "find.json").write_text(json.dumps(manifest, indent=2) + "\n")
     for face in faces:
+        asked = "".join(f", {b.measure} {face[b.measure]:.3g}" for b in criteria.bounds)
         print(f"seed {face['seed']}: age {face['age']:.0f}, {face['gender']} (P(female) {face['p_female']:.2f}), "
-              f"ITA {face['ita']:.0f}° ({face['tone']}) -> {Path(args.out) / face['file']}")
+              f"ITA {face['ita']:.0f}° ({face['tone']}){asked} -> {Path(args.out) / face['file']}")
     rate = result.tries / max(1, len(result.kept))
     print(f"found {len(result.kept)} {what} in {result.tries:,} tries ({result.seconds:.0f} s"
           f"{f', 1 in {math.ceil(rate)} seeds matched' if rate > 1 else ''}); wrote {args.out}", file=sys.stderr)
@@ -187,14 +218,22 @@ def cmd_find(args) -> int:
     return 0
 
 
-def add_parser(sub) -> None:
+def face_filter_args(sp) -> None:
+    """The filters ``find`` and ``library build`` share: age, gender, tone and the attributes."""
+    from facestudio.analysis.filters import add_filter_args
     from facestudio.analysis.skin_tone import TONE_CATEGORIES
-    sp = sub.add_parser("find", help="faces by measured age, gender and skin tone (or balanced over them)")
-    model_arg(sp)
     sp.add_argument("--age", default=None, help="apparent age range in years, e.g. 20-29 or 60-")
     sp.add_argument("--gender", choices=("female", "male"), default=None)
     sp.add_argument("--tone", default=None, help="skin tone category (ITA): " +
                     ", ".join(c.replace(" ", "-") for c in TONE_CATEGORIES))
+    add_filter_args(sp)
+
+
+def add_parser(sub) -> None:
+    sp = sub.add_parser("find", help="faces by measured age, gender, skin tone, expression, head pose and hair "
+                                     "(or balanced over age, gender and tone)")
+    model_arg(sp)
+    face_filter_args(sp)
     sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
     sp.add_argument("--count", type=int, required=True, help=f"faces to find (1 to {MAX_FIND_COUNT:,})")
     sp.add_argument("--out", type=Path, required=True, help="folder to write (appears whole or not at all)")

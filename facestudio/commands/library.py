@@ -29,6 +29,12 @@ def _request(args) -> tuple:
     if args.seeds is not None and args.start_seed is not None:
         raise UserError("give --start-seed or --seeds, not both")
     criteria, dims = _criteria(args), parse_balanced(args.balanced) if args.balanced else ()
+    if criteria.bounds:  # the workers measure with dlib: say now when it is missing, not from a worker
+        from facestudio.analysis.identity import DlibMissingError, import_dlib, model_files
+        try:
+            import_dlib(), model_files()
+        except DlibMissingError as exc:
+            raise UserError(f"the attribute filters measure faces with dlib: {exc}") from None
     seeds = read_seeds_file(args.seeds) if args.seeds is not None else None
     filtered = bool(dims) or criteria != type(criteria)()
     max_tries = args.max_tries or default_max_tries(args.count, filtered, None if seeds is None else len(seeds))
@@ -44,7 +50,8 @@ def _spec(args, g, request):
     return LibrarySpec(count=args.count, model_sha256=g.sha256, model_name=g.name,
                        start_seed=args.start_seed or 0, seeds=seeds, max_tries=max_tries, psi=args.psi,
                        format=args.format, quality=args.quality, scale=args.scale, age=criteria.age,
-                       gender=criteria.gender, tone=criteria.tone, balanced=dims)
+                       gender=criteria.gender, tone=criteria.tone, balanced=dims,
+                       confidence=criteria.confidence, bounds=criteria.bounds)
 
 
 def _progress(report) -> None:
@@ -118,16 +125,26 @@ def library_summary(lib: Path) -> dict:
                              "nearest_distance_min": round(float(distances.min()), 4) if len(distances) else None,
                              "nearest_distance_median": round(float(np.median(distances)), 4) if len(distances) else None}}
     if rows:
-        summary["audit"] = set_statistics(measurements_of(rows))
+        measured = measurements_of(rows)
+        summary["audit"] = set_statistics(measured)
+        if measured.measures is not None:
+            from facestudio.analysis.audit import measure_distributions
+            from facestudio.analysis.filters import optional_reference
+            summary["measures"] = measure_distributions(measured, optional_reference()[0])
     return summary
 
 
 def measurements_of(rows):
-    """The audit's :class:`Measurements` of catalogue rows (measured when they were built)."""
+    """The audit's :class:`Measurements` of catalogue rows (measured when they were built),
+    with the face measures when any row holds them (a library built before holds none)."""
     import numpy as np
     from facestudio.analysis.audit import Measurements
+    from facestudio.library.catalog import MEASURE_COLUMNS
+    measures = {k: np.array([np.nan if getattr(r, k) is None else getattr(r, k) for r in rows], float)
+                for k in MEASURE_COLUMNS}
     return Measurements(np.array([r.age for r in rows], float), np.array([r.p_female for r in rows], float),
-                        np.array([r.ita for r in rows], float))
+                        np.array([r.ita for r in rows], float),
+                        measures=measures if any(np.isfinite(v).any() for v in measures.values()) else None)
 
 
 def library_measurements(lib: Path):
@@ -227,7 +244,7 @@ def cmd_export(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    from facestudio.analysis.skin_tone import TONE_CATEGORIES
+    from facestudio.commands.find import face_filter_args
     from facestudio.library.spec import MAX_COUNT
     lib = sub.add_parser("library", help="a stock library of faces: build, info, verify, export")
     lsub = lib.add_subparsers(dest="library_command", required=True)
@@ -239,10 +256,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--max-tries", type=int, default=None, help="seeds to try at most (default 20 per face, "
                     "200 with filters)")
     sp.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
-    sp.add_argument("--age", default=None, help="apparent age range in years, e.g. 20-29 or 60-")
-    sp.add_argument("--gender", choices=("female", "male"), default=None)
-    sp.add_argument("--tone", default=None, help="skin tone category (ITA): " +
-                    ", ".join(c.replace(" ", "-") for c in TONE_CATEGORIES))
+    face_filter_args(sp)
     sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
     sp.add_argument("--out", type=Path, required=True, help="the library folder (made when missing)")
     sp.add_argument("--engine", choices=ENGINES, default="local")

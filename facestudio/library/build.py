@@ -226,7 +226,7 @@ class Decider:
 def row_of(r: FaceResult, model_sha256: str) -> FaceRow:
     return FaceRow(r.position, r.seed, r.file, r.recipe, model_sha256, r.pixel_sha256, round(r.age, 3),
                    round(r.p_female, 5), round(r.ita, 3), r.tone, r.lookalike_distance, r.lookalike_nearest,
-                   r.embedding, now())
+                   r.embedding, now(), **(r.measures or {}))
 
 
 def _move_into_place(lib: Path, r: FaceResult) -> None:

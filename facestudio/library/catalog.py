@@ -11,7 +11,11 @@ Tables:
   ``p_female``, ``ita`` (degrees), ``tone`` (category), ``lookalike_distance`` /
   ``lookalike_nearest`` (the nearest training photo, NULL when not checked or no face found),
   ``embedding`` (the dlib identity embedding, 128 float32, NULL when none), ``created``
-  (Unix time).
+  (Unix time), and the face measures of :mod:`facestudio.analysis.face_measures`
+  (:data:`MEASURE_COLUMNS`: ``smile``, ``mouth_open``, ``eyes_open``, ``yaw``, ``pitch``,
+  ``face_width``, ``hair``, ``skin``, ``background``; NULL where dlib found no face). The
+  measure columns came later: a catalogue made before gets them (empty) when a build opens
+  it, and a reader of one without them reads NULL (``Catalog.columns`` says which it has).
 * ``skipped``: one row per position decided against: ``reason`` is ``lookalike``,
   ``near-duplicate``, ``filter`` or ``quota`` (``detail`` says more), so a resumed build
   never tries them again.
@@ -51,6 +55,8 @@ CREATE TABLE IF NOT EXISTS skipped (
 CREATE INDEX IF NOT EXISTS faces_age ON faces(age);
 CREATE INDEX IF NOT EXISTS faces_tone ON faces(tone);
 """
+# added to ``faces`` after the first schema: nullable REAL columns, the only schema change
+MEASURE_COLUMNS = ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "face_width", "hair", "skin", "background")
 
 
 class CatalogError(FacestudioError):
@@ -75,6 +81,15 @@ class FaceRow:
     lookalike_nearest: str | None
     embedding: bytes | None
     created: float
+    smile: float | None = None
+    mouth_open: float | None = None
+    eyes_open: float | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    face_width: float | None = None
+    hair: float | None = None
+    skin: float | None = None
+    background: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,24 +105,36 @@ FACE_COLUMNS = tuple(FaceRow.__dataclass_fields__)
 
 @dataclass(frozen=True)
 class FaceFilter:
-    """Which faces to show: ``age`` [lo, hi) years, ``gender`` ``female`` / ``male`` (P(female)
-    above / not above 0.5, as the audit counts), ``tone`` a category name, ``min_lookalike``
-    the least distance to the nearest training photo (faces never compared are left out when
-    it is set). None accepts anything."""
+    """Which faces to show: ``age`` [lo, hi) years, ``gender`` ``female`` / ``male`` with
+    ``confidence`` (:func:`~facestudio.analysis.filters.gender_passes`; 0.5: above / not above
+    0.5, as the audit counts), ``tone`` a category name, ``min_lookalike`` the least distance
+    to the nearest training photo (faces never compared are left out when it is set),
+    ``bounds`` the attribute filters (:class:`~facestudio.analysis.filters.MeasureBound`).
+    None accepts anything."""
 
     age: tuple[float, float] | None = None
     gender: str | None = None
     tone: str | None = None
     min_lookalike: float | None = None
+    confidence: float = 0.5
+    bounds: tuple = ()
 
-    def sql(self) -> tuple[str, tuple]:
-        """An SQL condition over the ``faces`` columns, with its arguments."""
+    def sql(self, columns: set[str] | None = None) -> tuple[str, tuple]:
+        """An SQL condition over the ``faces`` columns (``columns``: those the catalogue has),
+        with its arguments."""
+        from facestudio.analysis.filters import bounds_sql, gender_sql
         parts, args = [], []
         if self.age is not None:
             parts.append("age >= ? AND age < ?")
             args += [float(self.age[0]), float(self.age[1])]
         if self.gender is not None:
-            parts.append("p_female > 0.5" if self.gender == "female" else "p_female <= 0.5")
+            condition, values = gender_sql(self.gender, self.confidence)
+            parts.append(condition)
+            args += list(values)
+        if self.bounds:
+            condition, values = bounds_sql(self.bounds, columns)
+            parts.append(condition)
+            args += list(values)
         if self.tone is not None:
             parts.append("tone = ?")
             args.append(self.tone)
@@ -157,9 +184,22 @@ class Catalog:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")  # safe against a killed process in WAL mode
                 self._db.executescript(_TABLES)
+                self._add_measure_columns()
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self.columns = {row[1] for row in self._db.execute("PRAGMA table_info(faces)")}
         except sqlite3.Error as exc:
             raise CatalogError(_describe(exc, self.path)) from None
+
+    def _add_measure_columns(self) -> None:
+        """Give a catalogue made before the measures were stored its (empty) measure columns."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(faces)")}
+        for name in MEASURE_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE faces ADD COLUMN {name} REAL")
+
+    def _select(self, names) -> str:
+        """The columns ``names`` as a SELECT list: NULL for those this catalogue lacks."""
+        return ",".join(n if n in self.columns else f"NULL AS {n}" for n in names)
 
     def close(self) -> None:
         self._db.close()
@@ -246,19 +286,19 @@ class Catalog:
     def faces(self, where: str = "", args: tuple = (), limit: int | None = None, offset: int = 0) -> list[FaceRow]:
         """Rows in position order; ``where`` an SQL condition over the columns (with ``?``
         placeholders filled from ``args``)."""
-        sql = f"SELECT {','.join(FACE_COLUMNS)} FROM faces" + (f" WHERE {where}" if where else "")
+        sql = f"SELECT {self._select(FACE_COLUMNS)} FROM faces" + (f" WHERE {where}" if where else "")
         sql += " ORDER BY position" + (f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else "")
         return [FaceRow(*r) for r in self._query(sql, args)]
 
     def count(self, face_filter: FaceFilter | None = None) -> int:
-        where, args = (face_filter or FaceFilter()).sql()
+        where, args = (face_filter or FaceFilter()).sql(self.columns)
         return int(self._query("SELECT count(*) FROM faces" + (f" WHERE {where}" if where else ""), args)[0][0])
 
     def page(self, face_filter: FaceFilter | None, offset: int, limit: int) -> list[tuple]:
         """``(position, seed, file, age, p_female, tone, lookalike_distance)`` of the faces
         ``offset .. offset + limit`` that pass the filter, in position order: what a list of
         thumbnails shows, a page at a time (no recipes, no embeddings)."""
-        where, args = (face_filter or FaceFilter()).sql()
+        where, args = (face_filter or FaceFilter()).sql(self.columns)
         return self._query("SELECT position, seed, file, age, p_female, tone, lookalike_distance FROM faces"
                            + (f" WHERE {where}" if where else "") + " ORDER BY position LIMIT ? OFFSET ?",
                            args + (int(limit), int(offset)))

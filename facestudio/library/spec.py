@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from facestudio.analysis.filters import LEGACY_CONFIDENCE
 from facestudio.errors import FacestudioError
 from facestudio.latent.seeds import MAX_SEED
 
@@ -39,8 +40,9 @@ class LibrarySpec:
     """count: faces the library holds when done; start_seed / seeds: the seeds tried, in order
     (``seeds`` None: ``start_seed, start_seed + 1, ...``); max_tries: positions tried at
     most; psi: truncation; model_sha256 / model_name: the model; format / quality / scale: the
-    files; age [lo, hi) years, gender, tone (category index), balanced (dimensions): the
-    filters of find; batch: faces per render batch."""
+    files; age [lo, hi) years, gender (with confidence), tone (category index), bounds
+    (attribute filters), balanced (dimensions): the filters of find; batch: faces per render
+    batch."""
 
     count: int
     model_sha256: str
@@ -58,6 +60,8 @@ class LibrarySpec:
     balanced: tuple[str, ...] = ()
     batch: int = RENDER_BATCH
     version: int = field(default=SPEC_VERSION)
+    confidence: float = LEGACY_CONFIDENCE
+    bounds: tuple = ()  # MeasureBound of the attribute filters, resolved when the library was begun
 
     def __post_init__(self):
         if isinstance(self.count, bool) or not 1 <= int(self.count) <= MAX_COUNT:
@@ -86,6 +90,14 @@ class LibrarySpec:
         d = asdict(self)
         d["age"] = list(self.age) if self.age is not None else None
         d["balanced"] = list(self.balanced)
+        # the attribute filters came later: left out when unused, so that a library begun
+        # before them keeps its spec text (and resumes); the bounds are stored resolved, so a
+        # new weights/measures.json never changes what a library keeps
+        if self.confidence == LEGACY_CONFIDENCE:
+            del d["confidence"]
+        d.pop("bounds")
+        if self.bounds:
+            d["bounds"] = [b.as_list() for b in self.bounds]
         if self.seeds is not None:  # the list itself is in the catalogue's meta; the spec names it by digest
             d["seeds"] = {"count": len(self.seeds), "sha256": seeds_digest(self.seeds)}
         return d

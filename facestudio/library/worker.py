@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facestudio.library.catalog import MEASURE_COLUMNS
+
 INCOMING = ".incoming"
 FACES = "faces"
 SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
@@ -71,6 +73,7 @@ class FaceResult:
     lookalike_nearest: str | None
     lookalike_summary: str
     embedding: bytes | None
+    measures: dict | None = None  # the dlib measures (catalog.MEASURE_COLUMNS; None where not found)
 
 
 class FaceWorker:
@@ -83,7 +86,6 @@ class FaceWorker:
         keep_freed_memory()
         from facestudio.analysis.attributes import load_bundled_classifier
         from facestudio.analysis.lookalike_guard import default_index_path, guard_for_model
-        from facestudio.analysis.selection import Criteria
         from facestudio.provenance import make_stamp
         from facestudio.provenance.export import ExportOptions
         from facestudio.render.renderer import open_renderer
@@ -97,8 +99,8 @@ class FaceWorker:
                                    f"{spec['model_sha256'][:12]}")
         self.net = load_bundled_classifier()
         self.guard = guard_for_model(g.sha256, default_index_path())
-        self.criteria = Criteria(age=tuple(spec["age"]) if spec["age"] else None, gender=spec["gender"],
-                                 tone=spec["tone"])
+        self.criteria = criteria_of_spec(spec)
+        self.measurer = _measurer(self.net, required=bool(self.criteria.bounds))
         self.stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256)
         self.options = ExportOptions(format="jpeg" if spec["format"] == "jpg" else spec["format"],
                                      quality=spec["quality"], scale=spec["scale"])
@@ -113,7 +115,7 @@ class FaceWorker:
             return 0
 
     def work(self, task: Task) -> list[FaceResult]:
-        from facestudio.analysis.audit import measure_faces
+        from facestudio.analysis.audit import measure_faces, with_face_measures
         from facestudio.analysis.lookalike_guard import LookalikeVerdict
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
         from facestudio.latent.recipe import Recipe
@@ -123,6 +125,8 @@ class FaceWorker:
         recipes = [Recipe(g.sha256, seed, psi=spec["psi"], model_name=g.name) for seed in task.seeds]
         images = self.renderer.render_batch(recipes, max_batch=spec["batch"])
         m = measure_faces(images, self.net)
+        if self.measurer is not None:  # the faces the cheap filters keep, whose rows store the measures
+            m = with_face_measures(m, images, self.measurer, self.criteria.matches_classified(m))
         matches = self.criteria.matches(m)
         results = []
         for i, (position, seed, recipe) in enumerate(zip(task.positions, task.seeds, recipes)):
@@ -142,5 +146,27 @@ class FaceWorker:
             results.append(FaceResult(
                 position, seed, status, file, sha, recipe_json, float(m.age[i]), float(m.p_female[i]),
                 float(m.ita[i]), TONE_CATEGORIES[int(m.tone[i])], verdict.distance, verdict.nearest,
-                verdict.summary(), None if embedding is None else np.asarray(embedding, np.float32).tobytes()))
+                verdict.summary(), None if embedding is None else np.asarray(embedding, np.float32).tobytes(),
+                {k: v for k, v in m.face(i).items() if k in MEASURE_COLUMNS} if m.measures is not None else None))
         return results
+
+
+def criteria_of_spec(spec: dict):
+    """The :class:`~facestudio.analysis.selection.Criteria` a library spec (as a dict) filters by."""
+    from facestudio.analysis.filters import LEGACY_CONFIDENCE, MeasureBound
+    from facestudio.analysis.selection import Criteria
+    return Criteria(age=tuple(spec["age"]) if spec["age"] else None, gender=spec["gender"], tone=spec["tone"],
+                    confidence=float(spec.get("confidence", LEGACY_CONFIDENCE)),
+                    bounds=tuple(MeasureBound.from_list(b) for b in spec.get("bounds", ())))
+
+
+def _measurer(net, required: bool):
+    """dlib's face measures, or None when dlib is missing and no filter needs them."""
+    from facestudio.analysis.face_measures import FaceMeasurer
+    from facestudio.analysis.identity import DlibMissingError
+    try:
+        return FaceMeasurer(net)
+    except DlibMissingError:
+        if required:
+            raise
+        return None

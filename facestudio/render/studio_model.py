@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from facestudio.generator import ModelLoadError, load_generator
-from facestudio.latent.directions import Direction
+from facestudio.latent.directions import Direction, DirectionError
 from facestudio.latent.discovery import Discovery, layer_groups
-from facestudio.render.discovery import discover
+from facestudio.latent.layer_reach import LayerReach
+from facestudio.render.discovery import discover, style_affine_weights
 from facestudio.render.model_directions import model_directions, shown
 from facestudio.render.renderer import Renderer
 
@@ -36,6 +37,7 @@ class StudioModel:
     card_meta: dict[str, str] = field(default_factory=dict)  # model card front matter (licence, attribution)
     discovery: Discovery | None = None  # PCA / SeFa bases and W statistics (cached per model)
     named: list[Direction] = field(default_factory=list)  # shipped beside the weights, retired ones too
+    reach: LayerReach | None = None  # where discovered directions act (None: not a StyleGAN the affines are read of)
 
     sha256 = property(lambda self: self.info["sha256"])
     name = property(lambda self: self.info["name"])
@@ -65,10 +67,14 @@ class StudioModel:
 
     def directions_for(self, method: str = "pca", count: int = SLIDER_COUNT) -> list[Direction]:
         """The named directions (not the retired ones), then the sliders of one discovery
-        method, strongest first."""
+        method, strongest first, each by default on the layers where it acts
+        (:mod:`facestudio.latent.layer_reach`)."""
         if self.discovery is None:
             return list(self.directions)
-        return shown(self.named) + self.discovery.directions(method, count)
+        found = self.discovery.directions(method, count)
+        if self.reach is not None:
+            found = [self.reach.restrict(d) for d in found]
+        return shown(self.named) + found
 
     def discovered_directions(self, count: int = SLIDER_COUNT) -> list[Direction]:
         """Every method's sliders: what recipes may refer to whichever method is shown."""
@@ -86,4 +92,15 @@ def open_studio_model(path: str | Path | None = None,
     directions = shown(named) + found.directions("pca", SLIDER_COUNT)
     renderer = Renderer(generator, {d.id: d for d in named + found.all_directions(SLIDER_COUNT)})
     card_meta = dict(generator.card.meta) if generator.card else {}
-    return StudioModel(renderer, generator.describe(), directions, card_meta, discovery=found, named=named)
+    return StudioModel(renderer, generator.describe(), directions, card_meta, discovery=found, named=named,
+                       reach=layer_reach(generator, found))
+
+
+def layer_reach(generator, found: Discovery) -> LayerReach | None:
+    """Where each discovered direction of ``generator`` acts, from its style affines (None for
+    a network whose affines cannot be read)."""
+    try:
+        weights = style_affine_weights(generator)
+    except DirectionError:
+        return None
+    return LayerReach(weights, found.stats.cov) if len(weights) == generator.num_ws else None

@@ -32,9 +32,10 @@ class AnalysisBridge(QtCore.QObject):
         self.check_export = self.lookalikes.check_export
         self.shutdown = self.worker.shutdown
 
-    def measure(self, channel: str, images) -> None:
-        """Measure ``images`` (uint8 [N, H, W, 3]); replaces a waiting request of ``channel``."""
-        self.attributes.measure(channel, images, lambda result: self.measured.emit(channel, result))
+    def measure(self, channel: str, images, face_measures: bool = False) -> None:
+        """Measure ``images`` (uint8 [N, H, W, 3]; with dlib's measures too when
+        ``face_measures``); replaces a waiting request of ``channel``."""
+        self.attributes.measure(channel, images, lambda result: self.measured.emit(channel, result), face_measures)
 
     def find_step(self, search, seeds: list[int], images, allow_lookalikes: bool = False) -> None:
         """Measure the faces of ``seeds`` for ``search`` (:func:`~facestudio.analysis.checker.find_step`)."""

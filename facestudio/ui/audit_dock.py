@@ -2,37 +2,34 @@
 training data, the measured attributes of the face on the canvas, and the Find panel that
 fills the gallery (:mod:`.find_panel`).
 
-The measuring (the bundled attribute classifier, the ITA over the skin patches) happens on the
-window's measuring thread (:class:`~.analysis_bridge.AnalysisBridge`, channels "current" and
-"gallery", latest wins); the dock only draws. The gallery is measured from its thumbnails
-whenever a face is added, removed or the gallery is replaced; faces without a thumbnail are
-left out and counted. The bars are shares: the gallery's beside the training data's (UTKFace's
-labels for age and gender, the ITA measured on its photos: ``weights/audit-training.json``).
+The measuring (the bundled attribute classifier, the ITA over the skin patches, and for the
+canvas face dlib's measures of expression, head pose and hair: :mod:`.face_readout`) happens
+on the window's measuring thread (:class:`~.analysis_bridge.AnalysisBridge`, channels "current"
+and "gallery", latest wins); the dock only draws. Faces are measured at the size the model
+renders them, never from their 96 px thumbnails (which moved two of six faces measured 60+ into
+40-59): whenever a face is added, removed or the gallery is replaced, the gallery's recipes are
+rendered again on the render thread (tag ``audit-gallery``) and those renders measured. The
+bars are shares: the gallery's beside the training data's (UTKFace's labels for age and
+gender, the ITA measured on its photos: ``weights/audit-training.json``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from facestudio.analysis.audit import AuditError, Measurements, read_training_summary, set_statistics
+from facestudio.analysis.filters import optional_reference
 from facestudio.analysis.groups import AGE_BINS, GENDERS
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.errors import FacestudioError
+from facestudio.ui.face_readout import readout_html, readout_rows
 from facestudio.ui.find_panel import attach_find_panel
 
 SET_COLOUR, TRAINING_COLOUR = (214, 96, 77), (66, 146, 198)  # as in the audit report
-
-
-def decode_thumbnail(png: bytes) -> np.ndarray | None:
-    """A gallery thumbnail (PNG bytes) as uint8 RGB ``[H, W, 3]``, None when it cannot be read."""
-    image = QtGui.QImage.fromData(png, "PNG")
-    if image.isNull():
-        return None
-    image = image.convertToFormat(QtGui.QImage.Format_RGB888)
-    w, h, stride = image.width(), image.height(), image.bytesPerLine()
-    return np.frombuffer(image.constBits(), np.uint8).reshape(h, stride)[:, :w * 3].reshape(h, w, 3).copy()
+GALLERY_TAG = "audit-gallery"
+MEASURE_SIDE_CAP = 256  # renders larger than this are measured at it (the classifier reads 64 px, dlib 256)
 
 
 class ShareBars(pg.PlotWidget):
@@ -80,6 +77,13 @@ class AuditDock(QtWidgets.QWidget):
         self.current_label = QtWidgets.QLabel("This face: …")
         self.current_label.setObjectName("audit_current")
         self.current_label.setWordWrap(True)
+        self.readout = QtWidgets.QLabel("")
+        self.readout.setObjectName("face_readout")
+        self.readout.setToolTip("Measured on the face as rendered: expression and head pose from dlib's 68 "
+                                "landmarks, hair lightness in CIELAB, age and P(female) from the classifier. "
+                                "sd = real-photo spreads from the real photos' median (UTKFace); 'moved' is the "
+                                "change since the face measured before, bold from half a spread.")
+        self._last_face: dict | None = None
         self.summary_label = QtWidgets.QLabel("Gallery: no faces yet")
         self.summary_label.setObjectName("audit_summary")
         self.summary_label.setWordWrap(True)
@@ -92,35 +96,53 @@ class AuditDock(QtWidgets.QWidget):
                                 "much more past 60 (weights/attributes.json); skin tone moves with lighting.")
         note.setWordWrap(True)
         note.setStyleSheet("color:gray;")
-        for w in (self.current_label, self.summary_label, legend, self.age_bars, self.gender_bars,
+        for w in (self.current_label, self.readout, self.summary_label, legend, self.age_bars, self.gender_bars,
                   self.tone_bars, note):
             v.addWidget(w)
         try:
             self.training = read_training_summary()["labels"]
         except (AuditError, FacestudioError, KeyError):
             self.training = None
+        self.reference = optional_reference()[0]  # None: the read-out shows raw measures, without spreads
         self.stats: dict | None = None
+        self._gallery_images: dict[int, np.ndarray] = {}
+        self._gallery_total = 0
 
     def attach(self, window) -> None:
         self.window = window
         window.analysis.measured.connect(self._on_measured)
+        window.bridge.batchReady.connect(self._on_gallery_batch)
         window.state.gallery.events.connect(lambda *_: self.measure_gallery())
         self.measure_gallery()
 
     # --- requests ------------------------------------------------------------------------------
     def measure_current(self, image: np.ndarray) -> None:
-        self.window.analysis.measure("current", np.asarray(image)[None])
+        self.window.analysis.measure("current", np.asarray(image)[None], face_measures=True)
 
     def measure_gallery(self) -> None:
-        thumbs = [decode_thumbnail(f.thumbnail) if f.thumbnail else None for f in self.window.state.gallery]
-        faces = [t for t in thumbs if t is not None]
-        self._left_out = len(thumbs) - len(faces)
-        if not faces:
+        """Render the gallery's faces at full size (the render thread) to measure them."""
+        recipes = [f.recipe for f in self.window.state.gallery]
+        self._gallery_images, self._gallery_total = {}, len(recipes)
+        if not recipes or self.window.state.model is None:
+            self.window.bridge.cancel_batch(GALLERY_TAG)
             self.stats = None
             self._show_gallery()
             return
-        side = min(min(t.shape[:2]) for t in faces)
-        self.window.analysis.measure("gallery", np.stack([t[:side, :side] for t in faces]))
+        self.window.bridge.submit_batch(recipes, GALLERY_TAG)
+
+    def _on_gallery_batch(self, result) -> None:
+        if result.tag != GALLERY_TAG or result.total != self._gallery_total:
+            return
+        if not result.ok:
+            self.stats = None
+            self._show_gallery(f"the gallery could not be rendered: {result.error}")
+            return
+        for k, image in enumerate(result.images):
+            self._gallery_images[result.start_index + k] = at_most(image, MEASURE_SIDE_CAP)
+        if len(self._gallery_images) == self._gallery_total:
+            images = np.stack([self._gallery_images[i] for i in range(self._gallery_total)])
+            self._gallery_images = {}
+            self.window.analysis.measure("gallery", images)
 
     # --- answers -------------------------------------------------------------------------------
     def _on_measured(self, channel: str, result) -> None:
@@ -138,11 +160,17 @@ class AuditDock(QtWidgets.QWidget):
         self.current_label.setText(f"<b>This face:</b> about {face['age']:.0f} years ({face['age_bin']}), "
                                    f"P(female) {face['p_female']:.2f}, skin tone {face['tone']} "
                                    f"(ITA {face['ita']:.0f}°)")
+        if result.measures is not None:
+            self.readout.setText(readout_html(readout_rows(face, self.reference, self._last_face)))
+            self._last_face = face
+        else:
+            self.readout.setText("<i>Expression, head pose and hair are measured with dlib, which is not "
+                                 "installed: pip install 'facestudio[lookalike]'.</i>")
 
     def _show_gallery(self, problem: str | None = None) -> None:
         training = self.training or {}
         stats = self.stats
-        left_out = f"; {self._left_out} without a thumbnail left out" if getattr(self, "_left_out", 0) else ""
+        left_out = ""
         if problem:
             self.summary_label.setText(f"Gallery: not measured ({problem})")
         elif stats is None:
@@ -162,6 +190,14 @@ class AuditDock(QtWidgets.QWidget):
                                    training.get("skin_tone", {}).get("bins"))
 
 
+def at_most(image: np.ndarray, side: int) -> np.ndarray:
+    """``image`` (uint8 ``[H, W, 3]``) Lanczos-resized to ``side`` when it is larger."""
+    if max(image.shape[:2]) <= side:
+        return image
+    from PIL import Image
+    return np.asarray(Image.fromarray(image).resize((side, side), Image.LANCZOS))
+
+
 def install_audit_dock(window) -> AuditDock:
     """Add the Audit dock (tabbed with the Directions and Export docks) to ``window``."""
     panel = AuditDock()
@@ -173,7 +209,8 @@ def install_audit_dock(window) -> AuditDock:
     dock.setWidget(scroll)
     window.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.export_dock, dock)
-    window.export_dock.raise_()
+    directions = window.findChild(QtWidgets.QDockWidget, "dock_directions")
+    (directions or window.export_dock).raise_()  # the sliders are in front on first start
     panel.attach(window)
     panel.find_panel = attach_find_panel(window, panel.layout())
     return panel

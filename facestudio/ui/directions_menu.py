@@ -24,7 +24,34 @@ from facestudio.ui.sliders import DirectionInfo
 DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files (*)"
 
 
+NAMED_GROUPS = ("Expression", "Pose", "Hair", "Age and gender")  # the dock's headings, in order
+DISCOVERED, YOURS = "Discovered", "Your directions"
+GROUP_OF_VERSION_1 = {"age": "Age and gender", "gender": "Age and gender"}  # bundles made before groups
+
+
+def dock_group(d: Direction, named_ids: set[str]) -> str:
+    """The heading ``d`` is shown under in the Directions dock."""
+    if d.id in named_ids:
+        group = d.meta.get("group")
+        return group if group in NAMED_GROUPS else GROUP_OF_VERSION_1.get(d.id, "Named")
+    return DISCOVERED if d.source in ("pca", "sefa") else YOURS
+
+
+def in_dock_order(directions: list[Direction], named_ids: set[str]) -> list[tuple[Direction, str]]:
+    """``directions`` with their headings: the named groups in :data:`NAMED_GROUPS` order (a
+    group's sliders in their bundle's order), then the discovered ones, then the user's."""
+    order = {g: i for i, g in enumerate((*NAMED_GROUPS, "Named", DISCOVERED, YOURS))}
+    tagged = [(d, dock_group(d, named_ids)) for d in directions]
+    return sorted(tagged, key=lambda t: order[t[1]])  # stable: keeps each group's own order
+
+
 def tooltip(d: Direction) -> str:
+    """A named slider's own tooltip (its bundle's ``tooltip``, else its name and which way
+    is +); for other directions, how they were made and what one unit is."""
+    if d.meta.get("tooltip"):
+        return str(d.meta["tooltip"])
+    if d.meta.get("measure") and d.meta.get("positive"):
+        return f"{d.name}: + = {d.meta['positive']} (fitted on the measure {d.meta['measure']})"
     made = d.meta.get("made_from") or d.meta.get("file") or ""
     parts = [d.source + (f"; {made}" if made else "")]
     if d.meta.get("positive"):
@@ -39,6 +66,10 @@ def tooltip(d: Direction) -> str:
                      f"of faces from p(female) < 0.2 to > 0.8")
     if d.vector.ndim == 2:
         parts.append("one offset per layer")
+    if d.meta.get("acts_on"):
+        shares = ", ".join(f"{g} {100 * v:.0f} %" for g, v in d.meta["layer_shares"].items())
+        parts.append(f"acts mostly on the {d.meta['acts_on']} layers ({shares} of its reach), so it edits "
+                     "those by default")
     return "; ".join(parts + [f"1 unit = {d.scale:.3g} in W"])
 
 
@@ -98,8 +129,9 @@ class DirectionsController:
         shown = self.shown()
         for d in shown:
             state.default_layers(d.id, d.layers)
-        win.directions_panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d)) for d in shown],
-                                            model.num_ws)
+        named_ids = {d.id for d in model.named}
+        win.directions_panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d), group)
+                                             for d, group in in_dock_order(shown, named_ids)], model.num_ws)
         known = {d.id: d for d in model.discovered_directions()}
         known.update(self._retired)
         known.update({d.id: d for d in self.user_directions})

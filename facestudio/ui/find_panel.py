@@ -1,5 +1,6 @@
 """The Find panel (in the Audit dock): fills the gallery with faces of a measured apparent age,
-gender and skin tone, as ``facestudio find`` does.
+gender (with a confidence), skin tone, expression, head pose and hair, as ``facestudio find``
+does (the same filters: :mod:`facestudio.analysis.filters`).
 
 Seeds are tried in order from the current seed, 64 at a time, at the current face's psi: the
 render worker renders a batch (tag ``find``), the measuring thread measures it and feeds the
@@ -14,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from facestudio.analysis.filters import DEFAULT_CONFIDENCE, FilterError
 from facestudio.analysis.selection import Criteria, Search
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
+from facestudio.ui.attribute_filters import AttributeCombos
 
 TAG = "find"
 MAX_COUNT, MAX_TRIES = 500, 100_000
@@ -40,6 +43,17 @@ class FindPanel(QtWidgets.QWidget):
         ages.addWidget(self.age_to)
         self.gender_combo = QtWidgets.QComboBox()
         self.gender_combo.addItems([ANY, "female", "male"])
+        self.confidence_spin = QtWidgets.QDoubleSpinBox()
+        self.confidence_spin.setRange(0.5, 0.99)
+        self.confidence_spin.setSingleStep(0.05)
+        self.confidence_spin.setValue(DEFAULT_CONFIDENCE)
+        self.confidence_spin.setToolTip("A face counts as female when the classifier's P(female) is at least "
+                                        "this, as male when it is at most 1 minus this")
+        gender = QtWidgets.QHBoxLayout()
+        gender.addWidget(self.gender_combo, 1)
+        gender.addWidget(QtWidgets.QLabel("sure"))
+        gender.addWidget(self.confidence_spin)
+        self.attributes = AttributeCombos()
         self.tone_combo = QtWidgets.QComboBox()
         self.tone_combo.addItems([ANY, *TONE_CATEGORIES])
         self.count_spin = QtWidgets.QSpinBox()
@@ -55,8 +69,9 @@ class FindPanel(QtWidgets.QWidget):
         self.status.setObjectName("find_status")
         self.status.setWordWrap(True)
         form.addRow("Apparent age", ages)
-        form.addRow("Gender", self.gender_combo)
+        form.addRow("Gender", gender)
         form.addRow("Skin tone", self.tone_combo)
+        self.attributes.add_rows(form)
         form.addRow("Faces", self.count_spin)
         form.addRow("Try at most", self.tries_spin)
         form.addRow(self.find_button)
@@ -76,8 +91,14 @@ class FindPanel(QtWidgets.QWidget):
             raise ValueError(f"the age range {lo}-{hi} is reversed: write the lower age first")
         gender = self.gender_combo.currentText()
         tone = self.tone_combo.currentIndex() - 1
+        try:
+            bounds = self.attributes.bounds()
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
         return Criteria(age=None if (lo, hi) == (0, 120) else (float(lo), float(hi) + 1),
-                        gender=None if gender == ANY else gender, tone=None if tone < 0 else tone)
+                        gender=None if gender == ANY else gender, tone=None if tone < 0 else tone,
+                        confidence=round(self.confidence_spin.value(), 2) if gender != ANY else Criteria.confidence,
+                        bounds=bounds)
 
     # --- running -------------------------------------------------------------------------------
     def toggle(self) -> None:

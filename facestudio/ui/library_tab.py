@@ -1,6 +1,9 @@
-"""The Library tab: a stock library's faces as thumbnails, filtered by apparent age, gender,
-skin tone and distance to the nearest training photo; a double-click opens a face as an
-editable recipe.
+"""The Library tab: a stock library's faces as thumbnails, filtered by apparent age, gender
+(P(female) at least 0.9 / at most 0.1, as ``find`` keeps them), skin tone, distance to the
+nearest training photo and the measures stored when the library was built (expression, head
+pose, hair: :mod:`facestudio.analysis.filters`, as ``find --smile ...``; a library built
+before they were stored has none, so these filters show nothing there); a double-click opens
+a face as an editable recipe.
 
 Virtualised and lazy, so 100,000 faces open in a moment and scroll smoothly: the list view
 asks :class:`LibraryListModel` only for the rows it paints (uniform item sizes, batched
@@ -19,9 +22,11 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from facestudio.analysis.filters import DEFAULT_CONFIDENCE, FilterError
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.latent.recipe import Recipe
 from facestudio.library.catalog import Catalog, CatalogError, FaceFilter
+from facestudio.ui.attribute_filters import AttributeCombos
 
 THUMB = 96
 PAGE = 256
@@ -191,6 +196,11 @@ class LibraryTab(QtWidgets.QWidget):
         bar.addWidget(self.count_label)
         bar.addWidget(self.export_button)
         layout.addLayout(bar)
+        self.attributes = AttributeCombos(self)
+        attribute_bar = QtWidgets.QHBoxLayout()
+        self.attributes.add_to(attribute_bar)
+        attribute_bar.addStretch(1)
+        layout.addLayout(attribute_bar)
         self.view = QtWidgets.QListView()
         self.view.setObjectName("library_view")
         self.view.setViewMode(QtWidgets.QListView.IconMode)
@@ -207,7 +217,7 @@ class LibraryTab(QtWidgets.QWidget):
         self.open_button.clicked.connect(self._choose)
         self.export_button.clicked.connect(self._choose_export_folder)
         for signal in (self.age_min.valueChanged, self.age_max.valueChanged, self.gender.currentIndexChanged,
-                       self.tone.currentIndexChanged, self.min_lookalike.valueChanged):
+                       self.tone.currentIndexChanged, self.min_lookalike.valueChanged, self.attributes.changed):
             signal.connect(self.apply_filter)
         self.view.doubleClicked.connect(self._open_face)
 
@@ -240,13 +250,22 @@ class LibraryTab(QtWidgets.QWidget):
         gender = (None, "female", "male")[self.gender.currentIndex()]
         tone = None if self.tone.currentIndex() == 0 else TONE_CATEGORIES[self.tone.currentIndex() - 1]
         distance = self.min_lookalike.value() or None
-        return FaceFilter(age=age, gender=gender, tone=tone, min_lookalike=distance)
+        return FaceFilter(age=age, gender=gender, tone=tone, min_lookalike=distance,
+                          confidence=DEFAULT_CONFIDENCE if gender else FaceFilter.confidence,
+                          bounds=self.attributes.bounds())
 
     def apply_filter(self, *_args) -> None:
         if self.model.catalog is None:
             return
-        self.model.set_filter(self.current_filter())
-        self.count_label.setText(f"{self.model.rowCount():,} faces")
+        try:
+            face_filter = self.current_filter()
+        except FilterError as exc:
+            self.problem.emit(str(exc))
+            return
+        self.model.set_filter(face_filter)
+        measured = set(self.model.catalog.columns) >= {b.measure for b in face_filter.bounds}
+        self.count_label.setText(f"{self.model.rowCount():,} faces" +
+                                 ("" if measured else " (this library was built before faces were measured)"))
 
     def selected_files(self) -> list[Path]:
         rows = sorted(index.row() for index in self.view.selectionModel().selectedIndexes())

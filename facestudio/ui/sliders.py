@@ -24,6 +24,7 @@ class DirectionInfo:
     name: str
     layers: tuple[int, int]
     tooltip: str = ""
+    group: str = ""  # the heading it is shown under ("" = none); rows of a group come together
 
 
 class DirectionRow(QtWidgets.QWidget):
@@ -238,14 +239,24 @@ class DirectionsPanel(QtWidgets.QWidget):
         self.pad.released.connect(lambda: self.dragFinished.emit("pad"))
 
     def set_directions(self, infos: list[DirectionInfo], num_ws: int) -> None:
-        for row in self.rows.values():
+        """One row per direction, in the order given, under a heading wherever the group changes."""
+        for row in list(self.rows.values()) + getattr(self, "headers", []):
             row.setParent(None)
             row.deleteLater()
         self.rows.clear()
+        self.headers: list[QtWidgets.QLabel] = []
         self.pad_x.clear()
         self.pad_y.clear()
         self._pad_ids = []
+        group = None
         for info in infos:
+            if info.group and info.group != group:
+                header = QtWidgets.QLabel(f"<b>{info.group}</b>")
+                header.setObjectName("direction_group_" + info.group.lower().replace(" ", "_"))
+                header.setContentsMargins(2, 8 if self.headers else 2, 2, 0)
+                self.rows_layout.insertWidget(self.rows_layout.count() - 1, header)
+                self.headers.append(header)
+            group = info.group
             row = DirectionRow(info, num_ws)
             row.amountChanged.connect(self.amountChanged)
             row.dragFinished.connect(self.dragFinished)

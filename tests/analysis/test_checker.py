@@ -133,3 +133,39 @@ def test_the_attribute_meter_measures_on_the_worker_and_says_why_it_cannot():
         attributes.load_bundled_classifier = real
     worker.shutdown()
     assert got[-1][1] == "the attribute classifier weights/attributes.safetensors is missing"
+
+
+def test_a_studio_find_with_attribute_filters_measures_only_what_the_classifier_kept():
+    from facestudio.analysis.audit import Measurements
+    from facestudio.analysis.filters import MeasureBound
+    from facestudio.analysis.selection import Criteria, Search
+
+    class Meter(checker_module.AttributeMeter):
+        """P(female) 0.95 for even faces; dlib's smile = the face's index / 10 (or no dlib)."""
+
+        def __init__(self, measurer):
+            self.asked, self._measurer, self.measurer_problem = [], measurer, "dlib is not installed"
+
+        def face_measurer(self):
+            return self._measurer
+
+        def _measure(self, images, face_measures=False, where=None):
+            n = len(images)
+            m = Measurements(np.full(n, 30.0), np.where(np.arange(n) % 2 == 0, 0.95, 0.05), np.zeros(n))
+            if face_measures and self._measurer is not None:
+                keep = where(m)
+                self.asked.append(np.flatnonzero(keep).tolist())
+                smile = np.where(keep, np.arange(n) / 10, np.nan)
+                m = Measurements(m.age, m.p_female, m.ita, measures={"smile": smile})
+            return m
+
+    criteria = Criteria(gender="female", confidence=0.9, bounds=(MeasureBound("smile", "yes", "smile", 0.35, None),))
+    faces = np.zeros((8, 4, 4, 3), np.uint8)
+    meter = Meter(object())
+    search = Search(criteria, count=2, max_tries=100, first_seed=10)
+    kept = checker_module.find_step(meter, None, search, list(range(10, 18)), faces)
+    assert meter.asked == [[0, 2, 4, 6]]  # dlib only for the clearly female faces
+    assert [seed for seed, _, _ in kept] == [14, 16] and kept[0][2]["smile"] == 0.4
+    nothing = checker_module.find_step(Meter(None), None, Search(criteria, 2, 100, first_seed=10),
+                                       list(range(10, 18)), faces)
+    assert nothing == "the attribute filters measure faces with dlib, which cannot be used: dlib is not installed"

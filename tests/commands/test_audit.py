@@ -117,3 +117,21 @@ def test_seed_ranges():
     assert parse_seed_range("20-80") == range(20, 81)
     assert parse_seed_range("7") == range(7, 8)
     assert len(parse_seed_range("0-99999")) == 100_000
+
+
+def test_measures_are_reported_beside_the_real_photos(capsys, monkeypatch, native_model, measures_reference):
+    class Brightness:  # stands in for dlib (the test model draws noise): each measure = mean pixel / 255
+        def measure(self, images):
+            v = np.asarray(images).reshape(len(images), -1).mean(axis=1) / 255.0
+            from facestudio.analysis.face_measures import GEOMETRY, REGIONS
+            return {k: v.copy() for k in GEOMETRY + REGIONS}
+
+    monkeypatch.setattr("facestudio.commands.find.face_measurer", lambda net: Brightness())
+    code, out, err = run(capsys, "audit", "--model", str(native_model), "--seeds", "0-5", "--measures", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    hair = doc["measures"]["hair"]
+    assert hair["measured"] == 6 and hair["training"]["p50"] == pytest.approx(measures_reference["hair"]["p50"], abs=1e-3)
+    assert hair["p10"] <= hair["p50"] <= hair["p90"]
+    code, _, err = run(capsys, "audit", "--library", "x", "--measures")
+    assert code == 1 and "leave out --measures" in assert_one_sentence(err, full_stop=False)

@@ -31,7 +31,7 @@ def run(capsys, *argv):
 
 @pytest.fixture
 def planted_find(monkeypatch):
-    monkeypatch.setattr("facestudio.commands.find.measure_seed_batch", lambda g, net, seeds, psi: planted(seeds))
+    monkeypatch.setattr("facestudio.commands.find.measure_seed_batch", lambda g, net, seeds, psi, *_: planted(seeds))
 
 
 def test_search_keeps_the_matching_seeds_in_order():
@@ -149,3 +149,57 @@ def test_an_existing_folder_is_not_replaced_without_overwrite(capsys, tmp_path, 
     assert code == 0, err
     with Image.open(tmp_path / "o" / "seed-0000000.png") as im:
         assert im.width >= 32
+
+
+def measured(seeds) -> Measurements:
+    """Seed s: P(female) 0.62 when s % 4 == 0 (a face the old 0.5 rule called female), 0.95
+    when s % 4 == 2, 0.1 when odd; smile 0.6 (a broad smile) when s % 3 == 0, else 0.3; yaw 0
+    (facing the camera) except 0.5 (turned right) when s % 5 == 0; dlib found no face in seed 6."""
+    s = np.asarray(seeds)
+    p = np.where(s % 2 == 1, 0.1, np.where(s % 4 == 0, 0.62, 0.95))
+    smile, yaw = np.where(s % 3 == 0, 0.6, 0.3), np.where(s % 5 == 0, 0.5, 0.0)
+    smile[s == 6] = yaw[s == 6] = np.nan
+    return Measurements(np.full(len(s), 30.0), p, np.zeros(len(s)), measures={"smile": smile, "yaw": yaw})
+
+
+@pytest.fixture
+def measured_find(monkeypatch):
+    monkeypatch.setattr("facestudio.commands.find.measure_seed_batch",
+                        lambda g, net, seeds, psi, criteria=None, measurer=None: measured(seeds))
+    monkeypatch.setattr("facestudio.commands.find.face_measurer", lambda net: object())
+
+
+def test_find_gender_keeps_only_clearly_female_faces(capsys, tmp_path, native_model, measured_find,
+                                                     measures_reference):
+    out = tmp_path / "women"
+    code, _, err = run(capsys, "find", "--model", str(native_model), "--gender", "female", "--count", "3",
+                       "--out", str(out))
+    assert code == 0, err
+    faces = json.loads((out / "find.json").read_text())["faces"]
+    assert [f["seed"] for f in faces] == [2, 6, 10] and all(f["p_female"] >= 0.9 for f in faces)
+    out = tmp_path / "old-rule"
+    code, _, err = run(capsys, "find", "--model", str(native_model), "--gender", "female", "--confidence", "0.5",
+                       "--count", "3", "--out", str(out))
+    assert [f["seed"] for f in json.loads((out / "find.json").read_text())["faces"]] == [0, 2, 4]
+    code, _, err = run(capsys, "find", "--model", str(native_model), "--gender", "male", "--confidence", "1.5",
+                       "--count", "3", "--out", str(tmp_path / "x"))
+    assert code == 1 and "--confidence 1.5" in assert_one_sentence(err, full_stop=False)
+
+
+def test_find_by_expression_and_pose_returns_what_it_asks_for(capsys, tmp_path, native_model, measured_find,
+                                                              measures_reference):
+    out = tmp_path / "smiling"
+    code, text, err = run(capsys, "find", "--model", str(native_model), "--smile", "yes", "--yaw", "front",
+                          "--gender", "female", "--count", "2", "--out", str(out))
+    assert code == 0, err
+    manifest = json.loads((out / "find.json").read_text())
+    # smiling (s % 3 == 0), facing the camera (s % 5 != 0), clearly female (s % 4 == 2); seed 6 unmeasured
+    assert [f["seed"] for f in manifest["faces"]] == [18, 42]
+    smile = manifest["request"]["attributes"]["smile"]
+    assert smile["side"] == "yes" and all(f["smile"] >= smile["at_least"] for f in manifest["faces"])
+    yaw = manifest["request"]["attributes"]["yaw"]
+    assert all(yaw["at_least"] <= f["yaw"] <= yaw["at_most"] for f in manifest["faces"])
+    assert "smiling, facing the camera, female" in err
+    code, _, err = run(capsys, "find", "--model", str(native_model), "--yaw", "front", "--margin", "0.9",
+                       "--count", "2", "--out", str(tmp_path / "none"))
+    assert code == 1 and "leaves nothing of 'front'" in assert_one_sentence(err, full_stop=False)

@@ -28,15 +28,22 @@ def wait(app, condition, timeout_s: float = 120.0) -> None:
         app.processEvents(QtCore.QEventLoop.AllEvents, 50)
 
 
-def main(out: Path) -> int:
-    out.mkdir(parents=True, exist_ok=True)
+def bundled_window(height: int = 880) -> tuple:
+    """The app and a shown studio window with fresh settings and the bundled model open
+    (the window is None when the model does not open)."""
     app = make_app()
     scratch = Path(tempfile.mkdtemp())
     settings = QtCore.QSettings(str(scratch / "settings.ini"), QtCore.QSettings.IniFormat)
     win = StudioWindow(settings, scratch / "data", confirm=lambda *_: False, report=print)
-    win.resize(1380, 880)
+    win.resize(1380, height)
     win.show()
-    if not win.open_model(None):
+    return app, (win if win.open_model(None) else None)
+
+
+def main(out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    app, win = bundled_window()
+    if win is None:
         return 1
     wait(app, lambda: win.frames_shown > 0)
     view = win.mix_view

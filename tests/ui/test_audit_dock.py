@@ -21,7 +21,7 @@ def planted(monkeypatch):
     """Every face measures 70 years, female, ITA 0 (brown); records the thread and the sizes."""
     calls = []
 
-    def measure(self, images):
+    def measure(self, images, *_):
         calls.append((threading.current_thread().name, np.asarray(images).shape))
         n = len(images)
         return Measurements(np.full(n, 70.0), np.full(n, 0.9), np.zeros(n))
@@ -50,7 +50,7 @@ def test_the_current_face_and_the_gallery_are_measured_and_shown(qtbot, planted,
 
 
 def test_a_classifier_that_cannot_be_loaded_is_said_in_the_dock(qtbot, monkeypatch, window):
-    monkeypatch.setattr(checker.AttributeMeter, "_measure", lambda self, images: "the classifier is missing")
+    monkeypatch.setattr(checker.AttributeMeter, "_measure", lambda self, images, *_: "the classifier is missing")
     window.controls.seed_spin.setValue(window.state.recipe.seed + 1)
     qtbot.waitUntil(lambda: "not measured" in window.audit_dock.current_label.text(), timeout=TIMEOUT)
     assert "the classifier is missing" in window.audit_dock.current_label.text()
@@ -58,7 +58,7 @@ def test_a_classifier_that_cannot_be_loaded_is_said_in_the_dock(qtbot, monkeypat
 
 def test_find_fills_the_gallery_with_matching_faces_and_says_when_it_gives_up(qtbot, monkeypatch, window):
     """Planted measurements: seed s is female when s is odd; the lookalike check leaves out 5."""
-    def measure(self, images):  # the canvas face and the gallery
+    def measure(self, images, *_):  # the canvas face and the gallery
         return Measurements(np.full(len(images), 30.0), np.zeros(len(images)), np.full(len(images), 50.0))
 
     def feed_planted(meter, lookalikes, search, seeds, images):

@@ -98,3 +98,20 @@ def test_the_selected_faces_are_exported_as_built_and_never_over_a_file(tab, qtb
     with qtbot.waitSignal(tab.problem) as blocker:
         assert tab.export_selected(out) == []
     assert "already exists" in blocker.args[0]
+
+
+def test_filters_by_the_stored_measures(tab, measures_reference):
+    import sqlite3
+    db = sqlite3.connect(tab.model.folder / "catalog.sqlite")
+    with db:  # a broad smile on every third face, a flat one on the rest; no face found in seed 3
+        db.execute("UPDATE faces SET smile = CASE WHEN seed = 3 THEN NULL WHEN seed % 3 = 0 THEN 0.6 ELSE 0.3 END")
+    db.close()
+    tab.attributes.reference = measures_reference
+    tab.attributes.combos["smile"].setEnabled(True)
+    tab.attributes.combos["smile"].setCurrentText("yes")
+    assert tab.model.rowCount() == len([s for s in range(COUNT) if s % 3 == 0 and s != 3])
+    tab.gender.setCurrentIndex(1)  # and female: odd seeds, P(female) 0.9
+    assert all(tab.model.row(i)[1] % 6 == 3 and tab.model.row(i)[1] != 3 for i in range(tab.model.rowCount()))
+    tab.attributes.combos["smile"].setCurrentText("no")
+    assert tab.model.rowCount() == len([s for s in range(COUNT) if s % 3 and s % 2])
+    assert tab.count_label.text().endswith("faces")
