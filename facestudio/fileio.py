@@ -132,19 +132,27 @@ def check_folder_target(path: Path, overwrite: bool = False, marker: str | None 
     """Raise OutputPathError with one sentence if :func:`atomic_folder` could not make ``path``
     (for checking before any work). An existing folder is replaced only with ``overwrite``
     and, when ``marker`` is given, only when it holds that file (the folder is one facestudio
-    wrote, such as a ``find`` folder with its ``find.json``); anything else at ``path`` (a
+    wrote, such as a ``find`` folder with its ``find.json``) or nothing; anything else at ``path`` (a
     file, a device, a link) is never replaced by a folder."""
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         _check_existing_folder(path, overwrite)
-        if marker is not None and not (path / marker).is_file():
+        if marker is not None and not (path / marker).is_file() and not _is_empty(path):
             raise OutputPathError(f"will not replace the folder {path}: it holds no {marker}, so facestudio did "
                                   "not write it; choose another name")
     elif os.path.lexists(path):
-        check_writable_target(path, overwrite=False)  # "already exists", or why it cannot be written
+        check_replaceable(path)  # a device, a pipe or a link is never replaced
+        if not overwrite:
+            raise OutputPathError(f"{path} already exists; choose another name or allow overwriting")
+        raise OutputPathError(f"will not replace the file {path} with a folder; choose another name")
     else:
         check_writable_target(path, overwrite)
     return path
+
+
+def _is_empty(folder: Path) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
 
 
 @contextlib.contextmanager

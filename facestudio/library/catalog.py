@@ -335,10 +335,11 @@ class Catalog:
                 offset: int = 0) -> list[tuple]:
         """``columns`` of the faces in position order, each value checked (:func:`checked_row`);
         ``where`` an SQL condition over the columns (with ``?`` placeholders filled from ``args``)."""
-        sql = f"SELECT {','.join(columns)} FROM faces" + (f" WHERE {where}" if where else "") + " ORDER BY position"
+        read = ("position",) + columns  # the position names a damaged row
+        sql = f"SELECT {','.join(read)} FROM faces" + (f" WHERE {where}" if where else "") + " ORDER BY position"
         if limit is not None:
             sql, args = sql + " LIMIT ? OFFSET ?", tuple(args) + (int(limit), int(offset))
-        return [checked_row(columns, raw, self.path) for raw in self._query(sql, args)]
+        return [checked_row(read, raw, self.path)[1:] for raw in self._query(sql, args)]
 
     def faces(self, where: str = "", args: tuple = (), limit: int | None = None, offset: int = 0) -> list[FaceRow]:
         """Whole rows in position order (see :meth:`columns`)."""

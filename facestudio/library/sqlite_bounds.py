@@ -65,10 +65,11 @@ class BoundedConnection:
             cursor = self.db.executemany(sql, args) if many else self.db.execute(sql, args)
             return cursor.fetchall()
         except sqlite3.OperationalError as exc:
-            if self.budget.interrupted:
-                raise KeyboardInterrupt from None
             if self.budget.timed_out:
                 raise sqlite3.OperationalError(f"a query took longer than {self.budget.seconds:g} s") from None
+            if self.budget.interrupted or str(exc) == "interrupted":
+                # Ctrl-C, caught in the handler or raised as it was entered (which aborts the statement)
+                raise KeyboardInterrupt from None
             raise exc
         finally:
             self.budget.deadline = float("inf")
