@@ -139,6 +139,21 @@ def test_8_pipes_and_devices_among_the_photos_or_as_the_photo_are_refused_at_onc
     assert result.returncode == 1 and "a.jpg is not a regular file but a pipe, so it is not read." in result.stdout
 
 
+def test_8_9_an_audited_folder_skips_a_pipe_and_a_huge_tiff_within_the_memory_limit(tmp_path):
+    from tests.library.hostile_catalogs import cmyk_tiff
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    os.mkfifo(folder / "a.png")
+    (folder / "z.png").symlink_to("/dev/zero")
+    (folder / "huge.tif").write_bytes(cmyk_tiff(13000))
+    Image.new("RGB", (64, 64), (180, 140, 120)).save(folder / "face.png")
+    result = cli("audit", "--folder", folder, "--json", timeout=180)
+    assert_within_limit(result)
+    assert result.returncode == 0, result.stderr
+    json.loads(result.stdout)
+    assert "skipped 1 file in" in result.stderr  # the TIFF; the pipe and the link are not files
+
+
 # --- 12: empty and malformed indexes; a recipe whose model is a list -----------------------
 
 def test_12_an_empty_index_is_one_sentence(capsys, tmp_path, dlib_ready, real_faces, embedder):

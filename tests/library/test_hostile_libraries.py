@@ -101,6 +101,24 @@ def test_1_a_lock_or_journal_that_is_a_link_is_refused(tmp_path, model, name):
     assert not outside.exists()
 
 
+def test_1_an_incoming_folder_that_is_a_link_is_replaced_not_followed(tmp_path, model, precious):
+    lib, spec = tmp_path / "lib", spec_for(model, 2)
+    lib.mkdir()
+    (lib / ".incoming").symlink_to(precious / "2019")
+    before = snapshot(precious)
+    report = build_inline(lib, model, spec)
+    assert report.complete and not (lib / ".incoming").exists()
+    assert snapshot(precious) == before
+
+
+def test_1_verify_of_a_library_whose_faces_folder_is_a_link_is_one_sentence(capsys, tmp_path, precious):
+    lib = valid_library(tmp_path / "lib")
+    (lib / "faces").symlink_to(precious)
+    code, _, err = run(capsys, "library", "verify", lib)
+    assert code == 1
+    assert_one_sentence(err, "is a link or a file, not the library's own folder of faces")
+
+
 # --- 3: a library folder named like a URI --------------------------------------------------
 
 @pytest.mark.parametrize("name", ["h#x", "q?x", "pct%41x"])
