@@ -168,7 +168,7 @@ def _describe(exc: sqlite3.Error, path: Path) -> str:
     if "not a database" in text or "malformed" in text:
         return f"{shown(path)} is not a facestudio library catalogue (or it is damaged)"
     if "took longer" in text or "too big" in text or "out of memory" in text:
-        return f"{shown(path)} is not a facestudio library catalogue that can be read ({text})"
+        return f"{shown(path)} is not a facestudio library catalogue that can be read ({shown(text)})"
     return f"cannot use the catalogue {shown(path)}: {shown(text)}"
 
 

@@ -71,6 +71,9 @@ class BoundedConnection:
                 # Ctrl-C, caught in the handler or raised as it was entered (which aborts the statement)
                 raise KeyboardInterrupt from None
             raise exc
+        except MemoryError:  # SQLite past its heap limit (SQLITE_NOMEM) arrives as a MemoryError
+            raise sqlite3.OperationalError("out of memory: a query needed more memory than SQLite may use "
+                                           "here") from None
         finally:
             self.budget.deadline = float("inf")
 

@@ -30,6 +30,7 @@ from tests.library.hostile_catalogs import (alter, cmyk_tiff, endless_view, loos
                                             valid_library)
 from tests.memory_limit import assert_refused, assert_within_limit
 from tests.memory_limit import cli as capped_cli
+from tests.memory_limit import python as capped_python
 from tests.provenance.test_hostile_recipes import tiny_png_declaring
 
 
@@ -182,6 +183,25 @@ def test_6_every_query_is_bounded_in_time_and_size(tmp_path):
             db.run("SELECT randomblob(400000000)")
     finally:
         db.close()
+
+
+HEAP_BOMB = """
+import sqlite3, sys
+from facestudio.library.sqlite_bounds import open_bounded
+db = open_bounded(sys.argv[1], readonly=False, seconds=60, max_value_bytes=1 << 20)
+db.run("PRAGMA hard_heap_limit = 20000000")  # lower than the 512 MB, so the test stays small
+try:
+    db.run("WITH RECURSIVE r(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM r LIMIT 2000000) "
+           "SELECT n, hex(randomblob(50)) FROM r ORDER BY random()")
+except sqlite3.OperationalError as exc:
+    print(f"facestudio: {exc}", file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+def test_6_a_query_past_sqlites_heap_limit_is_an_sqlite_error(tmp_path):
+    assert_refused(capped_python(HEAP_BOMB, tmp_path / "x.sqlite", timeout=90),
+                   r"out of memory: a query needed more memory than SQLite may use")
 
 
 def test_6_ctrl_c_stops_an_endless_query(tmp_path):
