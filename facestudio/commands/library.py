@@ -56,6 +56,14 @@ def _progress(report) -> None:
           file=sys.stderr, flush=True)
 
 
+def _check_face_size(side: int) -> None:
+    """Refuse, before any work, faces larger than a library's reader opens (:data:`MAX_FACE_PIXELS`)."""
+    from facestudio.library.catalog import MAX_FACE_PIXELS
+    if side * side > MAX_FACE_PIXELS:
+        raise UserError(f"a library face of {side} x {side} pixels is more than the {MAX_FACE_PIXELS / 1e6:.1f} "
+                        "megapixels a library's face files may have; choose a smaller --scale")
+
+
 def cmd_build(args) -> int:
     from facestudio.commands.output import load_model
     from facestudio.library.build import build_library, describe_skipped
@@ -71,6 +79,7 @@ def cmd_build(args) -> int:
         import_ray()
     request = _request(args)
     g = load_model(args.model)
+    _check_face_size(g.resolution * args.scale)
     spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)

@@ -93,7 +93,8 @@ def lock_library(lib: Path):
     """Hold the library's lock (released when the process ends, however it ends). The lock
     file is opened without following a link: a ``.lock`` that points elsewhere is refused."""
     try:
-        fd = os.open(Path(lib) / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(Path(lib) / LOCK_NAME, flags, 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise LibraryError(f"cannot build into {shown(lib)}: its {LOCK_NAME} is a link; a library holds no "
@@ -164,8 +165,9 @@ def fresh_incoming(lib: Path, settle_s: float = INCOMING_SETTLE_S) -> None:
     folder is cleared again until it stays empty, for at most ``settle_s`` seconds."""
     deadline = time.monotonic() + settle_s
     while True:
-        if (lib / INCOMING).is_symlink() or (lib / INCOMING).is_file():  # never ours: remove the link, not its target
-            (lib / INCOMING).unlink()
+        incoming = lib / INCOMING
+        if os.path.lexists(incoming) and (incoming.is_symlink() or not incoming.is_dir()):
+            incoming.unlink()  # not ours (a link, a file, a pipe): remove it, never what a link points at
         shutil.rmtree(lib / INCOMING, ignore_errors=True)
         try:
             (lib / INCOMING).mkdir()

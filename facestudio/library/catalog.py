@@ -111,7 +111,9 @@ SCHEMA_COLUMNS = {
 QUERY_SECONDS = 60.0  # one query of a catalogue; a library of a million faces reads in seconds
 READ_VALUE_BYTES = 1 << 20  # any value a reader reads: recipes and the spec are a few KB
 WRITE_VALUE_BYTES = 256 << 20  # the build's connection also writes the seeds list (up to 20 M seeds)
-MAX_FACE_PIXELS = 1 << 24  # a face file of 4096 x 4096 at most: a 1024 px model at scale 4, 512 px at 8
+# a face file of 33.5 MP (5792 x 5792) at most: a 1024 px model at scale 5, 512 px at 8; verifying one
+# (hash and watermark) stays under 1.5 GB
+MAX_FACE_PIXELS = 1 << 25
 MAX_FACE_BYTES = 256 << 20
 
 

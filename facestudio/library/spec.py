@@ -153,6 +153,7 @@ def read_stored_spec(stored_json: str | None, where: Path) -> dict:
     :data:`FORMATS`); :class:`LibrarySpecError` (one sentence) for anything else: a
     missing, damaged, deeply nested or crafted spec."""
     from facestudio.bounded_json import JsonError, loads_bounded
+    from facestudio.provenance.export import MAX_SCALE
     damaged = f"{shown(where)} holds a damaged build spec"
     if stored_json is None:
         raise LibrarySpecError(f"{shown(where)} holds no build spec: it is not a facestudio library")
@@ -166,8 +167,9 @@ def read_stored_spec(stored_json: str | None, where: Path) -> dict:
         value = spec.get(key)
         if isinstance(value, bool) or not isinstance(value, kind):
             raise LibrarySpecError(f"{damaged}: its {key} is missing or not a {getattr(kind, '__name__', 'number')}")
-    if not 1 <= spec["count"] <= MAX_COUNT or spec["format"] not in FORMATS or not math.isfinite(spec["psi"]):
-        raise LibrarySpecError(f"{damaged}: its count, format or psi is out of range")
+    if (not 1 <= spec["count"] <= MAX_COUNT or spec["format"] not in FORMATS or not math.isfinite(spec["psi"])
+            or not 1 <= spec["scale"] <= MAX_SCALE):
+        raise LibrarySpecError(f"{damaged}: its count, format, psi or scale is out of range")
     return spec
 
 

@@ -221,7 +221,7 @@ def test_6_ctrl_c_stops_an_endless_query(tmp_path):
 @pytest.mark.parametrize("make, text", [
     (lambda: cmyk_tiff(13000), r"declares far more pixels than such an image has"),  # 169 MP CMYK TIFF
     (lambda: tiny_png_declaring(13500, 13500), r"declares far more pixels than such an image has"),  # 182 MP PNG
-    (lambda: tiny_png_declaring(5000, 5000), r"declares 5000 x 5000 pixels, more than the 16.7772 megapixels"),
+    (lambda: tiny_png_declaring(6000, 6000), r"declares 6000 x 6000 pixels, more than the 33.5544 megapixels"),
 ])
 def test_9_11_verify_of_a_huge_image_is_one_problem_within_the_memory_limit(tmp_path, make, text):
     lib = valid_library(tmp_path / "lib", count=1)
@@ -296,3 +296,12 @@ def test_11_zeroed_pages_are_one_sentence(capsys, tmp_path, keep):
         code, _, err = run(capsys, "library", command, lib)
         assert code == 1
         assert_one_sentence(err, "is not a facestudio library catalogue")
+
+
+def test_9_a_build_refuses_faces_larger_than_its_readers_open_before_any_work():
+    from facestudio.commands.arguments import UserError
+    from facestudio.commands.library import _check_face_size
+    _check_face_size(5120)  # a 1024 px model at scale 5
+    with pytest.raises(UserError) as caught:
+        _check_face_size(8192)  # at scale 8
+    assert_one_sentence(caught.value, "8192 x 8192 pixels", "choose a smaller --scale", full_stop=False)
