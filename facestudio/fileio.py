@@ -11,7 +11,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from facestudio.errors import FacestudioError
 
@@ -36,22 +36,61 @@ class InputFileError(FacestudioError, ValueError):
     is larger than such a file can be; one sentence."""
 
 
+def open_regular(path: Path, what: str) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file (a link to one is followed), else
+    :class:`InputFileError` at once: a pipe, a device or a socket would block or never end
+    the read, so it is refused before a byte is read. Opened without waiting (a FIFO with no
+    writer does not block the open) and judged on the open file, so nothing can be swapped in
+    between. OSError when it cannot be opened."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputFileError(f"{what} {path} is not a regular file but {_kind(mode)}, so it is not read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    """What a file of ``mode`` is, in a few words."""
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a link")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
 def read_limited(path: Path, limit: int, what: str) -> bytes:
     """The bytes of the regular file ``path``, refused with :class:`InputFileError` when it is
-    not one (a pipe would block the read) or holds more than ``limit`` bytes, judged before
+    not one (:func:`open_regular`) or holds more than ``limit`` bytes, judged before
     reading and while reading (at most ``limit + 1`` bytes are read); ``what`` names it.
     OSError when it cannot be read."""
     path = Path(path)
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise InputFileError(f"{what} {path} is not a regular file")
     too_large = InputFileError(f"{what} {path} is larger than the {limit:,} bytes such a file can hold")
-    if os.stat(path).st_size > limit:
-        raise too_large
-    with open(path, "rb") as f:
+    with open_regular(path, what) as f:
+        if os.fstat(f.fileno()).st_size > limit:
+            raise too_large
         data = f.read(limit + 1)
     if len(data) > limit:
         raise too_large
     return data
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse (:class:`OutputPathError`) to replace what is at ``path`` unless it is a regular
+    file: a device, a pipe, a socket or a link is never replaced, whatever ``--overwrite`` says."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputPathError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise OutputPathError(f"will not replace {path}: it is {_kind(mode)}, not a file facestudio wrote; "
+                              "choose another name")
 
 
 def check_writable_target(path: Path, overwrite: bool = False) -> Path:
@@ -62,10 +101,11 @@ def check_writable_target(path: Path, overwrite: bool = False) -> Path:
         raise OutputPathError(f"cannot write {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise OutputPathError(f"cannot write {path}: the folder {folder} is not writable")
-    if path.exists() and not overwrite:
-        raise OutputPathError(f"{path} already exists; choose another name or allow overwriting")
     if path.is_dir():
         raise OutputPathError(f"cannot write {path}: it is a folder")
+    if os.path.lexists(path) and not overwrite:
+        raise OutputPathError(f"{path} already exists; choose another name or allow overwriting")
+    check_replaceable(path)
     return path
 
 
@@ -88,24 +128,41 @@ def atomic_write(path: Path, overwrite: bool = False) -> Iterator[Path]:
         raise
 
 
-def check_folder_target(path: Path, overwrite: bool = False) -> Path:
+def check_folder_target(path: Path, overwrite: bool = False, marker: str | None = None) -> Path:
     """Raise OutputPathError with one sentence if :func:`atomic_folder` could not make ``path``
-    (for checking before any work)."""
+    (for checking before any work). An existing folder is replaced only with ``overwrite``
+    and, when ``marker`` is given, only when it holds that file (the folder is one facestudio
+    wrote, such as a ``find`` folder with its ``find.json``) or nothing; anything else at ``path`` (a
+    file, a device, a link) is never replaced by a folder."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         _check_existing_folder(path, overwrite)
+        if marker is not None and not (path / marker).is_file() and not _is_empty(path):
+            raise OutputPathError(f"will not replace the folder {path}: it holds no {marker}, so facestudio did "
+                                  "not write it; choose another name")
+    elif os.path.lexists(path):
+        check_replaceable(path)  # a device, a pipe or a link is never replaced
+        if not overwrite:
+            raise OutputPathError(f"{path} already exists; choose another name or allow overwriting")
+        raise OutputPathError(f"will not replace the file {path} with a folder; choose another name")
     else:
         check_writable_target(path, overwrite)
     return path
 
 
+def _is_empty(folder: Path) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
+
+
 @contextlib.contextmanager
-def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty staging folder beside ``path``; on success it replaces ``path``.
+def atomic_folder(path: Path, overwrite: bool = False, marker: str | None = None) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``path``; on success it replaces ``path`` (an
+    existing folder only as :func:`check_folder_target` allows).
 
     On any exception the staging folder is removed and ``path`` is left untouched.
     """
-    path = check_folder_target(path, overwrite)
+    path = check_folder_target(path, overwrite, marker)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         yield staging

@@ -29,6 +29,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facestudio.errors import FacestudioError
+from facestudio.image_limits import ImageLimitError, open_bounded_image
+from facestudio.shown_text import shown
 
 INSTALL_HINT = "pip install 'facestudio[lookalike]'"
 LANDMARK_FILE = "shape_predictor_5_face_landmarks.dat"  # CC0; never the 68-point model
@@ -40,6 +42,8 @@ MAX_IMAGE_BYTES = 64 << 20  # a face photo larger than this on disk is not read
 MAX_IMAGE_PIXELS = 40_000_000  # nor one that declares more pixels (checked before decoding)
 MIN_DETECT_SIDE = 200  # smaller images are enlarged (Lanczos) to this before detection
 MAX_DETECT_SIDE = 1024  # larger ones are reduced to this for detection
+MAX_DETECT_PIXELS = MAX_DETECT_SIDE ** 2  # and no enlargement makes more pixels than this
+MAX_ASPECT = 8.0  # a face photo is never more than this many times longer than wide
 WEAK_DETECTION = -0.8  # the lowered detector threshold that admits the whole-image box
 CHIP_JITTERS = 0  # dlib's optional jittering: off (measurements were made without it)
 
@@ -110,36 +114,31 @@ def file_sha256(path: Path) -> str:
 
 
 def read_face_image(path: str | Path) -> np.ndarray:
-    """The RGB pixels of the image ``path``, uint8 C-contiguous ``[H, W, 3]``; its file size and
-    declared pixel count are bounded before anything is decoded. :class:`IdentityError` for a
-    file that is not an image or is too large."""
-    path = Path(path)
+    """The RGB pixels of the image ``path``, uint8 C-contiguous ``[H, W, 3]``; only a regular
+    file, its file size, declared pixel count and aspect ratio bounded before anything is
+    decoded (:func:`facestudio.image_limits.open_bounded_image`). :class:`IdentityError` for
+    a file that is not an image or is too large."""
     try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            raise IdentityError(f"{path} is larger than the {MAX_IMAGE_BYTES >> 20} MiB a face photo "
-                                f"may be, so it is not read.")
-        with Image.open(path) as img:
-            w, h = img.size
-            if w * h > MAX_IMAGE_PIXELS:
-                raise IdentityError(f"{path} declares {w} x {h} pixels, more than the "
-                                    f"{MAX_IMAGE_PIXELS // 10**6} megapixels a face photo may have, "
-                                    f"so it is not decoded.")
+        with open_bounded_image(path, "the face photo", MAX_IMAGE_PIXELS, MAX_IMAGE_BYTES, MAX_ASPECT) as img:
             img.draft("RGB", (MAX_DETECT_SIDE, MAX_DETECT_SIDE))  # JPEG: decode reduced when large
             return np.ascontiguousarray(np.asarray(img.convert("RGB")))
-    except Image.DecompressionBombError:
-        raise IdentityError(f"{path} declares far more pixels than any face photo, so it is not "
-                            f"decoded.") from None
+    except ImageLimitError as exc:
+        raise IdentityError(f"{exc}.") from None
     except (UnidentifiedImageError, SyntaxError, ValueError, EOFError) as exc:
-        raise IdentityError(f"cannot read {path}: it is not an image facestudio can open ({exc}).") from None
+        raise IdentityError(f"cannot read {shown(path)}: it is not an image facestudio can open "
+                            f"({shown(exc)}).") from None
     except OSError as exc:
-        raise IdentityError(f"cannot read {path}: {exc.strerror or exc}.") from None
+        raise IdentityError(f"cannot read {shown(path)}: {shown(exc.strerror or exc)}.") from None
 
 
 def _detection_scale(h: int, w: int) -> float:
+    """How much an image is resized before detection: small ones enlarged towards
+    :data:`MIN_DETECT_SIDE` on their short side, large ones reduced to :data:`MAX_DETECT_SIDE`
+    on their long side; the result never holds more than :data:`MAX_DETECT_PIXELS` pixels
+    (a long thin image is not enlarged past it, whatever its short side)."""
     side = min(h, w)
-    if side < MIN_DETECT_SIDE:
-        return MIN_DETECT_SIDE / side
-    return min(1.0, MAX_DETECT_SIDE / max(h, w))
+    scale = MIN_DETECT_SIDE / side if side < MIN_DETECT_SIDE else min(1.0, MAX_DETECT_SIDE / max(h, w))
+    return min(scale, (MAX_DETECT_PIXELS / (h * w)) ** 0.5)
 
 
 def _resized(pixels: np.ndarray, scale: float) -> np.ndarray:

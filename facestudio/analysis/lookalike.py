@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,8 @@ import numpy as np
 from facestudio.analysis.identity import EMBEDDING_DIM, IdentityEmbedder, IdentityError
 from facestudio.archive_limits import ArchiveLimitError, check_npz
 from facestudio.errors import FacestudioError
-from facestudio.fileio import atomic_write
+from facestudio.fileio import InputFileError, atomic_write, open_regular
+from facestudio.shown_text import shown
 
 INDEX_FORMAT = "facestudio-lookalike-index-1"
 # Measured by tests/benchmarks/lookalike_threshold.py on 500 UTKFace photos (README, "Does this
@@ -34,6 +36,7 @@ INDEX_FORMAT = "facestudio-lookalike-index-1"
 DEFAULT_THRESHOLD = 0.4
 MAX_INDEX_FACES = 1_000_000
 MAX_NAME_BYTES = 256
+MAX_TEXT_CHARS = 4096  # the index's other texts: format, digests, what the photos are
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 Progress = Callable[[int, int], None]
@@ -135,20 +138,24 @@ class LookalikeIndex:
             check_npz(str(path), f"the lookalike index {path}", max_members=8,
                       max_member_bytes=limit, max_total_bytes=2 * limit)
             with np.load(path, allow_pickle=False) as z:
-                fmt = str(z["format"]) if "format" in z.files else None
+                fmt = _text_field(z, "format", path, required=False)
                 if fmt != INDEX_FORMAT:
-                    raise LookalikeIndexError(f"{path} is not a facestudio lookalike index.")
+                    raise LookalikeIndexError(f"{shown(path)} is not a facestudio lookalike index.")
                 embeddings, names = z["embeddings"], z["names"]
-                if embeddings.dtype != np.float16 or names.dtype.kind != "S" or not np.isfinite(embeddings).all():
-                    raise LookalikeIndexError(f"the lookalike index {path} does not hold finite float16 "
-                                              f"embeddings and byte-string names.")
+                if (embeddings.dtype != np.float16 or names.dtype.kind != "S" or names.ndim != 1
+                        or names.dtype.itemsize > MAX_NAME_BYTES or not np.isfinite(embeddings).all()):
+                    raise LookalikeIndexError(f"the lookalike index {shown(path)} does not hold finite float16 "
+                                              f"embeddings and a list of names of at most {MAX_NAME_BYTES} bytes.")
+                if not len(names):
+                    raise LookalikeIndexError(f"the lookalike index {shown(path)} holds no faces, so nothing can be "
+                                              "compared with it; build it from a folder of photos with faces.")
                 index = cls(embeddings, [bytes(n).decode("utf-8", "replace") for n in names],
-                            str(z["embedder_sha256"]), str(z["dataset"]),
-                            str(z["model_sha256"]) if "model_sha256" in z.files else "")
+                            _text_field(z, "embedder_sha256", path), _text_field(z, "dataset", path),
+                            _text_field(z, "model_sha256", path, required=False) or "")
         except ArchiveLimitError as exc:
             raise LookalikeIndexError(f"{_one_line(exc)}.") from None
         except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
-            raise LookalikeIndexError(f"cannot read the lookalike index {path}: {_one_line(exc)}.") from None
+            raise LookalikeIndexError(f"cannot read the lookalike index {shown(path)}: {shown(_one_line(exc))}.") from None
         if embedder_sha256 is not None:
             index.check_embedder(embedder_sha256, f"the lookalike index {path}")
         return index
@@ -174,29 +181,40 @@ class BuildReport:
 
 def photo_files(folder: str | Path) -> tuple[list[Path], int]:
     """The image files directly and recursively under ``folder`` (by suffix), sorted, and how
-    many other files there are."""
+    many other entries there are. Only regular files (or links to them) count as images: a
+    pipe, a device, a socket or a link to one is never opened (it would block the read or
+    never end it), and is counted with the others."""
     images, others = [], 0
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
             p = Path(root) / name
-            if p.suffix.lower() in IMAGE_SUFFIXES:
+            if p.suffix.lower() in IMAGE_SUFFIXES and _is_regular(p):
                 images.append(p)
             else:
                 others += 1
     return images, others
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def folder_digest(files: Iterable[Path], base: Path) -> str:
-    """A sha256 of the files' relative names and contents: the identity of a photo folder."""
+    """A sha256 of the files' relative names and contents: the identity of a photo folder.
+    Each file is opened only when it is a regular file (:func:`open_regular`); one that is
+    not, or cannot be read, counts as unreadable."""
     h = hashlib.sha256()
     for p in files:
         h.update(str(p.relative_to(base)).encode("utf-8", "surrogateescape") + b"\0")
         try:
-            with open(p, "rb") as f:
+            with open_regular(p, "the photo") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
-        except OSError:
+        except (OSError, InputFileError):
             h.update(b"\1unreadable")
         h.update(b"\0")
     return h.hexdigest()
@@ -263,6 +281,19 @@ def build_index(folder: str | Path, embedder: IdentityEmbedder, dataset_name: st
     dataset = f"{dataset_name} sha256:{folder_digest(files, folder)}"
     array = np.array(embeddings, np.float16).reshape(-1, EMBEDDING_DIM)
     return LookalikeIndex(array, names, embedder.sha256, dataset, model_sha256), report
+
+
+def _text_field(z, key: str, path: Path, required: bool = True) -> str | None:
+    """The short text ``key`` of the index ``z`` (a 0-d string array); None when it is absent
+    and not ``required``; :class:`LookalikeIndexError` for anything else."""
+    if key not in z.files:
+        if required:
+            raise LookalikeIndexError(f"the lookalike index {shown(path)} has no {key}.")
+        return None
+    value = z[key]
+    if value.ndim != 0 or value.dtype.kind != "U" or value.dtype.itemsize > 4 * MAX_TEXT_CHARS:
+        raise LookalikeIndexError(f"the {key} of the lookalike index {shown(path)} is not a short text.")
+    return str(value)
 
 
 def _one_line(message: object) -> str:

@@ -24,6 +24,7 @@ from facestudio.analysis.lookalike import (DEFAULT_THRESHOLD, LookalikeIndex, Lo
                                            build_index, folder_digest, photo_files)
 from facestudio.errors import FacestudioError
 from facestudio.locations import bundled_weights_dir
+from facestudio.shown_text import shown
 
 CACHE_FOLDER = "lookalike-cache"
 INDEX_NAME = "lookalike-index.npz"
@@ -71,9 +72,9 @@ class LookalikeVerdict:
         if self.found == 0:
             return "no face found to check"
         if self.resembles_training_photo:
-            return f"resembles training photo {self.nearest} (distance {self.distance:.3f})"
+            return f"resembles training photo {shown(self.nearest)} (distance {self.distance:.3f})"
         if self.resembles_against:
-            return f"resembles {self.against_nearest} of the --against photos (distance {self.against_distance:.3f})"
+            return f"resembles {shown(self.against_nearest)} of the --against photos (distance {self.against_distance:.3f})"
         parts = [f"training photos: nearest {self.distance:.3f}"] if self.distance is not None else []
         if self.against_distance is not None:
             parts.append(f"--against photos: nearest {self.against_distance:.3f}")
@@ -82,9 +83,9 @@ class LookalikeVerdict:
     def refusal(self, what: str, override: str = "pass --allow-lookalike to write it anyway") -> str:
         """The one sentence that refuses to write ``what`` (call only when it resembles)."""
         if self.resembles_training_photo:
-            who = f"the training photo {self.nearest} (distance {self.distance:.3f}, below {self.threshold:.2f})"
+            who = f"the training photo {shown(self.nearest)} (distance {self.distance:.3f}, below {self.threshold:.2f})"
         else:
-            who = (f"{self.against_nearest} of the --against photos (distance {self.against_distance:.3f}, "
+            who = (f"{shown(self.against_nearest)} of the --against photos (distance {self.against_distance:.3f}, "
                    f"below {self.threshold:.2f})")
         return (f"not writing {what}: the face resembles {who}, so it may show a real person; choose "
                 f"another face, or {override}")
@@ -98,7 +99,7 @@ class LookalikeVerdict:
             fields["LookalikeThreshold"] = f"{self.threshold:.3f}"
             if self.distance is not None:
                 fields["LookalikeDistance"] = f"{self.distance:.4f}"
-                fields["LookalikeNearest"] = str(self.nearest)
+                fields["LookalikeNearest"] = shown(self.nearest)
             if self.against_distance is not None:
                 fields["LookalikeAgainstDistance"] = f"{self.against_distance:.4f}"
             if self.faces > 1:
@@ -193,20 +194,37 @@ def cached_folder_index(folder: Path, embedder: IdentityEmbedder, data_dir: Path
                         progress: Progress | None = None, log: Callable[[str], None] = lambda _m: None) -> LookalikeIndex:
     """The index of the photos in ``folder``, kept in ``data_dir/lookalike-cache`` under the
     digest of the folder's names and contents (a changed folder is indexed again; a damaged
-    cache file is rebuilt, never trusted)."""
+    cache file is rebuilt, never trusted). The cache is optional: when the data folder
+    cannot be read or written, the folder is indexed all the same and ``log`` says why it
+    was not kept. A folder in which no face is found is refused: nothing could be compared."""
     if not folder.is_dir():
-        raise LookalikeIndexError(f"{folder} is not a folder of photos")
+        raise LookalikeIndexError(f"{shown(folder)} is not a folder of photos")
     files, _ = photo_files(folder)
     digest = folder_digest(files, folder)
     cache = (Path(data_dir) / CACHE_FOLDER / f"{digest[:32]}-{embedder.sha256[:12]}.npz") if data_dir else None
-    if cache is not None and cache.is_file():
-        try:
+    try:
+        if cache is not None and cache.is_file():
             return LookalikeIndex.load(cache, embedder.sha256)
-        except (FacestudioError, OSError):
-            cache.unlink(missing_ok=True)
+    except (FacestudioError, OSError):
+        _forget(cache)
     index, report = build_index(folder, embedder, f"folder {folder.name}", progress)
-    log(f"{folder}: {report.line()}")
+    log(f"{shown(folder)}: {report.line()}")
+    if not len(index):
+        raise LookalikeIndexError(f"no face was found in the {len(files):,} photos of {shown(folder)}, so nothing "
+                                  "can be compared with them")
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        index.save(cache, overwrite=True)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            index.save(cache, overwrite=True)
+        except (FacestudioError, OSError) as exc:
+            log(f"{shown(folder)}: the index is not kept for next time: the data folder {shown(cache.parent)} cannot "
+                f"be written ({shown(getattr(exc, 'strerror', None) or exc)})")
     return index
+
+
+def _forget(cache: Path) -> None:
+    """Remove a cache file that cannot be used, when it can be removed."""
+    try:
+        cache.unlink(missing_ok=True)
+    except OSError:
+        pass

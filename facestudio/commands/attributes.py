@@ -8,7 +8,7 @@ head nod, hair lightness, age, gender) for any model, from measurements of its o
    lightness, the attribute classifier; :mod:`facestudio.analysis.face_measures`);
 3. fit each slider as the smallest step in W+ that moves its own measure and holds the
    others (:mod:`facestudio.latent.slider_fit`), and set its unit on held-out faces so that
-   -2 to +2 moves its measure 1.6 real-photo spreads, the 21st to the 79th percentile (Age: 34
+   -2 to +2 moves its measure 1.6 real-photo spreads, the 21st to the 79th percentile (Age: 38
    years; Gender: 8 in the classifier's log-odds);
 4. judge every slider on other held-out faces (own change, share of faces, leakage into
    every other measure, dlib's same-person rate) and write the bundle, with the evidence in

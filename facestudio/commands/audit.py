@@ -98,6 +98,9 @@ def read_folder_faces(folder: Path) -> tuple[np.ndarray, list[str], int]:
     """The images directly in ``folder`` as uint8 ``[N, FOLDER_SIZE, FOLDER_SIZE, 3]``
     (centre square, resized), their names, and how many files were skipped as not images."""
     from PIL import Image, UnidentifiedImageError
+
+    from facestudio.analysis.identity import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+    from facestudio.image_limits import ImageLimitError, open_bounded_image
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder")
@@ -107,14 +110,14 @@ def read_folder_faces(folder: Path) -> tuple[np.ndarray, list[str], int]:
     faces, names, skipped = [], [], 0
     for path in files:
         try:
-            with Image.open(path) as im:
+            with open_bounded_image(path, "the image", MAX_IMAGE_PIXELS, MAX_IMAGE_BYTES) as im:
                 im = im.convert("RGB")
                 side = min(im.size)
                 left, top = (im.width - side) // 2, (im.height - side) // 2
                 im = im.crop((left, top, left + side, top + side)).resize((FOLDER_SIZE, FOLDER_SIZE), Image.LANCZOS)
                 faces.append(np.asarray(im, dtype=np.uint8))
                 names.append(path.name)
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        except (UnidentifiedImageError, OSError, ValueError, ImageLimitError):  # bounded before decoding
             skipped += 1
     shape = (len(faces), FOLDER_SIZE, FOLDER_SIZE, 3)
     return (np.stack(faces) if faces else np.zeros(shape, np.uint8)), names, skipped

@@ -21,6 +21,7 @@ from pathlib import Path
 from facestudio.commands.arguments import UserError, export_args, model_arg
 
 MAX_FIND_COUNT = 10_000  # faces one find writes (about 0.3 GB of PNGs at 128 px)
+FIND_MANIFEST = "find.json"  # what marks a folder as one find wrote (so --overwrite may replace it)
 MAX_TRIES = 1_000_000  # seeds one find measures: about 2 hours here at 140 faces/s
 MAX_AGE = 120
 
@@ -94,7 +95,7 @@ def check_request(args) -> tuple:
     if args.count < len(bins):
         raise UserError(f"--balanced {args.balanced} makes {len(bins)} bins, more than the {args.count} faces "
                         f"asked for; ask for at least {len(bins)}")
-    check_folder_target(args.out, overwrite=args.overwrite)
+    check_folder_target(args.out, overwrite=args.overwrite, marker=FIND_MANIFEST)
     return criteria, dims, max_tries
 
 
@@ -179,7 +180,7 @@ def cmd_find(args) -> int:
                         f"so nothing was written: raise --max-tries or ask for fewer")
     recipes = [Recipe(g.sha256, seed, psi=args.psi, model_name=g.name) for seed, _ in result.kept]
     rows = []
-    with atomic_folder(args.out, overwrite=args.overwrite) as staging:
+    with atomic_folder(args.out, overwrite=args.overwrite, marker=FIND_MANIFEST) as staging:
         for start in range(0, len(recipes), renderer.batch_size):
             chunk = recipes[start:start + renderer.batch_size]
             for recipe, image in zip(chunk, renderer.render_batch(chunk)):
@@ -201,7 +202,7 @@ def cmd_find(args) -> int:
                     "note": "age and gender are the bundled classifier's estimates (see weights/attributes.json "
                             "for its error per group); skin tone is the ITA angle over the cheeks and nose bridge; "
                             "smile, yaw, hair ... are dlib-landmark and CIELAB measures (docs/filters.md)"}
-        (staging / "find.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        (staging / FIND_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     for face in faces:
         asked = "".join(f", {b.measure} {face[b.measure]:.3g}" for b in criteria.bounds)
         print(f"seed {face['seed']}: age {face['age']:.0f}, {face['gender']} (P(female) {face['p_female']:.2f}), "

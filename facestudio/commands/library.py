@@ -9,11 +9,13 @@ spec or model is refused. ``info`` prints the counts and the audit's distributio
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
 
+from facestudio.bounded_json import dumps_strict
 from facestudio.commands.arguments import UserError, model_arg
+from facestudio.shown_text import json_safe, shown
 
 ENGINES = ("local", "ray")
 MAX_PROBLEMS_SHOWN = 20
@@ -60,6 +62,14 @@ def _progress(report) -> None:
           file=sys.stderr, flush=True)
 
 
+def _check_face_size(side: int) -> None:
+    """Refuse, before any work, faces larger than a library's reader opens (:data:`MAX_FACE_PIXELS`)."""
+    from facestudio.library.catalog import MAX_FACE_PIXELS
+    if side * side > MAX_FACE_PIXELS:
+        raise UserError(f"a library face of {side} x {side} pixels is more than the {MAX_FACE_PIXELS / 1e6:.1f} "
+                        "megapixels a library's face files may have; choose a smaller --scale")
+
+
 def cmd_build(args) -> int:
     from facestudio.commands.output import load_model
     from facestudio.library.build import build_library, describe_skipped
@@ -75,6 +85,7 @@ def cmd_build(args) -> int:
         import_ray()
     request = _request(args)
     g = load_model(args.model)
+    _check_face_size(g.resolution * args.scale)
     spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
@@ -97,8 +108,28 @@ def cmd_build(args) -> int:
 def _open(lib: Path):
     from facestudio.library.catalog import Catalog
     if not Path(lib).is_dir():
-        raise UserError(f"{lib} is not a folder")
+        raise UserError(f"{shown(lib)} is not a folder")
     return Catalog(lib, readonly=True)
+
+
+def _stored_spec(catalog, lib: Path) -> dict:
+    """The library's spec (checked: :func:`facestudio.library.spec.read_stored_spec`) and its
+    face count, refused past the most faces a library holds."""
+    from facestudio.library.spec import MAX_COUNT, read_stored_spec
+    spec = read_stored_spec(catalog.meta("spec"), lib)
+    if catalog.face_count() > MAX_COUNT:
+        raise UserError(f"{shown(lib)} lists more than {MAX_COUNT:,} faces, the most a library holds: its catalogue "
+                        "is damaged")
+    return spec
+
+
+SUMMARY_COLUMNS = ("age", "p_female", "ita", "lookalike_distance")
+
+
+def _summary_columns(catalog) -> tuple[str, ...]:
+    """:data:`SUMMARY_COLUMNS` and the measure columns the catalogue has."""
+    from facestudio.library.catalog import MEASURE_COLUMNS
+    return SUMMARY_COLUMNS + tuple(m for m in MEASURE_COLUMNS if m in catalog.present)
 
 
 def library_summary(lib: Path) -> dict:
@@ -107,25 +138,24 @@ def library_summary(lib: Path) -> dict:
     from facestudio.analysis.audit import set_statistics
     from facestudio.library.build import NEAR_DUPLICATE_DISTANCE
     with _open(lib) as catalog:
-        spec_text = catalog.meta("spec")
-        if spec_text is None:
-            raise UserError(f"{lib} holds no build spec: it is not a facestudio library")
-        spec = json.loads(spec_text)
-        rows = catalog.faces()
+        spec = _stored_spec(catalog, lib)
+        names = _summary_columns(catalog)
+        rows = catalog.columns(names)
+        without_embedding = catalog.faces_without_embedding()
         skipped = catalog.skipped_counts()
         decided = catalog.next_position()
-    distances = np.array([r.lookalike_distance for r in rows if r.lookalike_distance is not None])
+    distances = np.array([r[3] for r in rows if r[3] is not None])
     summary = {"library": str(lib), "spec": spec, "spec_sha256": None, "faces": len(rows),
                "asked_for": spec["count"], "complete": len(rows) >= spec["count"],
                "seeds_decided": decided, "skipped": skipped,
                "near_duplicate": {"measure": "Euclidean distance of dlib identity embeddings",
                                   "threshold": NEAR_DUPLICATE_DISTANCE,
-                                  "faces_without_embedding": sum(r.embedding is None for r in rows)},
+                                  "faces_without_embedding": without_embedding},
                "lookalike": {"checked": int(len(distances)),
                              "nearest_distance_min": round(float(distances.min()), 4) if len(distances) else None,
                              "nearest_distance_median": round(float(np.median(distances)), 4) if len(distances) else None}}
     if rows:
-        measured = measurements_of(rows)
+        measured = measurements_of(rows, names)
         summary["audit"] = set_statistics(measured)
         if measured.measures is not None:
             from facestudio.analysis.audit import measure_distributions
@@ -134,36 +164,38 @@ def library_summary(lib: Path) -> dict:
     return summary
 
 
-def measurements_of(rows):
-    """The audit's :class:`Measurements` of catalogue rows (measured when they were built),
-    with the face measures when any row holds them (a library built before holds none)."""
+def measurements_of(rows, names: tuple[str, ...]):
+    """The audit's :class:`Measurements` of catalogue rows, tuples of the columns ``names``
+    (age, p_female and ita among them; measured when the library was built), with the face
+    measures when any row holds them (a library built before holds none)."""
     import numpy as np
     from facestudio.analysis.audit import Measurements
     from facestudio.library.catalog import MEASURE_COLUMNS
-    measures = {k: np.array([np.nan if getattr(r, k) is None else getattr(r, k) for r in rows], float)
-                for k in MEASURE_COLUMNS}
-    return Measurements(np.array([r.age for r in rows], float), np.array([r.p_female for r in rows], float),
-                        np.array([r.ita for r in rows], float),
+    column = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    measures = {k: np.array([np.nan if v is None else v for v in column[k]], float)
+                for k in MEASURE_COLUMNS if k in column}
+    return Measurements(np.array(column["age"], float), np.array(column["p_female"], float),
+                        np.array(column["ita"], float),
                         measures=measures if any(np.isfinite(v).any() for v in measures.values()) else None)
 
 
 def library_measurements(lib: Path):
     """The measurements of every face of the library ``lib`` (for ``audit --library``)."""
     with _open(lib) as catalog:
-        if catalog.meta("spec") is None:
-            raise UserError(f"{lib} holds no build spec: it is not a facestudio library")
-        return measurements_of(catalog.faces())
+        _stored_spec(catalog, lib)
+        names = _summary_columns(catalog)
+        return measurements_of(catalog.columns(names), names)
 
 
 def cmd_info(args) -> int:
     s = library_summary(args.lib)
     if args.json:
-        print(json.dumps(s, indent=2))
+        print(json_safe(dumps_strict(s, indent=2, ensure_ascii=False)))
         return 0
     spec = s["spec"]
-    print(f"library {args.lib}: {s['faces']:,} of {s['asked_for']:,} faces"
+    print(f"library {shown(args.lib)}: {s['faces']:,} of {s['asked_for']:,} faces"
           f"{'' if s['complete'] else ' (unfinished: run the same build command to finish it)'}")
-    print(f"  model {spec['model_name']} (sha256 {spec['model_sha256'][:12]}), psi {spec['psi']}, "
+    print(f"  model {shown(spec['model_name'])} (sha256 {shown(spec['model_sha256'][:12])}), psi {spec['psi']}, "
           f"{spec['format'].upper()} x{spec['scale']}, {s['seeds_decided']:,} seeds decided")
     print("  skipped: " + ", ".join(f"{n:,} {k}" for k, n in s["skipped"].items()))
     look = s["lookalike"]
@@ -179,35 +211,55 @@ def cmd_info(args) -> int:
     return 0
 
 
+VERIFY_COLUMNS = ("position", "seed", "file", "model_sha256", "pixel_sha256")
+
+
 def verify_library(lib: Path) -> tuple[int, list[str]]:
-    """Check every face: the file exists, its pixels give the row's hash, it carries the stamp
-    (of the library's model) and the watermark; and no face file lacks a row. Returns the
-    number of faces checked and one sentence per problem."""
-    from facestudio.library.build import library_files
+    """Check every face: its row names a face file of the library (relative, inside
+    ``faces/``: any other name is a problem and is never opened), the file is a regular file
+    there, its pixels give the row's hash, it carries the stamp (of the library's model) and
+    the watermark; and no face file lacks a row. Returns the number of faces checked and one
+    sentence per problem, every name shown escaped."""
+    from facestudio.library.build import check_confined, library_files
     from facestudio.library.catalog import file_pixel_sha256
+    from facestudio.library.spec import MAX_COUNT
+    from facestudio.library.worker import is_face_file
     from facestudio.provenance.reader import read_provenance
+    lib = Path(lib)
     with _open(lib) as catalog:
-        rows = catalog.faces()
+        if catalog.face_count() > MAX_COUNT:
+            raise UserError(f"{shown(lib)} lists more than {MAX_COUNT:,} faces, the most a library holds: its "
+                            "catalogue is damaged")
+        rows = catalog.columns(VERIFY_COLUMNS)
+    check_confined(lib)
     problems = []
-    for row in rows:
-        path = Path(lib) / row.file
+    for position, seed, file, model_sha256, pixel_sha256 in rows:
+        name = shown(file)
+        if not is_face_file(file):
+            problems.append(f"the face at position {position} (seed {seed}) names {name}, which is not a face file "
+                            "of the library; it is not opened.")
+            continue
+        path = lib / file
+        if path.is_symlink() or (os.path.lexists(path) and not path.is_file()):
+            problems.append(f"{name} (seed {seed}) is a link or not a regular file; it is not opened.")
+            continue
         if not path.is_file():
-            problems.append(f"{row.file} (seed {row.seed}) is missing.")
+            problems.append(f"{name} (seed {seed}) is missing.")
             continue
         try:
-            if file_pixel_sha256(path) != row.pixel_sha256:
-                problems.append(f"{row.file} (seed {row.seed}) does not hold the pixels catalogued (its hash differs).")
+            if file_pixel_sha256(path) != pixel_sha256:
+                problems.append(f"{name} (seed {seed}) does not hold the pixels catalogued (its hash differs).")
                 continue
             prov = read_provenance(path)
         except (OSError, ValueError) as exc:
-            problems.append(f"{row.file} (seed {row.seed}) cannot be read ({exc}).")
+            problems.append(f"{name} (seed {seed}) cannot be read ({shown(exc)}).")
             continue
-        if not prov.is_stamped or prov.model_sha256 != row.model_sha256:
-            problems.append(f"{row.file} (seed {row.seed}) lacks the provenance stamp of the library's model.")
+        if not prov.is_stamped or prov.model_sha256 != model_sha256:
+            problems.append(f"{name} (seed {seed}) lacks the provenance stamp of the library's model.")
         if not prov.watermark.found:
-            problems.append(f"{row.file} (seed {row.seed}) carries no watermark.")
-    extra = library_files(Path(lib)) - {r.file for r in rows}
-    problems += [f"{name} is not in the catalogue." for name in sorted(extra)]
+            problems.append(f"{name} (seed {seed}) carries no watermark.")
+    extra = library_files(lib) - {r[2] for r in rows}
+    problems += [f"{shown(name)} is not in the catalogue." for name in sorted(extra)]
     return len(rows), problems
 
 
@@ -218,10 +270,10 @@ def cmd_verify(args) -> int:
             print(f"facestudio: {line}", file=sys.stderr)
         if len(problems) > MAX_PROBLEMS_SHOWN:
             print(f"facestudio: and {len(problems) - MAX_PROBLEMS_SHOWN} more problems.", file=sys.stderr)
-        print(f"facestudio: {args.lib} failed verification: {len(problems)} problems in {count:,} faces.",
+        print(f"facestudio: {shown(args.lib)} failed verification: {len(problems)} problems in {count:,} faces.",
               file=sys.stderr)
         return 1
-    print(f"{args.lib}: all {count:,} faces present, with the catalogued pixels, the stamp and the watermark")
+    print(f"{shown(args.lib)}: all {count:,} faces present, with the catalogued pixels, the stamp and the watermark")
     return 0
 
 

@@ -19,6 +19,7 @@ from facestudio.bounded_json import dumps_strict
 from facestudio.commands.arguments import EXIT_FAILED, UserError, model_arg
 from facestudio.commands.output import photo_progress
 from facestudio.errors import FacestudioError
+from facestudio.shown_text import json_safe, shown
 
 MAX_JOBS = 64  # lookalike-index --jobs: worker processes, each with its own dlib networks
 
@@ -79,20 +80,24 @@ def check_file(path: str, embedder, training, against, threshold: float) -> dict
 
 
 def _text(a: dict) -> str:
+    """One line per image; every name from a file or a folder is shown escaped (:func:`shown`)."""
+    name = shown(a["file"])
     if "error" in a:
-        return f"{a['file']}: {a['error']}"
+        return f"{name}: {shown(a['error'])}"
     if not a["face_found"]:
-        return f"{a['file']}: no face found"
+        return f"{name}: no face found"
     parts = []
     if a["distance"] is not None:
         word = "RESEMBLES" if a["resembles_training_photo"] else "does not resemble"
-        parts.append(f"{word} a training photo (nearest {a['nearest']}, distance {a['distance']:.3f}, "
+        parts.append(f"{word} a training photo (nearest {shown(a['nearest'])}, distance {a['distance']:.3f}, "
                      f"threshold {a['threshold']:.2f})")
     if "against" in a and a["against"]["distance"] is not None:
         b = a["against"]
         word = "RESEMBLES" if b["resembles"] else "does not resemble"
-        parts.append(f"{word} a photo of --against (nearest {b['nearest']}, distance {b['distance']:.3f})")
-    return f"{a['file']}: " + "; ".join(parts) + f" [face box: {a['face_box']}]"
+        parts.append(f"{word} a photo of --against (nearest {shown(b['nearest'])}, distance {b['distance']:.3f})")
+    if not parts:
+        parts.append("not compared: there is no indexed face to compare it with")
+    return f"{name}: " + "; ".join(parts) + f" [face box: {a['face_box']}]"
 
 
 def cmd_lookalike(args) -> int:
@@ -106,7 +111,7 @@ def cmd_lookalike(args) -> int:
     against = _against_index(Path(args.against), embedder) if args.against else None
     answers = [check_file(f, embedder, training, against, threshold) for f in args.images]
     if args.json:
-        print(dumps_strict(answers if len(answers) > 1 else answers[0], indent=2, ensure_ascii=False))
+        print(json_safe(dumps_strict(answers if len(answers) > 1 else answers[0], indent=2, ensure_ascii=False)))
     else:
         print("\n".join(_text(a) for a in answers))
     return EXIT_FAILED if any("error" in a for a in answers) else 0
@@ -152,6 +157,8 @@ def cmd_lookalike_index(args) -> int:
     embedder = IdentityEmbedder()
     index, report = build_index(data, embedder, args.name or data.name, photo_progress(f"indexing {data}"),
                                 limit=args.limit, model_sha256=model_sha256, jobs=args.jobs)
+    if not len(index):
+        raise UserError(f"no face was found in {shown(data)} ({report.line()}), so no index was written.")
     index.save(out, overwrite=args.overwrite)
     print(f"wrote {out}: {report.line()}")
     return 0

@@ -16,16 +16,28 @@ import traceback
 from facestudio import __version__
 from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
                                  interpolate, library, lookalike, models, train)
-from facestudio.commands.arguments import EXIT_FAILED
+from facestudio.commands.arguments import EXIT_FAILED, UserError
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
 
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug, not the input
 
 
+THREADS_PER_CORE = 4  # --threads at most this many times the machine's cores
+
+
+def check_threads(n: int | None) -> None:
+    """Refuse (:class:`UserError`) ``--threads`` outside 1 to the cores times
+    :data:`THREADS_PER_CORE` (torch crashes on a hundred thousand), before torch is loaded."""
+    most = (os.cpu_count() or 1) * THREADS_PER_CORE
+    if n is not None and not 1 <= n <= most:
+        raise UserError(f"--threads {n} is outside 1 to {most} ({THREADS_PER_CORE} per CPU core of this machine)")
+
+
 def _threads(n: int | None) -> None:
     """Set torch's intra-op threads once: all cores but one by default (one is for the GUI);
     and keep freed feature maps for the next render (:mod:`facestudio.render.allocator`)."""
+    check_threads(n)
     import torch
 
     from facestudio.render.allocator import keep_freed_memory

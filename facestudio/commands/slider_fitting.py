@@ -53,16 +53,17 @@ class SliderSpec:
     span: float | None = None
     positive: str = ""
     keeps_person: bool = True
+    spreads: float = DEFAULT_SPAN_SPREADS  # the span in real-photo spreads, when ``span`` is None
 
 
 SLIDERS = (
     SliderSpec("smile", "Smile", "Expression", "smile", ("mouth_open", "eyes_open"), positive="smiling"),
-    SliderSpec("mouth_open", "Mouth open", "Expression", "mouth_open", (), positive="open"),
+    SliderSpec("mouth_open", "Mouth open", "Expression", "mouth_open", (), positive="open", spreads=1.8),
     SliderSpec("eyes_open", "Eyes open", "Expression", "eyes_open", (), positive="wider open"),
     SliderSpec("yaw", "Head turn", "Pose", "yaw", (), positive="turned to the image's right"),
     SliderSpec("pitch", "Head nod", "Pose", "pitch", ("eyes_open",), positive="nodding down"),
     SliderSpec("hair", "Hair lightness", "Hair", "hair", ("background",), positive="lighter (blond / grey)"),
-    SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin", "face_width"), span=34.0,
+    SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin", "face_width"), span=38.0,
                positive="older", keeps_person=False),
     SliderSpec("gender", "Gender", "Age and gender", "p_female", ("hair", "face_width"), span=8.0,
                positive="more feminine", keeps_person=False),
@@ -216,7 +217,7 @@ def span_target(spec: SliderSpec, reference: dict) -> float:
     """How far the slider's own measure should move from -2 to +2, in its own units."""
     if spec.span is not None:
         return spec.span
-    return DEFAULT_SPAN_SPREADS * reference[spec.own]["spread"]
+    return spec.spreads * reference[spec.own]["spread"]
 
 
 def own_change(spec: SliderSpec, before: dict, after: dict) -> np.ndarray:

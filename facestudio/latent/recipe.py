@@ -205,10 +205,17 @@ class Recipe:
             raise RecipeError(f"recipe version {version} is newer than this facestudio understands")
         if version < 1:
             raise RecipeError(f"the recipe version must be 1 or more, got {version}")
+        model = d.get("model")
+        if not isinstance(model, dict) or not isinstance(model.get("sha256"), str) \
+                or not isinstance(model.get("name", ""), str):
+            got = "missing" if model is None else f"a {type(model).__name__}" if not isinstance(model, dict) else \
+                "an object without a text sha256 and name"
+            raise RecipeError(f"not a facestudio recipe: its model must be an object naming the model's sha256, "
+                              f"not {got}")
         try:
             mix = d.get("mix")
             return cls(
-                model_sha256=d["model"]["sha256"], model_name=d["model"].get("name", ""),
+                model_sha256=model["sha256"], model_name=model.get("name", ""),
                 seed=d["seed"], psi=d.get("psi", 1.0), cutoff=d.get("cutoff"),
                 noise=d.get("noise", "const"), class_idx=d.get("class"),
                 edits=_edits_from(d.get("edits", []), version),

@@ -32,6 +32,7 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,9 @@ import numpy as np
 from facestudio.errors import FacestudioError
 from facestudio.library.catalog import Catalog, FaceRow, SkippedRow, now
 from facestudio.library.spec import LibrarySpec, check_same_spec
-from facestudio.library.worker import FACES, INCOMING, FaceResult, Task, WorkerConfig
+from facestudio.library.worker import FACES, INCOMING, FaceResult, Task, WorkerConfig, is_face_file
 from facestudio.provenance.export import ExportError
+from facestudio.shown_text import shown
 
 NEAR_DUPLICATE_DISTANCE = 0.25
 LOCK_NAME = ".lock"
@@ -88,17 +90,44 @@ def prepare_folder(lib: Path) -> None:
 
 
 def lock_library(lib: Path):
-    """Hold the library's lock (released when the process ends, however it ends)."""
+    """Hold the library's lock (released when the process ends, however it ends). The lock
+    file is opened without following a link: a ``.lock`` that points elsewhere is refused."""
     try:
-        handle = open(Path(lib) / LOCK_NAME, "a")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(Path(lib) / LOCK_NAME, flags, 0o644)
     except OSError as exc:
-        raise LibraryError(f"cannot build into {lib}: {exc.strerror}") from None
+        if exc.errno == errno.ELOOP:
+            raise LibraryError(f"cannot build into {shown(lib)}: its {LOCK_NAME} is a link; a library holds no "
+                               "links, remove it first") from None
+        raise LibraryError(f"cannot build into {shown(lib)}: {exc.strerror}") from None
+    handle = os.fdopen(fd, "a")
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LibraryError(f"cannot build into {shown(lib)}: its {LOCK_NAME} is not a regular file")
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise LibraryError(f"another build of {lib} is running; wait for it or stop it first") from None
+        raise LibraryError(f"another build of {shown(lib)} is running; wait for it or stop it first") from None
+    except LibraryError:
+        handle.close()
+        raise
     return handle
+
+
+def check_confined(lib: Path) -> None:
+    """Refuse (:class:`LibraryError`) a library whose ``faces`` folder or one of its shard
+    folders is a link (or not a folder): the build deletes and writes there, and a library
+    never follows a link out of itself."""
+    root = Path(lib) / FACES
+    if not os.path.lexists(root):
+        return
+    if root.is_symlink() or not root.is_dir():
+        raise LibraryError(f"{shown(root)} is a link or a file, not the library's own folder of faces; a library "
+                           "never follows a link out of itself: move it away and run the same command again")
+    for shard in os.scandir(root):
+        if shard.is_symlink():
+            raise LibraryError(f"{shown(shard.path)} is a link; a library never follows a link out of itself: "
+                               "remove it and run the same command again")
 
 
 def open_for_build(lib: Path, spec: LibrarySpec) -> Catalog:
@@ -113,14 +142,16 @@ def open_for_build(lib: Path, spec: LibrarySpec) -> Catalog:
 
 
 def library_files(lib: Path) -> set[str]:
-    """The face files under ``LIB/faces`` (relative to LIB), temporary files left out."""
+    """The face files under ``LIB/faces`` (relative to LIB), temporary files left out. No
+    link to a folder is followed: a linked shard is not looked into, and a link found in a
+    shard is listed as what it is (removing it removes the link, never what it points at)."""
     found = set()
     root = Path(lib) / FACES
-    if root.is_dir():
+    if root.is_dir() and not root.is_symlink():
         for shard in os.scandir(root):
             if shard.is_dir(follow_symlinks=False):
                 for entry in os.scandir(shard.path):
-                    if not entry.name.startswith("."):
+                    if not entry.name.startswith(".") and not entry.is_dir(follow_symlinks=False):
                         found.add(f"{FACES}/{shard.name}/{entry.name}")
     return found
 
@@ -134,6 +165,9 @@ def fresh_incoming(lib: Path, settle_s: float = INCOMING_SETTLE_S) -> None:
     folder is cleared again until it stays empty, for at most ``settle_s`` seconds."""
     deadline = time.monotonic() + settle_s
     while True:
+        incoming = lib / INCOMING
+        if os.path.lexists(incoming) and (incoming.is_symlink() or not incoming.is_dir()):
+            incoming.unlink()  # not ours (a link, a file, a pipe): remove it, never what a link points at
         shutil.rmtree(lib / INCOMING, ignore_errors=True)
         try:
             (lib / INCOMING).mkdir()
@@ -148,13 +182,20 @@ def reconcile(lib: Path, catalog: Catalog) -> tuple[int, list[FaceRow]]:
     """Clear what a killed build left: ``.incoming``, temporary files, files without a row.
     Returns how many files were removed and the rows whose file is missing."""
     lib = Path(lib)
+    check_confined(lib)
     fresh_incoming(lib)
     root = lib / FACES
     if root.is_dir():
-        for shard in root.iterdir():
-            for part in shard.glob(".*.part") if shard.is_dir() else ():
-                part.unlink(missing_ok=True)
+        for shard in os.scandir(root):
+            if shard.is_dir(follow_symlinks=False):
+                for part in Path(shard.path).glob(".*.part"):
+                    part.unlink(missing_ok=True)
     rows = catalog.files()
+    for name, row in rows.items():
+        if not is_face_file(name):
+            raise LibraryError(f"the catalogue of {shown(lib)} is damaged: the face at position {row.position} names "
+                               f"the file {shown(name)}, which is not a face file of the library; build the library "
+                               "in a new folder")
     present = library_files(lib)
     orphans = present - set(rows)
     for name in orphans:
@@ -230,8 +271,14 @@ def row_of(r: FaceResult, model_sha256: str) -> FaceRow:
 
 
 def _move_into_place(lib: Path, r: FaceResult) -> None:
+    """Move a kept face from ``.incoming`` to its shard, which is made when missing and is
+    never a link (one made while the build runs is refused, as :func:`check_confined` does)."""
     target = lib / r.file
-    target.parent.mkdir(parents=True, exist_ok=True)
+    for folder in (target.parent.parent, target.parent):
+        if folder.is_symlink():
+            raise LibraryError(f"{shown(folder)} is a link; a library never follows a link out of itself: remove "
+                               "it and run the same command again")
+        folder.mkdir(exist_ok=True)
     os.replace(lib / INCOMING / Path(r.file).name, target)
 
 
@@ -272,6 +319,7 @@ def build_library(lib: Path, spec: LibrarySpec, config: WorkerConfig, make_engin
     started = time.perf_counter()
     engine = None
     try:
+        check_confined(lib)  # before anything is made in it
         catalog = open_for_build(lib, spec)
         report = BuildReport(total=spec.count)
         try:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from facestudio.analysis.filters import LEGACY_CONFIDENCE
 from facestudio.errors import FacestudioError
 from facestudio.latent.seeds import MAX_SEED
+from facestudio.shown_text import shown
 
 SPEC_VERSION = 1
 MAX_COUNT = 1_000_000  # faces in one library: about 3 days here at 4 faces/s, 0.6 TB of 512 px PNGs
@@ -152,19 +154,50 @@ def read_seeds_file(path: Path) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+# what `library info` shows of a stored spec, with the types it must have
+STORED_FIELDS = {"count": int, "model_sha256": str, "model_name": str, "psi": (int, float), "format": str,
+                 "scale": int}
+
+
+def read_stored_spec(stored_json: str | None, where: Path) -> dict:
+    """The spec a library's catalogue holds, as a JSON object whose :data:`STORED_FIELDS`
+    have their types (``count`` within 1 to :data:`MAX_COUNT`, ``format`` one of
+    :data:`FORMATS`); :class:`LibrarySpecError` (one sentence) for anything else: a
+    missing, damaged, deeply nested or crafted spec."""
+    from facestudio.bounded_json import JsonError, loads_bounded
+    from facestudio.provenance.export import MAX_SCALE
+    damaged = f"{shown(where)} holds a damaged build spec"
+    if stored_json is None:
+        raise LibrarySpecError(f"{shown(where)} holds no build spec: it is not a facestudio library")
+    try:
+        spec = loads_bounded(stored_json, f"the build spec of {shown(where)}")
+    except JsonError as exc:
+        raise LibrarySpecError(f"{damaged} ({exc})") from None
+    if not isinstance(spec, dict):
+        raise LibrarySpecError(f"{damaged}: it is a {type(spec).__name__}, not a JSON object")
+    for key, kind in STORED_FIELDS.items():
+        value = spec.get(key)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise LibrarySpecError(f"{damaged}: its {key} is missing or not a {getattr(kind, '__name__', 'number')}")
+    if (not 1 <= spec["count"] <= MAX_COUNT or spec["format"] not in FORMATS or not math.isfinite(spec["psi"])
+            or not 1 <= spec["scale"] <= MAX_SCALE):
+        raise LibrarySpecError(f"{damaged}: its count, format, psi or scale is out of range")
+    return spec
+
+
 def check_same_spec(stored_json: str, spec: LibrarySpec, where: Path) -> None:
     """Refuse (one sentence) to go on with ``spec`` in a library built with ``stored_json``."""
     if stored_json == spec.canonical_json():
         return
     try:
-        stored = json.loads(stored_json)
-    except ValueError:
-        raise LibrarySpecError(f"{where} holds a damaged build spec; build the library in a new folder") from None
+        stored = read_stored_spec(stored_json, where)
+    except LibrarySpecError as exc:
+        raise LibrarySpecError(f"{exc}; build the library in a new folder") from None
     new = spec.as_dict()
     differ = sorted(k for k in set(stored) | set(new) if stored.get(k) != new.get(k))
     if "model_sha256" in differ:
-        raise LibrarySpecError(f"{where} was built with another model (sha256 {str(stored.get('model_sha256'))[:12]}, "
+        raise LibrarySpecError(f"{shown(where)} was built with another model (sha256 {shown(stored['model_sha256'][:12])}, "
                                f"not {spec.model_sha256[:12]}); build this one in a new folder")
-    said = ", ".join(f"{k} {json.dumps(stored.get(k))} (now {json.dumps(new.get(k))})" for k in differ[:4])
-    raise LibrarySpecError(f"{where} was built with another spec ({said}); rerun with the same options to finish "
+    said = shown(", ".join(f"{k} {json.dumps(stored.get(k))[:80]} (now {json.dumps(new.get(k))})" for k in differ[:4]))
+    raise LibrarySpecError(f"{shown(where)} was built with another spec ({said}); rerun with the same options to finish "
                            "it, or build the new one in a new folder")

@@ -14,6 +14,7 @@ coordinator decides the rest (near-duplicates, quotas) and moves the file into p
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,16 @@ from facestudio.library.catalog import MEASURE_COLUMNS
 INCOMING = ".incoming"
 FACES = "faces"
 SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+
+
+# the only names face_file gives: what a catalogue row's ``file`` must be (relative, normalised, inside faces/)
+FACE_FILE_RE = re.compile(rf"{FACES}/[0-9]{{3}}/seed-[0-9]{{10}}\.(?:png|jpg|webp)")
+
+
+def is_face_file(name: object) -> bool:
+    """Whether ``name`` (a catalogue row's ``file``) is one :func:`face_file` gives: never an
+    absolute path, ``..`` or anything outside ``faces/``."""
+    return isinstance(name, str) and FACE_FILE_RE.fullmatch(name) is not None
 
 
 def face_file(seed: int, fmt: str) -> str:

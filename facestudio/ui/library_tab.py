@@ -16,7 +16,6 @@ its row is painted, and the last :data:`THUMBS_KEPT` are kept. Opening a library
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,7 +24,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from facestudio.analysis.filters import DEFAULT_CONFIDENCE, FilterError
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.latent.recipe import Recipe
-from facestudio.library.catalog import Catalog, CatalogError, FaceFilter
+from facestudio.bounded_json import loads_bounded
+from facestudio.fileio import InputFileError, read_limited
+from facestudio.library.catalog import MAX_FACE_BYTES, Catalog, CatalogError, FaceFilter
+from facestudio.library.worker import is_face_file
+from facestudio.shown_text import shown
 from facestudio.ui.attribute_filters import AttributeCombos
 
 THUMB = 96
@@ -47,7 +50,14 @@ class _ThumbnailJob(QtCore.QRunnable):
         self.path, self.generation, self.row, self.signals = path, generation, row, signals
 
     def run(self) -> None:
-        reader = QtGui.QImageReader(str(self.path))
+        try:  # only a regular file of bounded size is read: a pipe would hold this thread for ever
+            data = read_limited(self.path, MAX_FACE_BYTES, "the face file")
+        except (OSError, InputFileError):
+            data = b""
+        buffer = QtCore.QBuffer()
+        buffer.setData(QtCore.QByteArray(data))
+        buffer.open(QtCore.QIODevice.ReadOnly)
+        reader = QtGui.QImageReader(buffer)
         size = reader.size()
         if size.isValid():
             reader.setScaledSize(size.scaled(THUMB, THUMB, QtCore.Qt.KeepAspectRatio))
@@ -116,7 +126,10 @@ class LibraryListModel(QtCore.QAbstractListModel):
     def data(self, index, role=QtCore.Qt.DisplayRole):
         if not index.isValid() or self.catalog is None or index.row() >= self._count:
             return None
-        position, seed, file, age, p_female, tone, distance = self.row(index.row())
+        try:
+            position, seed, file, age, p_female, tone, distance = self.row(index.row())
+        except CatalogError:  # a damaged row shows nothing (opening its face says why)
+            return None
         if role == QtCore.Qt.DisplayRole:
             return f"{seed} · {age:.0f} {'F' if p_female > 0.5 else 'M'}"
         if role == QtCore.Qt.DecorationRole:
@@ -124,17 +137,24 @@ class LibraryListModel(QtCore.QAbstractListModel):
         if role == QtCore.Qt.ToolTipRole:
             look = f"{distance:.3f}" if distance is not None else "not compared"
             return (f"seed {seed}\napparent age {age:.0f}, P(female) {p_female:.2f}, skin tone {tone}\n"
-                    f"nearest training photo: {look}\n{file}")
+                    f"nearest training photo: {look}\n{shown(file)}")
         if role == POSITION_ROLE:
             return position
         return None
+
+    def face_path(self, file: str) -> Path | None:
+        """The path of the catalogue's ``file`` inside the library; None for a name that is not
+        a face file of the library (never opened) or for a link."""
+        if not is_face_file(file) or (self.folder / file).is_symlink():
+            return None
+        return self.folder / file
 
     def _thumbnail(self, row: int, position: int, file: str) -> QtGui.QPixmap:
         pixmap = self._thumbs.get(position)
         if pixmap is not None:
             self._thumbs.move_to_end(position)
             return pixmap
-        if position not in self._pending:
+        if position not in self._pending and self.face_path(file) is not None:
             self._pending.add(position)
             self.pool.start(_ThumbnailJob(self.folder / file, self._generation, row, self._signals))
         return self._placeholder
@@ -154,7 +174,7 @@ class LibraryListModel(QtCore.QAbstractListModel):
         """The recipe of row ``row``, as the catalogue holds it."""
         position = self.row(row)[0]
         face = self.catalog.faces("position = ?", (position,))[0]
-        return Recipe.from_dict(json.loads(face.recipe))
+        return Recipe.from_dict(loads_bounded(face.recipe, "the face's recipe in the catalogue"))
 
 
 class LibraryTab(QtWidgets.QWidget):
@@ -170,6 +190,7 @@ class LibraryTab(QtWidgets.QWidget):
         bar = QtWidgets.QHBoxLayout()
         self.open_button = QtWidgets.QPushButton("Open library…")
         self.path_label = QtWidgets.QLabel("no library open")
+        self.path_label.setTextFormat(QtCore.Qt.PlainText)  # a folder name is never markup
         self.age_min, self.age_max = QtWidgets.QSpinBox(), QtWidgets.QSpinBox()
         for box, value in ((self.age_min, 0), (self.age_max, 120)):
             box.setRange(0, 120)
@@ -263,13 +284,14 @@ class LibraryTab(QtWidgets.QWidget):
             self.problem.emit(str(exc))
             return
         self.model.set_filter(face_filter)
-        measured = set(self.model.catalog.columns) >= {b.measure for b in face_filter.bounds}
+        measured = self.model.catalog.present >= {b.measure for b in face_filter.bounds}
         self.count_label.setText(f"{self.model.rowCount():,} faces" +
                                  ("" if measured else " (this library was built before faces were measured)"))
 
     def selected_files(self) -> list[Path]:
         rows = sorted(index.row() for index in self.view.selectionModel().selectedIndexes())
-        return [self.model.folder / self.model.row(r)[2] for r in rows]
+        paths = [self.model.face_path(self.model.row(r)[2]) for r in rows]
+        return [p for p in paths if p is not None]
 
     def _choose_export_folder(self) -> None:
         if self.model.catalog is None or not self.view.selectionModel().hasSelection():
@@ -288,11 +310,11 @@ class LibraryTab(QtWidgets.QWidget):
         for source in self.selected_files():
             target = Path(folder) / source.name
             try:
-                data = source.read_bytes()
+                data = read_limited(source, MAX_FACE_BYTES, "the face file")
                 with atomic_write(target) as tmp:
                     tmp.write_bytes(data)
-            except OutputPathError as exc:
-                self.problem.emit(str(exc))
+            except (OutputPathError, InputFileError) as exc:
+                self.problem.emit(shown(exc))
                 break
             except OSError as exc:
                 self.problem.emit(describe_os_error(target, exc))

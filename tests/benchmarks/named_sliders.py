@@ -29,7 +29,7 @@ KEEPS_PERSON = ("smile", "mouth_open", "yaw", "pitch", "hair")
 ALLOWED = {"smile": ("mouth_open", "eyes_open"), "mouth_open": ("smile", "eyes_open"), "pitch": ("eyes_open",),
            "eyes_open": ("pitch",), "hair": ("background",), "age": ("hair", "skin"), "gender": ("hair",)}
 SHORT = {"smile": "smile", "mouth_open": "mouth", "eyes_open": "eyes", "yaw": "yaw", "pitch": "pitch",
-         "hair": "hair", "skin": "skin", "background": "bg", "age": "age", "p_female": "P(f)"}
+         "face_width": "width", "hair": "hair", "skin": "skin", "background": "bg", "age": "age", "p_female": "P(f)"}
 
 
 def detector_score(detector):
@@ -139,9 +139,9 @@ def main() -> None:
     report["gender"]["gender_check"] = gender["gender"]["gender_check"]
     print(f"{args.seeds} held-out seeds from {args.first_seed} at psi 0.7; changes from -2 to +2 in real-photo "
           f"spreads ({time.monotonic() - start:.0f} s)")
-    table(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
+    table(report)
     if args.picture:
         picture(g, directions, Path(args.picture), list(range(args.first_seed + 5000, args.first_seed + 5008)))
 

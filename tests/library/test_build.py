@@ -65,7 +65,7 @@ def test_resume_removes_files_without_rows_and_makes_missing_files_again(tmp_pat
     clean = rows(lib)
     # what a kill leaves: a file moved into place but not committed, a temporary file, .incoming
     with Catalog(lib) as catalog, catalog.transaction():
-        catalog._db.execute("DELETE FROM faces WHERE position = 3")
+        catalog._query("DELETE FROM faces WHERE position = 3")
     (lib / ".incoming").mkdir(exist_ok=True)
     (lib / ".incoming" / "seed-0000000009.png").write_bytes(b"partial")
     part = lib / "faces" / "000" / ".seed-0000000000.png.abc123.part"
@@ -82,7 +82,7 @@ def test_a_missing_file_that_renders_differently_is_refused(tmp_path, model):
     build_inline(lib, model, spec)
     first = rows(lib)[0]
     with Catalog(lib) as catalog, catalog.transaction():
-        catalog._db.execute("UPDATE faces SET pixel_sha256 = ? WHERE position = 0", ("0" * 64,))
+        catalog._query("UPDATE faces SET pixel_sha256 = ? WHERE position = 0", ("0" * 64,))
     os.unlink(lib / first[2])
     with pytest.raises(LibraryError) as err:
         build_inline(lib, model, spec)

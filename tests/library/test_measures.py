@@ -38,7 +38,7 @@ def test_a_catalogue_made_before_the_measures_is_read_and_gets_them(tmp_path):
         assert row.seed == 7 and row.smile is None and row.hair is None
         assert c.count(FaceFilter(bounds=(smiling,))) == 0 and c.count(FaceFilter(gender="female")) == 1
     with Catalog(tmp_path, create=True) as c:  # a build opens it: the columns are added, empty
-        assert set(MEASURE_COLUMNS) <= c.columns and c.faces()[0].smile is None
+        assert set(MEASURE_COLUMNS) <= c.present and c.faces()[0].smile is None
         c.add_batch([FaceRow(1, 8, "faces/008/seed-0000000008.png", "{}", "m", "p", 30, 0.95, 10, "light",
                              None, None, None, 0.0, smile=0.5, yaw=0.01)], [])
         assert [r[1] for r in c.page(FaceFilter(bounds=(smiling,)), 0, 10)] == [8]

@@ -118,7 +118,12 @@ def test_bench_prints_figures_without_json(capsys, native_model):
 
 
 def test_a_bad_budget_is_one_sentence(capsys, native_model):
-    for bad in (["--budget", "0"], ["--budget", "nan"], ["--reps", "0"]):
+    """Issue 33, finding 10: a budget, repetitions or drag steps that would run without end
+    are refused before the model is read."""
+    for bad, text in ((["--budget", "0"], "--budget 0 is outside 0 to 3600 seconds"),
+                      (["--budget", "nan"], "--budget nan is outside"), (["--budget", "1e9"], "--budget 1e+09 is outside"),
+                      (["--reps", "0"], "--reps 0 is outside 1 to 100"),
+                      (["--drag-steps", "1000000000"], "--drag-steps 1000000000 is outside 1 to 6,000")):
         assert main(["bench", "--model", str(native_model), *bad]) == 1
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "--budget must be a positive number" in err
+        assert err.count("\n") == 1 and text in err, err

@@ -1,4 +1,4 @@
-"""A large stock library without rendering it: catalogue rows whose files are links to a few
+"""A large stock library without rendering it: catalogue rows whose files are hard links to a few
 real images, for the Library tab's tests and its screenshot."""
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ def colour_images(folder: Path, count: int = 8) -> list[Path]:
 def synthetic_library(lib: Path, count: int, sources: list[Path], model_sha256: str = "0" * 64,
                       measured: list[tuple] | None = None) -> None:
     """``count`` faces: seed = position, ages 0-99 by seed, P(female) alternating, tones in turn,
-    lookalike distance 0.40-0.59 by seed; every file a link to one of ``sources``. With
+    lookalike distance 0.40-0.59 by seed; every file a hard link to one of ``sources`` (a library
+    follows no symbolic link). With
     ``measured`` (``(age, p_female, tone, distance)`` per source), each row takes its source's."""
     lib.mkdir(parents=True, exist_ok=True)
     rows = []
     for p in range(count):
         file = f"faces/{p % 1000:03d}/seed-{p:010d}{sources[p % len(sources)].suffix}"
         (lib / file).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(Path(sources[p % len(sources)]).resolve(), lib / file)
+        os.link(Path(sources[p % len(sources)]).resolve(), lib / file)
         recipe = json.dumps(Recipe(model_sha256, p, psi=0.7).to_dict(), sort_keys=True)
         age, p_female, tone, distance = (measured[p % len(sources)] if measured else
                                          (float(p % 100), 0.9 if p % 2 else 0.1,

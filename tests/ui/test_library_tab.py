@@ -115,3 +115,32 @@ def test_filters_by_the_stored_measures(tab, measures_reference):
     tab.attributes.combos["smile"].setCurrentText("no")
     assert tab.model.rowCount() == len([s for s in range(COUNT) if s % 3 and s % 2])
     assert tab.count_label.text().endswith("faces")
+
+
+def test_hostile_rows_show_escaped_names_open_no_file_outside_and_refuse_a_list_model(qtbot, tmp_path):
+    """Issue 33 (4, 5, 12) in the window: a row naming a pipe outside the library gets no
+    thumbnail job (opening it would hold a thread for ever), its name shows escaped, and a
+    recipe whose model is a list is one sentence."""
+    import os
+
+    from PySide6 import QtCore
+
+    from tests.library.hostile_catalogs import alter
+    lib = tmp_path / "lib"
+    synthetic_library(lib, 3, colour_images(tmp_path / "sources", 1))
+    os.mkfifo(tmp_path / "pipe")
+    alter(lib, "UPDATE faces SET file = ? WHERE position = 0", args=("../pipe\x1b[2J",))
+    alter(lib, """UPDATE faces SET recipe = '{"model": [1, 2], "seed": 1}' WHERE position = 1""")
+    widget = LibraryTab()
+    qtbot.addWidget(widget)
+    problems = []
+    widget.problem.connect(problems.append)
+    assert widget.open_library(lib)
+    model = widget.model
+    tip = model.data(model.index(0), QtCore.Qt.ToolTipRole)
+    assert "\x1b" not in tip and "../pipe\\x1b[2J" in tip
+    model.data(model.index(0), QtCore.Qt.DecorationRole)
+    assert model._pending == set() and model.face_path("../pipe") is None
+    widget._open_face(model.index(1))
+    assert len(problems) == 1 and "its model must be an object" in problems[0], problems
+    widget.close_library()

@@ -102,7 +102,7 @@ def write_native(
     nothing left behind and an existing folder untouched. Returns the folder.
     """
     try:
-        with atomic_folder(Path(folder), overwrite=overwrite) as staging:
+        with atomic_folder(Path(folder), overwrite=overwrite, marker=CONFIG_FILE) as staging:
             tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state_dict.items()}
             _save_tensors(tensors, staging / WEIGHTS_FILE)
             doc: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
