@@ -35,7 +35,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from facestudio.analysis.face_measures import FaceMeasurer
     from facestudio.commands.slider_fitting import SLIDERS
-    from facestudio.generator import generator_from_network, load_generator
+    from facestudio.generator import load_generator
+    from facestudio.generator.model import generator_from_network
     from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
     from tests.benchmarks.ffhq_size_model import ffhq_size_config
     plain, with_identity = FaceMeasurer(), FaceMeasurer(identity=True)
