@@ -23,12 +23,14 @@ from facestudio.provenance.c2pa_sign import C2paSigning, C2paSigningError, sign_
 from facestudio.provenance.caption import Caption, draw_caption
 from facestudio.provenance.embed import MIME_TYPES, encode, format_of
 from facestudio.provenance.terms import Stamp
-from facestudio.provenance.watermark import WatermarkError, upscale_factor
+from facestudio.provenance.watermark import WatermarkError, mark_note, upscale_factor
 from facestudio.provenance.watermark import embed as embed_watermark
 
 CROPS = ("none", "square", "tight")
 TIGHT_CROP = 0.8
 MAX_SCALE = 8
+SCALE_FOR_MARK = None  # ExportOptions.scale: the smallest whole factor that makes the image large enough for the mark
+WATERMARK_XMP = "Watermark"  # the facestudio: XMP property that says what the file's pixels carry
 SIDECAR_SUFFIX = ".json"
 # The widest / tallest image each encoder writes (libjpeg's limit is 65500, WebP's 16383; a
 # PNG is bounded by the sheet and export pixel limits long before its format's 2^31 - 1).
@@ -42,7 +44,9 @@ class ExportError(OutputPathError):
 @dataclass(frozen=True)
 class ExportOptions:
     """format: "png", "jpeg" or "webp" (None: from the file extension); quality: 1-100 for
-    JPEG / lossy WebP; lossless: WebP only; scale: integer Lanczos upscale factor (1 = native);
+    JPEG / lossy WebP; lossless: WebP only; scale: integer Lanczos upscale factor (1 = the
+    model's own pixels), or :data:`SCALE_FOR_MARK` (None, the default): the smallest whole
+    factor that makes the image large enough for the invisible watermark (512 x 512 pixels);
     crop: "none", "square" (centred largest square) or "tight" (centred square, 80 % of the
     side); caption: a visible caption or None; sidecar: also write ``FILE.json`` with the
     stamp and recipe; c2pa: sign a C2PA manifest with this certificate, or None."""
@@ -50,7 +54,7 @@ class ExportOptions:
     format: str | None = None
     quality: int = 95
     lossless: bool = False
-    scale: int = 1
+    scale: int | None = SCALE_FOR_MARK
     crop: str = "none"
     caption: Caption | None = None
     sidecar: bool = False
@@ -59,7 +63,9 @@ class ExportOptions:
     def __post_init__(self):
         if self.crop not in CROPS:
             raise InvalidValueError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
-        if isinstance(self.scale, bool) or not isinstance(self.scale, int) or not 1 <= self.scale <= MAX_SCALE:
+        if self.scale is SCALE_FOR_MARK:
+            pass
+        elif isinstance(self.scale, bool) or not isinstance(self.scale, int) or not 1 <= self.scale <= MAX_SCALE:
             raise InvalidValueError(f"the scale must be a whole number from 1 to {MAX_SCALE}, got {self.scale!r}")
         if not 1 <= int(self.quality) <= 100:
             raise InvalidValueError(f"quality must be between 1 and 100, got {self.quality}")
@@ -80,14 +86,26 @@ def resolve_format(path: Path, options: ExportOptions) -> str:
     return by_extension
 
 
+def cropped_size(width: int, height: int, crop: str) -> tuple[int, int]:
+    """The size of an image of ``width`` x ``height`` after the crop ``crop``."""
+    if crop == "none":
+        return width, height
+    side = min(width, height)
+    side = max(1, round(side * TIGHT_CROP)) if crop == "tight" else side
+    return side, side
+
+
+def scale_factor(width: int, height: int, options: ExportOptions) -> int:
+    """The whole factor an image of ``width`` x ``height`` (cropped) is upscaled by: the
+    options' own, or for :data:`SCALE_FOR_MARK` the smallest that reaches 512 x 512 pixels."""
+    return upscale_factor(width, height) if options.scale is SCALE_FOR_MARK else options.scale
+
+
 def exported_size(width: int, height: int, options: ExportOptions) -> tuple[int, int]:
     """The ``(width, height)`` of the file written for an image of this size: :func:`prepare`'s
-    crop and scale, then the watermark's upscale of an image too small to carry it."""
-    if options.crop != "none":
-        side = min(width, height)
-        width = height = max(1, round(side * TIGHT_CROP)) if options.crop == "tight" else side
-    width, height = width * options.scale, height * options.scale
-    factor = upscale_factor(width, height)
+    crop, then its upscale."""
+    width, height = cropped_size(width, height, options.crop)
+    factor = scale_factor(width, height, options)
     return width * factor, height * factor
 
 
@@ -97,7 +115,8 @@ def check_export_size(path: Path, width: int, height: int, options: ExportOption
     fmt = resolve_format(path, options)
     w, h = exported_size(width, height, options)
     if max(w, h) > MAX_SIDE[fmt]:
-        upscaled = f" (upscaled {options.scale} times)" if options.scale > 1 else ""
+        factor = scale_factor(*cropped_size(width, height, options.crop), options)
+        upscaled = f" (upscaled {factor} times)" if factor > 1 else ""
         raise ExportError(f"cannot write {Path(path).name}: an image of {w} x {h} pixels{upscaled} is past "
                           f"the {MAX_SIDE[fmt]} pixels per side a {fmt.upper()} file holds; make it smaller "
                           f"or write a .png")
@@ -105,7 +124,7 @@ def check_export_size(path: Path, width: int, height: int, options: ExportOption
 
 def prepare(image: Any, options: ExportOptions) -> Image.Image:
     """The pixels as exported: ``image`` (uint8 ``[H, W, 3]`` array or PIL image) cropped,
-    upscaled ``scale`` times with Lanczos, then captioned."""
+    upscaled with Lanczos (:func:`scale_factor`), then captioned."""
     img = image if isinstance(image, Image.Image) else Image.fromarray(image)
     img = img.convert("RGB")
     if options.crop != "none":
@@ -114,15 +133,22 @@ def prepare(image: Any, options: ExportOptions) -> Image.Image:
             side = max(1, round(side * TIGHT_CROP))
         left, top = (img.width - side) // 2, (img.height - side) // 2
         img = img.crop((left, top, left + side, top + side))
-    if options.scale > 1:
-        img = img.resize((img.width * options.scale, img.height * options.scale), Image.Resampling.LANCZOS)
+    factor = scale_factor(img.width, img.height, options)
+    if factor > 1:
+        img = img.resize((img.width * factor, img.height * factor), Image.Resampling.LANCZOS)
     return draw_caption(img, options.caption)
 
 
 def final_pixels(image: Any, options: ExportOptions, model_sha256: str) -> Image.Image:
     """The pixels a file holds: :func:`prepare`'s, with the invisible watermark of the model
-    ``model_sha256`` (:mod:`.watermark`; an image too small to carry it is upscaled first)."""
+    ``model_sha256`` (:mod:`.watermark`; an image too small for it carries none, or a weak one:
+    :func:`watermark_stamp` says which)."""
     return embed_watermark(prepare(image, options), model_sha256)
+
+
+def watermark_stamp(width: int, height: int) -> str:
+    """What the stamp says of the watermark of a file of ``width`` x ``height`` pixels."""
+    return mark_note(width, height) or "facestudio invisible watermark 2 (survives resizing and cropping)"
 
 
 def sidecar_document(stamp: Stamp, recipe: dict[str, Any] | None, file_name: str) -> dict[str, Any]:
@@ -151,6 +177,7 @@ def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | No
         pixels = final_pixels(img, options, stamp.model_sha256)
     except WatermarkError as exc:
         raise ExportError(f"cannot write {Path(path).name}: {exc}") from None
+    xmp_extra = {**(xmp_extra or {}), WATERMARK_XMP: watermark_stamp(*pixels.size)}
     try:
         data = encode(pixels, fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
     except (ValueError, OSError) as exc:  # e.g. a JPEG XMP packet over 64 KiB

@@ -68,6 +68,7 @@ class Provenance:
     png_text: dict[str, str] = field(default_factory=dict)
     c2pa: dict[str, Any] | None = None
     watermark: WatermarkResult = field(default_factory=lambda: WatermarkResult(False))
+    watermark_stamp: str | None = None  # what the stamp says of the mark (e.g. a file too small for it)
     lookalike: dict[str, str] = field(default_factory=dict)  # the export's lookalike check, as stamped
     problems: list[str] = field(default_factory=list)
 
@@ -89,7 +90,7 @@ class Provenance:
             "creator_tool": self.creator_tool, "created": self.created,
             "model": {"name": self.model_name, "sha256": self.model_sha256},
             "recipe": self.recipe, "recipe_source": self.recipe_source,
-            "c2pa": self.c2pa, "watermark": self.watermark.as_dict(), "lookalike": self.lookalike or None,
+            "c2pa": self.c2pa, "watermark": {**self.watermark.as_dict(), "stamp_says": self.watermark_stamp}, "lookalike": self.lookalike or None,
             "exif": self.exif, "png_text": self.png_text, "problems": self.problems,
         }
 
@@ -200,6 +201,7 @@ def read_provenance(path: Path) -> Provenance:
     prov.created = x.get("xmp:CreateDate")
     prov.model_name = x.get("facestudio:ModelName")
     prov.model_sha256 = x.get("facestudio:ModelSHA256")
+    prov.watermark_stamp = x.get("facestudio:Watermark")
     prov.lookalike = {k[len(LOOKALIKE_PREFIX):]: v for k, v in x.items() if k.startswith(LOOKALIKE_PREFIX)}
     if x.get("facestudio:Recipe"):
         prov.recipe = _xmp_recipe(x["facestudio:Recipe"], prov.problems)
@@ -248,6 +250,7 @@ def format_report(prov: Provenance) -> str:
         ("model", model),
         ("C2PA", c2pa),
         ("watermark", prov.watermark.describe()),
+        ("mark stamp", prov.watermark_stamp),
         ("lookalike", prov.lookalike.get("Check")),
         ("recipe", json.dumps(prov.recipe, sort_keys=True) if prov.recipe is not None else "none"),
     ]
