@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.commands.arguments import UserError, model_arg
+from facestudio.commands.arguments import UserError, model_arg, scale_arg
 from facestudio.shown_text import json_safe, shown
 
 ENGINES = ("local", "ray")
@@ -69,7 +69,7 @@ def cmd_build(args) -> int:
     from facestudio.library.build import build_library, describe_skipped
     from facestudio.library.engines import check_workers, make_engine
     from facestudio.library.worker import WorkerConfig
-    from facestudio.provenance.export import ExportOptions
+    from facestudio.provenance.export import ExportOptions, exported_size
     if args.engine != "ray" and args.ray_address:
         raise UserError("--ray-address joins a Ray cluster; use it with --engine ray")
     check_workers(args.workers)
@@ -79,7 +79,7 @@ def cmd_build(args) -> int:
         import_ray()
     request = _request(args)
     g = load_model(args.model)
-    _check_face_size(g.resolution * args.scale)
+    _check_face_size(exported_size(g.resolution, g.resolution, ExportOptions(scale=args.scale))[0])
     spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
@@ -170,8 +170,9 @@ def cmd_info(args) -> int:
     spec = s["spec"]
     print(f"library {shown(args.lib)}: {s['faces']:,} of {s['asked_for']:,} faces"
           f"{'' if s['complete'] else ' (unfinished: run the same build command to finish it)'}")
+    size = "at the mark size" if spec["scale"] is None else f"x{spec['scale']}"
     print(f"  model {shown(spec['model_name'])} (sha256 {shown(spec['model_sha256'][:12])}), psi {spec['psi']}, "
-          f"{spec['format'].upper()} x{spec['scale']}, {s['seeds_decided']:,} seeds decided")
+          f"{spec['format'].upper()} {size}, {s['seeds_decided']:,} seeds decided")
     print("  skipped: " + ", ".join(f"{n:,} {k}" for k, n in s["skipped"].items()))
     look = s["lookalike"]
     if look["checked"]:
@@ -294,7 +295,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local one)")
     sp.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
     sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
-    sp.add_argument("--scale", type=int, default=1, help="integer Lanczos upscale factor (default 1)")
+    scale_arg(sp)
     sp.set_defaults(func=cmd_build)
     sp = lsub.add_parser("info", help="counts and the audit's distributions of a library")
     sp.add_argument("lib", type=Path)
