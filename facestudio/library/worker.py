@@ -23,6 +23,9 @@ import numpy as np
 INCOMING = ".incoming"
 FACES = "faces"
 SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+# zlib level of the library's PNGs: 1 encodes a 512 px face about 7 times faster than Pillow's
+# default 6 for files about a fifth larger (docs/benchmarks.md); the pixels are the same
+LIBRARY_PNG_LEVEL = 1
 
 
 # the only names face_file gives: what a catalogue row's ``file`` must be (relative, normalised, inside faces/)
@@ -112,7 +115,7 @@ class FaceWorker:
                                  tone=spec["tone"])
         self.stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256)
         self.options = ExportOptions(format="jpeg" if spec["format"] == "jpg" else spec["format"],
-                                     quality=spec["quality"], scale=spec["scale"])
+                                     quality=spec["quality"], scale=spec["scale"], png_level=LIBRARY_PNG_LEVEL)
         self.incoming = Path(config.library) / INCOMING
 
     def memory_bytes(self) -> int:

@@ -54,6 +54,7 @@ class ExportOptions:
     format: str | None = None
     quality: int = 95
     lossless: bool = False
+    png_level: int = 6  # zlib level of a PNG: 6 Pillow's default; the library writes 1 (measured)
     scale: int | None = SCALE_FOR_MARK
     crop: str = "none"
     caption: Caption | None = None
@@ -69,6 +70,8 @@ class ExportOptions:
             raise InvalidValueError(f"the scale must be a whole number from 1 to {MAX_SCALE}, got {self.scale!r}")
         if not 1 <= int(self.quality) <= 100:
             raise InvalidValueError(f"quality must be between 1 and 100, got {self.quality}")
+        if not 0 <= int(self.png_level) <= 9:
+            raise InvalidValueError(f"the PNG compression level must be between 0 and 9, got {self.png_level}")
 
 
 def sidecar_path(path: Path) -> Path:
@@ -179,7 +182,8 @@ def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | No
         raise ExportError(f"cannot write {Path(path).name}: {exc}") from None
     xmp_extra = {**(xmp_extra or {}), WATERMARK_XMP: watermark_stamp(*pixels.size)}
     try:
-        data = encode(pixels, fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra)
+        data = encode(pixels, fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra,
+                      png_level=options.png_level)
     except (ValueError, OSError) as exc:  # e.g. a JPEG XMP packet over 64 KiB
         raise ExportError(f"cannot encode {Path(path).name}: {exc}") from None
     if options.c2pa is not None:
