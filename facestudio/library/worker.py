@@ -131,28 +131,32 @@ class FaceWorker:
         from facestudio.analysis.lookalike_guard import LookalikeVerdict
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
         from facestudio.latent.recipe import Recipe
-        from facestudio.library.catalog import file_pixel_sha256
+        from facestudio.library.catalog import file_pixel_sha256, pixel_sha256
         from facestudio.provenance.export import export_image
         g, spec = self.renderer.generator, self.spec
         recipes = [Recipe(g.sha256, seed, psi=spec["psi"], model_name=g.name) for seed in task.seeds]
         images = self.renderer.render_batch(recipes, max_batch=spec["batch"])
         m = measure_faces(images, self.net)
         matches = self.criteria.matches(m)
+        kept = [i for i in range(len(recipes)) if matches[i]]  # only faces the filters keep are checked,
+        checked = dict(zip(kept, self.guard.check_each([images[i] for i in kept])))  # in one batch
         results = []
         for i, (position, seed, recipe) in enumerate(zip(task.positions, task.seeds, recipes)):
-            if matches[i]:  # dlib is the costly part: only faces the filters keep are checked
-                verdict, embeddings = self.guard.check_with_embeddings([images[i]])
+            if matches[i]:
+                verdict, embedding = checked[i]
             else:
-                verdict, embeddings = LookalikeVerdict(False, reason="left out by the filters"), [None]
+                verdict, embedding = LookalikeVerdict(False, reason="left out by the filters"), None
             status = "filter" if not matches[i] else "lookalike" if verdict.resembles else "written"
             file, sha = face_file(seed, spec["format"]), ""
             recipe_json = json.dumps(recipe.to_dict(), sort_keys=True)
             if status == "written":
                 target = self.incoming / Path(file).name
+                written: list = []
                 export_image(images[i], target, self.stamp, recipe, self.options, overwrite=True,
-                             xmp_extra={**verdict.xmp_fields(), "LibrarySpec": self.config.spec_sha256})
-                sha = file_pixel_sha256(target)
-            embedding = embeddings[0]
+                             xmp_extra={**verdict.xmp_fields(), "LibrarySpec": self.config.spec_sha256},
+                             on_pixels=written.append)
+                # a PNG holds the final pixels exactly; a JPEG or WebP is read back for what it holds
+                sha = pixel_sha256(np.asarray(written[0])) if spec["format"] == "png" else file_pixel_sha256(target)
             results.append(FaceResult(
                 position, seed, status, file, sha, recipe_json, float(m.age[i]), float(m.p_female[i]),
                 float(m.ita[i]), TONE_CATEGORIES[int(m.tone[i])], verdict.distance, verdict.nearest,

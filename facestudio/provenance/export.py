@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PIL import Image
 
@@ -170,8 +170,10 @@ def sidecar_document(stamp: Stamp, recipe: dict[str, Any] | None, file_name: str
 
 
 def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | None,
-                options: ExportOptions, xmp_extra: dict[str, str] | None = None) -> bytes:
-    """The bytes :func:`export_image` would write to ``path`` (no disk access)."""
+                options: ExportOptions, xmp_extra: dict[str, str] | None = None,
+                on_pixels: Callable[[Image.Image], None] | None = None) -> bytes:
+    """The bytes :func:`export_image` would write to ``path`` (no disk access); ``on_pixels``
+    is given the final pixels (what a PNG holds exactly) before they are encoded."""
     fmt = resolve_format(path, options)
     recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
     img = image if isinstance(image, Image.Image) else Image.fromarray(image)
@@ -180,6 +182,8 @@ def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | No
         pixels = final_pixels(img, options, stamp.model_sha256)
     except WatermarkError as exc:
         raise ExportError(f"cannot write {Path(path).name}: {exc}") from None
+    if on_pixels is not None:
+        on_pixels(pixels)
     xmp_extra = {**(xmp_extra or {}), WATERMARK_XMP: watermark_stamp(*pixels.size)}
     try:
         data = encode(pixels, fmt, stamp, recipe_dict, options.quality, options.lossless, xmp_extra,
@@ -196,7 +200,8 @@ def encode_file(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | No
 
 def export_image(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | None = None,
                  options: ExportOptions | None = None, overwrite: bool = False,
-                 xmp_extra: dict[str, str] | None = None) -> list[Path]:
+                 xmp_extra: dict[str, str] | None = None,
+                 on_pixels: Callable[[Image.Image], None] | None = None) -> list[Path]:
     """Write ``image`` to ``path`` with the stamp (and the sidecar when asked); returns the
     paths written. Raises :class:`ExportError` (one sentence) and leaves no partial file."""
     options = options or ExportOptions()
@@ -205,7 +210,7 @@ def export_image(image: Any, path: Path, stamp: Stamp, recipe: Recipe | dict | N
     check_writable_target(path, overwrite)
     if side is not None:
         check_writable_target(side, overwrite)
-    data = encode_file(image, path, stamp, recipe, options, xmp_extra)
+    data = encode_file(image, path, stamp, recipe, options, xmp_extra, on_pixels)
     recipe_dict = recipe.to_dict() if isinstance(recipe, Recipe) else recipe
     try:
         with atomic_write(path, overwrite) as tmp:
