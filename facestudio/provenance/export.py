@@ -49,24 +49,24 @@ class ExportOptions:
     factor that makes the image large enough for the invisible watermark (512 x 512 pixels);
     crop: "none", "square" (centred largest square) or "tight" (centred square, 80 % of the
     side); caption: a visible caption or None; sidecar: also write ``FILE.json`` with the
-    stamp and recipe; c2pa: sign a C2PA manifest with this certificate, or None."""
+    stamp and recipe; c2pa: sign a C2PA manifest with this certificate, or None; png_level:
+    the zlib level of a PNG (0-9)."""
 
     format: str | None = None
     quality: int = 95
     lossless: bool = False
-    png_level: int = 6  # zlib level of a PNG: 6 Pillow's default; the library writes 1 (measured)
     scale: int | None = SCALE_FOR_MARK
     crop: str = "none"
     caption: Caption | None = None
     sidecar: bool = False
     c2pa: C2paSigning | None = None
+    png_level: int = 6  # zlib level of a PNG: 6 Pillow's default; the library writes 1 (measured)
 
     def __post_init__(self):
         if self.crop not in CROPS:
             raise InvalidValueError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
-        if self.scale is SCALE_FOR_MARK:
-            pass
-        elif isinstance(self.scale, bool) or not isinstance(self.scale, int) or not 1 <= self.scale <= MAX_SCALE:
+        if self.scale is not SCALE_FOR_MARK and (isinstance(self.scale, bool) or not isinstance(self.scale, int)
+                                                 or not 1 <= self.scale <= MAX_SCALE):
             raise InvalidValueError(f"the scale must be a whole number from 1 to {MAX_SCALE}, got {self.scale!r}")
         if not 1 <= int(self.quality) <= 100:
             raise InvalidValueError(f"quality must be between 1 and 100, got {self.quality}")
