@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facestudio.errors import FacestudioError
+
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 MEANS = (122.782, 117.001, 104.298)  # dlib's input_rgb_image averages (R, G, B)
@@ -39,7 +41,7 @@ _LAYER = re.compile(rb"\x05con_4|\x07affine_|\x04fc_2")  # a name follows its le
 MAX_TENSOR_VALUES = 1 << 22  # the largest tensor in the file holds 590,080 values
 
 
-class WeightFileError(ValueError):
+class WeightFileError(FacestudioError, ValueError):
     """The recognition file is not the network this module knows; one sentence."""
 
 
