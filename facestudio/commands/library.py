@@ -83,16 +83,16 @@ def cmd_build(args) -> int:
     spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
-    shown = []  # the progress line ends before anything else is said, an error included
+    progress_shown = []  # the progress line ends before anything else is said, an error included
 
     def progress(report):
-        shown.append(True)
+        progress_shown.append(True)
         _progress(report)
     try:
         report = build_library(args.out, spec, config,
                                lambda: make_engine(args.engine, config, args.workers, args.ray_address), progress)
     finally:
-        if shown:
+        if progress_shown:
             print(file=sys.stderr)
     skipped = describe_skipped(report.skipped)
     fixed = (f"; removed {report.removed_orphans} unfinished files" if report.removed_orphans else "") + \
