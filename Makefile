@@ -38,9 +38,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(MAKE) system-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,cluster]'
-	$(BIN)/pip install -q --no-deps -c constraints.txt invisible-watermark
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -c "import cv2, imwatermark; from PySide6 import QtWidgets; QtWidgets.QApplication([])"
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,cluster,data]'
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -c "from PySide6 import QtWidgets; QtWidgets.QApplication([])"
 	touch $(STAMP)
 
 run: setup
@@ -53,7 +52,7 @@ bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_generator
 
 $(DIST_STAMP): $(STAMP)
-	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,cluster,dist]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,cluster,data,dist]'
 	touch $(DIST_STAMP)
 
 # The desktop app as one folder, built offline by PyInstaller from the installed

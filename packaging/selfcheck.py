@@ -83,7 +83,7 @@ def selfcheck(app_dir: Path, keep: Path | None = None, timeout: float = 300) -> 
         report = run([str(exe), "inspect", str(face)], env, 60).stdout
         if "AI-generated" not in report:
             raise CheckFailed("the rendered face carries no AI-generated disclosure")
-        if "found: made by facestudio" not in report:  # the build carries invisible-watermark, OpenCV and PyWavelets
+        if "found: made by facestudio" not in report:  # facestudio's own watermark (numpy)
             raise CheckFailed("the rendered face carries no invisible watermark")
         lookalike = next((line for line in report.splitlines() if line.startswith("lookalike")), "")
         if "no resemblance (training photos" not in lookalike:  # the build carries dlib, its models and the index

@@ -108,6 +108,7 @@ def without_watermark(monkeypatch):
     that compare a sheet's cells with the API's pixels; the mark has its own tests
     (tests/provenance/test_watermark.py)."""
     monkeypatch.setattr("facestudio.provenance.export.embed_watermark", lambda image, sha: image)
+    monkeypatch.setattr("facestudio.provenance.export.upscale_factor", lambda width, height: 1)  # the mark's size
 
 
 MEASURES_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "measures.json")

@@ -137,12 +137,24 @@ class LookalikeGuard:
         dlib found no face or is missing), measured once for both: the library compares
         its faces with each other by them. Embeddings are measured even when there is no
         index to compare them with."""
-        faces = list(faces)
-        embeddings: list[np.ndarray | None] = [None] * len(faces)
-        if self.embedder is not None:
-            embeddings = [self.embedder.measure(np.ascontiguousarray(p, dtype=np.uint8)).embedding for p in faces]
+        embeddings = self._embeddings(faces)
+        return self._verdict(embeddings), embeddings
+
+    def check_each(self, faces: Iterable[np.ndarray]) -> list[tuple[LookalikeVerdict, np.ndarray | None]]:
+        """:meth:`check_with_embeddings` of each face on its own, the faces measured in one
+        batch (the library checks a block of faces at once)."""
+        return [(self._verdict([e]), e) for e in self._embeddings(faces)]
+
+    def _embeddings(self, faces: Iterable[np.ndarray]) -> list[np.ndarray | None]:
+        faces = [np.ascontiguousarray(p, dtype=np.uint8) for p in faces]
+        if self.embedder is None:
+            return [None] * len(faces)
+        return [m.embedding for m in self.embedder.measure_many(faces)]
+
+    def _verdict(self, embeddings: list[np.ndarray | None]) -> LookalikeVerdict:
+        """The verdict over faces of these embeddings: the closest of them counts."""
         if not self.can_check:
-            return LookalikeVerdict(False, self.threshold, reason=self.reason, notes=tuple(self.notes)), embeddings
+            return LookalikeVerdict(False, self.threshold, reason=self.reason, notes=tuple(self.notes))
         count = found = 0
         best: dict[str, tuple[float, str] | None] = {"training": None, "against": None}
         for embedding in embeddings:
@@ -158,7 +170,7 @@ class LookalikeGuard:
         return LookalikeVerdict(True, self.threshold, count, found,
                                 None if t is None else round(t[0], 4), None if t is None else t[1],
                                 None if a is None else round(a[0], 4), None if a is None else a[1],
-                                notes=tuple(self.notes)), embeddings
+                                notes=tuple(self.notes))
 
 
 def guard_for_model(model_sha256: str, index_path: Path | None, against: Path | None = None,

@@ -14,6 +14,11 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 # A grid or mix sheet holds at most this many faces: checked before anything is allocated.
 MAX_SHEET_FACES = 4096
+MAX_EXPORT_SCALE = 8
+SCALE_HELP = ("the file's size: 'mark' (default) Lanczos-upscales by the smallest whole factor that makes the "
+              "image 512 x 512 pixels, large enough for the invisible watermark to survive resizing and "
+              "cropping (x4 for a 128 px model); 1 writes the model's own pixels (a file under 256 x 256 "
+              "carries no watermark and says so in its stamp); 2 to 8 Lanczos-upscale by that factor")
 
 
 class UserError(FacestudioError):
@@ -40,12 +45,30 @@ def export_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--artist", default="", help="creator stamped into the file (dc:creator, EXIF Artist)")
     sp.add_argument("--attribution", default=None, help="credit line (default: the model card's)")
     sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
-    sp.add_argument("--scale", type=int, default=1, help="integer Lanczos upscale factor (default 1)")
+    scale_arg(sp)
     sp.add_argument("--allow-lookalike", action="store_true",
                     help="write a face even when it resembles a training photo (or one of --against); "
                          "the verdict is recorded in the file")
     sp.add_argument("--against", default=None, metavar="DIR",
                     help="also refuse faces that resemble a photo in DIR (people who must not appear)")
+
+
+def export_scale(text: str) -> int | None:
+    """``--scale``: ``"mark"`` -> None (large enough for the watermark), ``"1"``-``"8"`` -> the
+    factor; anything else is a :class:`UserError` (``main`` converts it before any work)."""
+    if text.strip().lower() == "mark":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_EXPORT_SCALE:
+        raise UserError(f"--scale {text!r} is not a size: use mark or a whole number from 1 to {MAX_EXPORT_SCALE}")
+    return value
+
+
+def scale_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--scale", default="mark", metavar="{mark,1-8}", help=SCALE_HELP)
 
 
 def parse_layer_list(text: str, num_ws: int) -> list[int]:

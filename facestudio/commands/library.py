@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.commands.arguments import UserError, model_arg
+from facestudio.commands.arguments import UserError, model_arg, scale_arg
 from facestudio.shown_text import json_safe, shown
 
 ENGINES = ("local", "ray")
@@ -75,7 +75,7 @@ def cmd_build(args) -> int:
     from facestudio.library.build import build_library, describe_skipped
     from facestudio.library.engines import check_workers, make_engine
     from facestudio.library.worker import WorkerConfig
-    from facestudio.provenance.export import ExportOptions
+    from facestudio.provenance.export import ExportOptions, exported_size
     if args.engine != "ray" and args.ray_address:
         raise UserError("--ray-address joins a Ray cluster; use it with --engine ray")
     check_workers(args.workers)
@@ -85,14 +85,21 @@ def cmd_build(args) -> int:
         import_ray()
     request = _request(args)
     g = load_model(args.model)
-    _check_face_size(g.resolution * args.scale)
+    _check_face_size(exported_size(g.resolution, g.resolution, ExportOptions(scale=args.scale))[0])
     spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
-    report = build_library(args.out, spec, config,
-                           lambda: make_engine(args.engine, config, args.workers, args.ray_address), _progress)
-    if report.decided:
-        print(file=sys.stderr)
+    progress_shown = []  # the progress line ends before anything else is said, an error included
+
+    def progress(report):
+        progress_shown.append(True)
+        _progress(report)
+    try:
+        report = build_library(args.out, spec, config,
+                               lambda: make_engine(args.engine, config, args.workers, args.ray_address), progress)
+    finally:
+        if progress_shown:
+            print(file=sys.stderr)
     skipped = describe_skipped(report.skipped)
     fixed = (f"; removed {report.removed_orphans} unfinished files" if report.removed_orphans else "") + \
             (f"; made {report.restored} missing files again" if report.restored else "")
@@ -195,8 +202,9 @@ def cmd_info(args) -> int:
     spec = s["spec"]
     print(f"library {shown(args.lib)}: {s['faces']:,} of {s['asked_for']:,} faces"
           f"{'' if s['complete'] else ' (unfinished: run the same build command to finish it)'}")
+    size = "at the mark size" if spec["scale"] is None else f"x{spec['scale']}"
     print(f"  model {shown(spec['model_name'])} (sha256 {shown(spec['model_sha256'][:12])}), psi {spec['psi']}, "
-          f"{spec['format'].upper()} x{spec['scale']}, {s['seeds_decided']:,} seeds decided")
+          f"{spec['format'].upper()} {size}, {s['seeds_decided']:,} seeds decided")
     print("  skipped: " + ", ".join(f"{n:,} {k}" for k, n in s["skipped"].items()))
     look = s["lookalike"]
     if look["checked"]:
@@ -214,17 +222,17 @@ def cmd_info(args) -> int:
 VERIFY_COLUMNS = ("position", "seed", "file", "model_sha256", "pixel_sha256")
 
 
-def verify_library(lib: Path) -> tuple[int, list[str]]:
+def verify_library(lib: Path, threads: int | None = None) -> tuple[int, list[str]]:
     """Check every face: its row names a face file of the library (relative, inside
     ``faces/``: any other name is a problem and is never opened), the file is a regular file
     there, its pixels give the row's hash, it carries the stamp (of the library's model) and
     the watermark; and no face file lacks a row. Returns the number of faces checked and one
-    sentence per problem, every name shown escaped."""
+    sentence per problem, every name shown escaped, in the catalogue's order. The files are
+    read in ``threads`` threads (default: one per CPU; decoding, hashing and the mark's FFTs
+    release the GIL), each decoded once."""
+    from concurrent.futures import ThreadPoolExecutor
     from facestudio.library.build import check_confined, library_files
-    from facestudio.library.catalog import file_pixel_sha256
     from facestudio.library.spec import MAX_COUNT
-    from facestudio.library.worker import is_face_file
-    from facestudio.provenance.reader import read_provenance
     lib = Path(lib)
     with _open(lib) as catalog:
         if catalog.face_count() > MAX_COUNT:
@@ -232,35 +240,45 @@ def verify_library(lib: Path) -> tuple[int, list[str]]:
                             "catalogue is damaged")
         rows = catalog.columns(VERIFY_COLUMNS)
     check_confined(lib)
-    problems = []
-    for position, seed, file, model_sha256, pixel_sha256 in rows:
-        name = shown(file)
-        if not is_face_file(file):
-            problems.append(f"the face at position {position} (seed {seed}) names {name}, which is not a face file "
-                            "of the library; it is not opened.")
-            continue
-        path = lib / file
-        if path.is_symlink() or (os.path.lexists(path) and not path.is_file()):
-            problems.append(f"{name} (seed {seed}) is a link or not a regular file; it is not opened.")
-            continue
-        if not path.is_file():
-            problems.append(f"{name} (seed {seed}) is missing.")
-            continue
-        try:
-            if file_pixel_sha256(path) != pixel_sha256:
-                problems.append(f"{name} (seed {seed}) does not hold the pixels catalogued (its hash differs).")
-                continue
-            prov = read_provenance(path)
-        except (OSError, ValueError) as exc:
-            problems.append(f"{name} (seed {seed}) cannot be read ({shown(exc)}).")
-            continue
-        if not prov.is_stamped or prov.model_sha256 != model_sha256:
-            problems.append(f"{name} (seed {seed}) lacks the provenance stamp of the library's model.")
-        if not prov.watermark.found:
-            problems.append(f"{name} (seed {seed}) carries no watermark.")
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+        problems = [p for face in pool.map(lambda row: _verify_face(lib, *row), rows, chunksize=16) for p in face]
     extra = library_files(lib) - {r[2] for r in rows}
     problems += [f"{shown(name)} is not in the catalogue." for name in sorted(extra)]
     return len(rows), problems
+
+
+def _verify_face(lib: Path, position: int, seed: int, file: str, model_sha256: str, pixel_sha256: str) -> list[str]:
+    """The problems of one catalogued face (none: an empty list)."""
+    from facestudio.image_limits import open_bounded_image
+    from facestudio.library.catalog import MAX_FACE_BYTES, MAX_FACE_PIXELS
+    from facestudio.library.catalog import pixel_sha256 as hash_pixels
+    from facestudio.library.worker import is_face_file
+    from facestudio.provenance.reader import read_provenance
+    name = shown(file)
+    if not is_face_file(file):
+        return [f"the face at position {position} (seed {seed}) names {name}, which is not a face file of the "
+                "library; it is not opened."]
+    path = lib / file
+    if path.is_symlink() or (os.path.lexists(path) and not path.is_file()):
+        return [f"{name} (seed {seed}) is a link or not a regular file; it is not opened."]
+    if not path.is_file():
+        return [f"{name} (seed {seed}) is missing."]
+    try:
+        with open_bounded_image(path, "the face file", MAX_FACE_PIXELS, MAX_FACE_BYTES):
+            pass  # its size and pixel count bounded before anything is decoded
+        prov = read_provenance(path, keep_pixels=True)  # decoded once: the hash, the stamp, the mark
+    except (OSError, ValueError) as exc:
+        return [f"{name} (seed {seed}) cannot be read ({shown(exc)})."]
+    if prov.pixels is None:
+        return [f"{name} (seed {seed}) cannot be read ({shown(prov.watermark.reason)})."]
+    if hash_pixels(prov.pixels) != pixel_sha256:
+        return [f"{name} (seed {seed}) does not hold the pixels catalogued (its hash differs)."]
+    problems = []
+    if not prov.is_stamped or prov.model_sha256 != model_sha256:
+        problems.append(f"{name} (seed {seed}) lacks the provenance stamp of the library's model.")
+    if not prov.watermark.found:
+        problems.append(f"{name} (seed {seed}) carries no watermark.")
+    return problems
 
 
 def cmd_verify(args) -> int:
@@ -316,7 +334,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local one)")
     sp.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
     sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
-    sp.add_argument("--scale", type=int, default=1, help="integer Lanczos upscale factor (default 1)")
+    scale_arg(sp)
     sp.set_defaults(func=cmd_build)
     sp = lsub.add_parser("info", help="counts and the audit's distributions of a library")
     sp.add_argument("lib", type=Path)

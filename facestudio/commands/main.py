@@ -16,7 +16,7 @@ import traceback
 from facestudio import __version__
 from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
                                  interpolate, library, lookalike, models, train)
-from facestudio.commands.arguments import EXIT_FAILED, UserError
+from facestudio.commands.arguments import EXIT_FAILED, UserError, export_scale
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
 
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "psi", None) is not None:  # every command that truncates, before any work
             from facestudio.latent.recipe import check_psi
             check_psi(args.psi)
+        if isinstance(getattr(args, "scale", None), str):  # an export's --scale: mark or a factor
+            args.scale = export_scale(args.scale)
         _threads(args.threads)
         return args.func(args)
     except FacestudioError as exc:

@@ -55,7 +55,7 @@ class LibrarySpec:
     psi: float = 0.7
     format: str = "png"
     quality: int = 95
-    scale: int = 1
+    scale: int | None = None  # None: large enough for the watermark (see ExportOptions)
     age: tuple[float, float] | None = None
     gender: str | None = None
     tone: int | None = None
@@ -156,7 +156,7 @@ def read_seeds_file(path: Path) -> tuple[int, ...]:
 
 # what `library info` shows of a stored spec, with the types it must have
 STORED_FIELDS = {"count": int, "model_sha256": str, "model_name": str, "psi": (int, float), "format": str,
-                 "scale": int}
+                 "scale": (int, type(None))}  # scale None: large enough for the watermark
 
 
 def read_stored_spec(stored_json: str | None, where: Path) -> dict:
@@ -177,10 +177,10 @@ def read_stored_spec(stored_json: str | None, where: Path) -> dict:
         raise LibrarySpecError(f"{damaged}: it is a {type(spec).__name__}, not a JSON object")
     for key, kind in STORED_FIELDS.items():
         value = spec.get(key)
-        if isinstance(value, bool) or not isinstance(value, kind):
+        if key not in spec or isinstance(value, bool) or not isinstance(value, kind):
             raise LibrarySpecError(f"{damaged}: its {key} is missing or not a {getattr(kind, '__name__', 'number')}")
     if (not 1 <= spec["count"] <= MAX_COUNT or spec["format"] not in FORMATS or not math.isfinite(spec["psi"])
-            or not 1 <= spec["scale"] <= MAX_SCALE):
+            or spec["scale"] is not None and not 1 <= spec["scale"] <= MAX_SCALE):
         raise LibrarySpecError(f"{damaged}: its count, format, psi or scale is out of range")
     return spec
 

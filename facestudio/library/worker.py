@@ -25,6 +25,9 @@ from facestudio.library.catalog import MEASURE_COLUMNS
 INCOMING = ".incoming"
 FACES = "faces"
 SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+# zlib level of the library's PNGs: 1 encodes a 512 px face about 7 times faster than Pillow's
+# default 6 for files about a fifth larger (docs/benchmarks.md); the pixels are the same
+LIBRARY_PNG_LEVEL = 1
 
 
 # the only names face_file gives: what a catalogue row's ``file`` must be (relative, normalised, inside faces/)
@@ -114,7 +117,7 @@ class FaceWorker:
         self.measurer = _measurer(self.net, required=bool(self.criteria.bounds))
         self.stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256)
         self.options = ExportOptions(format="jpeg" if spec["format"] == "jpg" else spec["format"],
-                                     quality=spec["quality"], scale=spec["scale"])
+                                     quality=spec["quality"], scale=spec["scale"], png_level=LIBRARY_PNG_LEVEL)
         self.incoming = Path(config.library) / INCOMING
 
     def memory_bytes(self) -> int:
@@ -130,7 +133,7 @@ class FaceWorker:
         from facestudio.analysis.lookalike_guard import LookalikeVerdict
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
         from facestudio.latent.recipe import Recipe
-        from facestudio.library.catalog import file_pixel_sha256
+        from facestudio.library.catalog import file_pixel_sha256, pixel_sha256
         from facestudio.provenance.export import export_image
         g, spec = self.renderer.generator, self.spec
         recipes = [Recipe(g.sha256, seed, psi=spec["psi"], model_name=g.name) for seed in task.seeds]
@@ -139,21 +142,25 @@ class FaceWorker:
         if self.measurer is not None:  # the faces the cheap filters keep, whose rows store the measures
             m = with_face_measures(m, images, self.measurer, self.criteria.matches_classified(m))
         matches = self.criteria.matches(m)
+        kept = [i for i in range(len(recipes)) if matches[i]]  # only faces the filters keep are checked,
+        checked = dict(zip(kept, self.guard.check_each([images[i] for i in kept])))  # in one batch
         results = []
         for i, (position, seed, recipe) in enumerate(zip(task.positions, task.seeds, recipes)):
-            if matches[i]:  # dlib is the costly part: only faces the filters keep are checked
-                verdict, embeddings = self.guard.check_with_embeddings([images[i]])
+            if matches[i]:
+                verdict, embedding = checked[i]
             else:
-                verdict, embeddings = LookalikeVerdict(False, reason="left out by the filters"), [None]
+                verdict, embedding = LookalikeVerdict(False, reason="left out by the filters"), None
             status = "filter" if not matches[i] else "lookalike" if verdict.resembles else "written"
             file, sha = face_file(seed, spec["format"]), ""
             recipe_json = json.dumps(recipe.to_dict(), sort_keys=True)
             if status == "written":
                 target = self.incoming / Path(file).name
+                written: list = []
                 export_image(images[i], target, self.stamp, recipe, self.options, overwrite=True,
-                             xmp_extra={**verdict.xmp_fields(), "LibrarySpec": self.config.spec_sha256})
-                sha = file_pixel_sha256(target)
-            embedding = embeddings[0]
+                             xmp_extra={**verdict.xmp_fields(), "LibrarySpec": self.config.spec_sha256},
+                             on_pixels=written.append)
+                # a PNG holds the final pixels exactly; a JPEG or WebP is read back for what it holds
+                sha = pixel_sha256(np.asarray(written[0])) if spec["format"] == "png" else file_pixel_sha256(target)
             results.append(FaceResult(
                 position, seed, status, file, sha, recipe_json, float(m.age[i]), float(m.p_female[i]),
                 float(m.ita[i]), TONE_CATEGORIES[int(m.tone[i])], verdict.distance, verdict.nearest,

@@ -82,10 +82,11 @@ def build_exif(stamp: Stamp) -> Image.Exif:
 
 
 def encode(image: Image.Image, fmt: str, stamp: Stamp, recipe: dict[str, Any] | None = None,
-           quality: int = 95, lossless: bool = False, xmp_extra: dict[str, str] | None = None) -> bytes:
+           quality: int = 95, lossless: bool = False, xmp_extra: dict[str, str] | None = None,
+           png_level: int = 6) -> bytes:
     """``image`` (RGB) encoded as ``fmt`` ("png", "jpeg", "webp") with the whole stamp.
 
-    quality: 1-100 for JPEG and lossy WebP; lossless: WebP only.
+    quality: 1-100 for JPEG and lossy WebP; lossless: WebP only; png_level: zlib level 0-9.
     """
     if fmt not in FORMATS:
         raise InvalidValueError(f"cannot write the format {fmt!r}: use png, jpeg or webp")
@@ -99,7 +100,7 @@ def encode(image: Image.Image, fmt: str, stamp: Stamp, recipe: dict[str, Any] | 
         info.add_itxt(PNG_XMP_KEY, xmp.decode("utf-8"), lang="", tkey="", zip=False)
         for key, value in png_text(stamp).items():
             info.add_text(key, value)  # Pillow falls back to iTXt for non-Latin-1 text
-        image.save(buffer, format="PNG", pnginfo=info)
+        image.save(buffer, format="PNG", pnginfo=info, compress_level=int(png_level))
     elif fmt == "jpeg":
         image.save(buffer, format="JPEG", quality=int(quality), exif=build_exif(stamp).tobytes(), xmp=xmp)
     else:

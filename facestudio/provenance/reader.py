@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facestudio.bounded_json import JsonError, loads_bounded
@@ -68,6 +69,8 @@ class Provenance:
     png_text: dict[str, str] = field(default_factory=dict)
     c2pa: dict[str, Any] | None = None
     watermark: WatermarkResult = field(default_factory=lambda: WatermarkResult(False))
+    watermark_stamp: str | None = None  # what the stamp says of the mark (e.g. a file too small for it)
+    pixels: Any = field(default=None, repr=False)  # uint8 RGB [H, W, 3] when read_provenance(keep_pixels=True)
     lookalike: dict[str, str] = field(default_factory=dict)  # the export's lookalike check, as stamped
     problems: list[str] = field(default_factory=list)
 
@@ -89,7 +92,7 @@ class Provenance:
             "creator_tool": self.creator_tool, "created": self.created,
             "model": {"name": self.model_name, "sha256": self.model_sha256},
             "recipe": self.recipe, "recipe_source": self.recipe_source,
-            "c2pa": self.c2pa, "watermark": self.watermark.as_dict(), "lookalike": self.lookalike or None,
+            "c2pa": self.c2pa, "watermark": {**self.watermark.as_dict(), "stamp_says": self.watermark_stamp}, "lookalike": self.lookalike or None,
             "exif": self.exif, "png_text": self.png_text, "problems": self.problems,
         }
 
@@ -156,9 +159,11 @@ def _xmp_recipe(text: str, problems: list[str]) -> dict[str, Any] | None:
     return doc
 
 
-def read_provenance(path: Path) -> Provenance:
+def read_provenance(path: Path, keep_pixels: bool = False) -> Provenance:
     """Everything ``path`` says about itself. Raises :class:`ProvenanceReadError` for a file
-    that is missing or not an image PNG / JPEG / WebP (or another format Pillow knows)."""
+    that is missing or not an image PNG / JPEG / WebP (or another format Pillow knows).
+    keep_pixels: also keep the decoded pixels (``Provenance.pixels``), decoded once for the
+    watermark and the caller (``library verify`` hashes them)."""
     path = Path(path)
     if not path.is_file():
         raise ProvenanceReadError(f"cannot read {path}: there is no such file")
@@ -172,8 +177,11 @@ def read_provenance(path: Path) -> Provenance:
             exif = _read_exif(img) if fmt in ("JPEG", "WEBP", "PNG") else {}
             png_text = {k: str(v) for k, v in getattr(img, "text", {}).items() if k != PNG_XMP_KEY} \
                 if fmt == "PNG" else {}
+            pixels = None
             try:  # in the pixels: there after every metadata is stripped
-                watermark = detect(img)
+                if keep_pixels:
+                    pixels = np.asarray(img.convert("RGB"))
+                watermark = detect(img if pixels is None else pixels)
             except OSError as exc:  # e.g. truncated pixel data: the metadata is still worth reporting
                 watermark = WatermarkResult(False, reason=f"the pixels cannot be decoded ({exc})")
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
@@ -181,7 +189,7 @@ def read_provenance(path: Path) -> Provenance:
     except Image.DecompressionBombError:
         raise ProvenanceReadError(f"cannot read {path}: it declares more than {2 * Image.MAX_IMAGE_PIXELS} "
                                   "pixels, far more than any face image, so it is not opened") from None
-    prov = Provenance(path, fmt, size, exif=exif, png_text=png_text, watermark=watermark)
+    prov = Provenance(path, fmt, size, exif=exif, png_text=png_text, watermark=watermark, pixels=pixels)
     if xmp_raw:
         try:
             prov.xmp = parse_xmp(xmp_raw)
@@ -200,6 +208,7 @@ def read_provenance(path: Path) -> Provenance:
     prov.created = x.get("xmp:CreateDate")
     prov.model_name = x.get("facestudio:ModelName")
     prov.model_sha256 = x.get("facestudio:ModelSHA256")
+    prov.watermark_stamp = x.get("facestudio:Watermark")
     prov.lookalike = {k[len(LOOKALIKE_PREFIX):]: v for k, v in x.items() if k.startswith(LOOKALIKE_PREFIX)}
     if x.get("facestudio:Recipe"):
         prov.recipe = _xmp_recipe(x["facestudio:Recipe"], prov.problems)
@@ -248,6 +257,7 @@ def format_report(prov: Provenance) -> str:
         ("model", model),
         ("C2PA", c2pa),
         ("watermark", prov.watermark.describe()),
+        ("mark stamp", prov.watermark_stamp),
         ("lookalike", prov.lookalike.get("Check")),
         ("recipe", json.dumps(prov.recipe, sort_keys=True) if prov.recipe is not None else "none"),
     ]

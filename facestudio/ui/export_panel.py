@@ -17,10 +17,14 @@ from facestudio.provenance.batch import DEFAULT_PATTERN
 from facestudio.provenance.c2pa_sign import ALGORITHMS, INSTALL_HINT, C2paSigning, c2pa_available
 from facestudio.provenance.caption import DEFAULT_CAPTION
 from facestudio.provenance.terms import default_template_id
-from facestudio.provenance.watermark import MIN_SIDE as WATERMARK_SIDE, upscale_factor
+from facestudio.provenance.export import SCALE_FOR_MARK, cropped_size, exported_size, scale_factor
+from facestudio.provenance.watermark import MIN_SIDE as WATERMARK_SIDE, mark_note
 
 FORMATS = (("PNG", "png", ".png"), ("JPEG", "jpeg", ".jpg"), ("WebP", "webp", ".webp"))
 CROPS = (("Full frame", "none"), ("Square", "square"), ("Tight square (80 %)", "tight"))
+# the export's size: (label, data); "mark" is ExportOptions' SCALE_FOR_MARK, the rest a Lanczos factor
+SIZES = (("Large enough for the mark", "mark"), ("Native (the model's pixels)", "1"),
+         ("× 2 (Lanczos)", "2"), ("× 4 (Lanczos)", "4"))
 
 
 def _form(title: str, parent: QtWidgets.QVBoxLayout) -> QtWidgets.QFormLayout:
@@ -103,19 +107,26 @@ class ExportPanel(QtWidgets.QScrollArea):
             self.format_combo.addItem(label, fmt)
         self.quality_spin = QtWidgets.QSpinBox(minimum=1, maximum=100, value=95)
         self.lossless_check = QtWidgets.QCheckBox("Lossless (WebP)")
-        self.scale_spin = QtWidgets.QSpinBox(minimum=1, maximum=8, value=1, suffix=" ×")
+        self.size_combo = QtWidgets.QComboBox()
+        for label, data in SIZES:
+            self.size_combo.addItem(label, data)
+        self.size_combo.setToolTip(f"Large enough for the mark: upscaled (Lanczos) by the smallest whole factor "
+                                   f"that makes the face {WATERMARK_SIDE} × {WATERMARK_SIDE} pixels, so its "
+                                   f"invisible watermark survives resizing and cropping. Native: the model's own "
+                                   f"pixels (a file too small for the mark says so in its stamp). × 2, × 4: "
+                                   f"Lanczos-upscaled by that factor.")
         self.crop_combo = QtWidgets.QComboBox()
         for label, crop in CROPS:
             self.crop_combo.addItem(label, crop)
         self.size_label = QtWidgets.QLabel("")
         self.size_label.setWordWrap(True)
         self.size_label.setToolTip(f"Every export carries an invisible watermark (facestudio and the model's "
-                                   f"sha256 prefix) in its pixels; an image under {WATERMARK_SIDE} × "
-                                   f"{WATERMARK_SIDE} pixels is Lanczos-upscaled to carry it.")
+                                   f"sha256 prefix) in its pixels; it survives resizing and cropping in an "
+                                   f"image of {WATERMARK_SIDE} × {WATERMARK_SIDE} pixels or more.")
         f.addRow("Format", self.format_combo)
         f.addRow("Quality", self.quality_spin)
         f.addRow("", self.lossless_check)
-        f.addRow("Upscale (Lanczos)", self.scale_spin)
+        f.addRow("Size", self.size_combo)
         f.addRow("Crop", self.crop_combo)
         f.addRow("Output size", self.size_label)
 
@@ -209,7 +220,7 @@ class ExportPanel(QtWidgets.QScrollArea):
 
     # --- state -----------------------------------------------------------------------------
     # the terms template is not remembered: each model's card chooses it (set_model)
-    _PERSISTED = ("format_combo", "quality_spin", "lossless_check", "scale_spin", "crop_combo", "artist_edit",
+    _PERSISTED = ("format_combo", "quality_spin", "lossless_check", "size_combo", "crop_combo", "artist_edit",
                   "caption_check", "caption_edit", "corner_combo", "opacity_slider",
                   "sidecar_check", "c2pa_check", "cert_edit", "key_edit", "alg_combo", "pattern_edit",
                   "sheet_check")
@@ -238,15 +249,24 @@ class ExportPanel(QtWidgets.QScrollArea):
         for w in (self.cert_edit, self.key_edit, self.alg_combo):
             w.setEnabled(signing)
         if self.resolution:
-            side = self.resolution if self.crop_combo.currentData() != "tight" else round(self.resolution * 0.8)
-            side *= self.scale_spin.value()
-            factor = upscale_factor(side, side)  # the watermark's own upscale of a small image
-            note = f" (× {factor} more: the invisible watermark needs {WATERMARK_SIDE} px)" if factor > 1 else ""
-            self.size_label.setText(f"{side * factor} × {side * factor} px{note}")
+            options = ExportOptions(scale=self.scale(), crop=self.crop_combo.currentData())
+            w, h = exported_size(self.resolution, self.resolution, options)
+            factor = scale_factor(*cropped_size(self.resolution, self.resolution, options.crop), options)
+            note = mark_note(w, h)
+            if note:
+                note = f": {note}"
+            elif options.scale is SCALE_FOR_MARK and factor > 1:
+                note = f" (× {factor}: large enough for the invisible watermark)"
+            self.size_label.setText(f"{w} × {h} px{note or ''}")
         try:
             self.terms_preview.setText(self.stamp().terms)
         except ValueError as exc:
             self.terms_preview.setText(str(exc))
+
+    def scale(self) -> int | None:
+        """The chosen size as :class:`ExportOptions`' scale."""
+        data = self.size_combo.currentData()
+        return SCALE_FOR_MARK if data == "mark" else int(data)
 
     def _save(self) -> None:
         s = self.settings
@@ -323,6 +343,6 @@ class ExportPanel(QtWidgets.QScrollArea):
                 raise ValueError("C2PA signing needs a certificate chain and a private key (PEM files)")
             c2pa = C2paSigning(Path(self.cert_edit.text()), Path(self.key_edit.text()), self.alg_combo.currentText())
         return ExportOptions(format=self.format, quality=self.quality_spin.value(),
-                             lossless=self.lossless_check.isChecked(), scale=self.scale_spin.value(),
+                             lossless=self.lossless_check.isChecked(), scale=self.scale(),
                              crop=self.crop_combo.currentData(), caption=caption,
                              sidecar=self.sidecar_check.isChecked() if sidecar is None else sidecar, c2pa=c2pa)

@@ -1,22 +1,29 @@
 """Stock library throughput: faces/s of whole builds, per-face cost of each stage, memory per
-worker, and the catalogue's cost per face.
+worker, the catalogue's cost per face, and the speed of ``library verify``.
 
-* Builds of ``--count`` faces (default 100) of the bundled 64 px model with the local engine
-  (1 and 2 workers) and the Ray engine (2 actors on a local 2-CPU cluster), wall time from
-  the command's start (engine start included) and the steady rate after the first block.
-* Stages, one face at a time in this process on one thread, for the 64 px model and, when
-  ``--model128`` is given (a native model folder or a 128 px training state, e.g.
-  ``git show 0f569e8:checkpoints/faces128.pt``), for 128 px: render (in blocks of 8), attribute measurement,
-  lookalike check with the identity embedding, stamped and watermarked export, pixel hash.
+* Builds of ``--count`` faces (default 100) of the bundled model with the engines of
+  ``--builds`` (default ``local:1,local:2,ray:2``: the local engine with 1 and 2 workers, the
+  Ray engine with 2 actors on a local 2-CPU cluster), wall time from the command's start
+  (engine start included) and the steady rate after the first block; then ``library verify``
+  of each library, timed, and the kept and skipped seeds' digest (equal digests: the same
+  decisions, whatever the speed).
+* Stages, one face at a time in this process on one thread, for the bundled model and, when
+  ``--model128`` is given (a native model folder or a training state), for that one: render
+  (in blocks of 8), attribute measurement, lookalike check with the identity embedding (dlib's
+  detector and recognition network, split), stamped and watermarked export, pixel hash. The
+  table is printed in Markdown; ``--json`` keeps everything.
 * Catalogue: ``--catalog-rows`` rows (default 20,000) committed in blocks of 8.
 
-Run: ``.venv/bin/python tests/benchmarks/library_throughput.py [--count 100] [--json OUT]``
-Not part of the test suite: timings depend on the machine and its load.
+Run: ``nice .venv/bin/python tests/benchmarks/library_throughput.py [--count 400] [--builds local:2]``;
+the figures before issue 35 come from the same script run on the commit before it (see
+docs/benchmarks.md). Not part of the test suite: timings depend on the machine and its load,
+so the load average is printed with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -29,7 +36,7 @@ import numpy as np
 import torch
 
 from facestudio.library.build import build_library
-from facestudio.library.catalog import Catalog, FaceRow, file_pixel_sha256
+from facestudio.library.catalog import Catalog, FaceRow, file_pixel_sha256, pixel_sha256
 from facestudio.library.engines import RayEngine, make_engine
 from facestudio.library.spec import LibrarySpec
 from facestudio.library.worker import FaceWorker, WorkerConfig
@@ -48,6 +55,28 @@ def spec_of(model: str | None, count: int) -> tuple[LibrarySpec, WorkerConfig]:
     g = open_renderer(model).generator
     spec = LibrarySpec(count=count, model_sha256=g.sha256, model_name=g.name, max_tries=max(2000, 20 * count))
     return spec, g
+
+
+def decisions_digest(lib: Path) -> str:
+    """sha256 of the kept seeds and the skipped seeds with their reasons, in position order."""
+    import hashlib
+    import sqlite3
+    con = sqlite3.connect(f"file:{lib / 'catalog.sqlite'}?mode=ro", uri=True)
+    try:
+        kept = con.execute("SELECT position, seed FROM faces ORDER BY position").fetchall()
+        skipped = con.execute("SELECT position, seed, reason FROM skipped ORDER BY position").fetchall()
+    finally:
+        con.close()
+    return hashlib.sha256(repr((kept, skipped)).encode()).hexdigest()[:16]
+
+
+def timed_verify(lib: Path) -> dict:
+    from facestudio.commands.library import verify_library
+    began = time.perf_counter()
+    count, problems = verify_library(lib)
+    seconds = time.perf_counter() - began
+    return {"verify_s": round(seconds, 1), "verify_faces_per_s": round(count / max(seconds, 1e-9), 1),
+            "verify_problems": len(problems)}
 
 
 def timed_build(engine: str, workers: int, count: int, model: str | None, folder: Path) -> dict:
@@ -72,9 +101,12 @@ def timed_build(engine: str, workers: int, count: int, model: str | None, folder
     wall = time.perf_counter() - began
     first_t, first_n = marks[0]
     steady = (report.added - first_n) / max(1e-9, marks[-1][0] - first_t)
-    return {"engine": engine, "workers": workers, "faces": report.added, "wall_s": round(wall, 1),
-            "faces_per_s": round(report.added / wall, 3), "steady_faces_per_s": round(steady, 3),
-            "worker_rss_mb": [round(m / 2**20) for m in memory]}
+    files = [p for p in (lib / "faces").rglob("*") if p.is_file()]
+    return {"engine": engine, "workers": workers, "faces": report.added, "seeds_decided": report.decided,
+            "wall_s": round(wall, 1), "faces_per_s": round(report.added / wall, 3),
+            "steady_faces_per_s": round(steady, 3), "worker_rss_mb": [round(m / 2**20) for m in memory],
+            "mean_file_kb": round(sum(p.stat().st_size for p in files) / max(1, len(files)) / 1024),
+            "decisions": decisions_digest(lib), "load": os.getloadavg()[0], **timed_verify(lib)}
 
 
 def worker_memory(engine) -> list[int]:
@@ -103,17 +135,22 @@ def stage_costs(model: str | None, faces: int, folder: Path) -> dict:
         t = time.perf_counter()
         measure_faces(images, worker.net)
         totals["measure"] += time.perf_counter() - t
-        for image, recipe in zip(images, recipes):
-            t = time.perf_counter()
-            verdict, _ = worker.guard.check_with_embeddings([image])
-            totals["lookalike_and_embedding"] += time.perf_counter() - t
+        t = time.perf_counter()  # the block's faces checked in one batch, as a worker does
+        if hasattr(worker.guard, "check_each"):
+            verdicts = [v for v, _ in worker.guard.check_each(images)]
+        else:  # before issue 35: one face at a time
+            verdicts = [worker.guard.check_with_embeddings([image])[0] for image in images]
+        totals["lookalike_and_embedding"] += time.perf_counter() - t
+        for image, recipe, verdict in zip(images, recipes, verdicts):
             path = lib / ".incoming" / f"seed-{recipe.seed}.png"
+            written: list = []
+            extra = {"on_pixels": written.append} if "on_pixels" in inspect.signature(export_image).parameters else {}
             t = time.perf_counter()
             export_image(image, path, worker.stamp, recipe, worker.options, overwrite=True,
-                         xmp_extra=verdict.xmp_fields())
+                         xmp_extra=verdict.xmp_fields(), **extra)
             totals["export"] += time.perf_counter() - t
-            t = time.perf_counter()
-            file_pixel_sha256(path)
+            t = time.perf_counter()  # as a worker does: a PNG's pixels in memory (before issue 35: read back)
+            pixel_sha256(np.asarray(written[0])) if written else file_pixel_sha256(path)
             totals["pixel_hash"] += time.perf_counter() - t
         done += len(seeds)
     per_face = {k: round(1000 * v / done, 1) for k, v in totals.items()}
@@ -157,6 +194,8 @@ def main() -> None:
     p.add_argument("--catalog-rows", type=int, default=20_000)
     p.add_argument("--model128", default=None)
     p.add_argument("--skip-builds", action="store_true")
+    p.add_argument("--skip-stages", action="store_true")
+    p.add_argument("--builds", default="local:1,local:2,ray:2", help="engine:workers, comma-separated")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -165,23 +204,44 @@ def main() -> None:
     try:
         out["catalog"] = catalog_cost(args.catalog_rows, folder)
         print(json.dumps(out["catalog"]), file=sys.stderr)
-        out["stages"] = [stage_costs(None, args.stage_faces, folder)]
-        print(json.dumps(out["stages"][-1]), file=sys.stderr)
+        out["stages"] = [] if args.skip_stages else [stage_costs(None, args.stage_faces, folder)]
+        if out["stages"]:
+            print(json.dumps(out["stages"][-1]), file=sys.stderr)
         m128 = model128(args.model128, folder)
-        if m128:
+        if m128 and not args.skip_stages:
             out["stages"].append(stage_costs(m128, args.stage_faces, folder))
             print(json.dumps(out["stages"][-1]), file=sys.stderr)
         out["builds"] = []
         if not args.skip_builds:
-            for engine, workers in (("local", 1), ("local", 2), ("ray", 2)):
-                out["builds"].append(timed_build(engine, workers, args.count, None, folder))
+            for item in args.builds.split(","):
+                engine, workers = item.split(":")
+                out["builds"].append(timed_build(engine, int(workers), args.count, None, folder))
                 print(json.dumps(out["builds"][-1]), file=sys.stderr)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     text = json.dumps(out, indent=2)
     if args.json:
         args.json.write_text(text + "\n")
-    print(text)
+    print_tables(out)
+
+
+def print_tables(out: dict) -> None:
+    stages = ("render", "measure", "lookalike_and_embedding", "export", "pixel_hash", "total")
+    if out["stages"]:
+        print("| per face, one thread | " + " | ".join(stages) + " | file |")
+        print("|---" * (len(stages) + 2) + "|")
+        for st in out["stages"]:
+            cells = " | ".join(f"{st['ms_per_face'][k]} ms" for k in stages)
+            print(f"| {st['resolution']} px | {cells} | {st['file_kb']} KB |")
+    if out.get("builds"):
+        print("\n| build | faces (seeds decided) | wall s | faces/s | steady faces/s | verify s | verify faces/s "
+              "| KB/file | decisions | load |")
+        print("|---" * 10 + "|")
+        for b in out["builds"]:
+            print(f"| {b['engine']} x{b['workers']} | {b['faces']} ({b['seeds_decided']}) | {b['wall_s']} | "
+                  f"{b['faces_per_s']} | {b['steady_faces_per_s']} | {b['verify_s']} | {b['verify_faces_per_s']} | "
+                  f"{b['mean_file_kb']} | {b['decisions']} | {b['load']:.1f} |")
+    print(f"\ncatalogue: {out['catalog']}; load average now {os.getloadavg()}")
 
 
 if __name__ == "__main__":

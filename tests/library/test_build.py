@@ -107,12 +107,11 @@ def test_near_duplicates_are_skipped(tmp_path, model, monkeypatch):
     import numpy as np
     from facestudio.analysis import lookalike_guard
 
-    def same_embedding(self, faces):
-        faces = list(faces)
-        verdict = lookalike_guard.LookalikeVerdict(False, reason="test")
-        return verdict, [np.full(128, 0.1, np.float32) for _ in faces]
+    def same_embedding(self, faces):  # the worker checks a block's faces with check_each
+        return [(lookalike_guard.LookalikeVerdict(False, reason="test"), np.full(128, 0.1, np.float32))
+                for _ in faces]
 
-    monkeypatch.setattr(lookalike_guard.LookalikeGuard, "check_with_embeddings", same_embedding)
+    monkeypatch.setattr(lookalike_guard.LookalikeGuard, "check_each", same_embedding)
     lib = tmp_path / "lib"
     with pytest.raises(LibraryError) as err:
         build_inline(lib, model, spec_for(model, 2, max_tries=5))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 
 import pytest
 from PIL import Image
 
 from tests.helpers import assert_one_sentence
-from tests.library.conftest import build_inline, cli, rows, spec_for
+from tests.library.conftest import build_inline, cli, cli_command, rows, spec_for
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 
@@ -68,19 +70,35 @@ def test_info_reports_counts_and_the_audit(tmp_path, model):
     assert "Traceback" not in empty.stderr
 
 
-def test_export_parquet_writes_every_row_or_says_pyarrow_is_missing(tmp_path, model):
+def test_export_parquet_writes_every_row_and_column_and_reads_back(tmp_path, model):
+    parquet = pytest.importorskip("pyarrow.parquet", reason="pyarrow (facestudio[data], installed by make setup)")
+    from facestudio.library.catalog import FACE_COLUMNS, Catalog
     lib = tmp_path / "lib"
-    build_inline(lib, model, spec_for(model, 2))
+    build_inline(lib, model, spec_for(model, 3))
     out = cli("library", "export", str(lib), "--parquet", str(tmp_path / "faces.parquet"))
-    if importlib.util.find_spec("pyarrow") is None:
-        assert out.returncode == 1
-        assert_one_sentence(out.stderr, "needs pyarrow")
-        assert not (tmp_path / "faces.parquet").exists()
-    else:
-        import pyarrow.parquet as parquet
-        assert out.returncode == 0, out.stderr
-        table = parquet.read_table(tmp_path / "faces.parquet")
-        assert table.num_rows == 2 and table.column("seed").to_pylist() == [0, 1]
+    assert out.returncode == 0, out.stderr
+    table = parquet.read_table(tmp_path / "faces.parquet")
+    assert table.column_names == list(FACE_COLUMNS) and table.num_rows == 3
+    with Catalog(lib, readonly=True) as catalog:
+        catalogued = catalog.faces()
+    for column in FACE_COLUMNS:  # every value as the catalogue holds it, embeddings' bytes included
+        assert table.column(column).to_pylist() == [getattr(r, column) for r in catalogued], column
+    again = cli("library", "export", str(lib), "--parquet", str(tmp_path / "faces.parquet"))
+    assert again.returncode == 1 and "already exists" in again.stderr  # no silent overwrite
+
+
+def test_export_parquet_without_pyarrow_is_one_sentence(tmp_path, model):
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 1))
+    hidden = tmp_path / "hide" / "pyarrow"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('pyarrow hidden by the test')\n")
+    command, env = cli_command("library", "export", str(lib), "--parquet", str(tmp_path / "faces.parquet"))
+    env["PYTHONPATH"] = f"{hidden.parent}{os.pathsep}{env['PYTHONPATH']}"
+    out = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert_one_sentence(out.stderr, "needs pyarrow")
+    assert not (tmp_path / "faces.parquet").exists()
 
 
 @pytest.mark.parametrize("extra, expected", [

@@ -36,7 +36,12 @@ def test_killed_builds_resume_to_the_same_library(tmp_path, model):
         deadline = time.monotonic() + 120
         while not (lib / "catalog.sqlite").exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 4.0))  # somewhere in the reconcile, the first blocks or the last
+        # somewhere in the reconcile, the first blocks or the last: the moment is drawn in faces
+        # committed, not seconds, so that a faster build still gets killed mid-way (issue 35)
+        target = rng.randrange(0, COUNT - 8)
+        while _catalog_rows(lib) < target and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         left_unfinished += _catalog_rows(lib) < COUNT

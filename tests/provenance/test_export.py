@@ -45,9 +45,10 @@ def test_scale_and_crop():
     assert np.array_equal(np.asarray(up), np.asarray(Image.fromarray(img).resize((96, 96), Image.Resampling.LANCZOS)))
     wide = np.zeros((20, 30, 3), np.uint8)
     wide[:, 5:25] = 200
-    square = np.asarray(prepare(wide, ExportOptions(crop="square")))
+    square = np.asarray(prepare(wide, ExportOptions(crop="square", scale=1)))
     assert square.shape == (20, 20, 3) and (square == 200).all()
     assert prepare(img, ExportOptions(crop="tight", scale=2)).size == (52, 52)
+    assert prepare(img, ExportOptions(crop="tight")).size == (520, 520)  # 26 px x 20: the mark's 512 px
     for bad in (dict(scale=0), dict(scale=9), dict(scale=1.5), dict(quality=0), dict(crop="round")):
         with pytest.raises(ValueError):
             ExportOptions(**bad)

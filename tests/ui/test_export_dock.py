@@ -47,7 +47,7 @@ def test_export_button_writes_a_stamped_jpeg(qtbot, window, tmp_path, monkeypatc
     panel = window.export_panel
     panel.format_combo.setCurrentIndex(panel.format_combo.findData("jpeg"))
     panel.artist_edit.setText("Ann Example")
-    panel.scale_spin.setValue(2)
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("2"))
     panel.sidecar_check.setChecked(True)
     target = tmp_path / "out" / "face.jpg"
     target.parent.mkdir()
@@ -60,8 +60,10 @@ def test_export_button_writes_a_stamped_jpeg(qtbot, window, tmp_path, monkeypatc
     assert meta["XMP-dc:Creator"] == meta["IFD0:Artist"] == "Ann Example"
     assert meta["XMP-cc:AttributionName"] == "facestudio test suite"
     assert json.loads(meta["XMP-facestudio:Recipe"]) == window.state.recipe.to_dict()
-    assert Image.open(target).size == (512, 512)  # 32 px x 2, then x 8 to carry the watermark
+    assert Image.open(target).size == (64, 64)  # 32 px x 2, as chosen: too small for the watermark
+    assert "too small" in meta["XMP-facestudio:Watermark"]
     assert window.settings.value("export/artist_edit") == "Ann Example"
+    assert window.settings.value("export/size_combo") == "2"
 
 
 def test_exported_png_has_the_exact_render_and_reopens_by_drop(qtbot, window, tmp_path):
@@ -174,10 +176,13 @@ def test_an_image_with_an_absurd_recipe_is_refused_with_a_message(window, tmp_pa
     assert "out of range" in window.reports[-1] or "whole number" in window.reports[-1]
 
 
-def test_the_export_dock_says_a_small_face_is_upscaled_for_the_watermark(window):
-    panel = window.export_panel
-    panel.scale_spin.setValue(2)  # the 32 px test model: 64 px, then x 8 to 512
+def test_the_export_dock_offers_native_and_says_what_each_size_does(window):
+    panel = window.export_panel  # the 32 px test model
+    assert panel.size_combo.currentData() == "mark"  # the default: large enough for the mark
     assert panel.size_label.text().startswith("512 × 512 px") and "watermark" in panel.size_label.text()
-    panel.scale_spin.setValue(1)
-    assert panel.size_label.text().startswith("512 × 512 px")
-    assert "invisible watermark" in panel.size_label.toolTip()
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("1"))
+    assert panel.options().scale == 1
+    assert panel.size_label.text().startswith("32 × 32 px") and "too small" in panel.size_label.text()
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("4"))
+    assert panel.size_label.text().startswith("128 × 128 px")
+    assert "invisible watermark" in panel.size_label.toolTip() and "Native" in panel.size_combo.toolTip()

@@ -99,7 +99,7 @@ def test_a_crash_marker_that_is_a_folder_moves_the_studio_to_another_slot(qtbot,
 @pytest.mark.parametrize("key, value", [
     ("recipe/seed", "-5"), ("recipe/seed", "abc"), ("recipe/seed", "1e400"), ("recipe/seed", "99999999999999"),
     ("models/recent", "[1, {}]"), ("models/recent", "5"), ("window/geometry", "garbage"),
-    ("export/scale_spin", "99999999999999999999999"), ("export/quality_spin", "1e400"),
+    ("export/size_combo", "99999999999999999999999"), ("export/quality_spin", "1e400"),
 ])
 def test_hand_edited_settings_fall_back_to_the_defaults(qtbot, tmp_path, native_model, key, value):
     ini = tmp_path / "s.ini"
