@@ -13,6 +13,7 @@ Every reader turns text it cannot use into a :class:`UserError`, one sentence fo
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from facestudio.errors import FacestudioError
@@ -24,6 +25,7 @@ MAX_SHEET_FACES = 4096
 DEFAULT_PSI = 0.7  # the studio's truncation; every command that truncates starts from it
 SEEDS_GRAMMAR = "7, 1,5,9, 0-63 or 0-9,20-29 (ranges inclusive); @FILE reads them from a file (commas or lines, # comments)"
 MAX_SEEDS_FILE_BYTES = 64 << 20
+HELP_WIDTH = 78  # a command's description is wrapped here (argparse keeps its paragraphs as written)
 
 
 class UserError(FacestudioError):
@@ -168,7 +170,7 @@ def finish_parser(parser: argparse.ArgumentParser) -> None:
             for name, sub in action.choices.items():
                 path = f"{sub.prog.split(' ', 1)[1]}" if " " in sub.prog else name
                 description, example = describe(path, helps.get(name) or "")
-                sub.description = description
+                sub.description = "\n\n".join(textwrap.fill(par, HELP_WIDTH) for par in description.split("\n\n"))
                 sub.epilog = f"example:\n  {example}"
                 sub.formatter_class = argparse.RawDescriptionHelpFormatter
                 if not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):

@@ -47,7 +47,7 @@ def _threads(n: int | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="facestudio", description="Design faces of people who do not exist. Without "
+    p = argparse.ArgumentParser(prog="facestudio", description="Design faces of people who do not exist.\nWithout "
                                 "a command, opens the studio; facestudio FILE opens FILE in it.",
                                 epilog="example:\n  facestudio render --seed 42 --out face.png",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
