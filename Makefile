@@ -11,8 +11,9 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages: the xcb/EGL libraries Qt's platform plugins load, a virtual
 # screen for real-window screenshots, exiftool that the export tests use, and the
-# validators of the desktop entry, the AppStream metainfo and the session MIME type.
-DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
+# validators of the desktop entry, the AppStream metainfo and the session MIME type, and gio
+# (libglib2.0-bin) that launches the desktop entry as a desktop does.
+DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libglib2.0-bin libfontconfig1 libdbus-1-3 \
 	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libxcb-randr0 libxcb-xfixes0 libx11-xcb1 xvfb xauth libimage-exiftool-perl \
