@@ -28,6 +28,8 @@ from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.editing import EditController
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
+from facestudio.ui.help_menu import install_help_menu
+from facestudio.ui.layout import install_layout
 from facestudio.ui.analysis_bridge import AnalysisBridge
 from facestudio.ui.audit_dock import install_audit_dock
 from facestudio.ui.library_tab import install_library_tab
@@ -77,6 +79,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         geometry = settings.value("window/geometry")
         if isinstance(geometry, (QtCore.QByteArray, bytes)):  # anything else was not written by us
             self.restoreGeometry(geometry)
+        self.dock_layout.restore()
 
     # --- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -169,6 +172,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.show_pixels_action.setToolTip("Nearest-neighbour: one block per pixel instead of the "
                                            "Lanczos-smoothed face when zoomed in")
         self.show_pixels_action.toggled.connect(self.canvas.set_show_pixels)
+        self.dock_layout = install_layout(self, view_menu)
+        self.getting_started = install_help_menu(self, bar.addMenu("&Help"))
         self._refresh_recent()
 
     def _on_clean_changed(self, clean: bool) -> None:
@@ -307,6 +312,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         if guard.reporter() == self.show_internal_error:
             guard.set_reporter(None)
         self.settings.setValue("window/geometry", self.saveGeometry())
+        self.dock_layout.save()
         if self.state.recipe is not None:
             self.settings.setValue("recipe/seed", self.state.recipe.seed)
         self.sessions.close()
