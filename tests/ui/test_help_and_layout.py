@@ -96,10 +96,10 @@ def test_directions_in_front_docks_come_back_and_the_layout_is_remembered(window
     assert not other.findChild(QtWidgets.QDockWidget, "dock_latent").isVisible()
     assert other.findChild(QtWidgets.QDockWidget, "dock_audit").isVisible()
     other.findChild(QtWidgets.QDockWidget, "dock_audit").raise_()
-    assert front_tab(other, "Directions") == "Audit"
+    qtbot.waitUntil(lambda: front_tab(other, "Directions") == "Audit")
     action(menu(other, "View"), "Reset layout").trigger()
     qtbot.waitUntil(lambda: other.findChild(QtWidgets.QDockWidget, "dock_latent").isVisible())
-    assert front_tab(other, "Directions") == "Directions"
+    qtbot.waitUntil(lambda: front_tab(other, "Directions") == "Directions")
     other.close()
 
 
