@@ -10,33 +10,22 @@ Not a test: it opens the real window with fresh settings and saves ``first_start
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 from PySide6 import QtCore
 
-from facestudio.ui.app import make_app
 from facestudio.ui.help_menu import AboutDialog, ShortcutsDialog
-from facestudio.ui.main_window import StudioWindow
-from tests.ui.shoot_mix import wait
+from tests.ui.shoot_mix import open_studio
 
 
-def settle(app, dialog=None) -> None:
+def settle(app) -> None:
     for _ in range(30):
         app.processEvents(QtCore.QEventLoop.AllEvents, 20)
 
 
 def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    app = make_app()
-    scratch = Path(tempfile.mkdtemp())
-    settings = QtCore.QSettings(str(scratch / "settings.ini"), QtCore.QSettings.IniFormat)
-    win = StudioWindow(settings, scratch / "data", confirm=lambda *_: False, report=print)
-    win.resize(1380, 880)
-    win.show()
-    if not win.open_model(None):
-        return 1
-    wait(app, lambda: win.frames_shown > 0)
+    app, win = open_studio()
     settle(app)
     win.grab().save(str(out / "first_start.png"))
     for dialog, name in ((AboutDialog(win.state.model.card_meta, win), "about.png"),
