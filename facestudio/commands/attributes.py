@@ -38,7 +38,7 @@ import numpy as np
 
 from facestudio.commands.arguments import UserError, json_arg, model_arg
 from facestudio.commands.output import load_model, result
-from facestudio.commands.progress import note
+from facestudio.commands.progress import counter, note
 from facestudio.latent.attributes import (SHIPPED, UNIT_TARGETS, UNIT_TEXT, Labelled, decorrelate, face_tone,
                                           fit_directions)
 from facestudio.latent.directions import Direction, apply_edits
@@ -88,8 +88,9 @@ def get_classifier(data: Path, work: Path, epochs: int, cache_dir: Path = Path("
     return net, report_dict
 
 
-def label_generated(g, net, count: int, batch: int = 200, log=print) -> Labelled:
-    """Sample ``count`` faces (seeds from :data:`FIT_SEED`, psi 1) and classify them."""
+def label_generated(g, net, count: int, batch: int = 200, progress=None) -> Labelled:
+    """Sample ``count`` faces (seeds from :data:`FIT_SEED`, psi 1) and classify them;
+    ``progress(done, count)`` after each batch."""
     from facestudio.analysis.attributes import predict
     ws_all, ages, probs, tones = [], [], [], []
     rng = np.random.RandomState(FIT_SEED)
@@ -99,7 +100,8 @@ def label_generated(g, net, count: int, batch: int = 200, log=print) -> Labelled
         images = g.synthesize(ws)
         a, p = predict(net, images)
         ws_all.append(ws[:, 0]), ages.append(a), probs.append(p), tones.append(face_tone(images))
-        log(f"labelled {start + n}/{count} generated faces")
+        if progress is not None:
+            progress(start + n, count)
     return Labelled(*(np.concatenate(x) for x in (ws_all, ages, probs, tones)))
 
 
@@ -257,7 +259,7 @@ def cmd_attributes(args) -> int:
         except (CheckpointError, RuntimeError) as exc:  # RuntimeError: a checkpoint of another network
             raise UserError(f"cannot use {args.discriminator} as this model's discriminator: "
                             f"{str(exc).splitlines()[0][:200]}") from None
-    lab = label_generated(g, net, args.samples)
+    lab = label_generated(g, net, args.samples, progress=counter("labelling generated faces"))
     dirs, facts = fit_directions(lab, g.num_ws, g.sha256)
     report = {"classifier": cls_report, "fit": facts, "directions": {}}
     calibrated, measured = {}, {}
