@@ -1,7 +1,8 @@
-"""Help ▸ Getting started / Keyboard shortcuts / About, and the dock layout: the Directions
+"""Help ▸ Getting started / Keyboard shortcuts / About, File ▸ Recent sessions, and the dock layout: the Directions
 dock in front on the first start, View ▸ Docks brings a closed dock back, the layout is
 remembered, View ▸ Reset layout restores the first one."""
 
+import shutil
 from importlib import metadata
 
 import pytest
@@ -109,3 +110,22 @@ def test_a_layout_from_another_version_or_not_a_layout_is_ignored(window, qtbot)
     window.settings.setValue("window/state", QtCore.QByteArray(b"\x00\x01garbage"))
     assert window.dock_layout.restore() is False
     assert window.findChild(QtWidgets.QDockWidget, "dock_directions").isVisibleTo(window)
+
+
+def test_saved_and_opened_sessions_are_listed_beside_recent_models(window, tmp_path):
+    file_menu = menu(window, "File")
+    sessions = next(a.menu() for a in file_menu.actions() if a.menu() and a.menu().title() == "Recent sessions")
+    assert not sessions.isEnabled()  # nothing yet
+    first, second = tmp_path / "a.fsession", tmp_path / "b.fsession"
+    assert window.sessions.save_to(first) and window.sessions.save_to(second)
+    assert [a.text() for a in sessions.actions()] == [str(second), str(first)]
+    window.controls.random_seed()
+    seed = window.state.recipe.seed
+    next(a for a in sessions.actions() if a.text() == str(first)).trigger()  # reopens a.fsession
+    assert window.state.session_path == first and window.state.recipe.seed != seed
+    assert window.recent_sessions.paths() == [str(first), str(second)]
+    recovered = window.sessions.autosaver.folder / "session.fsession"
+    assert window.sessions.save_to(tmp_path / "c.fsession")
+    shutil.copy(tmp_path / "c.fsession", recovered)
+    assert window.sessions.open(recovered)
+    assert str(recovered) not in window.recent_sessions.paths()  # a recovered autosave is no recent file
