@@ -56,3 +56,13 @@ def test_one_to_one_is_one_image_pixel_per_device_pixel(qtbot, monkeypatch, rati
     assert canvas.displayed_factor == 1
     canvas.zoom(3.0)  # three device pixels per image pixel: smoothed at x3 whatever the ratio
     qtbot.waitUntil(lambda: canvas.displayed_factor == 3, timeout=5000)
+
+
+def test_gallery_thumbnails_keep_device_pixels_for_hidpi(qapp):
+    from facestudio.ui.gallery_dock import THUMB, png_thumbnail, thumbnail_pixmap
+    face = np.random.default_rng(2).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    pix = thumbnail_pixmap(png_thumbnail(face))
+    assert pix.width() == 2 * THUMB and pix.devicePixelRatio() == 2.0  # 96 logical px, 192 device px
+    assert pix.deviceIndependentSize().width() == THUMB
+    old = thumbnail_pixmap(png_thumbnail(face, THUMB))  # a session saved before: shown as it is
+    assert old.width() == THUMB and old.devicePixelRatio() == 1.0
