@@ -23,7 +23,8 @@ EXIT_FAILED = 1
 # A grid or mix sheet holds at most this many faces: checked before anything is allocated.
 MAX_SHEET_FACES = 4096
 DEFAULT_PSI = 0.7  # the studio's truncation; every command that truncates starts from it
-SEEDS_GRAMMAR = "7, 1,5,9, 0-63 or 0-9,20-29 (ranges inclusive); @FILE reads them from a file (commas or lines, # comments)"
+SEEDS_GRAMMAR = ("7, 1,5,9, 0-63 or 0-9,20-29 (ranges inclusive); @FILE reads them from a file "
+                 "(commas or lines, # comments)")
 MAX_SEEDS_FILE_BYTES = 64 << 20
 HELP_WIDTH = 78  # a command's description is wrapped here (argparse keeps its paragraphs as written)
 
@@ -98,24 +99,6 @@ def parse_layer_list(text: str, num_ws: int) -> list[int]:
     if not layers:
         raise UserError(f"layers {text!r} name no layer of this model's 0-{num_ws - 1}")
     return sorted(layers)
-
-
-def parse_int_list(text: str, what: str, limit: int = MAX_SHEET_FACES) -> list[int]:
-    """``"1,2,10-15"`` -> the listed ints, refusing more than ``limit`` before building them."""
-    out: list[int] = []
-    for part in text.split(","):
-        try:
-            if "-" in part.strip()[1:]:
-                a, _, b = part.strip().partition("-")
-                span = range(int(a), int(b) + 1)
-            else:
-                span = range(int(part), int(part) + 1) if part.strip() else range(0)
-        except ValueError:
-            raise UserError(f"cannot read {what} {text!r}: use forms like 1,2,3 or 10-15") from None
-        if len(out) + len(span) > limit:
-            raise UserError(f"the {what} {text!r} name more than {limit} faces, the most one sheet holds")
-        out.extend(span)
-    return out
 
 
 def parse_seeds(text: str, what: str = "seeds", limit: int = MAX_SHEET_FACES,
