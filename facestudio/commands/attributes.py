@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facestudio.commands.arguments import UserError, model_arg
-from facestudio.commands.output import load_model
+from facestudio.commands.arguments import UserError, json_arg, model_arg
+from facestudio.commands.output import load_model, result
+from facestudio.commands.progress import counter, note
 from facestudio.latent.attributes import (SHIPPED, UNIT_TARGETS, UNIT_TEXT, Labelled, decorrelate, face_tone,
                                           fit_directions)
 from facestudio.latent.directions import Direction, apply_edits
@@ -87,8 +88,9 @@ def get_classifier(data: Path, work: Path, epochs: int, cache_dir: Path = Path("
     return net, report_dict
 
 
-def label_generated(g, net, count: int, batch: int = 200, log=print) -> Labelled:
-    """Sample ``count`` faces (seeds from :data:`FIT_SEED`, psi 1) and classify them."""
+def label_generated(g, net, count: int, batch: int = 200, progress=None) -> Labelled:
+    """Sample ``count`` faces (seeds from :data:`FIT_SEED`, psi 1) and classify them;
+    ``progress(done, count)`` after each batch."""
     from facestudio.analysis.attributes import predict
     ws_all, ages, probs, tones = [], [], [], []
     rng = np.random.RandomState(FIT_SEED)
@@ -98,7 +100,8 @@ def label_generated(g, net, count: int, batch: int = 200, log=print) -> Labelled
         images = g.synthesize(ws)
         a, p = predict(net, images)
         ws_all.append(ws[:, 0]), ages.append(a), probs.append(p), tones.append(face_tone(images))
-        log(f"labelled {start + n}/{count} generated faces")
+        if progress is not None:
+            progress(start + n, count)
     return Labelled(*(np.concatenate(x) for x in (ws_all, ages, probs, tones)))
 
 
@@ -224,14 +227,14 @@ def span_by_optimisation(g, net, direction: Direction, w_samples: np.ndarray, st
 def _print_span(d: Direction, held_out: dict) -> None:
     """The end stops on the held-out check seeds."""
     m = held_out
-    print(f"{d.name:<20} at -{SPAN_AMOUNT:g} / +{SPAN_AMOUNT:g} units on held-out faces "
+    note(f"{d.name:<20} at -{SPAN_AMOUNT:g} / +{SPAN_AMOUNT:g} units on held-out faces "
           f"({'meets' if spans(d.id, m) else 'misses'} the bar): age {m['age_at'][0]:.1f} -> "
           f"{m['age_at'][2]:.1f} years, P(female) {m['p_female_at'][0]:.2f} -> {m['p_female_at'][2]:.2f}, "
           f"{100 * m['spanned_share']:.0f} % of faces across {GENDER_SPAN[0]}/{GENDER_SPAN[1]}")
 
 
 def _print_measurement(d: Direction, m: dict) -> None:
-    print(f"{d.name:<20} 1 unit = {d.scale:.3f} in W: age {m['age_years_per_unit']:+.2f} years, "
+    note(f"{d.name:<20} 1 unit = {d.scale:.3f} in W: age {m['age_years_per_unit']:+.2f} years, "
           f"p(female) {m['p_female_per_unit']:+.3f}, gender log-odds {m['gender_logit_per_unit']:+.2f}, "
           f"tone {m['tone_per_unit']:+.1f} levels")
 
@@ -256,7 +259,7 @@ def cmd_attributes(args) -> int:
         except (CheckpointError, RuntimeError) as exc:  # RuntimeError: a checkpoint of another network
             raise UserError(f"cannot use {args.discriminator} as this model's discriminator: "
                             f"{str(exc).splitlines()[0][:200]}") from None
-    lab = label_generated(g, net, args.samples)
+    lab = label_generated(g, net, args.samples, progress=counter("labelling generated faces"))
     dirs, facts = fit_directions(lab, g.num_ws, g.sha256)
     report = {"classifier": cls_report, "fit": facts, "directions": {}}
     calibrated, measured = {}, {}
@@ -267,7 +270,7 @@ def cmd_attributes(args) -> int:
     bases = ["age-raw", "gender-raw", "tone"]
     named = decorrelate([calibrated[b] for b in bases], [measured[b] for b in bases], SHIPPED, g.num_ws, g.sha256)
     if named is None:  # fall back to InterFaceGAN's projection
-        print("the measured responses are too entangled to solve; shipping the projected directions")
+        note("the measured responses are too entangled to solve; shipping the projected directions")
         named = {id: replace(calibrated[f"{id}-projected"], id=id, name=SHIPPED[id][0]) for id in SHIPPED}
     shipped = []
     for d in list(named.values()):
@@ -275,7 +278,7 @@ def cmd_attributes(args) -> int:
             d, losses = span_by_optimisation(g, net, d, lab.ws, args.span_steps, realism)
             d, fitted = fit_unit_to_span(g, net, d, args.measure_seeds)
             report.setdefault("span_optimisation", {})[d.id] = {"losses": losses, "unit": fitted}
-            print(f"{d.name:<20} optimised per layer; unit x{fitted['factor']:g} of the optimised one "
+            note(f"{d.name:<20} optimised per layer; unit x{fitted['factor']:g} of the optimised one "
                   f"({'spans' if fitted['spans'] else 'does not span even at the largest'} on the measuring seeds)")
         m = measure(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # checked on faces that took
         m["span"] = span(g, net, d, args.measure_seeds, first_seed=CHECK_SEED)  # no part in making them
@@ -292,10 +295,12 @@ def cmd_attributes(args) -> int:
     write_directions(shipped, args.out, overwrite=args.overwrite)
     work.mkdir(parents=True, exist_ok=True)
     (work / "report.json").write_text(json.dumps(report, indent=2))
-    print(f"fit on {facts['samples']} generated faces (gender boundary on the {facts['gender_samples']} clearest; "
+    note(f"fit on {facts['samples']} generated faces (gender boundary on the {facts['gender_samples']} clearest; "
           f"boundary accuracy {100 * facts['gender_boundary_accuracy']:.1f} %, "
           f"female share {100 * facts['female_share']:.0f} %, age {facts['age_mean']:.0f} ± {facts['age_std']:.0f} years)")
-    print(f"wrote {args.out} (Age and Gender, each holding the other and the face tone fixed as measured); report in {work / 'report.json'}")
+    result(args, f"wrote {args.out} (Age and Gender, each holding the other and the face tone fixed as measured); "
+           f"report in {work / 'report.json'}", {"written": [str(args.out), str(work / "report.json")],
+                                                 "fit": facts, "directions": report["directions"]})
     return 0
 
 
@@ -322,4 +327,5 @@ def add_parser(sub) -> None:
     sp.add_argument("--span-steps", type=int, default=300,
                     help="optimisation steps for each slider's per-layer offsets (12 faces each)")
     sp.add_argument("--overwrite", action="store_true")
+    json_arg(sp, "the files written, the fit and each direction's measured effect")
     sp.set_defaults(func=cmd_attributes)

@@ -172,8 +172,7 @@ def install_audit_dock(window) -> AuditDock:
     scroll.setWidget(panel)
     dock.setWidget(scroll)
     window.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(window.export_dock, dock)
-    window.export_dock.raise_()
+    window.tabifyDockWidget(window.export_dock, dock)  # the Directions dock stays in front (ui.layout)
     panel.attach(window)
     panel.find_panel = attach_find_panel(window, panel.layout())
     return panel

@@ -89,8 +89,8 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     args = ["attributes", "--model", str(native_model), "--data", str(data), "--cache", str(tmp_path / "c"),
             "--work", str(tmp_path / "work"), "--samples", "100", "--epochs", "1", "--measure-seeds", "4", "--span-steps", "2", "--out", str(out)]
     assert main(args) == 0
-    printed = capsys.readouterr().out
-    assert "Age" in printed and "years, p(female)" in printed and "wrote" in printed
+    out_text, err_text = capsys.readouterr()
+    assert "Age" in err_text and "years, p(female)" in err_text and "wrote" in out_text  # the account, the result
     report = json.loads((tmp_path / "work" / "report.json").read_text())
     assert set(report["directions"]) == {"age", "gender", "age-raw", "gender-raw", "tone",
                                          "age-projected", "gender-projected"}
@@ -111,10 +111,10 @@ def test_attributes_command_writes_a_bundle_and_a_report(capsys, tmp_path, nativ
     assert main(args) == 1
     assert "exists" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0
-    assert "using the classifier" in capsys.readouterr().out
+    assert "using the classifier" in capsys.readouterr().out  # said by the training code
     # --keep-units ships the calibrated units and still measures the end stops on held-out faces
     assert main(args + ["--overwrite", "--keep-units"]) == 0
-    assert "at -3 / +3 units on held-out faces" in capsys.readouterr().out
+    assert "at -3 / +3 units on held-out faces" in capsys.readouterr().err
     report = json.loads((tmp_path / "work" / "report.json").read_text())
     kept = {d.id: d for d in read_directions(out, g.w_dim, g.num_ws, model_sha256=g.sha256).directions}
     for id in ("age", "gender"):

@@ -28,8 +28,8 @@ def wait(app, condition, timeout_s: float = 120.0) -> None:
         app.processEvents(QtCore.QEventLoop.AllEvents, 50)
 
 
-def main(out: Path) -> int:
-    out.mkdir(parents=True, exist_ok=True)
+def open_studio():
+    """The real window on the bundled model with fresh settings, its first face shown: (app, window)."""
     app = make_app()
     scratch = Path(tempfile.mkdtemp())
     settings = QtCore.QSettings(str(scratch / "settings.ini"), QtCore.QSettings.IniFormat)
@@ -37,8 +37,14 @@ def main(out: Path) -> int:
     win.resize(1380, 880)
     win.show()
     if not win.open_model(None):
-        return 1
+        raise SystemExit("the bundled model cannot be opened")
     wait(app, lambda: win.frames_shown > 0)
+    return app, win
+
+
+def main(out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    app, win = open_studio()
     view = win.mix_view
     view.rows_edit.setText("1, 2, 3")
     view.cols_edit.setText("11, 12, 13, 14")
