@@ -2,6 +2,8 @@
 # `make run`  : set up and open the studio on the bundled model
 # `make test` : set up and run the whole test suite
 # `make dist` : build the one-folder desktop app in dist/facestudio/ and check it
+# `make docs` : regenerate docs/cli.md from the parser (after adding or changing an option)
+# `make pip-check` : pip-install the wheel into a fresh virtual environment and render with it
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,8 +11,9 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages: the xcb/EGL libraries Qt's platform plugins load, a virtual
 # screen for real-window screenshots, exiftool that the export tests use, and the
-# validators of the desktop entry, the AppStream metainfo and the session MIME type.
-DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
+# validators of the desktop entry, the AppStream metainfo and the session MIME type, and gio
+# (libglib2.0-bin) that launches the desktop entry as a desktop does.
+DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libglib2.0-bin libfontconfig1 libdbus-1-3 \
 	libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libxcb-randr0 libxcb-xfixes0 libx11-xcb1 xvfb xauth libimage-exiftool-perl \
@@ -19,7 +22,7 @@ DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
 DIST_STAMP := $(VENV)/.dist-installed
 APP_ID     := io.github.facestudio.FaceStudio
 
-.PHONY: setup system-packages run test bench dist clean
+.PHONY: setup system-packages run test bench dist docs pip-check clean
 
 setup: $(STAMP)
 
@@ -50,6 +53,15 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_generator
+
+docs: setup
+	$(BIN)/python -m facestudio.commands.cli_reference
+
+# What `pip install .` gives a newcomer: the wheel built from this tree, installed with its
+# declared dependencies only (CPU torch through constraints.txt) into a new virtual
+# environment, must render a stamped, watermarked face and read it back.
+pip-check: setup
+	$(BIN)/python packaging/pip_check.py --python $(PYTHON)
 
 $(DIST_STAMP): $(STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[test,c2pa,lookalike,cluster,data,dist]'

@@ -1,6 +1,14 @@
-"""Where facestudio finds the files that ship beside its code: ``resources/`` and ``weights/``.
+"""Where facestudio's files are: what ships beside its code (``resources/``, ``weights/``) and
+the user's data, cache and settings folders. The one place that decides them.
 
-Three layouts, tried in this order:
+The user's folders (:func:`data_dir`, :func:`cache_dir`, :func:`config_dir`) are the
+platform's (``platformdirs``: ``~/.local/share/facestudio``, ``~/.cache/facestudio`` and
+``~/.config/facestudio`` on Linux, honouring the XDG variables), unless ``FACESTUDIO_DATA``
+or ``FACESTUDIO_CACHE`` name another folder. The data folder holds the studio's autosave,
+the internal-error log, downloaded models (``models/``) and folder indexes; the cache holds
+what can be recomputed (the directions cache). None is created here.
+
+What ships with the code, three layouts, tried in this order:
 
 * a PyInstaller build: both folders lie in the bundle (``sys._MEIPASS``);
 * a source checkout or an editable install: both lie in the repository, beside the package;
@@ -8,7 +16,8 @@ Three layouts, tried in this order:
   (``pyproject.toml``'s ``[tool.setuptools.data-files]``), for a ``--user`` install under
   the user base.
 
-Standard library only, so that every package (and the CLI before torch is imported) may use it.
+Standard library and ``platformdirs`` only, so that every package (and the CLI before torch
+is imported) may use it.
 """
 
 from __future__ import annotations
@@ -19,8 +28,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import platformdirs
+
 APP_ID = "io.github.facestudio.FaceStudio"  # desktop entry / AppStream id
 SHARE_NAME = "facestudio"  # <prefix>/share/facestudio/{resources,weights}
+DATA_ENV = "FACESTUDIO_DATA"  # another data folder (models, autosave, logs)
+CACHE_ENV = "FACESTUDIO_CACHE"  # another cache folder
 
 
 def is_frozen() -> bool:
@@ -71,15 +84,29 @@ def bundled_weights_dir() -> Path:
     return _find("weights", "model.safetensors")
 
 
+def _from_env(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def data_dir() -> Path:
-    """facestudio's own data folder (autosave, the internal-error log), not created here: the
-    folder Qt's ``AppDataLocation`` names for the studio (organisation and application
-    ``facestudio``), found without Qt so that the command line uses the same one."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME", "")
-        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / SHARE_NAME / SHARE_NAME
+    """facestudio's data folder: ``$FACESTUDIO_DATA``, else the platform's user data folder
+    for facestudio (``$XDG_DATA_HOME/facestudio``, ``~/.local/share/facestudio``)."""
+    return _from_env(DATA_ENV) or Path(platformdirs.user_data_dir(SHARE_NAME, appauthor=False))
+
+
+def cache_dir() -> Path:
+    """facestudio's cache folder: ``$FACESTUDIO_CACHE``, else the platform's user cache folder
+    (``$XDG_CACHE_HOME/facestudio``, ``~/.cache/facestudio``)."""
+    return _from_env(CACHE_ENV) or Path(platformdirs.user_cache_dir(SHARE_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    """The folder of the studio's settings (Qt's ``QSettings`` for organisation and
+    application ``facestudio`` write ``facestudio.conf`` there on Linux)."""
+    return Path(platformdirs.user_config_dir(SHARE_NAME, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Where downloaded models are kept: ``<data>/models``."""
+    return data_dir() / "models"

@@ -1,5 +1,11 @@
 """What the commands share on the way in: the options several commands take (model, latent,
-export) and the readers of their list-valued arguments (layers, seeds).
+export, ``--json``, ``--quiet``), the readers of their list-valued arguments (layers, seeds)
+and :func:`finish_parser`, which gives every command the same conventions.
+
+Conventions: one truncation default (:data:`DEFAULT_PSI`, as the studio), one grammar for
+seeds (:func:`parse_seeds`), no abbreviated options (``grid --seed 1`` is refused, not read
+as ``--seeds``), and a description and an example in every command's help
+(:mod:`facestudio.commands.help_text`).
 
 Every reader turns text it cannot use into a :class:`UserError`, one sentence for the user.
 """
@@ -7,6 +13,8 @@ Every reader turns text it cannot use into a :class:`UserError`, one sentence fo
 from __future__ import annotations
 
 import argparse
+import textwrap
+from pathlib import Path
 
 from facestudio.errors import FacestudioError
 
@@ -19,6 +27,11 @@ SCALE_HELP = ("the file's size: 'mark' (default) Lanczos-upscales by the smalles
               "image 512 x 512 pixels, large enough for the invisible watermark to survive resizing and "
               "cropping (x4 for a 128 px model); 1 writes the model's own pixels (a file under 256 x 256 "
               "carries no watermark and says so in its stamp); 2 to 8 Lanczos-upscale by that factor")
+DEFAULT_PSI = 0.7  # the studio's truncation; every command that truncates starts from it
+SEEDS_GRAMMAR = ("7, 1,5,9, 0-63 or 0-9,20-29 (ranges inclusive); @FILE reads them from a file "
+                 "(commas or lines, # comments)")
+MAX_SEEDS_FILE_BYTES = 64 << 20
+HELP_WIDTH = 78  # a command's description is wrapped here (argparse keeps its paragraphs as written)
 
 
 class UserError(FacestudioError):
@@ -32,11 +45,28 @@ def model_arg(sp: argparse.ArgumentParser, required: bool = False) -> None:
 
 def latent_args(sp: argparse.ArgumentParser) -> None:
     """Where in the latent space a face comes from: truncation, noise, class."""
-    sp.add_argument("--psi", type=float, default=1.0, help="truncation psi (default 1.0)")
+    psi_arg(sp)
     sp.add_argument("--cutoff", type=int, default=None, help="truncate only the first K layers")
     sp.add_argument("--noise", choices=("const", "random", "none"), default="const")
     sp.add_argument("--class", dest="class_idx", type=int, default=None,
                     help="class index for conditional models")
+
+
+def psi_arg(sp: argparse.ArgumentParser, default: float | None = DEFAULT_PSI, note: str = "") -> None:
+    """``--psi``: the truncation psi, 0.7 unless a command says otherwise."""
+    shown = f"default {default:g}, as the studio" if default is not None else "no default"
+    sp.add_argument("--psi", type=float, default=default,
+                    help=f"truncation psi: 1 the whole variety, lower more typical faces ({shown}){note}")
+
+
+def seeds_arg(sp: argparse.ArgumentParser, flag: str = "--seeds", what: str = "seeds", **kwargs) -> None:
+    """A list of seeds in the one grammar (:func:`parse_seeds`)."""
+    default = f" (default {kwargs['default']})" if kwargs.get("default") is not None else ""
+    sp.add_argument(flag, metavar="SEEDS", help=f"{what}: {SEEDS_GRAMMAR}{default}", **kwargs)
+
+
+def json_arg(sp: argparse.ArgumentParser, what: str = "what was written, the stamp and the lookalike check") -> None:
+    sp.add_argument("--json", action="store_true", help=f"print one JSON object on stdout: {what}")
 
 
 def export_args(sp: argparse.ArgumentParser) -> None:
@@ -94,19 +124,66 @@ def parse_layer_list(text: str, num_ws: int) -> list[int]:
     return sorted(layers)
 
 
-def parse_int_list(text: str, what: str, limit: int = MAX_SHEET_FACES) -> list[int]:
-    """``"1,2,10-15"`` -> the listed ints, refusing more than ``limit`` before building them."""
+def parse_seeds(text: str, what: str = "seeds", limit: int = MAX_SHEET_FACES,
+                limit_note: str = "the most one sheet holds") -> list[int]:
+    """The one seeds grammar: ``"7"``, ``"1,5,9"``, ``"0-63"``, ``"0-9,20-29"`` (inclusive
+    ranges) or ``"@FILE"`` (the same, separated by commas or lines, ``#`` comments) -> the
+    seeds in order. Refuses, before building anything, more than ``limit`` seeds, reversed
+    ranges and seeds outside 0 to :data:`~facestudio.latent.seeds.MAX_SEED`."""
+    from facestudio.latent.seeds import MAX_SEED
+    source = text.strip()
+    if source.startswith("@"):
+        source = _seeds_file_text(Path(source[1:]), what)
+    parts = [part.strip() for part in source.replace("\n", ",").split(",")]
     out: list[int] = []
-    for part in text.split(","):
+    for part in filter(None, parts):
+        a, dash, b = part.partition("-")
         try:
-            if "-" in part.strip()[1:]:
-                a, _, b = part.strip().partition("-")
-                span = range(int(a), int(b) + 1)
-            else:
-                span = range(int(part), int(part) + 1) if part.strip() else range(0)
+            lo, hi = int(a), int(b if dash else a)
         except ValueError:
-            raise UserError(f"cannot read {what} {text!r}: use forms like 1,2,3 or 10-15") from None
-        if len(out) + len(span) > limit:
-            raise UserError(f"the {what} {text!r} name more than {limit} faces, the most one sheet holds")
-        out.extend(span)
+            raise UserError(f"cannot read {what} {text!r}: {SEEDS_GRAMMAR}") from None
+        if lo > hi:
+            raise UserError(f"{what} {part!r} are reversed: write the lower seed first, as in {hi}-{lo}")
+        if lo < 0 or hi > MAX_SEED:
+            raise UserError(f"{what} {part!r} leave the seeds, which run from 0 to {MAX_SEED}")
+        if len(out) + hi - lo + 1 > limit:
+            raise UserError(f"the {what} {text!r} name more than {limit} faces, {limit_note}")
+        out.extend(range(lo, hi + 1))
+    if not out:
+        raise UserError(f"{what} {text!r} name no seed: {SEEDS_GRAMMAR}")
     return out
+
+
+def _seeds_file_text(path: Path, what: str) -> str:
+    """A seeds file's text without its comments, lines joined by commas, read at most
+    :data:`MAX_SEEDS_FILE_BYTES`."""
+    from facestudio.fileio import read_limited
+    try:
+        text = read_limited(path, MAX_SEEDS_FILE_BYTES, f"the {what} file").decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the {what} file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return ",".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+def finish_parser(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` and every command under it the conventions: no abbreviated options,
+    ``--quiet`` after the command too, and a description and an example in its help."""
+    from facestudio.commands.help_text import describe
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                path = f"{sub.prog.split(' ', 1)[1]}" if " " in sub.prog else name
+                description, example = describe(path, helps.get(name) or "")
+                sub.description = "\n\n".join(textwrap.fill(par, HELP_WIDTH) for par in description.split("\n\n"))
+                sub.epilog = f"example:\n  {example}"
+                sub.formatter_class = argparse.RawDescriptionHelpFormatter
+                if not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                    quiet_arg(sub, default=argparse.SUPPRESS)
+                finish_parser(sub)
+
+
+def quiet_arg(parser: argparse.ArgumentParser, default=False) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="no progress bars and no messages on stderr (errors are still said)")

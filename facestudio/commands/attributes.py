@@ -23,12 +23,12 @@ recipes made with them render as before.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
-from facestudio.commands.arguments import UserError, model_arg
-from facestudio.commands.output import load_model
+from facestudio.commands.arguments import UserError, json_arg, model_arg
+from facestudio.commands.output import load_model, result
+from facestudio.commands.progress import bar, note
 
 MIN_SAMPLES_PER_FEATURE = 2  # the regressions need at least this many faces per W+ feature
 
@@ -47,7 +47,6 @@ def tooltip(spec, row: dict) -> str:
 
 def cmd_attributes(args) -> int:
     from dataclasses import replace
-    from tqdm import tqdm
     from facestudio.analysis.face_measures import FaceMeasurer
     from facestudio.analysis.identity import IdentityEmbedder
     from facestudio.commands import slider_fitting as fit
@@ -71,23 +70,20 @@ def cmd_attributes(args) -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     measurer = FaceMeasurer()
-    quiet = not sys.stderr.isatty()
     start = time.monotonic()
-
-    def bar(total, what):
-        return tqdm(total=total, desc=what, unit="face", disable=quiet, leave=False)
-
     with bar(args.real, "measuring real photos") as b:
         reference = fit.real_reference(Path(args.data), measurer, args.real, work, b.update)
     with bar(args.samples, "measuring the model's faces") as b:
         group_ws, measured = fit.fit_samples(g, FaceMeasurer(identity=True), args.samples, work, b.update)
     steps, facts = fit.fit_sliders(group_ws, measured, reference, g.num_ws)
     directions, calibration = [], {}
-    for spec in tqdm(fit.SLIDERS, desc="setting units", disable=quiet, leave=False):
-        d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
-                                                count=args.calibrate_seeds)
-        directions.append(d)
-    with bar(len(directions), "judging on held-out faces") as b:
+    with bar(len(fit.SLIDERS), "setting units", unit="slider") as b:
+        for spec in fit.SLIDERS:
+            d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
+                                                    count=args.calibrate_seeds)
+            directions.append(d)
+            b.update(1)
+    with bar(len(directions), "judging on held-out faces", unit="slider") as b:
         evidence = fit.evaluate(g, measurer, directions, reference, count=args.check_seeds,
                                 identity=IdentityEmbedder(), progress=b.update)
     specs = {s.id: s for s in fit.SLIDERS}
@@ -102,10 +98,12 @@ def cmd_attributes(args) -> int:
               "seconds": time.monotonic() - start}
     (work / "report.json").write_text(json.dumps(report, indent=1))
     for d in shipped:
-        print(f"{d.id:<11} {d.meta['tooltip']}")
+        note(f"{d.id:<11} {d.meta['tooltip']}")
     kept = f"; the {len(retired)} it replaces kept, retired, for older recipes" if retired else ""
-    print(f"wrote {args.out} ({len(shipped)} named sliders{kept}) and {measures_out}; report in "
-          f"{work / 'report.json'} ({time.monotonic() - start:.0f} s)")
+    result(args, f"wrote {args.out} ({len(shipped)} named sliders{kept}) and {measures_out}; report in "
+                 f"{work / 'report.json'} ({time.monotonic() - start:.0f} s)",
+           {"written": [str(args.out), str(measures_out), str(work / "report.json")],
+            "sliders": {d.id: d.meta["evidence"] for d in shipped}, "retired": [d.id for d in retired]})
     return 0
 
 
@@ -127,4 +125,5 @@ def add_parser(sub) -> None:
     sp.add_argument("--measures-out", default=None,
                     help="where to write the real photos' percentiles (default: measures.json beside --out)")
     sp.add_argument("--overwrite", action="store_true")
+    json_arg(sp, "the files written and each slider's evidence on held-out faces")
     sp.set_defaults(func=cmd_attributes)

@@ -11,45 +11,19 @@ is :mod:`facestudio.commands.audit_report`'s and goes through the provenance exp
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from facestudio.commands.arguments import UserError, model_arg
+from facestudio.commands.arguments import DEFAULT_PSI, UserError, json_arg, model_arg, parse_seeds, seeds_arg
+from facestudio.commands.output import result
+from facestudio.commands.progress import counter, message
 
 MAX_AUDIT_FACES = 100_000  # about 40 minutes of rendering and measuring at 128 px on 2 CPU cores
 MAX_FOLDER_FILES = 100_000
 FOLDER_SIZE = 128  # folder images are centre-cropped square and resized to this side
 SWEEP_PSIS = (0.5, 0.7, 1.0)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-
-
-def parse_seed_range(text: str, limit: int = MAX_AUDIT_FACES) -> range:
-    """``"A-B"`` (inclusive) -> ``range(A, B + 1)``, refused with one sentence when it is
-    reversed, outside the seeds or longer than ``limit``."""
-    from facestudio.latent.seeds import MAX_SEED
-    a, dash, b = text.strip().partition("-")
-    try:
-        lo, hi = int(a), int(b if dash else a)
-    except ValueError:
-        raise UserError(f"cannot read the seed range {text!r}: write it as A-B, e.g. 0-999") from None
-    if lo > hi:
-        raise UserError(f"the seed range {text} is reversed: write the lower seed first, as in {hi}-{lo}")
-    if lo < 0 or hi > MAX_SEED:
-        raise UserError(f"the seed range {text} leaves the seeds, which run from 0 to {MAX_SEED}")
-    if hi - lo + 1 > limit:
-        raise UserError(f"the seed range {text} holds {hi - lo + 1:,} faces; an audit measures at most "
-                        f"{limit:,} at a time (about 40 minutes here), so audit a part of it")
-    return range(lo, hi + 1)
-
-
-def _progress(label: str, done: int, total: int, t0: float) -> None:
-    rate = done / max(1e-6, time.time() - t0)
-    left = (total - done) / rate if rate else 0
-    print(f"\r{label}: {done}/{total} faces, {rate:.1f}/s, about {left:.0f} s left", end="\n" if done >= total else "",
-          file=sys.stderr, flush=True)
 
 
 def measure(images, net, measurer=None):
@@ -60,17 +34,17 @@ def measure(images, net, measurer=None):
     return m if measurer is None else with_face_measures(m, images, measurer)
 
 
-def measure_seeds(g, net, seeds: range, psi: float, batch: int = 64, label: str = "measuring", measurer=None):
+def measure_seeds(g, net, seeds: list[int], psi: float, batch: int = 64, label: str = "measuring", measurer=None):
     """Render and measure the faces of ``seeds`` at ``psi`` in batches (noise const)."""
     from facestudio.analysis.audit import empty_measurements
     from facestudio.latent.seeds import z_from_seeds
     from facestudio.render.renderer import Renderer
-    renderer, total, t0 = Renderer(g), empty_measurements(), time.time()
+    renderer, total, progress = Renderer(g), empty_measurements(), counter(label)
     for start in range(0, len(seeds), batch):
         chunk = seeds[start:start + batch]
         images = renderer.render_ws_batch(g.map(z_from_seeds(chunk, g.z_dim), psi=psi))
         total = total.concat(measure(images, net, measurer))
-        _progress(label, start + len(chunk), len(seeds), t0)
+        progress(start + len(chunk), len(seeds))
     return total
 
 
@@ -87,10 +61,10 @@ def measure_session(path: Path, model: str | None, net, batch: int = 64, measure
         raise UserError(f"the session {path} has no faces in its gallery to audit")
     g = load_model(model)
     table = {d.id: d for d in model_directions(g) + list(doc.directions)}
-    renderer, total, t0 = Renderer(g, table), empty_measurements(), time.time()
+    renderer, total, progress = Renderer(g, table), empty_measurements(), counter("measuring the gallery")
     for start in range(0, len(recipes), batch):
         total = total.concat(measure(renderer.render_batch(recipes[start:start + batch]), net, measurer))
-        _progress("measuring the gallery", min(start + batch, len(recipes)), len(recipes), t0)
+        progress(min(start + batch, len(recipes)), len(recipes))
     return total, g
 
 
@@ -213,8 +187,9 @@ def cmd_audit(args) -> int:
         raise UserError("--psi applies to --seeds: a session, a folder or a library holds faces at their own psi")
     if args.psi_sweep and not args.seeds:
         raise UserError("--psi-sweep needs --seeds: a session, a folder or a library holds faces at their own psi")
-    seeds = parse_seed_range(args.seeds, MAX_AUDIT_FACES // (len(SWEEP_PSIS) if args.psi_sweep else 1)) \
-        if args.seeds else None
+    limit = MAX_AUDIT_FACES // (len(SWEEP_PSIS) if args.psi_sweep else 1)
+    seeds = parse_seeds(args.seeds, limit=limit, limit_note="the most an audit measures at a time (about 40 "
+                        "minutes here), so audit a part of them") if args.seeds else None
     training, error = read_training_summary(), _classifier_error()
     if args.measures and args.library is not None:
         raise UserError("a library's faces were measured when it was built: leave out --measures")
@@ -225,10 +200,10 @@ def cmd_audit(args) -> int:
     else:
         measurer = None
     if seeds is not None:
-        psi = 1.0 if args.psi is None else args.psi
+        psi = DEFAULT_PSI if args.psi is None else args.psi
         g = load_model(args.model)
         measured = measure_seeds(g, net, seeds, psi, label=f"psi {psi}", measurer=measurer)
-        source = f"{g.name} seeds {seeds.start}-{seeds.stop - 1} at psi {psi}"
+        source = f"{g.name} seeds {args.seeds} at psi {psi}"
         if args.psi_sweep:
             sweep = [(p, measured if p == psi else measure_seeds(g, net, seeds, p, label=f"psi {p}"))
                      for p in SWEEP_PSIS]
@@ -247,8 +222,8 @@ def cmd_audit(args) -> int:
             raise UserError(f"the folder {args.folder} holds no images to audit "
                             f"({skipped} other file{'s' if skipped != 1 else ''} skipped)")
         if skipped:
-            print(f"skipped {skipped} file{'s' if skipped != 1 else ''} in {args.folder} that "
-                  f"{'are' if skipped != 1 else 'is'} not {'images' if skipped != 1 else 'an image'}", file=sys.stderr)
+            message(f"skipped {skipped} file{'s' if skipped != 1 else ''} in {args.folder} that "
+                    f"{'are' if skipped != 1 else 'is'} not {'images' if skipped != 1 else 'an image'}")
         measured = measure(images, net, measurer)
         source = f"the folder {args.folder.name}"
     doc = audit_document(source, measured, training, error, sweep)
@@ -258,12 +233,13 @@ def cmd_audit(args) -> int:
         doc["model"] = {"name": g.name, "sha256": g.sha256}
     if args.out is not None:
         write_report(doc, args.out, args.overwrite, g)
+        doc["written"] = [str(args.out)]
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
         _print_text(doc)
     if args.out is not None:
-        print(f"wrote {args.out}", file=sys.stderr)
+        message(f"wrote {args.out}")
     return 0
 
 
@@ -275,36 +251,38 @@ def cmd_audit_training(args) -> int:
     from facestudio.fileio import atomic_write, check_writable_target
     check_writable_target(args.out, overwrite=args.overwrite)
     images, ages, female, names = labelled_utkface(Path(args.data), Path(args.cache), INPUT_SIZE)
-    net, t0 = load_bundled_classifier(), time.time()
+    net, progress = load_bundled_classifier(), counter("measuring training photos", unit="photo")
     parts = []
     for start in range(0, len(images), 1024):
         parts.append(measure_faces(images[start:start + 1024], net))
-        _progress("measuring training photos", min(start + 1024, len(images)), len(images), t0)
+        progress(min(start + 1024, len(images)), len(images))
     measured = parts[0]
     for p in parts[1:]:
         measured = measured.concat(p)
     summary = training_summary(ages, female, measured.ita, measured, training_data_digest(Path(args.data), names))
     with atomic_write(args.out, overwrite=args.overwrite) as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"wrote {args.out}: {len(images)} photos, mean age {summary['labels']['age']['mean']:.1f} years, female "
-          f"{100 * summary['labels']['female_share']:.1f} %, mean ITA {summary['labels']['skin_tone']['ita_mean']:.1f}°")
+    result(args, f"wrote {args.out}: {len(images)} photos, mean age {summary['labels']['age']['mean']:.1f} years, "
+           f"female {100 * summary['labels']['female_share']:.1f} %, mean ITA "
+           f"{summary['labels']['skin_tone']['ita_mean']:.1f}°", {"written": [str(args.out)], **summary})
     return 0
 
 
 def add_parsers(sub) -> None:
     sp = sub.add_parser("audit", help="age, gender and skin tone of a set of faces against the training data")
     source = sp.add_mutually_exclusive_group(required=True)
-    source.add_argument("--seeds", help="a seed range A-B of the model (inclusive)")
+    seeds_arg(source, what="the model's faces of these seeds")
     source.add_argument("--session", type=Path, help="a session file: its gallery")
     source.add_argument("--folder", type=Path, help="a folder of face images (aligned, as the model's)")
     source.add_argument("--library", type=Path, help="a stock library (facestudio library build): its catalogue")
     model_arg(sp)
-    sp.add_argument("--psi", type=float, default=None, help="truncation psi for --seeds (default 1.0)")
+    sp.add_argument("--psi", type=float, default=None,
+                    help=f"truncation psi for --seeds (default {DEFAULT_PSI:g}, as the studio)")
     sp.add_argument("--psi-sweep", action="store_true", help="with --seeds: also measure psi 0.5, 0.7 and 1.0")
     sp.add_argument("--measures", action="store_true",
                     help="also measure expression, head pose and hair lightness with dlib (about 10 ms a face) and "
                          "report them beside the real photos' (a library's are in its catalogue already)")
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    json_arg(sp, "the audit (and the report written)")
     sp.add_argument("--out", type=Path, default=None, help="report with bar plots: .png or .html")
     sp.add_argument("--overwrite", action="store_true")
     sp.set_defaults(func=cmd_audit)
@@ -314,4 +292,5 @@ def add_parsers(sub) -> None:
     sp.add_argument("--cache", default="data-cache", help="folder for the decoded-image cache")
     sp.add_argument("--out", type=Path, default=Path("weights/audit-training.json"))
     sp.add_argument("--overwrite", action="store_true")
+    json_arg(sp, "what was written and the training summary")
     sp.set_defaults(func=cmd_audit_training)

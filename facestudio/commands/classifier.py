@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facestudio.commands.arguments import UserError
+from facestudio.commands.arguments import UserError, json_arg
+from facestudio.commands.output import result
+from facestudio.commands.progress import note
 
 SPLIT_SEED = 0
 SPLIT_FRACTION = 0.1
@@ -67,7 +69,7 @@ def cmd_attribute_classifier(args) -> int:
         check_writable_target(path, overwrite=args.overwrite)
     t0 = time.time()
     images, ages, female, names = labelled_utkface(Path(args.data), Path(args.cache), INPUT_SIZE)
-    print(f"{len(images)} labelled faces from {args.data}")
+    note(f"{len(images)} labelled faces from {args.data}")
     net, summary = train_classifier(images, ages, female.astype(np.int64), epochs=args.epochs,
                                     val_fraction=SPLIT_FRACTION, seed=SPLIT_SEED)
     held_out, _ = held_out_split(len(images), SPLIT_FRACTION, SPLIT_SEED)
@@ -86,12 +88,13 @@ def cmd_attribute_classifier(args) -> int:
     save_classifier(net, weights_path)
     with atomic_write(report_path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
-    print(summary.line())
+    note(summary.line())
     for name, mae in report["age_mae_by_bin"].items():
         acc = report["gender_accuracy_by_age_bin"][name]
-        print(f"  age {name:>6}: {report['count_by_age_bin'][name]:5d} faces, age error "
+        note(f"  age {name:>6}: {report['count_by_age_bin'][name]:5d} faces, age error "
               f"{mae if mae is None else round(mae, 1)} years, gender accuracy {acc if acc is None else round(acc, 3)}")
-    print(f"wrote {weights_path} and {report_path}")
+    result(args, f"wrote {weights_path} and {report_path}",
+           {"written": [str(weights_path), str(report_path)], **report})
     return 0
 
 
@@ -104,4 +107,5 @@ def add_parser(sub) -> None:
     sp.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
     sp.add_argument("--out-dir", default="weights", help="where attributes.safetensors and attributes.json go")
     sp.add_argument("--overwrite", action="store_true")
+    json_arg(sp, "the files written and the held-out error report")
     sp.set_defaults(func=cmd_attribute_classifier)

@@ -17,14 +17,14 @@ of the model's discovered directions: ``pca0``.. / ``PC 1``.., ``sefa0``.. / ``S
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from facestudio.commands.arguments import (MAX_SHEET_FACES, UserError, export_args, latent_args, model_arg,
-                                           parse_int_list, parse_layer_list)
-from facestudio.commands.output import check_sheet, export_options, load_model, stamped
+from facestudio.commands.arguments import (MAX_SHEET_FACES, UserError, export_args, json_arg, latent_args, model_arg,
+                                           parse_layer_list, parse_seeds, seeds_arg)
+from facestudio.commands.output import check_sheet, export_options, load_model, paths_text, result, stamped
+from facestudio.commands.progress import face_progress, message
 from facestudio.latent.directions import Direction
 
 SHEET_LABEL_WIDTH = 92
@@ -45,8 +45,7 @@ def load_direction_files(paths, g, found, allow_other_model: bool) -> list[Direc
             if not allow_other_model:
                 raise UserError(f"{Path(path).name} was made for another model (sha256 "
                                        f"{res.other_model[:12]}); pass --allow-other-model to use it anyway")
-            print(f"facestudio: warning: using {Path(path).name}, made for another model "
-                  f"(sha256 {res.other_model[:12]})", file=sys.stderr)
+            message(f"warning: using {Path(path).name}, made for another model (sha256 {res.other_model[:12]})")
             dirs = adopt(dirs, g.sha256)
         if Path(path).suffix.lower() == ".npy":
             dirs = [found.with_std_scale(d) for d in dirs]
@@ -121,11 +120,15 @@ def cmd_directions(args) -> int:
         raise UserError(f"this model offers only {', '.join(found.methods())} (not {args.method})")
     dirs = found.directions(args.method, args.count)
     write_directions(dirs, args.out, overwrite=args.overwrite)
+    lines = []
     for d in dirs:
         layers = f"layers {d.layers[0]}-{d.layers[1] - 1}"
         extra = next((f"{k} {v:.4g}" for k, v in d.meta.items() if k in ("variance_ratio", "eigenvalue")), "")
-        print(f"{d.id:<16} {d.name:<18} {layers:<12} 1 unit = {d.scale:.4g} in W  {extra}")
-    print(f"wrote {args.out} ({len(dirs)} {METHODS[args.method]} directions)")
+        lines.append(f"{d.id:<16} {d.name:<18} {layers:<12} 1 unit = {d.scale:.4g} in W  {extra}")
+    facts = [{"id": d.id, "name": d.name, "layers": [d.layers[0], d.layers[1] - 1], "scale": float(d.scale)}
+             for d in dirs]
+    result(args, "\n".join(lines + [f"wrote {args.out} ({len(dirs)} {METHODS[args.method]} directions)"]),
+           {"written": [str(args.out)], "method": args.method, "model": g.name, "directions": facts})
     return 0
 
 
@@ -148,7 +151,8 @@ def cmd_edit(args) -> int:
                     class_idx=args.class_idx, edits=tuple(edits), model_name=g.name)
     image = Renderer(g, used).render(recipe)
     written = stamped(g, image, args, options, recipe)
-    print("wrote " + ", ".join(str(p) for p in written))
+    result(args, f"wrote {paths_text(written.paths)}", written.facts(seed=args.seed, psi=args.psi, model=g.name,
+                                                                    edits=list(args.direction)))
     return 0
 
 
@@ -157,10 +161,10 @@ def cmd_sheet(args) -> int:
     from facestudio.latent.seeds import z_from_seeds
     from facestudio.render.renderer import Renderer
     options = export_options(args)
-    seeds = parse_int_list(args.seeds, "seeds")
+    seeds = parse_seeds(args.seeds)
     amounts = _parse_amounts(args.amounts)
-    if not seeds or not args.direction:
-        raise UserError("give at least one seed and one --direction")
+    if not args.direction:
+        raise UserError("give at least one --direction")
     g = load_model(args.model)
     available = _available(args, g)
     picked = []
@@ -179,14 +183,16 @@ def cmd_sheet(args) -> int:
         for w in base:
             rows.append(np.stack([apply_edits(w, [(d.id, a, layers)], {d.id: d}) for a in amounts]))
     ws = np.concatenate(rows)
-    images = Renderer(g).render_ws_batch(ws, args.noise)
+    with face_progress("sheet", len(ws)) as advance:
+        images = Renderer(g).render_ws_batch(ws, args.noise, progress=advance)
     labels = [f"{d.name}\nseed {s}\nL{layers[0]}-{layers[1] - 1}" for d, layers in picked for s in seeds]
     sheet = compose_sheet(images.reshape(len(labels), len(amounts), *images.shape[1:]), labels,
                           [f"{a:+g}" for a in amounts], group=len(seeds))
-    stamped(g, sheet, args, options, xmp_extra={
+    written = stamped(g, sheet, args, options, xmp_extra={
         "DirectionSheet": f"directions {', '.join(d.id for d, _ in picked)}; seeds {args.seeds}; "
                           f"amounts {', '.join(f'{a:g}' for a in amounts)}; psi {args.psi}"}, faces=images)
-    print(f"wrote {args.out} ({len(picked)} directions x {len(seeds)} seeds x {len(amounts)} amounts)")
+    result(args, f"wrote {args.out} ({len(picked)} directions x {len(seeds)} seeds x {len(amounts)} amounts)",
+           written.facts(directions=[d.id for d, _ in picked], seeds=seeds, amounts=amounts, psi=args.psi))
     return 0
 
 
@@ -245,6 +251,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--count", type=int, default=12)
     sp.add_argument("--out", type=Path, required=True, help="bundle (.npz) or unit vectors (.npy)")
     sp.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    json_arg(sp, "what was written and the directions")
     sp.set_defaults(func=cmd_directions)
 
     sp = sub.add_parser("edit", help="render one face moved along latent directions")
@@ -257,15 +264,17 @@ def add_parsers(sub) -> None:
     export_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
     sp.add_argument("--sidecar", action="store_true", help="also write the recipe and stamp to OUT.json")
+    json_arg(sp)
     sp.set_defaults(func=cmd_edit)
 
     sp = sub.add_parser("sheet", help="contact sheet of directions at several amounts for several seeds")
     model_arg(sp)
-    sp.add_argument("--seeds", default="1,2,3", help="seeds, e.g. 1,2,3")
+    seeds_arg(sp, default="1,2,3")
     sp.add_argument("--direction", action="append", default=[], metavar="NAME[@LAYERS]", help="repeatable")
     sp.add_argument("--amounts", default="-2,-1,0,1,2", help="write as --amounts=-2,-1,0,1,2")
     direction_files(sp)
     latent_args(sp)
     export_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
+    json_arg(sp)
     sp.set_defaults(func=cmd_sheet)

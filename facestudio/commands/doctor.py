@@ -168,10 +168,8 @@ def _writable(path: Path) -> bool:
 
 
 def check_folders() -> Check:
-    from facestudio.latent.discovery_cache import cache_root
-    from facestudio.models.store import models_root
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "facestudio"
-    folders = {"models": models_root(), "cache": cache_root(), "settings": config,
+    from facestudio.locations import cache_dir, config_dir, data_dir, models_dir
+    folders = {"data": data_dir(), "models": models_dir(), "cache": cache_dir(), "settings": config_dir(),
                "temp": Path(tempfile.gettempdir())}
     bad = [f"{k} {p}" for k, p in folders.items() if not _writable(p)]
     text = "; ".join(f"{k} {p}" for k, p in folders.items())

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from functools import partial
 from pathlib import Path
 
-from facestudio.commands.arguments import UserError, export_args, model_arg
+from facestudio.commands.arguments import UserError, export_args, json_arg, model_arg, psi_arg
+from facestudio.commands.progress import bar, message
 
 MAX_FIND_COUNT = 10_000  # faces one find writes (about 0.3 GB of PNGs at 128 px)
 FIND_MANIFEST = "find.json"  # what marks a folder as one find wrote (so --overwrite may replace it)
@@ -129,16 +129,15 @@ def _lookalike_veto(guard, renderer, g, psi: float, seed: int) -> str | None:
     return verdict.summary() if verdict.resembles else None
 
 
-def _progress_printer(count: int, max_tries: int):
+def _progress_bar(count: int):
+    """A bar over the faces kept (their rate and the time left), with the seeds tried beside it;
+    the callback for :func:`~facestudio.analysis.selection.search` and the bar to close."""
+    progress = bar(count, "find", unit="face")
+
     def report(r) -> None:
-        kept, rate = len(r.kept), r.tries / max(1e-6, r.seconds)
-        if kept:
-            left = min((count - kept) * r.tries / kept, max_tries - r.tries) / max(rate, 1e-6)
-            eta = f"about {left:.0f} s left"
-        else:
-            eta = f"no match yet; at most {(max_tries - r.tries) / max(rate, 1e-6):.0f} s left before --max-tries"
-        print(f"tried {r.tries:,} seeds ({rate:.0f}/s), kept {kept} of {count}, {eta}", file=sys.stderr, flush=True)
-    return report
+        progress.update(len(r.kept) - progress.n)
+        progress.set_postfix_str(f"tried {r.tries:,} seeds ({r.tries / max(1e-6, r.seconds):.0f}/s)", refresh=False)
+    return report, progress
 
 
 def _bin_lines(result, dims) -> list[str]:
@@ -167,10 +166,12 @@ def cmd_find(args) -> int:
     net, g = load_bundled_classifier(), load_model(args.model)
     measurer = face_measurer(net) if criteria.bounds else None
     guard, renderer = export_guard(g, args), Renderer(g)
-    result = search(lambda seeds: measure_seed_batch(g, net, seeds, args.psi, criteria, measurer),
-                    criteria, args.count, max_tries,
-                    first_seed=args.start_seed, dims=dims, progress=_progress_printer(args.count, max_tries),
-                    veto=None if args.allow_lookalike else partial(_lookalike_veto, guard, renderer, g, args.psi))
+    report, progress = _progress_bar(args.count)
+    with progress:
+        result = search(lambda seeds: measure_seed_batch(g, net, seeds, args.psi, criteria, measurer),
+                        criteria, args.count, max_tries,
+                        first_seed=args.start_seed, dims=dims, progress=report,
+                        veto=None if args.allow_lookalike else partial(_lookalike_veto, guard, renderer, g, args.psi))
     what = f"faces {criteria.describe()}" + (f" balanced over {','.join(dims)}" if dims else "")
     if not result.complete:
         short = "; ".join(f"{'/'.join(b) or 'all'} {p.kept} of {p.quota}" for b, p in result.bins.items()
@@ -179,14 +180,15 @@ def cmd_find(args) -> int:
                         f"{what} were found (short: {short}); the model rarely makes them at psi {args.psi}, "
                         f"so nothing was written: raise --max-tries or ask for fewer")
     recipes = [Recipe(g.sha256, seed, psi=args.psi, model_name=g.name) for seed, _ in result.kept]
-    rows = []
+    rows, checks, stamp = [], {}, {}
     with atomic_folder(args.out, overwrite=args.overwrite, marker=FIND_MANIFEST) as staging:
         for start in range(0, len(recipes), renderer.batch_size):
             chunk = recipes[start:start + renderer.batch_size]
             for recipe, image in zip(chunk, renderer.render_batch(chunk)):
                 name = f"seed-{recipe.seed:07d}.{args.format}"
-                stamped(g, image, args, options, recipe, path=staging / name, guard=guard)
+                written = stamped(g, image, args, options, recipe, path=staging / name, guard=guard)
                 rows.append(name)
+                checks[name], stamp = written.lookalike, written.stamp
         faces = [{"seed": seed, "file": name, **m} for (seed, m), name in zip(result.kept, rows)]
         manifest = {"request": {"age": args.age, "gender": args.gender, "tone": args.tone, "balanced": list(dims),
                                 "confidence": criteria.confidence, "margin": args.margin,
@@ -203,19 +205,23 @@ def cmd_find(args) -> int:
                             "for its error per group); skin tone is the ITA angle over the cheeks and nose bridge; "
                             "smile, yaw, hair ... are dlib-landmark and CIELAB measures (docs/filters.md)"}
         (staging / FIND_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    for face in faces:
-        asked = "".join(f", {b.measure} {face[b.measure]:.3g}" for b in criteria.bounds)
-        print(f"seed {face['seed']}: age {face['age']:.0f}, {face['gender']} (P(female) {face['p_female']:.2f}), "
-              f"ITA {face['ita']:.0f}° ({face['tone']}){asked} -> {Path(args.out) / face['file']}")
+    if args.json:
+        print(json.dumps({"written": [str(Path(args.out) / f) for f in rows + [FIND_MANIFEST]], **manifest,
+                          "stamp": stamp, "lookalike": checks}, indent=2))
+    else:
+        for face in faces:
+            asked = "".join(f", {b.measure} {face[b.measure]:.3g}" for b in criteria.bounds)
+            print(f"seed {face['seed']}: age {face['age']:.0f}, {face['gender']} (P(female) {face['p_female']:.2f}), "
+                  f"ITA {face['ita']:.0f}° ({face['tone']}){asked} -> {Path(args.out) / face['file']}")
     rate = result.tries / max(1, len(result.kept))
-    print(f"found {len(result.kept)} {what} in {result.tries:,} tries ({result.seconds:.0f} s"
-          f"{f', 1 in {math.ceil(rate)} seeds matched' if rate > 1 else ''}); wrote {args.out}", file=sys.stderr)
+    message(f"found {len(result.kept)} {what} in {result.tries:,} tries ({result.seconds:.0f} s"
+            f"{f', 1 in {math.ceil(rate)} seeds matched' if rate > 1 else ''}); wrote {args.out}", prefix=False)
     if result.left_out:
-        print(f"left out {len(result.left_out)} matching faces that resemble a training photo (seeds "
-              f"{', '.join(str(seed) for seed, _ in result.left_out[:8])}{' …' if len(result.left_out) > 8 else ''})",
-              file=sys.stderr)
+        message(f"left out {len(result.left_out)} matching faces that resemble a training photo (seeds "
+                f"{', '.join(str(seed) for seed, _ in result.left_out[:8])}{' …' if len(result.left_out) > 8 else ''})",
+                prefix=False)
     if dims or rate > 20:
-        print("\n".join(_bin_lines(result, dims)), file=sys.stderr)
+        message("\n".join(_bin_lines(result, dims)), prefix=False)
     return 0
 
 
@@ -238,10 +244,11 @@ def add_parser(sub) -> None:
     sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
     sp.add_argument("--count", type=int, required=True, help=f"faces to find (1 to {MAX_FIND_COUNT:,})")
     sp.add_argument("--out", type=Path, required=True, help="folder to write (appears whole or not at all)")
-    sp.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
+    psi_arg(sp)
     sp.add_argument("--max-tries", type=int, default=None,
                     help="seeds to try at most before giving up (default 200 per face, at least 2000)")
     sp.add_argument("--start-seed", type=int, default=0, help="first seed tried (default 0)")
     sp.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
     export_args(sp)
+    json_arg(sp, "the files written and find.json's request, tries, bins and faces")
     sp.set_defaults(func=cmd_find)

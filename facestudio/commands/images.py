@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.commands.arguments import (EXIT_FAILED, MAX_SHEET_FACES, UserError, export_args, latent_args,
-                                           model_arg, parse_int_list, parse_layer_list)
-from facestudio.commands.output import check_sheet, export_options, load_model, stamped
+from facestudio.commands.arguments import (EXIT_FAILED, MAX_SHEET_FACES, UserError, export_args, json_arg, latent_args,
+                                           model_arg, parse_layer_list, parse_seeds, seeds_arg)
+from facestudio.commands.output import check_sheet, export_options, load_model, paths_text, result, stamped
+from facestudio.commands.progress import face_progress
 
 
 def _transform_arg(args, g) -> tuple[float, float, float] | None:
@@ -39,7 +40,7 @@ def cmd_render(args) -> int:
     recipe = Recipe(g.sha256, args.seed, psi=args.psi, cutoff=args.cutoff, noise=args.noise,
                     class_idx=args.class_idx, model_name=g.name, transform=_transform_arg(args, g))
     written = stamped(g, Renderer(g).render(recipe), args, options, recipe)
-    print("wrote " + ", ".join(str(p) for p in written))
+    result(args, f"wrote {paths_text(written.paths)}", written.facts(seed=args.seed, psi=args.psi, model=g.name))
     return 0
 
 
@@ -64,10 +65,8 @@ def cmd_mix(args) -> int:
     from facestudio.render.renderer import Renderer
     from facestudio.sheets import tile
     options = export_options(args)
-    rows = parse_int_list(args.rows, "row seeds")
-    cols = parse_int_list(args.cols, "column seeds")
-    if not rows or not cols:
-        raise UserError("give at least one row seed and one column seed")
+    rows = parse_seeds(args.rows, "row seeds")
+    cols = parse_seeds(args.cols, "column seeds")
     if len(rows) * len(cols) > MAX_SHEET_FACES:
         raise UserError(f"a mix of {len(rows)} rows x {len(cols)} columns is {len(rows) * len(cols)} faces; "
                         f"one sheet holds at most {MAX_SHEET_FACES}")
@@ -79,33 +78,31 @@ def cmd_mix(args) -> int:
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
     w_of = dict(zip(seeds, ws))
     renderer = Renderer(g)  # ws mapped in one call, like the reference; any set of layers mixes
-    img_of = dict(zip(seeds, renderer.render_ws_batch(ws, args.noise)))
     mixed = np.stack([w_of[r].copy() for r in rows for _ in cols])
     for i, (r, c) in enumerate((r, c) for r in rows for c in cols):
         mixed[i, layers] = w_of[c][layers]
-    cells = renderer.render_ws_batch(mixed, args.noise)
+    with face_progress("mix", len(seeds) + len(mixed)) as advance:
+        img_of = dict(zip(seeds, renderer.render_ws_batch(ws, args.noise, progress=advance)))
+        cells = renderer.render_ws_batch(mixed, args.noise, progress=advance)
     faces = [None, *(img_of[c] for c in cols)]  # the reference layout: the top-left cell empty
     for i, r in enumerate(rows):
         faces += [img_of[r], *cells[i * len(cols):(i + 1) * len(cols)]]
     sheet = tile(faces, len(cols) + 1)
-    stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
-                                                f"layers {args.layers}; psi {args.psi}; noise {args.noise}"},
-            faces=[f for f in faces if f is not None])
-    print(f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})")
+    written = stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
+                                                          f"layers {args.layers}; psi {args.psi}; noise {args.noise}"},
+                      faces=[f for f in faces if f is not None])
+    result(args, f"wrote {args.out} ({len(rows)} x {len(cols)} grid, layers {args.layers})",
+           written.facts(rows=rows, cols=cols, layers=layers, psi=args.psi, model=g.name))
     return 0
 
 
 def cmd_grid(args) -> int:
     """A contact sheet: one face per seed, ``--cols`` per row, in seed order."""
-    from facestudio.latent.seeds import check_seed, z_from_seeds
+    from facestudio.latent.seeds import z_from_seeds
     from facestudio.render.renderer import Renderer
     from facestudio.sheets import tile
     options = export_options(args)
-    seeds = parse_int_list(args.seeds, "seeds")
-    if not seeds:
-        raise UserError("give at least one seed, e.g. --seeds 0-63")
-    for s in seeds:
-        check_seed(s)
+    seeds = parse_seeds(args.seeds)
     if args.cols < 1:
         raise UserError("--cols must be at least 1")
     g = load_model(args.model)
@@ -114,10 +111,12 @@ def cmd_grid(args) -> int:
     res = g.resolution
     check_sheet(rows, cols, res, args.out, options)
     ws = g.map(z_from_seeds(seeds, g.z_dim), c=args.class_idx, psi=args.psi, cutoff=args.cutoff)
-    faces = Renderer(g).render_ws_batch(ws, args.noise)
-    stamped(g, tile(faces, cols), args, options, xmp_extra={
+    with face_progress("grid", len(seeds)) as advance:
+        faces = Renderer(g).render_ws_batch(ws, args.noise, progress=advance)
+    written = stamped(g, tile(faces, cols), args, options, xmp_extra={
         "ContactSheet": f"seeds {args.seeds}; psi {args.psi}; noise {args.noise}; {cols} columns"}, faces=faces)
-    print(f"wrote {args.out} ({len(seeds)} faces, {rows} x {cols})")
+    result(args, f"wrote {args.out} ({len(seeds)} face{'s' if len(seeds) != 1 else ''}, {rows} x {cols})",
+           written.facts(faces=len(seeds), rows=rows, cols=cols, psi=args.psi, model=g.name))
     return 0
 
 
@@ -130,6 +129,7 @@ def add_parsers(sub) -> None:
     export_args(sp)
     sp.add_argument("--out", type=Path, required=True, help="output image (.png .jpg .webp)")
     sp.add_argument("--sidecar", action="store_true", help="also write the recipe and stamp to OUT.json")
+    json_arg(sp)
     sp.add_argument("--translate", default=None, help="StyleGAN3 only: move the face by X,Y "
                     "(the image spans about 1), as in the reference gen_images.py")
     sp.add_argument("--rotate", type=float, default=None, help="StyleGAN3 only: rotate by degrees")
@@ -137,24 +137,26 @@ def add_parsers(sub) -> None:
 
     sp = sub.add_parser("mix", help="style-mixing grid like the reference style_mixing.py")
     model_arg(sp)
-    sp.add_argument("--rows", required=True, help="row seeds, e.g. 1,2")
-    sp.add_argument("--cols", required=True, help="column (style donor) seeds, e.g. 3,4,5")
+    seeds_arg(sp, "--rows", "row seeds", required=True)
+    seeds_arg(sp, "--cols", "column (style donor) seeds", required=True)
     sp.add_argument("--layers", default="0-6", help="layers taken from the column seed (default 0-6)")
     latent_args(sp)
     export_args(sp)
     sp.add_argument("--out", type=Path, required=True)
+    json_arg(sp)
     sp.set_defaults(func=cmd_mix)
 
     sp = sub.add_parser("grid", help="a contact sheet of faces for a list of seeds")
     model_arg(sp)
-    sp.add_argument("--seeds", required=True, help="seeds, e.g. 0-63 or 1,5,9")
+    seeds_arg(sp, required=True)
     sp.add_argument("--cols", type=int, default=8, help="faces per row (default 8)")
     latent_args(sp)
     export_args(sp)
     sp.add_argument("--out", type=Path, required=True)
+    json_arg(sp)
     sp.set_defaults(func=cmd_grid)
 
     sp = sub.add_parser("inspect", help="print the provenance and recipe stamped into an image")
     sp.add_argument("file", type=Path)
-    sp.add_argument("--json", action="store_true")
+    json_arg(sp, "the stamp, the recipe and the watermark")
     sp.set_defaults(func=cmd_inspect)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facestudio.commands.arguments import UserError, export_args, latent_args, model_arg, parse_layer_list
-from facestudio.commands.output import check_lookalikes, load_model
+from facestudio.commands.arguments import UserError, export_args, json_arg, latent_args, model_arg, parse_layer_list
+from facestudio.commands.output import check_lookalikes, load_model, lookalike_facts, result, stamp_facts
+from facestudio.commands.progress import face_progress
 
 
 def _layer_range(text: str | None, num_ws: int) -> tuple[int, int]:
@@ -49,7 +50,8 @@ def cmd_interpolate(args) -> int:
     check_strip(args.out, args.frames, g.resolution, g.resolution, options, args.overwrite)
     a, b = (Recipe(g.sha256, seed, psi=args.psi, cutoff=args.cutoff, noise=args.noise, class_idx=args.class_idx,
                    model_name=g.name) for seed in (args.from_seed, args.to_seed))
-    frames = render_strip(Renderer(g), a, b, args.frames, layers)
+    with face_progress("interpolate", args.frames) as advance:
+        frames = render_strip(Renderer(g), a, b, args.frames, layers, progress=advance)
     stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256, artist=args.artist or "",
                        attribution=args.attribution)
     compact = dict(sort_keys=True, separators=(",", ":"))
@@ -57,11 +59,15 @@ def cmd_interpolate(args) -> int:
                               f"{args.frames} frames; psi {args.psi}; noise {args.noise}",
              "InterpolationFrom": dumps_strict(a.to_dict(), **compact),
              "InterpolationTo": dumps_strict(b.to_dict(), **compact)}
-    extra.update(check_lookalikes(g, frames, args, Path(args.out).name or str(args.out)))
+    checked = check_lookalikes(g, frames, args, Path(args.out).name or str(args.out))
+    extra.update(checked)
     written = export_strip(frames, args.out, stamp, options, args.overwrite, extra, args.frame_ms,
                            bounce=not args.one_way)
     where = written[0] if kind != "frames" else f"{len(written)} frames to {written[0].parent}"
-    print(f"wrote {where} (seed {a.seed} to {b.seed}, {args.frames} frames, layers {layers[0]}-{layers[1] - 1})")
+    result(args, f"wrote {where} (seed {a.seed} to {b.seed}, {args.frames} frames, layers {layers[0]}-{layers[1] - 1})",
+           {"written": [str(p) for p in written], "kind": kind, "from": a.seed, "to": b.seed, "frames": args.frames,
+            "layers": [layers[0], layers[1] - 1], "psi": args.psi, "model": g.name, "stamp": stamp_facts(stamp),
+            "lookalike": lookalike_facts(checked)})
     return 0
 
 
@@ -78,6 +84,7 @@ def add_parser(sub) -> None:
     export_args(sp)
     sp.add_argument("--frame-ms", type=int, default=80, help="milliseconds per animation frame (default 80)")
     sp.add_argument("--one-way", action="store_true", help="an animation from A to B only, not forth and back")
+    json_arg(sp)
     sp.add_argument("--out", required=True, help="a sheet (.png .jpg), an animation (.webp .gif, WebP lossless) "
                     "or a folder of numbered frames (a path ending in /, or an existing folder)")
     sp.set_defaults(func=cmd_interpolate)

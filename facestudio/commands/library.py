@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.commands.arguments import UserError, model_arg, scale_arg
+from facestudio.commands.arguments import (UserError, json_arg, model_arg, parse_seeds, psi_arg, scale_arg,
+                                           seeds_arg)
+from facestudio.commands.output import result
+from facestudio.commands.progress import bar
 from facestudio.shown_text import json_safe, shown
 
 ENGINES = ("local", "ray")
@@ -25,7 +28,7 @@ def _request(args) -> tuple:
     """Everything about the request that can be wrong, checked before any model is loaded:
     the filters, balance, seeds and seeds to try."""
     from facestudio.commands.find import _criteria, parse_balanced
-    from facestudio.library.spec import MAX_COUNT, default_max_tries, read_seeds_file
+    from facestudio.library.spec import MAX_COUNT, default_max_tries
     if not 1 <= args.count <= MAX_COUNT:
         raise UserError(f"--count {args.count:,} is outside 1 to {MAX_COUNT:,}, the most faces one library holds")
     if args.seeds is not None and args.start_seed is not None:
@@ -37,13 +40,24 @@ def _request(args) -> tuple:
             import_dlib(), model_files()
         except DlibMissingError as exc:
             raise UserError(f"the attribute filters measure faces with dlib: {exc}") from None
-    seeds = read_seeds_file(args.seeds) if args.seeds is not None else None
+    seeds = library_seeds(args.seeds) if args.seeds is not None else None
     filtered = bool(dims) or criteria != type(criteria)()
     max_tries = args.max_tries or default_max_tries(args.count, filtered, None if seeds is None else len(seeds))
     if max_tries < args.count:
         raise UserError(f"{max_tries:,} seeds to try cannot make {args.count:,} faces; list more seeds or raise "
                         "--max-tries")
     return criteria, dims, seeds, max_tries
+
+
+def library_seeds(text: str) -> tuple[int, ...]:
+    """The seeds a build tries, in order (:func:`parse_seeds`'s grammar, ``@FILE`` too), each once."""
+    from facestudio.library.spec import MAX_TRIES
+    seeds, seen = parse_seeds(text, "seeds", limit=MAX_TRIES, limit_note="the most one build tries"), set()
+    for seed in seeds:
+        if seed in seen:
+            raise UserError(f"the seeds {text!r} list seed {seed} twice; a build tries each seed once")
+        seen.add(seed)
+    return tuple(seeds)
 
 
 def _spec(args, g, request):
@@ -56,10 +70,14 @@ def _spec(args, g, request):
                        confidence=criteria.confidence, bounds=criteria.bounds)
 
 
-def _progress(report) -> None:
-    rate = report.added / max(1e-6, report.seconds)
-    print(f"\rdecided {report.decided:,} seeds, added {report.added:,} faces ({rate:.1f}/s)", end="",
-          file=sys.stderr, flush=True)
+def _progress_bar(count: int):
+    """A bar over the faces added, the seeds decided beside it; the build's callback and the bar."""
+    progress = bar(count, "library build", unit="face")
+
+    def report(r) -> None:
+        progress.update(r.added - progress.n)
+        progress.set_postfix_str(f"decided {r.decided:,} seeds", refresh=False)
+    return report, progress
 
 
 def _check_face_size(side: int) -> None:
@@ -89,26 +107,23 @@ def cmd_build(args) -> int:
     spec = _spec(args, g, request)
     model = str(Path(args.model).resolve()) if args.model else None
     config = WorkerConfig(str(Path(args.out).resolve()), model, spec.canonical_json(), spec.sha256)
-    progress_shown = []  # the progress line ends before anything else is said, an error included
-
-    def progress(report):
-        progress_shown.append(True)
-        _progress(report)
-    try:
+    on_progress, progress = _progress_bar(spec.count)
+    with progress:
         report = build_library(args.out, spec, config,
-                               lambda: make_engine(args.engine, config, args.workers, args.ray_address), progress)
-    finally:
-        if progress_shown:
-            print(file=sys.stderr)
+                               lambda: make_engine(args.engine, config, args.workers, args.ray_address), on_progress)
     skipped = describe_skipped(report.skipped)
     fixed = (f"; removed {report.removed_orphans} unfinished files" if report.removed_orphans else "") + \
             (f"; made {report.restored} missing files again" if report.restored else "")
     if report.added or report.decided:
-        print(f"added {report.added:,} faces to {args.out} in {report.seconds:.1f} s "
-              f"({report.added / max(1e-6, report.seconds):.2f} faces/s; skipped {skipped}){fixed}; "
-              f"it holds all {spec.count:,}", file=sys.stderr)
+        text = (f"added {report.added:,} faces to {args.out} in {report.seconds:.1f} s "
+                f"({report.added / max(1e-6, report.seconds):.2f} faces/s; skipped {skipped}){fixed}; "
+                f"it holds all {spec.count:,}")
     else:
-        print(f"{args.out} already holds all {spec.count:,} faces; nothing to add{fixed}", file=sys.stderr)
+        text = f"{args.out} already holds all {spec.count:,} faces; nothing to add{fixed}"
+    result(args, text, {"written": [str(args.out)], "added": report.added, "decided": report.decided,
+                        "count": spec.count, "seconds": round(report.seconds, 3), "skipped": dict(report.skipped),
+                        "removed_unfinished": report.removed_orphans, "restored": report.restored,
+                        "model": g.name, "model_sha256": g.sha256, "psi": spec.psi})
     return 0
 
 
@@ -285,7 +300,7 @@ def cmd_verify(args) -> int:
     count, problems = verify_library(args.lib)
     if problems:
         for line in problems[:MAX_PROBLEMS_SHOWN]:
-            print(f"facestudio: {line}", file=sys.stderr)
+            print(f"facestudio: {line}", file=sys.stderr)  # the problems are the result: never --quiet
         if len(problems) > MAX_PROBLEMS_SHOWN:
             print(f"facestudio: and {len(problems) - MAX_PROBLEMS_SHOWN} more problems.", file=sys.stderr)
         print(f"facestudio: {shown(args.lib)} failed verification: {len(problems)} problems in {count:,} faces.",
@@ -309,7 +324,7 @@ def cmd_export(args) -> int:
     table = pyarrow.table(columns)
     with atomic_write(Path(args.parquet), overwrite=args.overwrite) as tmp:
         parquet.write_table(table, tmp)
-    print(f"wrote {len(rows):,} faces to {args.parquet}", file=sys.stderr)
+    result(args, f"wrote {len(rows):,} faces to {args.parquet}", {"written": [str(args.parquet)], "faces": len(rows)})
     return 0
 
 
@@ -322,10 +337,10 @@ def add_parsers(sub) -> None:
     model_arg(sp)
     sp.add_argument("--count", type=int, required=True, help=f"faces the library holds (1 to {MAX_COUNT:,})")
     sp.add_argument("--start-seed", type=int, default=None, help="first seed tried (default 0)")
-    sp.add_argument("--seeds", type=Path, default=None, help="a file of seeds to try in order, one a line")
+    seeds_arg(sp, what="the seeds to try, in order, each once", default=None)
     sp.add_argument("--max-tries", type=int, default=None, help="seeds to try at most (default 20 per face, "
                     "200 with filters)")
-    sp.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7)")
+    psi_arg(sp)
     face_filter_args(sp)
     sp.add_argument("--balanced", default=None, help="equal numbers per bin of these, e.g. age,gender,tone")
     sp.add_argument("--out", type=Path, required=True, help="the library folder (made when missing)")
@@ -335,6 +350,7 @@ def add_parsers(sub) -> None:
     sp.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
     sp.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality 1-100 (default 95)")
     scale_arg(sp)
+    json_arg(sp, "the library written, faces added, seeds decided and skipped")
     sp.set_defaults(func=cmd_build)
     sp = lsub.add_parser("info", help="counts and the audit's distributions of a library")
     sp.add_argument("lib", type=Path)
@@ -347,4 +363,5 @@ def add_parsers(sub) -> None:
     sp.add_argument("lib", type=Path)
     sp.add_argument("--parquet", type=Path, required=True, help="the Parquet file to write (needs pyarrow)")
     sp.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    json_arg(sp, "the file written and the faces in it")
     sp.set_defaults(func=cmd_export)

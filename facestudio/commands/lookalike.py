@@ -12,12 +12,12 @@ data folder under the digest of DIR's names and contents, so a changed folder is
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.commands.arguments import EXIT_FAILED, UserError, model_arg
-from facestudio.commands.output import photo_progress
+from facestudio.commands.arguments import EXIT_FAILED, UserError, json_arg, model_arg
+from facestudio.commands.output import photo_progress, result
+from facestudio.commands.progress import message
 from facestudio.errors import FacestudioError
 from facestudio.shown_text import json_safe, shown
 
@@ -47,7 +47,7 @@ def _against_index(folder: Path, embedder):
     if not folder.is_dir():
         raise UserError(f"--against {folder} is not a folder of photos.")
     return cached_folder_index(folder, embedder, data_dir(), photo_progress(f"indexing {folder}"),
-                               lambda line: print(f"--against {line}", file=sys.stderr))
+                               lambda line: message(f"--against {line}"))
 
 
 def _verdict(index, embedding, threshold: float) -> dict:
@@ -133,7 +133,8 @@ def _add_model(args) -> int:
         raise UserError(f"--add-model needs an existing index at --out, and there is no file {out}.")
     index = LookalikeIndex.load(out).with_model(_model_sha256(args.add_model))
     index.save(out, overwrite=True)
-    print(f"{out} now serves {len(index.models)} models: " + ", ".join(m[:12] for m in index.models))
+    result(args, f"{out} now serves {len(index.models)} models: " + ", ".join(m[:12] for m in index.models),
+           {"written": [str(out)], "models": list(index.models)})
     return 0
 
 
@@ -160,14 +161,15 @@ def cmd_lookalike_index(args) -> int:
     if not len(index):
         raise UserError(f"no face was found in {shown(data)} ({report.line()}), so no index was written.")
     index.save(out, overwrite=args.overwrite)
-    print(f"wrote {out}: {report.line()}")
+    result(args, f"wrote {out}: {report.line()}", {"written": [str(out)], "report": report.line(),
+                                                   "models": list(index.models)})
     return 0
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("lookalike", help="does a face resemble a training photo (or a photo in --against)?")
     sp.add_argument("images", nargs="+", metavar="IMAGE")
-    sp.add_argument("--json", action="store_true", help="one JSON object per image (a list for several)")
+    json_arg(sp, "one object per image (a list for several)")
     sp.add_argument("--index", default=None, help="lookalike index (default: lookalike-index.npz beside the bundled model)")
     sp.add_argument("--against", default=None, metavar="DIR",
                     help="also check against a folder of photos of real people who must not appear")
@@ -187,4 +189,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--add-model", default=None, metavar="MODEL",
                     help="record that MODEL (e.g. one grown from the indexed model) was trained on the photos of "
                          "the existing index --out, without measuring them again")
+    json_arg(sp, "the index written and what it holds")
     sp.set_defaults(func=cmd_lookalike_index)

@@ -16,7 +16,7 @@ import traceback
 from facestudio import __version__
 from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
                                  interpolate, library, lookalike, models, train)
-from facestudio.commands.arguments import EXIT_FAILED, UserError, export_scale
+from facestudio.commands.arguments import EXIT_FAILED, UserError, export_scale, finish_parser, quiet_arg
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
 
@@ -47,8 +47,12 @@ def _threads(n: int | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="facestudio", description="Design faces of people who do not exist.")
+    p = argparse.ArgumentParser(prog="facestudio", description="Design faces of people who do not exist.\nWithout "
+                                "a command, opens the studio; facestudio FILE opens FILE in it.",
+                                epilog="example:\n  facestudio render --seed 42 --out face.png",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     p.add_argument("--version", action="version", version=f"facestudio {__version__}")
+    quiet_arg(p)
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: cores - 1)")
     p.add_argument("--device", dest="render_device", default=None, help="where the generator runs: auto "
                    "(a CUDA GPU when present, the default), cpu or cuda; sets FACESTUDIO_DEVICE")
@@ -67,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub)
     doctor.add_parser(sub)
     gui.add_parser(sub)
+    finish_parser(p)
     return p
 
 
@@ -119,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(_with_gui_for_a_bare_path(list(sys.argv[1:] if argv is None else argv), parser))
     if args.command is None:
         args.func, args.model, args.screenshot, args.file = cmd_gui, None, None, None
+    from facestudio.commands.progress import set_quiet
+    set_quiet(args.quiet)
     if args.render_device:  # for this process and what it starts (train has its own --device)
         os.environ["FACESTUDIO_DEVICE"] = args.render_device
     try:

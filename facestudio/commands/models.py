@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from facestudio.bounded_json import dumps_strict
-from facestudio.commands.output import load_model
+from facestudio.commands.arguments import json_arg
+from facestudio.commands.output import load_model, result
 
 
 def cmd_info(args) -> int:
@@ -29,7 +30,9 @@ def cmd_convert(args) -> int:
     write_native(args.output, g.config, g.network.state_dict(), card_text=card, overwrite=args.overwrite,
                  source={"file": Path(args.input).name, "sha256": g.sha256,
                          "format": g.meta.get("format")})
-    print(f"wrote {args.output} (facestudio native format)")
+    result(args, f"wrote {args.output} (facestudio native format)",
+           {"written": [str(args.output)], "format": "native", "source": str(args.input), "sha256": g.sha256,
+            "model": g.name})
     return 0
 
 
@@ -43,5 +46,6 @@ def add_parsers(sub) -> None:
     sp = sub.add_parser("convert", help="convert a weight file to the native format")
     sp.add_argument("input")
     sp.add_argument("output", type=Path)
-    sp.add_argument("--overwrite", action="store_true")
+    sp.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    json_arg(sp, "what was written and the source's sha256")
     sp.set_defaults(func=cmd_convert)

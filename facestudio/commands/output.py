@@ -1,50 +1,67 @@
 """What the commands share on the way out and in between: loading a model with a progress
-line, checking output paths and sheet sizes before any work, and writing a stamped image."""
+bar, checking output paths and sheet sizes before any work, writing a stamped image, and
+saying what was done: a line on stdout, or with ``--json`` one JSON object (:func:`result`)."""
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from facestudio.commands.arguments import UserError
+from facestudio.commands.progress import counter, file_progress, is_quiet, message
 
 # A sheet holds at most this many pixels (a 400 MB RGB image): checked before anything is allocated.
 MAX_SHEET_PIXELS = 1 << 27
 
 
-def progress_printer(label: str):
-    """A progress callback for large files: a single updating line on stderr."""
-    state = {"last": -1}
-
-    def report(done: int, total: int) -> None:
-        if total < 64 << 20:
-            return
-        pct = int(100 * done / total)
-        if pct != state["last"]:
-            state["last"] = pct
-            end = "\n" if done >= total else ""
-            print(f"\r{label}: {pct:3d}% of {total / 2**20:.0f} MiB", end=end, file=sys.stderr, flush=True)
-
-    return report
+def photo_progress(desc: str):
+    """A ``(done, total)`` callback for indexing a folder of photos."""
+    return counter(desc, unit="photo")
 
 
-def photo_progress(label: str):
-    """A progress callback for indexing photos: ``label: 1,234 of 23,707 photos`` on stderr."""
-    state = {"last": -1}
+def result(args, text: str, facts: dict) -> None:
+    """Say what a command did: with ``--json`` the ``facts`` as one JSON object on stdout,
+    else ``text`` on stdout (unless ``--quiet``)."""
+    from facestudio.bounded_json import dumps_strict
+    if getattr(args, "json", False):
+        print(dumps_strict(facts, indent=2, ensure_ascii=False))
+    elif not is_quiet():
+        print(text)
 
-    def report(done: int, total: int) -> None:
-        pct = 100 * done // max(1, total)
-        if pct != state["last"] or done == total:
-            state["last"] = pct
-            print(f"\r{label}: {done:,} of {total:,} photos", end="\n" if done >= total else "",
-                  file=sys.stderr, flush=True)
 
-    return report
+def paths_text(paths) -> str:
+    return ", ".join(str(p) for p in paths)
+
+
+@dataclass
+class Written:
+    """What an export wrote: the files, the stamp's key facts and the lookalike check's verdict."""
+
+    paths: list[Path]
+    stamp: dict = field(default_factory=dict)
+    lookalike: dict = field(default_factory=dict)
+
+    def facts(self, **extra) -> dict:
+        return {"written": [str(p) for p in self.paths], **extra, "stamp": self.stamp, "lookalike": self.lookalike}
+
+
+def stamp_facts(stamp) -> dict:
+    """The key facts of a provenance stamp, as ``--json`` reports them."""
+    return {"ai_generated": True, "disclosure": stamp.disclosure, "model": stamp.model_name,
+            "model_sha256": stamp.model_sha256, "license": stamp.license_name, "license_url": stamp.license_url,
+            "attribution": stamp.attribution, "artist": stamp.artist, "created": stamp.created}
+
+
+def lookalike_facts(xmp: dict[str, str]) -> dict:
+    """The lookalike check's XMP properties (``LookalikeVerdict`` ...) as ``verdict`` ... keys."""
+    import re
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", k[len("Lookalike"):] or "check").lower(): v
+            for k, v in xmp.items() if k.startswith("Lookalike")}
 
 
 def load_model(model: str | None):
     from facestudio.generator import load_generator
-    return load_generator(model, progress=progress_printer("reading model"))
+    return load_generator(model, progress=file_progress("reading model"))
 
 
 def check_sheet(rows: int, cols: int, res: int, out: Path, options, margin: tuple[int, int] = (0, 0)) -> None:
@@ -81,7 +98,7 @@ def export_guard(g, args):
         raise UserError(f"--against {against} is not a folder of photos.")
     return lookalike_guard.guard_for_model(
         g.sha256, lookalike_guard.default_index_path(), Path(against) if against else None, data_dir=data_dir(),
-        progress=photo_progress(f"indexing {against}"), log=lambda line: print(f"--against {line}", file=sys.stderr))
+        progress=photo_progress(f"indexing {against}"), log=lambda line: message(f"--against {line}"))
 
 
 def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
@@ -94,14 +111,14 @@ def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
     if verdict.resembles and not allowed:
         raise UserError(verdict.refusal(what))
     if not verdict.checked and guard.embedder is None:  # without an index for the model, the file says so
-        print(f"facestudio: {what} was not checked for lookalikes: {verdict.reason}", file=sys.stderr)
+        message(f"{what} was not checked for lookalikes: {verdict.reason}")
     elif verdict.resembles:
-        print(f"facestudio: writing {what} although it {verdict.summary()} (--allow-lookalike)", file=sys.stderr)
+        message(f"writing {what} although it {verdict.summary()} (--allow-lookalike)")
     return verdict.xmp_fields(allowed)
 
 
 def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None, path: Path | None = None,
-            guard=None) -> list[Path]:
+            guard=None) -> Written:
     """Write ``image`` to ``path`` (default ``--out``) with the provenance stamp (model card
     terms, ``--artist``), once the lookalike guard (``guard``, or one made for this call) has
     checked ``faces`` (the faces a sheet is made of; default the image)."""
@@ -110,4 +127,5 @@ def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None, pa
                        attribution=args.attribution)
     target = Path(args.out if path is None else path)
     checked = check_lookalikes(g, [image] if faces is None else faces, args, target.name, guard)
-    return export_image(image, target, stamp, recipe, options, args.overwrite, {**(xmp_extra or {}), **checked})
+    paths = export_image(image, target, stamp, recipe, options, args.overwrite, {**(xmp_extra or {}), **checked})
+    return Written(list(paths), stamp_facts(stamp), lookalike_facts(checked))

@@ -62,8 +62,15 @@ def add_train_arguments(sp: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args) -> int:
+    from facestudio.commands.progress import bar
     from facestudio.training.run import run_train
-    return run_train(args)
+    total = int(args.kimg * 1000) if args.kimg else None  # --minutes alone: the rate, no end
+    with bar(total, "train", unit="img", unit_scale=True) as progress:
+        def on_step(images_seen: int) -> None:
+            if progress.n == 0 and images_seen:  # a resumed run starts where it stopped
+                progress.n = progress.last_print_n = images_seen
+            progress.update(images_seen - progress.n)
+        return run_train(args, on_step=on_step)
 
 
 def add_parser(sub) -> None:

@@ -1,7 +1,8 @@
 """The on-disk cache of :class:`~facestudio.latent.discovery.Discovery`, one file per model.
 
-Location: ``$FACESTUDIO_CACHE/directions/<sha256>.npz`` when ``FACESTUDIO_CACHE`` is set,
-else ``$XDG_CACHE_HOME/facestudio/directions/`` (``~/.cache/facestudio/directions/``).
+Location: ``<cache folder>/directions/<sha256>.npz``, the cache folder as
+:func:`facestudio.locations.cache_dir` decides (``$FACESTUDIO_CACHE`` when set, else
+``~/.cache/facestudio`` on Linux).
 
 The file is a plain ``.npz`` (read with ``allow_pickle=False``) holding the W mean and
 covariance, the PCA and SeFa bases, and a JSON ``meta`` string with the cache version, the
@@ -29,6 +30,7 @@ import numpy as np
 from facestudio.archive_limits import ArchiveLimitError, check_npz
 from facestudio.bounded_json import loads_bounded
 from facestudio.latent.discovery import Discovery, SefaBasis, WStats
+from facestudio.locations import cache_dir as cache_root
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +41,6 @@ MAX_CACHE_MEMBERS = 256
 MAX_CACHE_ARRAY_BYTES = 128 << 20
 MAX_CACHE_BYTES = 512 << 20
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
-
-
-def cache_root() -> Path:
-    """facestudio's cache folder (which may not exist yet)."""
-    env = os.environ.get("FACESTUDIO_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "facestudio"
 
 
 def cache_path(model_sha256: str | None) -> Path | None:

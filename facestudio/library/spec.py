@@ -28,7 +28,6 @@ from facestudio.shown_text import shown
 SPEC_VERSION = 1
 MAX_COUNT = 1_000_000  # faces in one library: about 3 days here at 4 faces/s, 0.6 TB of 512 px PNGs
 MAX_TRIES = 20_000_000  # seeds one build may try (filters and balance skip most of them)
-MAX_SEEDS_FILE_BYTES = 64 << 20  # a seeds file: one seed a line, up to MAX_TRIES of them
 RENDER_BATCH = 8  # faces per network call and per task a worker gets
 FORMATS = ("png", "jpg", "webp")
 
@@ -123,35 +122,6 @@ def default_max_tries(count: int, filtered: bool, available: int | None = None) 
     tries = min(MAX_TRIES, max(2000, (200 if filtered else 20) * count))
     return tries if available is None else min(tries, available)
 
-
-def read_seeds_file(path: Path) -> tuple[int, ...]:
-    """The seeds of a file with one whole number a line (blank lines and ``#`` comments
-    ignored), each used once, in the file's order."""
-    from facestudio.fileio import read_limited
-    try:
-        text = read_limited(Path(path), MAX_SEEDS_FILE_BYTES, "the seeds file").decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LibrarySpecError(f"cannot read the seeds file {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    seeds, seen = [], set()
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        try:
-            seed = int(line)
-        except ValueError:
-            raise LibrarySpecError(f"line {number} of the seeds file {path} is not a whole number: {line[:40]!r}") from None
-        if not 0 <= seed <= MAX_SEED:
-            raise LibrarySpecError(f"line {number} of the seeds file {path} holds {seed}, outside 0 to {MAX_SEED}")
-        if seed in seen:
-            raise LibrarySpecError(f"the seeds file {path} lists seed {seed} twice (line {number})")
-        seen.add(seed)
-        seeds.append(seed)
-    if not seeds:
-        raise LibrarySpecError(f"the seeds file {path} lists no seeds")
-    if len(seeds) > MAX_TRIES:
-        raise LibrarySpecError(f"the seeds file {path} lists more than {MAX_TRIES:,} seeds")
-    return tuple(seeds)
 
 
 # what `library info` shows of a stored spec, with the types it must have

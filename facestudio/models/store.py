@@ -8,14 +8,13 @@ so a downloaded model's licence reaches the export terms without any further wir
 JSON record keeps where the file came from, its sha256 and whether that was verified
 against a published value.
 
-The models root is ``$FACESTUDIO_DATA/models`` when set, else
-``$XDG_DATA_HOME/facestudio/models``, else ``~/.local/share/facestudio/models``.
+The models root is ``<data folder>/models`` (:func:`facestudio.locations.models_dir`:
+``$FACESTUDIO_DATA/models`` when set, else ``~/.local/share/facestudio/models`` on Linux).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -24,26 +23,12 @@ from pathlib import Path
 
 from facestudio import __version__
 from facestudio.fileio import atomic_write
+from facestudio.locations import models_dir as models_root
 from facestudio.models.catalog import CatalogEntry
 from facestudio.models.download import Downloaded, Progress, download, part_path
 
-DATA_ENV = "FACESTUDIO_DATA"
 CARD_FILE = "MODEL_CARD.md"  # the name generator.formats.model_card reads beside a weight file
 RECORD_FILE = "facestudio-model.json"
-
-
-def data_root() -> Path:
-    """facestudio's data folder (which may not exist yet)."""
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "facestudio"
-
-
-def models_root() -> Path:
-    """Where downloaded models are kept."""
-    return data_root() / "models"
 
 
 @dataclass(frozen=True)

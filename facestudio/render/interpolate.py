@@ -39,11 +39,12 @@ def interpolation_ws(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
 
 
 def render_strip(renderer: Renderer, a: Recipe, b: Recipe, steps: int,
-                 layers: tuple[int, int] | None = None, max_batch: int | None = None) -> np.ndarray:
+                 layers: tuple[int, int] | None = None, max_batch: int | None = None, progress=None) -> np.ndarray:
     """The strip's frames, uint8 ``[steps, R, R, 3]`` (noise mode of ``a``), at most
-    ``max_batch`` (default ``renderer.batch_size``) per network call."""
+    ``max_batch`` (default ``renderer.batch_size``) per network call; ``progress(n)`` after each."""
     ws = interpolation_ws(renderer, a, b, steps, layers)
-    return renderer.render_ws_batch(ws, a.noise, max_batch=max(1, int(max_batch or renderer.batch_size)))
+    return renderer.render_ws_batch(ws, a.noise, max_batch=max(1, int(max_batch or renderer.batch_size)),
+                                    progress=progress)
 
 
 def strip_sheet(frames: np.ndarray, gap: int = 0) -> np.ndarray:

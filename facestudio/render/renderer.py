@@ -347,10 +347,11 @@ class Renderer:
 
     def render_ws_batch(self, ws: np.ndarray, noise: str = "const", level: int = 0,
                         transform: tuple[float, float, float] | None = None, max_batch: int | None = None,
-                        out: np.ndarray | None = None) -> np.ndarray:
+                        out: np.ndarray | None = None, progress=None) -> np.ndarray:
         """:meth:`render_ws` of ws ``[N, num_ws, w_dim]`` at most ``max_batch`` (default
         :attr:`batch_size`) per network call, so memory stays bounded however many faces;
         the images go into ``out`` (uint8 ``[N, R, R, 3]``, new when None), which is returned.
+        ``progress(n)`` is called with the number of faces each call rendered.
         For latents no recipe names: a style mix over any set of layers, or seeds mapped in
         one call as the reference scripts do."""
         max_batch = self._max_batch(max_batch)
@@ -360,6 +361,8 @@ class Renderer:
         for start in range(0, len(ws), max_batch):
             out[start:start + max_batch] = self.render_ws(ws[start:start + max_batch], noise, level,
                                                           transform=transform)
+            if progress is not None:
+                progress(len(ws[start:start + max_batch]))
         return out
 
 

@@ -245,8 +245,10 @@ def save_grid(images: np.ndarray, path: Path, cols: int) -> None:
 def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: float | None = None,
           minutes: float | None = None, snapshot_minutes: float = 10.0, sample_kimg: float = 20.0,
           log: Callable[[str], None] = print, progress_seconds: float = 30.0,
-          device: str = "cpu", precision: str | None = None) -> Trainer:
-    """Train until ``kimg`` thousand images in total have been seen, or ``minutes`` pass.
+          device: str = "cpu", precision: str | None = None,
+          on_step: Callable[[int], None] | None = None) -> Trainer:
+    """Train until ``kimg`` thousand images in total have been seen, or ``minutes`` pass;
+    ``on_step(images seen)`` after every step (the command line's progress bar).
 
     Saves a checkpoint every ``snapshot_minutes`` and at the end, a sample grid every
     ``sample_kimg``; SIGINT/SIGTERM stop after the current step and save.
@@ -275,6 +277,8 @@ def train(run_dir: Path, images: np.ndarray, settings: TrainSettings, *, kimg: f
             if minutes is not None and time.time() - t0 >= minutes * 60:
                 break
             trainer.step(batches.next())
+            if on_step is not None:
+                on_step(trainer.images_seen)
             now = time.time()
             if now - last_log >= progress_seconds:
                 rate = (trainer.images_seen - seen0) / (now - t0)

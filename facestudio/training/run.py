@@ -165,7 +165,8 @@ def seed_grown_run(args, log=print) -> None:
         f"discriminator fade-in over {s.fade_kimg:g} kimg")
 
 
-def run_train(args) -> int:
+def run_train(args, on_step=None) -> int:
+    """``facestudio train``'s work; ``on_step(images seen)`` after every training step."""
     resolve_run(args)
     if args.pack_data:
         images, names = load_dataset(args.data, args.resolution, args.cache)
@@ -195,5 +196,5 @@ def run_train(args) -> int:
     log(f"training on {len(images)} images at {args.resolution} px on {device}, run folder {args.run}")
     train(args.run, images, _settings(args), kimg=args.kimg, minutes=args.minutes,
           snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log, device=device,
-          precision=args.precision)
+          precision=args.precision, on_step=on_step)
     return 0

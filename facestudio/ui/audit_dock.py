@@ -208,9 +208,7 @@ def install_audit_dock(window) -> AuditDock:
     scroll.setWidget(panel)
     dock.setWidget(scroll)
     window.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(window.export_dock, dock)
-    directions = window.findChild(QtWidgets.QDockWidget, "dock_directions")
-    (directions or window.export_dock).raise_()  # the sliders are in front on first start
+    window.tabifyDockWidget(window.export_dock, dock)  # the Directions dock stays in front (ui.layout)
     panel.attach(window)
     panel.find_panel = attach_find_panel(window, panel.layout())
     return panel

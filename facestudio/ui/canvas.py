@@ -88,8 +88,13 @@ class FaceCanvas(pg.GraphicsLayoutWidget):
             return 1.0
         return 1.0 / px if px > 0 else 1.0
 
+    def device_zoom(self) -> float:
+        """Device pixels per image pixel: :meth:`zoom_factor` times the screen's device pixel
+        ratio (2 on a HiDPI screen at 200 %), what the smoothing has to fill."""
+        return self.zoom_factor() * self.devicePixelRatioF()
+
     def _wanted_factor(self) -> int:
-        return 1 if self.show_pixels else smooth_factor(self.zoom_factor())
+        return 1 if self.show_pixels else smooth_factor(self.device_zoom())
 
     def _draw(self, factor: int) -> None:
         h, w = self.image.shape[:2]
@@ -107,12 +112,14 @@ class FaceCanvas(pg.GraphicsLayoutWidget):
             self.view.setRange(QtCore.QRectF(0, 0, w, h), padding=0.02)
 
     def actual_size(self) -> None:
-        """1:1 — one image pixel per screen pixel, centred on the current view."""
+        """1:1 — one image pixel per device pixel of the screen (on a HiDPI screen, not one
+        per logical pixel, which would show it 2 x 2 device pixels large), centred on the view."""
         if not self._shape:
             return
         rect = self.view.sceneBoundingRect()
         centre = self.view.viewRect().center()
-        w, h = rect.width(), rect.height()
+        ratio = self.devicePixelRatioF()
+        w, h = rect.width() * ratio, rect.height() * ratio
         self.view.setRange(QtCore.QRectF(centre.x() - w / 2, centre.y() - h / 2, w, h), padding=0)
 
     def zoom(self, factor: float) -> None:

@@ -7,7 +7,7 @@ render worker renders a batch (tag ``find``), the measuring thread measures it a
 :class:`~facestudio.analysis.selection.Search` (leaving out faces that resemble a training
 photo unless the Export dock allows them), and the faces kept join the gallery as they come.
 The search stops when enough are kept, at the try limit (saying how many it found and how
-many tries that took) or when the user presses Stop.
+many tries that took) or when the user presses Cancel; a progress bar counts the faces kept.
 """
 
 from __future__ import annotations
@@ -76,6 +76,11 @@ class FindPanel(QtWidgets.QWidget):
         form.addRow("Try at most", self.tries_spin)
         form.addRow(self.find_button)
         form.addRow(self.status)
+        self.progress = QtWidgets.QProgressBar()  # faces kept of those asked for; Cancel stops
+        self.progress.setObjectName("find_progress")
+        self.progress.setFormat("%v of %m faces")
+        self.progress.hide()
+        form.addRow(self.progress)
         self.search: Search | None = None
         self.window = None
 
@@ -103,7 +108,7 @@ class FindPanel(QtWidgets.QWidget):
     # --- running -------------------------------------------------------------------------------
     def toggle(self) -> None:
         if self.search is not None:
-            self.stop("Stopped")
+            self.stop("Cancelled")
         else:
             self.start()
 
@@ -120,7 +125,10 @@ class FindPanel(QtWidgets.QWidget):
         self.base = state.recipe.replace(edits=(), mix=None)
         self.search = Search(criteria, self.count_spin.value(), self.tries_spin.value(), first_seed=self.base.seed)
         self.found = 0
-        self.find_button.setText("Stop")
+        self.find_button.setText("Cancel")
+        self.progress.setRange(0, self.count_spin.value())
+        self.progress.setValue(0)
+        self.progress.show()
         self._next()
         return True
 
@@ -129,6 +137,7 @@ class FindPanel(QtWidgets.QWidget):
             self.window.bridge.cancel_batch(TAG)
         self.search = None
         self.find_button.setText("Find faces")
+        self.progress.hide()
         self.status.setText(why)
 
     def _next(self) -> None:
@@ -163,6 +172,7 @@ class FindPanel(QtWidgets.QWidget):
         for seed, image, _face in kept:
             self.window.state.gallery.add(self.base.replace(seed=seed), thumbnail=png_thumbnail(image))
         self.found += len(kept)
+        self.progress.setValue(len(search.result.kept))
         if not search.done:
             self._next()
             return

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-THUMB = 96
+THUMB = 96  # logical pixels on screen
+THUMB_STORED = 2 * THUMB  # pixels kept: sharp at a device pixel ratio of 2, scaled down below it
 ID_ROLE = QtCore.Qt.UserRole
 
 
@@ -21,7 +22,17 @@ def rgb_to_qimage(rgb: np.ndarray) -> QtGui.QImage:
     return QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format_RGB888).copy()
 
 
-def png_thumbnail(rgb: np.ndarray, size: int = THUMB) -> bytes:
+def thumbnail_pixmap(png: bytes) -> QtGui.QPixmap:
+    """A stored thumbnail as a pixmap :data:`THUMB` logical pixels wide: its extra pixels
+    (a device pixel ratio) fill a HiDPI screen's device pixels; older 96 px ones show as they are."""
+    pix = QtGui.QPixmap()
+    pix.loadFromData(png, "PNG")
+    if not pix.isNull():
+        pix.setDevicePixelRatio(max(1.0, max(pix.width(), pix.height()) / THUMB))
+    return pix
+
+
+def png_thumbnail(rgb: np.ndarray, size: int = THUMB_STORED) -> bytes:
     image = rgb_to_qimage(rgb).scaled(size, size, QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.WriteOnly)
@@ -78,9 +89,7 @@ class GalleryDock(QtWidgets.QWidget):
         item.setData(ID_ROLE, face.id)
         item.setFlags(item.flags() | QtCore.Qt.ItemIsEditable)
         if face.thumbnail:
-            pix = QtGui.QPixmap()
-            pix.loadFromData(face.thumbnail, "PNG")
-            item.setIcon(QtGui.QIcon(pix))
+            item.setIcon(QtGui.QIcon(thumbnail_pixmap(face.thumbnail)))
         item.setToolTip(f"seed {face.recipe.seed}, ψ {face.recipe.psi:.2f}, {len(face.recipe.edits)} edits")
         return item
 

@@ -11,7 +11,6 @@ autosave are the :class:`SessionController`'s (``window.sessions``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +27,8 @@ from facestudio.ui.directions_menu import install_directions_menu
 from facestudio.ui.editing import EditController
 from facestudio.ui.export_dock import install_export_dock
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
+from facestudio.ui.help_menu import install_help_menu
+from facestudio.ui.layout import install_layout
 from facestudio.ui.analysis_bridge import AnalysisBridge
 from facestudio.ui.audit_dock import install_audit_dock
 from facestudio.ui.library_tab import install_library_tab
@@ -35,13 +36,13 @@ from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
 from facestudio.ui.opening import kind_of
+from facestudio.ui.recent import RecentFiles
 from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.sessions import SessionController
 from facestudio.ui.sliders import DirectionsPanel
 from facestudio.ui.undo import RecipeHistory
 
 MODEL_FILTER = "Models (*.pkl *.pt *.pth *.safetensors);;All files (*)"
-MAX_RECENT = 8
 
 
 class StudioWindow(QtWidgets.QMainWindow):
@@ -77,6 +78,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         geometry = settings.value("window/geometry")
         if isinstance(geometry, (QtCore.QByteArray, bytes)):  # anything else was not written by us
             self.restoreGeometry(geometry)
+        self.dock_layout.restore()
 
     # --- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -137,9 +139,14 @@ class StudioWindow(QtWidgets.QMainWindow):
         file_menu = bar.addMenu("&File")
         self._action("&Open model…", self.open_model_dialog, QtGui.QKeySequence.Open, file_menu)
         self.recent_menu = file_menu.addMenu("Recent models")
+        self.recent_models = RecentFiles(self.settings, "models/recent", self.recent_menu, self.open_model, self)
         self.get_models_action = install_model_library(self, file_menu)
         file_menu.addSeparator()
         self._action("Open session…", self.sessions.open_dialog, None, file_menu)
+        self.recent_sessions_menu = file_menu.addMenu("Recent sessions")
+        self.recent_sessions = RecentFiles(self.settings, "sessions/recent", self.recent_sessions_menu,
+                                           lambda p: self.sessions.open(Path(p)), self)
+        self.sessions.remembered = self.recent_sessions.remember
         self._action("&Save session", self.sessions.save, QtGui.QKeySequence.Save, file_menu)
         self._action("Save session as…", self.sessions.save_as, None, file_menu)
         file_menu.addSeparator()
@@ -169,7 +176,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.show_pixels_action.setToolTip("Nearest-neighbour: one block per pixel instead of the "
                                            "Lanczos-smoothed face when zoomed in")
         self.show_pixels_action.toggled.connect(self.canvas.set_show_pixels)
-        self._refresh_recent()
+        self.dock_layout = install_layout(self, view_menu)
+        self.getting_started = install_help_menu(self, bar.addMenu("&Help"))
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
@@ -197,7 +205,7 @@ class StudioWindow(QtWidgets.QMainWindow):
     def show_model(self, model: StudioModel) -> None:
         self.set_model(model)
         if model.path:
-            self._remember_recent(model.path)
+            self.recent_models.remember(model.path)
 
     def open_path(self, path: str | Path) -> bool:
         """Open what a file manager would hand the studio: a session, an exported image (its
@@ -236,24 +244,6 @@ class StudioWindow(QtWidgets.QMainWindow):
         except ValueError:
             return 0
         return min(seed, MAX_SPIN_SEED) if 0 <= seed <= MAX_SEED else 0
-
-    def _remember_recent(self, path: str) -> None:
-        recent = [p for p in self._recent() if p != path]
-        self.settings.setValue("models/recent", json.dumps([path] + recent[:MAX_RECENT - 1]))
-        self._refresh_recent()
-
-    def _recent(self) -> list[str]:
-        try:
-            recent = json.loads(self.settings.value("models/recent", "[]"))
-        except (TypeError, ValueError, RecursionError):
-            return []
-        return [p for p in recent if isinstance(p, str)] if isinstance(recent, list) else []
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self._recent():
-            self.recent_menu.addAction(path, lambda p=path: self.open_model(p))
-        self.recent_menu.setEnabled(bool(self._recent()))
 
     # --- frames -----------------------------------------------------------------------------
     def _on_frame(self, result) -> None:
@@ -307,6 +297,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         if guard.reporter() == self.show_internal_error:
             guard.set_reporter(None)
         self.settings.setValue("window/geometry", self.saveGeometry())
+        self.dock_layout.save()
         if self.state.recipe is not None:
             self.settings.setValue("recipe/seed", self.state.recipe.seed)
         self.sessions.close()

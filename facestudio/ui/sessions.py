@@ -10,6 +10,7 @@ studio keeps what it shows.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6 import QtCore, QtWidgets
 
@@ -39,6 +40,7 @@ class SessionController(QtCore.QObject):
         # ask before start(): start() writes our own PID into the crash marker
         self.recovery_path = recoverable(self.autosaver.folder)
         self.storage_problem = self._start_autosave()
+        self.remembered: Callable[[Path], None] = lambda path: None  # the window's recent sessions
 
     def _start_autosave(self) -> str | None:
         try:
@@ -67,6 +69,7 @@ class SessionController(QtCore.QObject):
             self.window.report("Cannot save session", str(exc))
             return False
         self.state.session_path = Path(path)
+        self.remembered(Path(path))
         self.window.history.stack.setClean()
         self.window.statusBar().showMessage(f"Saved {path}", 3000)
         return True
@@ -135,6 +138,8 @@ class SessionController(QtCore.QObject):
         else:
             w.history.stack.clear()
         s.session_path = Path(path)
+        if Path(self.autosaver.folder) not in Path(path).parents:  # not a recovered autosave
+            self.remembered(Path(path))
         return True
 
     def offer_recovery(self) -> None:

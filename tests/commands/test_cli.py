@@ -57,7 +57,7 @@ def test_mix_grid_layout_matches_the_reference(capsys, tmp_path, native_model, w
     r = g.resolution
     assert sheet.shape == (3 * r, 4 * r, 3)
     assert not sheet[:r, :r].any()  # top-left empty
-    ws = g.map(z_from_seeds([1, 2, 3, 4, 5], g.z_dim))
+    ws = g.map(z_from_seeds([1, 2, 3, 4, 5], g.z_dim), psi=0.7)  # the default psi, as the studio's
     singles = g.synthesize(ws)
     assert np.array_equal(sheet[:r, r:2 * r], singles[2])      # first row: column seeds
     assert np.array_equal(sheet[2 * r:3 * r, :r], singles[1])  # first column: row seeds

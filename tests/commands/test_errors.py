@@ -11,7 +11,6 @@ import pytest
 
 from facestudio.commands.main import EXIT_INTERNAL
 from facestudio.errors import INTERNAL_ERROR_LOG, record_internal_error
-from facestudio.locations import data_dir
 from facestudio.render.renderer import Renderer
 from facestudio.session.document import SessionError
 from tests.commands.test_cli import run
@@ -66,7 +65,7 @@ def test_an_os_error_is_one_sentence_naming_the_file(capsys, monkeypatch, tmp_pa
 def test_a_bug_names_the_log_that_holds_its_traceback(capsys, monkeypatch, tmp_path, native_model, data_home, bug):
     _fail_render_with(monkeypatch, bug)
     code, _, err = _render(capsys, native_model, tmp_path)
-    log = data_home / "facestudio" / "facestudio" / INTERNAL_ERROR_LOG
+    log = data_home / "facestudio" / INTERNAL_ERROR_LOG
     assert code == EXIT_INTERNAL
     assert_one_sentence(err)
     assert err.strip() == f"facestudio: internal error: please report it; the details are in {log}"
@@ -94,18 +93,3 @@ def test_entries_are_appended(tmp_path):
             path = record_internal_error(exc, "a test", tmp_path)
     text = path.read_text(encoding="utf-8")
     assert path == tmp_path / INTERNAL_ERROR_LOG and "KeyError: 0" in text and "KeyError: 1" in text
-
-
-def test_the_data_folder_is_the_one_the_studio_uses(qapp, monkeypatch, tmp_path):
-    """The command line's log goes where the studio's does: Qt's AppDataLocation for facestudio."""
-    from PySide6 import QtCore
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    names = QtCore.QCoreApplication.organizationName(), QtCore.QCoreApplication.applicationName()
-    QtCore.QCoreApplication.setOrganizationName("facestudio")
-    QtCore.QCoreApplication.setApplicationName("facestudio")
-    try:
-        qt = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.AppDataLocation)
-    finally:
-        QtCore.QCoreApplication.setOrganizationName(names[0])
-        QtCore.QCoreApplication.setApplicationName(names[1])
-    assert str(data_dir()) == qt

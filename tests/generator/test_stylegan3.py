@@ -197,7 +197,7 @@ def test_cli_translate_and_rotate(tmp_path, capsys, native_model):
     assert main(["render", "--model", str(path), "--seed", "2", "--translate", "0.1,-0.2",
                  "--rotate", "12", "--out", str(out)]) == 0
     g = load_generator(path)
-    want = as_exported(g.synthesize(g.map(z_from_seed(2, g.z_dim)), transform=(0.1, -0.2, 12))[0], g.sha256)
+    want = as_exported(g.synthesize(g.map(z_from_seed(2, g.z_dim), psi=0.7), transform=(0.1, -0.2, 12))[0], g.sha256)
     assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), want)
     capsys.readouterr()
     assert main(["render", "--model", str(native_model), "--seed", "2", "--rotate", "5",

@@ -144,17 +144,20 @@ def test_a_full_disk_stops_with_a_sentence_and_the_build_resumes(tmp_path, model
 
 
 def test_count_past_the_limit_and_bad_seeds_files_are_refused(tmp_path, model):
-    from facestudio.library.spec import MAX_COUNT, read_seeds_file
+    from facestudio.commands.arguments import UserError
+    from facestudio.commands.library import library_seeds
+    from facestudio.library.spec import MAX_COUNT
     with pytest.raises(LibrarySpecError) as err:
         spec_for(model, MAX_COUNT + 1)
     assert_one_sentence(err.value, "1,000,000", full_stop=False)
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("5\n# a comment\n7\n5\n")
-    with pytest.raises(LibrarySpecError) as err:
-        read_seeds_file(seeds)
+    with pytest.raises(UserError) as err:
+        library_seeds(f"@{seeds}")
     assert_one_sentence(err.value, "twice", full_stop=False)
-    seeds.write_text("5\n\n7 # lucky\n3\n")
-    assert read_seeds_file(seeds) == (5, 7, 3)
+    seeds.write_text("5\n\n7 # lucky\n3\n10-12\n")
+    assert library_seeds(f"@{seeds}") == (5, 7, 3, 10, 11, 12)
+    assert library_seeds("5,7,3") == (5, 7, 3)
 
 
 def test_a_seeds_file_gives_its_seeds_in_order(tmp_path, model):

@@ -56,4 +56,4 @@ def test_killed_builds_resume_to_the_same_library(tmp_path, model):
     count, problems = verify_library(lib)
     assert count == COUNT and all("watermark" in p for p in problems), problems  # noise images may refuse the mark
     again = cli("library", "build", "--model", str(model), "--count", str(COUNT), "--out", str(lib))
-    assert again.returncode == 0 and "nothing to add" in again.stderr
+    assert again.returncode == 0 and "nothing to add" in again.stdout  # the result, on stdout

@@ -10,7 +10,7 @@ import pytest
 
 from facestudio.models.catalog import CATALOG, NO_CHECKSUM, check_entry, entry
 from facestudio.models.download import ChecksumError, part_path
-from facestudio.models.store import CARD_FILE, RECORD_FILE, ModelStore, data_root, models_root
+from facestudio.models.store import CARD_FILE, RECORD_FILE, ModelStore
 from tests.models.served_models import ATTRIBUTION, LICENSE, LICENSE_URL, serve_test_net
 
 
@@ -27,17 +27,6 @@ def test_catalog_entries_are_well_formed_and_never_invent_checksums():
     assert verified.size == 237_040_112 and verified.sha256.startswith("ffe2233f")
     with pytest.raises(KeyError, match="no model called"):
         entry("nope")
-
-
-def test_store_folders_follow_the_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("FACESTUDIO_DATA", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert models_root() == tmp_path / "xdg" / "facestudio" / "models"
-    monkeypatch.delenv("XDG_DATA_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert data_root() == tmp_path / "home" / ".local" / "share" / "facestudio"
-    monkeypatch.setenv("FACESTUDIO_DATA", str(tmp_path / "fs"))
-    assert models_root() == tmp_path / "fs" / "models"
 
 
 @pytest.fixture

@@ -82,6 +82,7 @@ def test_desktop_entry_metainfo_and_icon_agree():
     entry.read(DESKTOP, encoding="utf-8")
     desktop = entry["Desktop Entry"]
     assert desktop["Exec"] == "facestudio %f" and desktop["Terminal"] == "false"  # one file, as gui FILE
+    assert desktop["TryExec"] == "facestudio"  # a program name: GLib hides entries whose TryExec is not found
     assert SESSION_TYPE in desktop["MimeType"].split(";")
     assert desktop["Icon"] == ICON.stem
     meta = ET.parse(METAINFO).getroot()
@@ -89,6 +90,17 @@ def test_desktop_entry_metainfo_and_icon_agree():
     assert meta.findtext("launchable") == DESKTOP.name
     assert meta.findtext("provides/binary") == "facestudio"
     assert meta.findtext("provides/mediatype") == SESSION_TYPE
+    assert meta.findtext("url[@type='homepage']").startswith("https://")
+    shots = meta.findall("screenshots/screenshot")
+    assert shots and sum(s.get("type") == "default" for s in shots) == 1
+    for shot in shots:
+        assert shot.findtext("caption")
+        url = shot.findtext("image")
+        local = ROOT / url.split("/main/", 1)[1]  # the published copy of a file in this repository
+        assert url.startswith("https://") and local.is_file(), url
+        with Image.open(local) as im:
+            image = shot.find("image")
+            assert (int(image.get("width")), int(image.get("height"))) == im.size
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta.find("releases/release").get("version") == project["project"]["version"]
     data_files = project["tool"]["setuptools"]["data-files"]

@@ -28,24 +28,23 @@ def wait(app, condition, timeout_s: float = 120.0) -> None:
         app.processEvents(QtCore.QEventLoop.AllEvents, 50)
 
 
-def bundled_window(height: int = 880) -> tuple:
-    """The app and a shown studio window with fresh settings and the bundled model open
-    (the window is None when the model does not open)."""
+def open_studio():
+    """The real window on the bundled model with fresh settings, its first face shown: (app, window)."""
     app = make_app()
     scratch = Path(tempfile.mkdtemp())
     settings = QtCore.QSettings(str(scratch / "settings.ini"), QtCore.QSettings.IniFormat)
     win = StudioWindow(settings, scratch / "data", confirm=lambda *_: False, report=print)
-    win.resize(1380, height)
+    win.resize(1380, 880)
     win.show()
-    return app, (win if win.open_model(None) else None)
+    if not win.open_model(None):
+        raise SystemExit("the bundled model cannot be opened")
+    wait(app, lambda: win.frames_shown > 0)
+    return app, win
 
 
 def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    app, win = bundled_window()
-    if win is None:
-        return 1
-    wait(app, lambda: win.frames_shown > 0)
+    app, win = open_studio()
     view = win.mix_view
     view.rows_edit.setText("1, 2, 3")
     view.cols_edit.setText("11, 12, 13, 14")

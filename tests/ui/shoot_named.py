@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from tests.ui.shoot_mix import bundled_window, wait
+from tests.ui.shoot_mix import open_studio, wait
 
 
 def main(out: Path, measures: Path | None) -> int:
@@ -23,9 +23,7 @@ def main(out: Path, measures: Path | None) -> int:
         import facestudio.analysis.filters as filters
         filters.reference_path = lambda: measures
     out.mkdir(parents=True, exist_ok=True)
-    app, win = bundled_window(900)
-    if win is None:
-        return 1
+    app, win = open_studio()
     win.controls.seed_spin.setValue(12)
     readout = win.audit_dock.readout
     wait(app, lambda: "Smile" in readout.text() and win.state.recipe.seed == 12)

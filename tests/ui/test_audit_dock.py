@@ -73,8 +73,12 @@ def test_find_fills_the_gallery_with_matching_faces_and_says_when_it_gives_up(qt
     first = window.state.recipe.seed
     panel.gender_combo.setCurrentText("female")
     panel.count_spin.setValue(3)
+    kept_counts = []
+    panel.progress.valueChanged.connect(kept_counts.append)
     assert panel.start()
+    assert not panel.progress.isHidden() and panel.progress.maximum() == 3 and panel.find_button.text() == "Cancel"
     qtbot.waitUntil(lambda: panel.search is None, timeout=TIMEOUT)
+    assert kept_counts[-1] == 3 and kept_counts == sorted(kept_counts) and panel.progress.isHidden()
     seeds = [f.recipe.seed for f in window.state.gallery]
     odd = [s for s in range(first, first + 20) if s % 2 and s != 5][:3]
     assert seeds == odd, (seeds, odd)
@@ -91,3 +95,7 @@ def test_find_fills_the_gallery_with_matching_faces_and_says_when_it_gives_up(qt
     panel.age_from.setValue(90)
     panel.age_to.setValue(20)
     assert not panel.start() and "reversed" in panel.status.text()
+    panel.age_to.setValue(120)
+    assert panel.start()
+    panel.find_button.click()  # Cancel
+    assert panel.search is None and panel.status.text() == "Cancelled" and panel.progress.isHidden()

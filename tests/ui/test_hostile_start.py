@@ -99,6 +99,7 @@ def test_a_crash_marker_that_is_a_folder_moves_the_studio_to_another_slot(qtbot,
 @pytest.mark.parametrize("key, value", [
     ("recipe/seed", "-5"), ("recipe/seed", "abc"), ("recipe/seed", "1e400"), ("recipe/seed", "99999999999999"),
     ("models/recent", "[1, {}]"), ("models/recent", "5"), ("window/geometry", "garbage"),
+    ("sessions/recent", "[1, {}]"), ("window/state", "garbage"),
     ("export/size_combo", "99999999999999999999999"), ("export/quality_spin", "1e400"),
 ])
 def test_hand_edited_settings_fall_back_to_the_defaults(qtbot, tmp_path, native_model, key, value):
@@ -109,7 +110,7 @@ def test_hand_edited_settings_fall_back_to_the_defaults(qtbot, tmp_path, native_
     assert settings.value(key) == value
     win = open_window(qtbot, settings, tmp_path / "data", native_model)
     assert win.state.recipe.seed == 0
-    assert all(isinstance(p, str) for p in win._recent())
+    assert all(isinstance(p, str) for p in win.recent_models.paths() + win.recent_sessions.paths())
     win.close()
 
 
