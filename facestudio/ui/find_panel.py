@@ -13,7 +13,7 @@ many tries that took) or when the user presses Cancel; a progress bar counts the
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from facestudio.analysis.filters import DEFAULT_CONFIDENCE, FilterError
 from facestudio.analysis.selection import Criteria, Search
