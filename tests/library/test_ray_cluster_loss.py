@@ -24,7 +24,8 @@ from tests.library.conftest import build_inline, cli, cli_command, rows, spec_fo
 pytest.importorskip("ray", reason="Ray is not installed (make setup installs facestudio[cluster])")
 pytestmark = pytest.mark.slow
 
-COUNT = 48  # faces: six blocks of 8, so the cluster is lost with most of them still to make
+COUNT = 192  # faces: 24 blocks of 8, so the cluster is lost with most of them still to make (with 48 a
+# loaded machine sometimes saw the build finish before the lost cluster was noticed)
 START_S = 120  # how long a cluster and its first committed block may take on a busy machine
 
 
