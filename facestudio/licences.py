@@ -40,6 +40,9 @@ FIXED_PARTS = (
          "belongs to the original owners", "https://susanqq.github.io/UTKFace/"),
     Part("dlib model files: 5-point landmarks, face recognition ResNet", "CC0-1.0",
          "https://github.com/davisking/dlib-models"),
+    Part("dlib's 68-point landmark model (the named sliders' measures, their read-out and filters)",
+         "trained on iBUG 300-W, whose images are for non-commercial research use only",
+         "https://ibug.doc.ic.ac.uk/resources/facial-point-annotations/"),
     Part("Qt (through PySide6)", "LGPL-3.0", "https://doc.qt.io/qt-6/lgpl.html"),
 )
 
