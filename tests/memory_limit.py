@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -48,35 +47,57 @@ class Capped:
     timed_out: bool
 
 
+# The capped child is started by a small launcher, not forked from the test process: Linux counts
+# a forked (or vforked) child's peak resident memory from its parent's at the fork, and the
+# pytest process grows to gigabytes over the suite (models, dlib's landmark model, Qt). The
+# launcher is a fresh interpreter of a few MB; it caps the address space, forks and execs the
+# command, waits for it with wait4 (the command's own peak) and writes exit status and peak to
+# the file it is given.
+LAUNCHER = """
+import os, resource, sys
+report, cap, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+os.setsid()
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    os.execv(sys.executable, [sys.executable, *argv])
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss * 1024}")
+"""
+
+
 def run_capped(args: list[str], timeout: float = 120, cap: int = ADDRESS_CAP,
                cwd: Path | None = None) -> Capped:
     """``python ARGS`` with the address space capped at ``cap`` bytes and a wall-clock
     ``timeout`` (then killed), importing facestudio from this checkout."""
-    def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
                QT_QPA_PLATFORM="offscreen")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                preexec_fn=limit, cwd=cwd, env=env)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report"
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(report), str(cap), *args],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env)
         killed = threading.Event()
 
         def kill():
             killed.set()
-            os.kill(proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the launcher leads the group: it and the command
+            except ProcessLookupError:  # not yet its own group
+                proc.kill()
 
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak, not all children's
+            proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code, peak = (int(v) for v in report.read_text().split()) if report.is_file() else (-signal.SIGKILL, 0)
         out.seek(0)
         err.seek(0)
-        return Capped(proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                      usage.ru_maxrss * 1024, killed.is_set())
+        return Capped(code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                      peak, killed.is_set())
 
 
 def cli(*argv, **kw) -> Capped:
