@@ -79,16 +79,23 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
+def existing_mode(path: Path) -> int | None:
+    """The ``st_mode`` of what is at ``path`` itself (a link is not followed), None when there is
+    nothing; other OSErrors are the caller's to word."""
+    try:
+        return os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+
+
 def check_replaceable(path: Path) -> None:
     """Refuse (:class:`OutputPathError`) to replace what is at ``path`` unless it is a regular
     file: a device, a pipe, a socket or a link is never replaced, whatever ``--overwrite`` says."""
     try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
+        mode = existing_mode(path)
     except OSError as exc:
         raise OutputPathError(f"cannot write {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
+    if mode is not None and not stat.S_ISREG(mode):
         raise OutputPathError(f"will not replace {path}: it is {_kind(mode)}, not a file facestudio wrote; "
                               "choose another name")
 

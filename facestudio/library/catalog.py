@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import sqlite3
 import stat
 import time
@@ -41,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from facestudio.errors import FacestudioError
+from facestudio.fileio import existing_mode
 from facestudio.image_limits import open_bounded_image
 from facestudio.library.sqlite_bounds import check_schema, open_bounded
 from facestudio.shown_text import shown
@@ -210,12 +210,10 @@ def check_catalog_files(folder: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         path = Path(folder) / (CATALOG_NAME + suffix)
         try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            continue
+            mode = existing_mode(path)
         except OSError as exc:
             raise CatalogError(f"cannot use the catalogue {shown(path)}: {exc.strerror or exc}") from None
-        if not stat.S_ISREG(mode):
+        if mode is not None and not stat.S_ISREG(mode):
             raise CatalogError(f"{shown(path)} is a link or not a regular file; a library's catalogue is a plain "
                                "file inside it")
 
