@@ -265,7 +265,7 @@ def _direction(spec: SliderSpec, vector: np.ndarray, scale: float, g) -> Directi
                            "bundle_version": BUNDLE_VERSION})
 
 
-AMOUNTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
+JUDGED = (-2.0, 0.0, 2.0)  # the amounts at which a slider is judged
 
 
 def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SLIDERS, count: int = 64,
@@ -280,16 +280,16 @@ def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SL
     report = {}
     for d in directions:
         spec = by_id[d.id]
-        faces = {a: edited_faces(g, base, d, a) for a in AMOUNTS}
-        measured = {a: in_spreads(measurer.measure(faces[a]), reference) for a in (-2.0, 0.0, 2.0)}
+        faces = {a: edited_faces(g, base, d, a) for a in JUDGED}
+        raw = {a: measurer.measure(faces[a]) for a in JUDGED}
+        measured = {a: in_spreads(raw[a], reference) for a in raw}
         low, high = measured[-2.0], measured[2.0]
         change = {k: high[k] - low[k] for k in MEASURES}
         own = change[spec.own]
         row = {"own_spreads": float(np.nanmean(own)), "own_share": float(np.mean(own > 0)),
                "leakage": {k: float(np.nanmean(v)) for k, v in change.items() if k != spec.own},
                "found_share": float(np.mean([np.isfinite(measured[a]["yaw"]).mean() for a in measured]))}
-        raw = {a: measurer.measure(faces[a]) for a in (-2.0, 2.0)} if spec.own in ("age", "p_female") else None
-        if raw:
+        if spec.own in ("age", "p_female"):
             row["age_years"] = float(np.mean(raw[2.0]["age"] - raw[-2.0]["age"]))
             row["p_female_change"] = float(np.mean(raw[2.0]["p_female"] - raw[-2.0]["p_female"]))
         if identity is not None:
@@ -301,7 +301,7 @@ def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SL
             row["identity_median"] = float(np.nanmedian(dist))
             row["same_person_share"] = float(np.mean(dist < 0.6))
         for name, fn in (extra or {}).items():
-            row[name] = [float(np.mean(fn(faces[a]))) for a in (-2.0, 0.0, 2.0)]
+            row[name] = [float(np.mean(fn(faces[a]))) for a in JUDGED]
         report[d.id] = row
         if progress:
             progress(1)

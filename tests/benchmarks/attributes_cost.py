@@ -51,11 +51,11 @@ def main() -> None:
         measure = per_face(lambda n: plain.measure(faces[:n]), args.faces)
         identity = per_face(lambda n: with_identity.measure(faces[:n]), args.faces)
         # fit faces are rendered and measured with identity; calibration renders 8 sliders x 3 rounds
-        # x 2 end stops x 48 faces and measures them; the judging renders 8 x 5 x 64 and measures 8 x 3 x 64
+        # x 2 end stops x 32 faces and measures them; the judging renders and measures 8 x 3 x 64
         # (plus dlib's identity of 8 x 2 x 64, taken at the identity-measure cost)
         fit = args.samples * (render + identity)
-        calibrate = len(SLIDERS) * 3 * 2 * 48 * (render + measure)
-        judge = len(SLIDERS) * 64 * (5 * render + 3 * measure + 2 * identity)
+        calibrate = len(SLIDERS) * 3 * 2 * 32 * (render + measure)
+        judge = len(SLIDERS) * 64 * (3 * render + 3 * measure + 2 * identity)
         rows.append((name, render, measure, identity, fit + calibrate + judge))
     print(f"{args.threads} threads, {args.faces} faces per timing, {args.samples} fit faces")
     print(f"{'model':<20} {'render':>9} {'measure':>9} {'+identity':>10} {'whole fit':>10}")
