@@ -10,9 +10,10 @@ computed from things a person would point at, never from a network's hidden feat
   ``smile`` (how far the mouth corners sit above the top of the upper lip, plus the mouth's
   width), ``mouth_open`` (the gap between the inner lips), ``eyes_open`` (the eyes' aspect
   ratio), ``yaw`` (where the nose tip sits between the two sides of the jaw; positive = the
-  face turns towards the image's right), ``pitch`` (where the nose tip sits between the
-  eyes and the chin; positive = the head nods down), ``face_width`` (the jaw's width: a round
-  or a narrow face, which a 2-D pose measure could otherwise be moved by);
+  face turns towards the image's right), ``pitch`` (degrees, from a rigid 3-D shape of the
+  nose and eyes fitted to the landmarks, :mod:`facestudio.analysis.head_pose`; positive = the
+  head nods down), ``face_width`` (the jaw's width: a round or a narrow face, which a 2-D pose
+  measure could otherwise be moved by);
 * lightness (CIELAB L*, 0-100) of three regions placed by the landmarks: ``hair`` (above the
   brows, and beside the face above the eyes), ``skin`` (both cheeks) and ``background`` (the top corners);
 * ``age`` (years) and ``p_female`` from the bundled attribute classifier
@@ -30,9 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from facestudio.analysis.head_pose import head_pose
 from facestudio.analysis.identity import DlibMissingError, INSTALL_HINT, _models_folder, import_dlib
 
 LANDMARK68_FILE = "shape_predictor_68_face_landmarks.dat"
+MEASURES_VERSION = 2  # 1: pitch as the nose's height between the eyes and the chin (moved by the jaw)
 MEASURE_SIDE = 256  # faces are measured at this size (the detector misses faces much smaller)
 GEOMETRY = ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "face_width")
 REGIONS = ("hair", "skin", "background")
@@ -40,7 +43,7 @@ CLASSIFIED = ("age", "p_female")
 MEASURES = GEOMETRY + REGIONS + CLASSIFIED
 UNITS = {"smile": "mouth-corner lift and width, per eye distance", "mouth_open": "lip gap per eye distance",
          "eyes_open": "eye height per eye width", "yaw": "nose offset per jaw width (+ = turned right)",
-         "pitch": "nose height between eyes and chin (+ = nodding down)",
+         "pitch": "degrees (+ = nodding down)",
          "face_width": "jaw width per eye distance", "hair": "L* of the hair",
          "skin": "L* of the cheeks", "background": "L* of the top corners", "age": "years",
          "p_female": "probability"}
@@ -80,8 +83,7 @@ def geometry_from_landmarks(p: np.ndarray) -> dict[str, float]:
 
     jaw_left, jaw_right, nose = p[1:4].mean(0), p[13:16].mean(0), p[30]
     yaw = ((nose[0] - jaw_left[0]) / (jaw_right[0] - jaw_left[0]) - 0.5) * 2
-    eyes_y = (left_eye[1] + right_eye[1]) / 2
-    pitch = (nose[1] - eyes_y) / (p[8, 1] - eyes_y)
+    pitch = head_pose(p)[1]
     return {"smile": float(lift + 0.5 * width), "mouth_open": float(gap),
             "eyes_open": float((eye_ratio(p[36:42]) + eye_ratio(p[42:48])) / 2),
             "yaw": float(yaw), "pitch": float(pitch),

@@ -3,7 +3,8 @@ named sliders (:mod:`facestudio.latent.slider_fit`), calibrate their units on he
 
 Every stage keeps its results in the work folder (measured chunks of fit faces, the real
 photos' percentiles), so an interrupted fit resumes where it stopped; a chunk is written
-atomically and names the model it was measured on, so another model's chunks are never mixed in.
+atomically and names the model it was measured on and the measures' version, so another model's
+chunks, or chunks measured the old way, are never mixed in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facestudio.analysis.face_measures import MEASURES
+from facestudio.analysis.face_measures import MEASURES, MEASURES_VERSION
 from facestudio.fileio import atomic_write
 from facestudio.latent.directions import Direction, apply_edits
 from facestudio.latent.seeds import z_from_seeds
@@ -35,7 +36,7 @@ DEFAULT_SPAN_SPREADS = 1.6
 LOGIT_CLIP = 6.0
 IDENTITY = "identity"  # dlib's descriptors of the fit faces, held still by the sliders that keep the person
 IDENTITY_COMPONENTS = 16  # how many of their principal components are held
-BUNDLE_VERSION = 2  # version 1: the Age and Gender offsets optimised through the classifier
+BUNDLE_VERSION = 3  # 1: Age and Gender optimised through the classifier; 2: head nod read as a 2-D ratio
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ SLIDERS = (
 
 def _chunk_path(work: Path, sha: str, num_ws: int, index: int) -> Path:
     layout = "-".join(str(stop) for _, stop in layer_groups(num_ws))  # how the groups were mixed
-    return work / f"fit2-{sha[:12]}-g{layout}-{index:04d}.npz"
+    return work / f"fit-m{MEASURES_VERSION}-{sha[:12]}-g{layout}-{index:04d}.npz"
 
 
 def fit_samples(g, measurer, count: int, work: Path, progress=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -126,7 +127,7 @@ def _write(path: Path, data: bytes) -> None:
 def real_reference(data: Path, measurer, count: int, work: Path, progress=None) -> dict[str, dict[str, float]]:
     """The 10th, 50th and 90th percentiles of every measure over ``count`` real photos drawn
     (fixed seed) from ``data`` (UTKFace), cached in the work folder."""
-    path = work / f"real-{count}.json"
+    path = work / f"real-m{MEASURES_VERSION}-{count}.json"
     if path.is_file():
         return json.loads(path.read_text())
     from facestudio.training.data import iter_image_bytes, load_square
