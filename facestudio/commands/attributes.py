@@ -29,8 +29,20 @@ from pathlib import Path
 from facestudio.commands.arguments import UserError, json_arg, model_arg
 from facestudio.commands.output import load_model, result
 from facestudio.commands.progress import bar, note
+from facestudio.commands.slider_fitting import SLIDERS
 
 MIN_SAMPLES_PER_FEATURE = 2  # the regressions need at least this many faces per W+ feature
+
+
+def slider_ids(text: str) -> tuple[str, ...]:
+    """``--only``'s comma-separated slider ids, each one of :data:`SLIDERS`."""
+    from argparse import ArgumentTypeError
+    ids = tuple(i.strip() for i in text.split(",") if i.strip())
+    unknown = [i for i in ids if i not in {s.id for s in SLIDERS}]
+    if unknown or not ids:
+        raise ArgumentTypeError(f"{', '.join(unknown) or text!r} is not a named slider; choose from "
+                                f"{', '.join(s.id for s in SLIDERS)}")
+    return ids
 
 
 def tooltip(spec, row: dict) -> str:
@@ -75,21 +87,25 @@ def cmd_attributes(args) -> int:
         reference = fit.real_reference(Path(args.data), measurer, args.real, work, b.update)
     with bar(args.samples, "measuring the model's faces") as b:
         group_ws, measured = fit.fit_samples(g, FaceMeasurer(identity=True), args.samples, work, b.update)
-    steps, facts = fit.fit_sliders(group_ws, measured, reference, g.num_ws)
+    chosen = [s for s in fit.SLIDERS if not args.only or s.id in args.only]
+    steps, facts = fit.fit_sliders(group_ws, measured, reference, g.num_ws, specs=chosen)
     directions, calibration = [], {}
-    with bar(len(fit.SLIDERS), "setting units", unit="slider") as b:
-        for spec in fit.SLIDERS:
+    with bar(len(chosen), "setting units", unit="slider") as b:
+        for spec in chosen:
             d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
                                                     count=args.calibrate_seeds)
             directions.append(d)
             b.update(1)
     with bar(len(directions), "judging on held-out faces", unit="slider") as b:
-        evidence = fit.evaluate(g, measurer, directions, reference, count=args.check_seeds,
+        evidence = fit.evaluate(g, measurer, directions, reference, specs=chosen, count=args.check_seeds,
                                 identity=IdentityEmbedder(), progress=b.update)
     specs = {s.id: s for s in fit.SLIDERS}
-    shipped = [replace(d, meta={**d.meta, "tooltip": tooltip(specs[d.id], evidence[d.id]),
-                                "evidence": evidence[d.id]}) for d in directions]
-    retired = [d for d in model_directions(g) if d.meta.get("retired")]
+    fitted = {d.id: replace(d, meta={**d.meta, "tooltip": tooltip(specs[d.id], evidence[d.id]),
+                                     "evidence": evidence[d.id]}) for d in directions}
+    current = model_directions(g)
+    retired = [d for d in current if d.meta.get("retired")]
+    kept = {d.id: d for d in current if not d.meta.get("retired") and d.id in specs and d.id not in fitted}
+    shipped = [fitted.get(s.id) or kept[s.id] for s in fit.SLIDERS if s.id in fitted or s.id in kept]
     write_directions(shipped + retired, args.out, overwrite=args.overwrite)
     with atomic_write(measures_out, overwrite=args.overwrite) as tmp:
         tmp.write_text(json.dumps({"format": "facestudio-measures", "version": 1, "model_sha256": g.sha256,
@@ -97,13 +113,15 @@ def cmd_attributes(args) -> int:
     report = {"fit": facts, "calibration": calibration, "evidence": evidence, "real_photos": reference,
               "seconds": time.monotonic() - start}
     (work / "report.json").write_text(json.dumps(report, indent=1))
-    for d in shipped:
+    for d in fitted.values():
         note(f"{d.id:<11} {d.meta['tooltip']}")
-    kept = f"; the {len(retired)} it replaces kept, retired, for older recipes" if retired else ""
-    result(args, f"wrote {args.out} ({len(shipped)} named sliders{kept}) and {measures_out}; report in "
+    old = f"; the {len(retired)} it replaces kept, retired, for older recipes" if retired else ""
+    result(args, f"wrote {args.out} ({len(fitted)} named sliders fitted, {len(kept)} kept{old}) and "
+                 f"{measures_out}; report in "
                  f"{work / 'report.json'} ({time.monotonic() - start:.0f} s)",
            {"written": [str(args.out), str(measures_out), str(work / "report.json")],
-            "sliders": {d.id: d.meta["evidence"] for d in shipped}, "retired": [d.id for d in retired]})
+            "sliders": {d.id: d.meta["evidence"] for d in fitted.values()}, "kept": sorted(kept),
+            "retired": [d.id for d in retired]})
     return 0
 
 
@@ -124,6 +142,9 @@ def add_parser(sub) -> None:
     sp.add_argument("--out", required=True, help="direction bundle to write (.npz)")
     sp.add_argument("--measures-out", default=None,
                     help="where to write the real photos' percentiles (default: measures.json beside --out)")
+    sp.add_argument("--only", type=slider_ids, default=None, metavar="ID[,ID...]",
+                    help="fit only these named sliders and keep the model's current others as they are "
+                         f"(ids: {', '.join(s.id for s in SLIDERS)})")
     sp.add_argument("--overwrite", action="store_true")
     json_arg(sp, "the files written and each slider's evidence on held-out faces")
     sp.set_defaults(func=cmd_attributes)

@@ -28,8 +28,12 @@ from facestudio.latent.seeds import check_seed
 
 # Version 2: the bundled model's named sliders were refitted (direction bundle version 2);
 # the Age and Gender a version-1 recipe used are the retired ``age@1`` / ``gender@1``.
-RECIPE_VERSION = 2
-RETIRED_NAMES = {1: ("age", "gender")}  # recipe version -> named ids whose vectors changed after it
+# Version 3: Head nod refitted on a nod read from a 3-D fit of the landmarks (measures version 2;
+# the 2-D ratio it replaces moved with the jaw): a version-2 recipe's ``pitch`` is ``pitch@2``.
+RECIPE_VERSION = 3
+NAMED_AT = {1: ("age", "gender"),  # recipe version -> the bundled model's named sliders then
+            2: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
+RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",)}  # recipe version -> named ids whose vectors changed after it
 # The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
 # network's float32 arithmetic overflows.
 MAX_PSI = 10.0
@@ -282,10 +286,14 @@ def _edits_list(edits: tuple[Edit, ...]) -> list[dict[str, Any]]:
 
 def retired_id(direction_id: str, version: int) -> str:
     """The id under which a recipe of ``version`` finds ``direction_id`` today: ``age@1`` for
-    the Age of a version-1 recipe (whose vector was replaced later), else ``direction_id``."""
+    the Age of a version-1 recipe, ``pitch@2`` for the head nod of a version-2 one (vectors
+    replaced later); else ``direction_id``. A name that was not a named slider at the recipe's
+    version (a version-1 recipe's ``smile`` came from elsewhere) is left alone."""
     for old in range(version, RECIPE_VERSION):
         if direction_id in RETIRED_NAMES.get(old, ()):
             return f"{direction_id}@{old}"
+        if direction_id not in NAMED_AT.get(old, ()):
+            break
     return direction_id
 
 

@@ -56,7 +56,7 @@ def model_directions(generator, notes: list[str] | None = None) -> list[Directio
 
 
 def with_retired_aliases(directions: list[Direction]) -> list[Direction]:
-    """``directions`` plus, for each of a version-1 bundle's that a later version retires, the
+    """``directions`` plus, for each direction of an older bundle that a later version retires, the
     same vector under its retired id, so that old recipes find it either way."""
     known = {d.id for d in directions}
     aliases = []

@@ -98,7 +98,7 @@ def stand_in(monkeypatch):
 
 
 def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path, native_model, stand_in):
-    from facestudio.commands.slider_fitting import SLIDERS
+    from facestudio.commands.slider_fitting import BUNDLE_VERSION, SLIDERS
     from facestudio.latent.direction_files import read_directions
     data = _labelled_faces(tmp_path / "faces")
     g = load_generator(native_model)
@@ -119,7 +119,7 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     for spec in SLIDERS:
         d = shipped[spec.id]
         assert d.vector.shape == (g.num_ws, g.w_dim) and d.meta["group"] == spec.group
-        assert d.meta["bundle_version"] == 2 and spec.name in d.meta["tooltip"]
+        assert d.meta["bundle_version"] == BUNDLE_VERSION and spec.name in d.meta["tooltip"]
         assert set(d.meta["evidence"]["leakage"]) == set(StandInMeasurer().patterns) - {spec.own}
     # the stand-in's measures are linear enough that most sliders move their own measure their way
     moved = [shipped[s.id].meta["evidence"]["own_share"] for s in SLIDERS]
@@ -134,12 +134,24 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     StandInMeasurer.faces = 0
     assert main(args + ["--overwrite"]) == 0
     assert StandInMeasurer.faces == first_run - 250 - 20  # the fit faces and real photos came from the work folder
+    # --only fits the named sliders and keeps the model's current others as they are
+    only = tmp_path / "only.npz"
+    assert main(args[:-2] + ["--out", str(only), "--measures-out", str(tmp_path / "m2.json"), "--only", "smile"]) == 0
+    assert "1 named sliders fitted, 1 kept" in capsys.readouterr().out
+    refit = {d.id: d for d in read_directions(only, g.w_dim, g.num_ws, model_sha256=g.sha256).directions}
+    assert set(refit) == {"smile", "age", "age@1"} and refit["smile"].meta["bundle_version"] == BUNDLE_VERSION
+    assert np.array_equal(refit["age"].vector, old_age.vector) and "bundle_version" not in refit["age"].meta
 
 
 def test_attributes_command_refuses_what_it_cannot_fit(capsys, tmp_path, native_model, stand_in):
     base = ["attributes", "--model", str(native_model), "--work", str(tmp_path / "w"), "--out", str(tmp_path / "o.npz")]
     assert main(base + ["--samples", "100", "--data", str(tmp_path)]) == 1
     assert "at least 192" in capsys.readouterr().err  # 2 faces per feature, 3 groups x w_dim 32
+    assert main(base + ["--data", str(tmp_path / "missing")]) == 1
+    assert "do not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(base + ["--only", "smile,grin"])
+    assert stop.value.code == 2 and "'grin' is not a named slider; choose from smile" in capsys.readouterr().err
     assert main(base + ["--data", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
     assert "do not exist" in err and "Traceback" not in err

@@ -11,15 +11,20 @@ from PIL import Image
 from facestudio.commands.slider_fitting import SLIDERS
 from facestudio.generator import load_generator
 from facestudio.latent.directions import apply_edits
-from facestudio.latent.recipe import Recipe
+from facestudio.latent.recipe import RECIPE_VERSION, Recipe
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.model_directions import model_directions, shown
 from tests.commands.test_cli import run
 from tests.helpers import as_exported
 
-# the vectors of the Age and Gender sliders shipped before the named sliders were refitted
+# the vectors shipped before the named sliders were refitted: Age and Gender of bundle version 1
+# (optimised through the classifier), and bundle version 2's Head nod (read as a 2-D ratio)
 RETIRED = {"age@1": "28dc81018c9f1130a7d2a493601f20136cdfa6a323385671a4230d460bf0ab39",
-           "gender@1": "1bb331bc860ece81010ca04e786116ddcb8436b6c113cc0261fa8763dc3da87d"}
+           "gender@1": "1bb331bc860ece81010ca04e786116ddcb8436b6c113cc0261fa8763dc3da87d",
+           "pitch@2": "786bdd22b51a2e757313afbaf53116e01805f0953c22abb7a00205d16a92bda7"}
+# version 3 refitted only the Head nod: the other sliders are version 2's vectors, unchanged
+KEPT = {"smile": "50bb27b972797c19f01be65d6c95fc1f50438028fa648f7433c33476c2b29f7d",
+        "gender": "887b47592322ec4c0d29243acdb60bac2393c9b7ac1d2dac2a74da87f1b63cd2"}
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +38,12 @@ def test_the_bundled_model_ships_every_named_slider_and_keeps_the_retired_ones(b
     assert [d.id for d in shown(list(dirs.values()))] == [s.id for s in SLIDERS]
     for spec in SLIDERS:
         d = dirs[spec.id]
-        assert d.meta["bundle_version"] == 2 and d.meta["group"] == spec.group
+        assert d.meta["bundle_version"] == (RECIPE_VERSION if spec.id == "pitch" else 2) and d.meta["group"] == spec.group
         assert d.meta["tooltip"].startswith(spec.name) and "real-photo spreads" in d.meta["tooltip"]
     for id, digest in RETIRED.items():
         assert dirs[id].meta["retired"]
+        assert hashlib.sha256(np.ascontiguousarray(dirs[id].vector, np.float32).tobytes()).hexdigest() == digest
+    for id, digest in KEPT.items():
         assert hashlib.sha256(np.ascontiguousarray(dirs[id].vector, np.float32).tobytes()).hexdigest() == digest
 
 
@@ -55,6 +62,18 @@ def test_an_older_recipe_renders_with_the_retired_age_and_gender(bundled):
     today = g.synthesize(apply_edits(ws, [("age", 1.5, (0, g.num_ws)), ("gender", -1.0, (0, g.num_ws))],
                                      dirs)[None])[0]
     assert not np.array_equal(pixels, today)  # the new sliders are other vectors
+
+
+def test_a_version_2_recipe_renders_with_that_version_s_head_nod(bundled):
+    from facestudio.render.renderer import Renderer
+    g, dirs = bundled
+    old = {"version": 2, "model": {"sha256": g.sha256, "name": g.name}, "seed": 11, "psi": 0.7,
+           "edits": [{"direction": "pitch", "amount": 1.5, "layers": list(dirs["pitch@2"].layers)}]}
+    pixels = Renderer(g, dirs).render(Recipe.from_dict(old))
+    ws = g.map(z_from_seed(11, g.z_dim), psi=0.7)[0]
+    want = g.synthesize(apply_edits(ws, [("pitch@2", 1.5, dirs["pitch@2"].layers)], dirs)[None])[0]
+    assert np.array_equal(pixels, want)
+    assert not np.array_equal(want, g.synthesize(apply_edits(ws, [("pitch", 1.5, dirs["pitch"].layers)], dirs)[None])[0])
 
 
 @pytest.mark.parametrize("slider", ["smile", "yaw", "hair"])

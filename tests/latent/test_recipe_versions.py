@@ -1,6 +1,6 @@
 """A recipe remembers which named sliders it was made with: the Age and Gender of a version-1
-recipe are the retired vectors (``age@1``), so the face it describes does not change when the
-model's sliders are refitted."""
+recipe are the retired vectors (``age@1``), a version-2 recipe's head nod is ``pitch@2``, so
+the face it describes does not change when the model's sliders are refitted."""
 
 import numpy as np
 import pytest
@@ -31,7 +31,16 @@ def test_a_current_recipe_keeps_its_ids_and_round_trips():
     r = Recipe.from_dict(recipe_dict(RECIPE_VERSION, [("age", 1.5), ("smile", 1.0), ("age@1", 0.5)]))
     assert [e.direction_id for e in r.edits] == ["age", "smile", "age@1"]
     again = Recipe.from_dict(r.to_dict())
-    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 2
+    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 3
+
+
+def test_a_version_2_recipe_reads_head_nod_as_its_retired_vector_and_keeps_the_rest():
+    r = Recipe.from_dict(recipe_dict(2, [("pitch", 1.0), ("smile", -1.0), ("pca3", 0.5), ("age@1", 1.0)],
+                                     [("pitch", 1.0), ("age", 1.0)]))
+    assert [e.direction_id for e in r.edits] == ["pitch@2", "smile", "pca3", "age@1"]
+    assert [e.direction_id for e in r.mix.edits] == ["pitch@2", "age"]
+    assert retired_id("age", 1) == "age@1"  # a version-1 recipe's Age is the oldest vector
+    assert retired_id("pitch", 1) == "pitch"  # version 1 had no named head nod: its 'pitch' came from elsewhere
 
 
 def test_versions_out_of_range_are_one_sentence():
@@ -56,8 +65,16 @@ def test_a_version_1_bundle_answers_to_the_retired_ids_too():
     assert np.array_equal(found[3].vector, found[0].vector)
 
 
-def test_a_version_2_bundle_ships_its_own_retired_vectors_and_hides_them():
-    bundle = [direction("age", 2), direction("smile", 2), direction("age@1", 1, retired=True)]
+def test_a_version_2_bundle_answers_to_its_retired_ids_too():
+    bundle = [direction("age", 2), direction("pitch", 2), direction("age@1", 1, retired=True)]
     found = with_retired_aliases(bundle)
-    assert [d.id for d in found] == ["age", "smile", "age@1"]
-    assert [d.id for d in shown(found)] == ["age", "smile"]
+    assert [d.id for d in found] == ["age", "pitch", "age@1", "pitch@2"]
+    assert [d.id for d in shown(found)] == ["age", "pitch"]
+
+
+def test_a_current_bundle_ships_its_own_retired_vectors_and_hides_them():
+    bundle = [direction("age", 2), direction("pitch", RECIPE_VERSION),
+              direction("age@1", 1, retired=True), direction("pitch@2", 2, retired=True)]
+    found = with_retired_aliases(bundle)
+    assert [d.id for d in found] == ["age", "pitch", "age@1", "pitch@2"]
+    assert [d.id for d in shown(found)] == ["age", "pitch"]
