@@ -31,16 +31,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, npy_nbytes
-from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded
+from facestudio.fileio import OutputPathError, atomic_write, describe_os_error
 from facestudio.latent.directions import Direction, DirectionError, check_model_sha256, check_scale
 
 from facestudio.latent.recipe import RecipeError, check_layers
@@ -227,14 +226,10 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
         manifest = loads_bounded(str(arrays["manifest"]), f"the manifest of {path.name}")
     except JsonError as exc:
         raise DirectionError(str(exc)) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise DirectionError(f"{path.name} is not a facestudio direction bundle")
-    version = manifest.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise DirectionError(f"{path.name} is not a readable direction bundle: its version must be "
-                             f"a whole number, got {version!r}")
-    if version > BUNDLE_VERSION:
-        raise DirectionError(f"{path.name} was written by a newer facestudio (bundle version {version})")
+    try:
+        document_version(manifest, BUNDLE_FORMAT, BUNDLE_VERSION, "direction bundle")
+    except HeaderError as exc:
+        raise DirectionError(f"{path.name} {exc}") from None
     entries = manifest.get("directions")
     if not isinstance(entries, list) or not entries:
         raise DirectionError(f"{path.name} holds no directions")
@@ -288,23 +283,16 @@ def adopt(directions: list[Direction], model_sha256: str | None) -> list[Directi
 # ---------------------------------------------------------------------------------- export
 
 def _write_atomic(path: Path, write, overwrite: bool) -> Path:
+    """``write(binary file)`` into ``path`` through :func:`facestudio.fileio.atomic_write`;
+    :class:`DirectionError` with one sentence when it cannot be written."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DirectionError(f"cannot write {path}: the folder {folder} does not exist")
-    if path.exists() and not overwrite:
-        raise DirectionError(f"{path} already exists; choose another name or allow overwriting")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, overwrite) as tmp, open(tmp, "wb") as f:
             write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+    except OutputPathError as exc:
+        raise DirectionError(str(exc)) from None
     except OSError as exc:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise DirectionError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise DirectionError(describe_os_error(path, exc)) from None
     return path
 
 

@@ -33,13 +33,14 @@ import numpy as np
 
 from facestudio import __version__
 from facestudio.archive_limits import ArchiveBudget, ArchiveLimitError, check_members, check_npz, read_member
-from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded
 from facestudio.errors import FacestudioError
 from facestudio.fileio import atomic_write
 from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS
 from facestudio.latent.directions import Direction, DirectionError, check_scale
 from facestudio.latent.recipe import Recipe, RecipeError, check_layers
-from facestudio.session.gallery import Face, Gallery, now_iso
+from facestudio.session.gallery import Face, Gallery
+from facestudio.timestamps import now_iso
 
 SESSION_FORMAT = "facestudio-session"
 SESSION_VERSION = 1
@@ -196,14 +197,10 @@ def _read_archive(zf: zipfile.ZipFile, path: Path) -> SessionDocument:
         manifest = loads_bounded(raw, "session.json")
     except JsonError as exc:
         raise fail(str(exc)) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != SESSION_FORMAT:
-        raise fail("it is not a facestudio session")
-    version = manifest.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise fail("the session version is missing or malformed")
-    if version > SESSION_VERSION:
-        raise fail(f"it was saved by a newer facestudio (session version {version}; "
-                   f"this one reads up to {SESSION_VERSION})")
+    try:
+        document_version(manifest, SESSION_FORMAT, SESSION_VERSION, "session")
+    except HeaderError as exc:
+        raise fail(f"it {exc}") from None
 
     model = manifest.get("model") or {}
     if not isinstance(model, dict) or not all(isinstance(model.get(k, ""), str) for k in ("sha256", "name", "path")):
