@@ -106,15 +106,16 @@ def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
     ``--allow-lookalike``; the XMP properties that record the check. A check that cannot run
     does not stop the export: the file records why, and stderr says how to install dlib."""
     guard = guard or export_guard(g, args)
+    from facestudio.analysis.lookalike_guard import decide
     verdict = guard.check(faces)
-    allowed = bool(getattr(args, "allow_lookalike", False))
-    if verdict.resembles and not allowed:
+    fields = decide(verdict, bool(getattr(args, "allow_lookalike", False)))
+    if fields is None:
         raise UserError(verdict.refusal(what))
     if not verdict.checked and guard.embedder is None:  # without an index for the model, the file says so
         message(f"{what} was not checked for lookalikes: {verdict.reason}")
     elif verdict.resembles:
         message(f"writing {what} although it {verdict.summary()} (--allow-lookalike)")
-    return verdict.xmp_fields(allowed)
+    return fields
 
 
 def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None, path: Path | None = None,

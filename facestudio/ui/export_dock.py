@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from facestudio.analysis.lookalike_guard import decide
 from facestudio.fileio import OutputPathError, check_writable_target
 from facestudio.provenance import ProvenanceReadError, read_provenance, sidecar_path
 from facestudio.provenance.batch import BatchExport, BatchPlan, plan_batch
@@ -170,15 +171,15 @@ class ExportController(QtCore.QObject):
     def _on_checked(self, tag: str, index: int, image, verdict) -> None:
         if self.job is None or tag != self._tag:
             return
-        allowed = self.panel.allow_lookalike_check.isChecked()
+        fields = decide(verdict, self.panel.allow_lookalike_check.isChecked())
         try:
-            if verdict.resembles and not allowed:
+            if fields is None:
                 if self.job.total == 1:
                     raise ValueError(verdict.refusal(self.job.plan.paths[0].name,
                                                      "tick 'Export faces that resemble a real photo'"))
                 self.job.leave_out(index)
             else:
-                self.job.write(index, image, verdict.xmp_fields(allowed))
+                self.job.write(index, image, fields)
             self.panel.progress.setValue(self.job.done)
             written = self.job.finish() if self.job.done == self.job.total else None
         except (OutputPathError, OSError, ValueError) as exc:  # ExportError is an OutputPathError

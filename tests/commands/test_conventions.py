@@ -94,7 +94,7 @@ def test_the_seeds_grammar(tmp_path):
     listed.write_text("# lucky ones\n42\n3-4, 100 # and this\n")
     assert parse_seeds(f"@{listed}") == [42, 3, 4, 100]
     for text, fragment in [("9-2", "reversed"), ("x", "cannot read seeds"), ("-1", "cannot read"),
-                           ("0-4294967296", "leave the seeds"), ("0-5000", "more than 4096"), (",", "name no seed"),
+                           ("0-4294967296", "are outside the seeds"), ("0-5000", "more than 4096"), (",", "name no seed"),
                            (f"@{tmp_path / 'nope.txt'}", "cannot read the seeds file")]:
         with pytest.raises(UserError, match=fragment):
             parse_seeds(text)

@@ -126,7 +126,7 @@ def test_a_bin_the_model_never_makes_gives_up_with_nothing_written(capsys, tmp_p
     (["--count", "0"], "--count 0 is outside 1 to 10,000"),
     (["--count", "1000000"], "--count 1000000 is outside 1 to 10,000"),
     (["--count", "2", "--age", "80-20"], "reversed: write the younger age first, as in 20-80"),
-    (["--count", "2", "--age", "20-300"], "leaves the ages"),
+    (["--count", "2", "--age", "20-300"], "is outside the ages"),
     (["--count", "2", "--tone", "olive"], "not a skin tone category"),
     (["--count", "2", "--balanced", "age,height"], "cannot balance over"),
     (["--count", "3", "--balanced", "gender,tone"], "makes 12 bins"),
