@@ -10,12 +10,7 @@ from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.seeds import z_from_seed, z_from_seeds
 from tests.helpers import as_exported, assert_one_sentence
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers import run
 
 
 @pytest.mark.parametrize("ext", ["png", "jpg", "webp"])
@@ -290,7 +285,7 @@ def _refuse_constant(name: str):
 def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, command):
     """A non-finite number (a timing, a model fact) is printed as null, never as Infinity or NaN."""
     import facestudio.commands.doctor as doctor
-    import facestudio.render.bench as bench
+    import facestudio.bench.measure as bench
     from facestudio.generator.model import Generator
     odd = {"inf": float("inf"), "nan": float("nan"), "nested": [float("-inf"), np.float32("nan"), 1.5]}
     real_describe = Generator.describe
