@@ -9,7 +9,7 @@ from facestudio.latent.direction_files import read_directions, write_bundle
 from facestudio.latent.directions import apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.discovery import discover
-from tests.commands.test_cli import run
+from tests.helpers import run
 from tests.helpers import as_exported, assert_one_sentence, change_bundle_manifest
 
 

@@ -14,7 +14,7 @@ from facestudio.latent.directions import apply_edits
 from facestudio.latent.recipe import Recipe
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.model_directions import model_directions, shown
-from tests.commands.test_cli import run
+from tests.helpers import run
 from tests.helpers import as_exported
 
 # the vectors of the Age and Gender sliders shipped before the named sliders were refitted

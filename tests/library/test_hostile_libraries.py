@@ -31,7 +31,7 @@ from tests.library.hostile_catalogs import (alter, cmyk_tiff, endless_view, loos
 from tests.memory_limit import assert_refused, assert_within_limit
 from tests.memory_limit import cli as capped_cli
 from tests.memory_limit import python as capped_python
-from tests.provenance.test_hostile_recipes import tiny_png_declaring
+from tests.provenance.helpers import tiny_png_declaring
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

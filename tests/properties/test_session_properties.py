@@ -19,7 +19,7 @@ from facestudio.latent.recipe import Recipe
 from facestudio.session.document import SessionDocument, SessionError, load_session, save_session
 from tests.helpers import assert_one_sentence
 from tests.properties.strategies import mutated, mutated_bytes
-from tests.properties.test_recipe_properties import check_valid
+from tests.properties.strategies import check_valid
 from tests.session.builders import make_document
 
 

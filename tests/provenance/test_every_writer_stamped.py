@@ -10,9 +10,9 @@ from facestudio.commands.main import build_parser, main
 from facestudio.generator import load_generator
 from facestudio.provenance import read_provenance
 from tests.ui.conftest import no_thread_outlives_close, window  # noqa: F401 (fixtures for the studio)
-from tests.ui.test_compare_view import rendered_strip
-from tests.ui.test_export_dock import export_and_wait
-from tests.ui.test_mix_view import fill_grid
+from tests.ui.window_helpers import rendered_strip
+from tests.ui.window_helpers import export_and_wait
+from tests.ui.window_helpers import fill_grid
 
 from .helpers import AI_TYPE, exiftool
 

@@ -6,7 +6,7 @@ import pytest
 from facestudio.generator.model import generator_from_network
 from facestudio.latent.recipe import Recipe
 from facestudio.render.renderer import Renderer
-from tests.generator.test_stylegan3 import make_sg3
+from tests.generator.sg3_fixtures import make_sg3
 
 
 def test_stylegan3_renders_recipes_with_transforms():
