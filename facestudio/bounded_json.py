@@ -73,6 +73,17 @@ def finite_or_null(value: Any) -> Any:
     return value
 
 
+def numpy_plain(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for the numpy scalars and small arrays that metadata holds
+    (a direction's ``meta``, a session's UI state); TypeError for anything else."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def dumps_strict(value: Any, **options) -> str:
     """``json.dumps(value, allow_nan=False, **options)`` of :func:`finite_or_null` (value)."""
     return json.dumps(finite_or_null(value), allow_nan=False, **options)

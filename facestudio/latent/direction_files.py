@@ -34,11 +34,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, npy_nbytes
-from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded
+from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded, numpy_plain
 from facestudio.fileio import OutputPathError, atomic_write, describe_os_error
 from facestudio.latent.directions import Direction, DirectionError, check_model_sha256, check_scale
 
@@ -305,26 +306,24 @@ def write_bundle(directions: list[Direction], path: str | Path, overwrite: bool 
     arrays, entries = {}, []
     for i, d in enumerate(directions):
         arrays[f"d{i}"] = np.asarray(d.vector, dtype=np.float32)
-        entries.append({"key": f"d{i}", "id": d.id, "name": d.name, "layers": list(d.layers),
-                        "scale": float(d.scale), "source": d.source, "model_sha256": d.model_sha256,
-                        "meta": d.meta})
+        entries.append(direction_entry(i, d))
     shas = {d.model_sha256 for d in directions}
     manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "w_dim": directions[0].w_dim,
                 "num_ws": max(d.layers[1] for d in directions),
                 "model_sha256": shas.pop() if len(shas) == 1 else None, "directions": entries}
     try:
-        arrays["manifest"] = np.array(json.dumps(manifest, allow_nan=False, default=_plain))
+        arrays["manifest"] = np.array(json.dumps(manifest, allow_nan=False, default=numpy_plain))
     except (TypeError, ValueError) as exc:
         raise DirectionError(f"a direction's metadata cannot be stored ({exc})") from None
     return _write_atomic(Path(path), lambda f: np.savez(f, **arrays), overwrite)
 
 
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def direction_entry(index: int, d: Direction) -> dict[str, Any]:
+    """How a direction is listed beside its vector (stored under ``key``): the one layout of
+    a direction bundle's manifest and a session's ``session.json``."""
+    return {"key": f"d{index}", "id": d.id, "name": d.name, "shape": list(d.vector.shape),
+            "layers": list(d.layers), "scale": float(d.scale), "source": d.source,
+            "model_sha256": d.model_sha256, "meta": d.meta}
 
 
 def write_npy(directions: list[Direction], path: str | Path, overwrite: bool = False) -> Path:
