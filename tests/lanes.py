@@ -8,7 +8,8 @@ the fast one). A test is slow when it is marked ``@pytest.mark.slow``, or when i
 * is a benchmark (under ``tests/benchmarks`` or in a ``test_bench*`` module).
 
 The rules are read from each test's own source, so a new test of one of these kinds joins
-the slow lane without anyone remembering to mark it.
+the slow lane without anyone remembering to mark it. Any other test that takes more than a
+few seconds (``pytest --durations=40`` shows them) carries ``@pytest.mark.slow`` itself.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import inspect
 import pytest
 
 WHOLE_WINDOW_FIXTURES = frozenset({"window", "win", "sg3_window", "second_window"})
-SUBPROCESS_WORDS = ("subprocess", "sys.executable", "Popen", "StudioWindow(", "capped_cli(", "cli(", "studio(",
-                    "screenshot(", "run_validator(", "run_capped(", "multiprocessing")
+SUBPROCESS_WORDS = ("subprocess", "sys.executable", "Popen", "StudioWindow(", "open_window(", "capped_cli(", "cli(",
+                    "studio(", "screenshot(", "run_validator(", "run_capped(", "multiprocessing")
 
 
 def is_slow(item: pytest.Item) -> bool:

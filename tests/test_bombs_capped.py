@@ -100,6 +100,7 @@ def test_a_bundle_member_inflating_to_2_5_gib(tmp_path):
     assert_refused(python(READ_DIRECTIONS, path), r"d0\.npy in bomb\.npz would unpack to 2,560 MiB")
 
 
+@pytest.mark.slow
 def test_a_bundle_of_200000_entries(tmp_path):
     path = tmp_path / "many.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

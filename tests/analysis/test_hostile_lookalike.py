@@ -67,6 +67,7 @@ def test_5_names_from_an_index_are_shown_escaped(capsys, real_faces, index_of):
     assert json.loads(out)["nearest"] == HOSTILE_NAMES[2]  # the JSON holds the name itself, escaped
 
 
+@pytest.mark.slow
 def test_5_names_in_an_against_folder_are_shown_escaped(capsys, tmp_path, monkeypatch, real_faces, index_of):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     index = index_of(real_faces[:1])
@@ -190,6 +191,7 @@ def test_12_a_recipe_whose_model_is_a_list_is_one_sentence():
 # --- 13: an unusable data folder ------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["data home is a file", "home is /proc"])
+@pytest.mark.slow
 def test_13_an_unusable_data_folder_loses_only_the_cache(capsys, tmp_path, monkeypatch, real_faces, index_of,
                                                           where):
     index = index_of(real_faces[:1])

@@ -89,6 +89,7 @@ def test_another_face_is_written_with_its_distance(capsys, tmp_path, planted_ind
         assert abs(float(tags["LookalikeDistance"]) - float(fields["Distance"])) < 1e-9
 
 
+@pytest.mark.slow
 def test_every_face_of_a_sheet_is_checked(capsys, tmp_path, planted_index):
     grid, strip = tmp_path / "grid.png", tmp_path / "strip.webp"
     code, _, err = run(capsys, "grid", "--seeds", f"{OTHER_SEED},9,{PLANTED_SEED}", "--out", grid)
@@ -102,6 +103,7 @@ def test_every_face_of_a_sheet_is_checked(capsys, tmp_path, planted_index):
     assert _lookalike_fields(grid)["Faces"] == "2 of 2 faces found and checked"
 
 
+@pytest.mark.slow
 def test_against_folder_refuses_a_person_who_must_not_appear(capsys, monkeypatch, tmp_path, dlib_ready,
                                                              bundled_face):
     from facestudio.analysis import lookalike_guard
@@ -123,6 +125,7 @@ def test_against_folder_refuses_a_person_who_must_not_appear(capsys, monkeypatch
     assert "no index of this model's training photos" in fields["Notes"]
 
 
+@pytest.mark.slow
 def test_an_index_of_another_models_photos_checks_nothing(capsys, monkeypatch, tmp_path, dlib_ready,
                                                           bundled_face):
     from facestudio.analysis.identity import IdentityEmbedder

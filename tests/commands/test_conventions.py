@@ -127,6 +127,7 @@ def test_progress_bars_show_rate_and_time_left_on_a_terminal_only(monkeypatch):
         progress.set_quiet(False)
 
 
+@pytest.mark.slow
 def test_render_and_grid_print_json_results_and_quiet_prints_nothing(capsys, tmp_path, native_model):
     code, out, err = run(capsys, "render", "--model", str(native_model), "--seed", "3", "--out",
                          str(tmp_path / "f.png"), "--json")

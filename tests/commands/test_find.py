@@ -140,6 +140,7 @@ def test_bad_requests_are_one_sentence_before_any_work(capsys, tmp_path, planted
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_an_existing_folder_is_not_replaced_without_overwrite(capsys, tmp_path, native_model, planted_find):
     (tmp_path / "o").mkdir()
     code, _, err = run(capsys, "find", "--model", str(native_model), "--count", "1", "--out", str(tmp_path / "o"))
@@ -169,6 +170,7 @@ def measured_find(monkeypatch):
     monkeypatch.setattr("facestudio.commands.find.face_measurer", lambda net: object())
 
 
+@pytest.mark.slow
 def test_find_gender_keeps_only_clearly_female_faces(capsys, tmp_path, native_model, measured_find,
                                                      measures_reference):
     out = tmp_path / "women"

@@ -51,6 +51,7 @@ def test_filtered_lrelu_without_filters_is_bias_act():
 
 
 @pytest.mark.parametrize("kind", ["T", "R"])
+@pytest.mark.slow
 def test_pickle_round_trip_renders_the_source_network(tmp_path, kind):
     net = make_sg3(kind, seed=1)
     path = write_sg3_pickle(net, tmp_path / f"sg3{kind}.pkl")
@@ -138,6 +139,7 @@ def test_inconsistent_stylegan3_records_are_refused(tmp_path):
     assert_one_sentence(err.value, "freqs.pkl", "synthesis.input.freqs")
 
 
+@pytest.mark.slow
 def test_cli_renders_a_stylegan3_pickle(tmp_path, capsys):
     from PIL import Image
     path = write_sg3_pickle(make_sg3("R", seed=6), tmp_path / "sg3.pkl")
@@ -151,6 +153,7 @@ def test_cli_renders_a_stylegan3_pickle(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("pad", [(11, 10, 11, 10), (-3, 5, 2, -1), (0, 0, 0, 0)])
+@pytest.mark.slow
 def test_fast_fir_paths_equal_plain_upfirdn(pad):
     from facestudio.generator.networks.ops import upfirdn2d
     from facestudio.generator.networks.sg3_ops import fir_resample
@@ -165,6 +168,7 @@ def test_fast_fir_paths_equal_plain_upfirdn(pad):
     assert torch.allclose(radial, upfirdn2d(x, outer, down=2), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_cli_translate_and_rotate(tmp_path, capsys, native_model):
     from PIL import Image
     path = write_sg3_pickle(make_sg3("T", seed=9), tmp_path / "sg3.pkl")

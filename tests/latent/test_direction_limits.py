@@ -50,6 +50,7 @@ def test_an_npy_header_declaring_a_huge_array_is_refused_before_allocating(tmp_p
         read_directions(path, W_DIM, NUM_WS, SHA)
 
 
+@pytest.mark.slow
 def test_a_manifest_of_200000_entries_is_refused(tmp_path):
     path = tmp_path / "many.npz"
     path.write_bytes(npz_bytes({"manifest.npy": manifest(200_000), "d0.npy": vector()}))

@@ -7,6 +7,7 @@ is called malformed, not "newer")."""
 
 from __future__ import annotations
 
+import pytest
 import io
 import json
 import tempfile
@@ -68,6 +69,7 @@ def read(tmp_path_factory, data: bytes) -> None:
 
 
 @given(mutated_bytes(DATA))
+@pytest.mark.slow
 def test_a_bundle_with_damaged_bytes_reads_or_is_one_sentence(tmp_path_factory, data):
     read(tmp_path_factory, data)
 
@@ -76,6 +78,7 @@ def test_a_bundle_with_damaged_bytes_reads_or_is_one_sentence(tmp_path_factory, 
 @given(mutated(MANIFEST))
 @example({**MANIFEST, "directions": [{**MANIFEST["directions"][0], "layers": [0, float("inf")]}]})
 @example({**MANIFEST, "directions": [{**MANIFEST["directions"][0], "scale": 10 ** 400}]})
+@pytest.mark.slow
 def test_a_bundle_with_a_crafted_manifest_reads_or_is_one_sentence(tmp_path_factory, manifest):
     # found: OverflowError from int(inf) layers and float(10**400) scale
     read(tmp_path_factory, npz(json.dumps(manifest), ARRAYS))
@@ -94,6 +97,7 @@ ARRAY = hnp.arrays(
 
 
 @given(st.sampled_from(sorted(ARRAYS)), ARRAY)
+@pytest.mark.slow
 def test_a_bundle_with_a_strange_array_reads_or_is_one_sentence(tmp_path_factory, key, array):
     read(tmp_path_factory, npz(json.dumps(MANIFEST), {**ARRAYS, key: array}))
 

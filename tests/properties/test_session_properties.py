@@ -7,6 +7,7 @@ is accepted (so the valid-object check does not look at ``scale``), duplicate zi
 
 from __future__ import annotations
 
+import pytest
 import io
 import json
 import zipfile
@@ -81,6 +82,7 @@ def test_a_session_with_damaged_bytes_opens_or_is_one_sentence(tmp_path_factory,
 
 @settings(max_examples=60)
 @given(mutated(MANIFEST))
+@pytest.mark.slow
 def test_a_session_with_a_crafted_manifest_opens_or_is_one_sentence(tmp_path_factory, manifest):
     open_session(tmp_path_factory, with_manifest(manifest))
 

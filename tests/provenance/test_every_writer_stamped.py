@@ -68,6 +68,7 @@ def test_every_image_command_is_listed_here():
 
 
 @pytest.mark.parametrize("argv, target", CLI_WRITERS, ids=[f"{a[0]}-{t.strip('/')}" for a, t in CLI_WRITERS])
+@pytest.mark.slow
 def test_every_command_stamps_what_it_writes(capsys, tmp_path, native_model, argv, target):
     out = tmp_path / target
     code = main([*argv, "--model", str(native_model), "--artist", ARTIST,

@@ -68,6 +68,7 @@ def test_a_member_that_inflates_past_its_declared_size_is_not_unpacked(saved, tm
 
 
 @pytest.mark.parametrize("count", [10_001, 1_000_000])
+@pytest.mark.slow
 def test_a_gallery_past_the_face_bound_is_refused(saved, tmp_path, count):
     manifest = manifest_of(saved)
     face = dict(manifest["gallery"][0], thumbnail=None)
