@@ -56,6 +56,7 @@ def index_of(tmp_path, embedder):
 
 # --- 5: names from files are shown escaped ------------------------------------------------
 
+@pytest.mark.slow
 def test_5_names_from_an_index_are_shown_escaped(capsys, real_faces, index_of):
     index = index_of(real_faces, HOSTILE_NAMES[:3])
     code, out, err = run(capsys, "lookalike", real_faces[0], "--index", index)
@@ -157,6 +158,7 @@ def test_8_9_an_audited_folder_skips_a_pipe_and_a_huge_tiff_within_the_memory_li
 
 # --- 12: empty and malformed indexes; a recipe whose model is a list -----------------------
 
+@pytest.mark.slow
 def test_12_an_empty_index_is_one_sentence(capsys, tmp_path, dlib_ready, real_faces, embedder):
     empty = tmp_path / "empty.npz"
     LookalikeIndex(np.zeros((0, 128), np.float16), [], embedder.sha256, "nothing").save(empty)

@@ -81,6 +81,7 @@ def test_against_a_folder_counts_what_it_skips_and_caches(capsys, tmp_path, monk
     assert code == 0 and "indexing" not in err  # the second run reads the cache
 
 
+@pytest.mark.slow
 def test_an_unreadable_image_is_its_own_answer_and_exit_1(capsys, tmp_path, dlib_ready, real_faces):
     index = tmp_path / "index.npz"
     assert run(capsys, "lookalike-index", "--data", real_faces[0].parent, "--out", index)[0] == 0

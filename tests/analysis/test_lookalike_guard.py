@@ -57,6 +57,7 @@ def _lookalike_fields(path):
     return read_provenance(path).lookalike
 
 
+@pytest.mark.slow
 def test_a_face_that_resembles_a_training_photo_is_refused(capsys, tmp_path, planted_index):
     out = tmp_path / "face.png"
     code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out)
@@ -65,6 +66,7 @@ def test_a_face_that_resembles_a_training_photo_is_refused(capsys, tmp_path, pla
     assert list(tmp_path.iterdir()) == [planted_index]  # nothing half-written either
 
 
+@pytest.mark.slow
 def test_allow_lookalike_writes_it_and_records_the_verdict(capsys, tmp_path, planted_index):
     out = tmp_path / "face.png"
     code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out, "--allow-lookalike")
@@ -157,6 +159,7 @@ def test_without_dlib_the_export_still_happens_and_says_so(capsys, monkeypatch, 
     assert_one_sentence(err, "pip install")
 
 
+@pytest.mark.slow
 def test_add_model_lets_a_grown_model_share_the_index(capsys, tmp_path, dlib_ready, bundled_face, native_model):
     from facestudio.analysis.identity import IdentityEmbedder
     from facestudio.analysis.lookalike import LookalikeIndex

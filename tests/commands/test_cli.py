@@ -29,6 +29,7 @@ def test_render_writes_the_face_of_the_api(capsys, tmp_path, native_model, ext):
         assert np.corrcoef(got.ravel().astype(float), want.ravel().astype(float))[0, 1] > 0.8
 
 
+@pytest.mark.slow
 def test_render_conditional_class(capsys, tmp_path, conditional_model):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     assert run(capsys, "render", "--model", str(conditional_model), "--seed", "1", "--class", "0", "--out", str(a))[0] == 0
@@ -42,6 +43,7 @@ def test_render_conditional_class(capsys, tmp_path, conditional_model):
     assert not (tmp_path / "c.png").exists()
 
 
+@pytest.mark.slow
 def test_mix_grid_layout_matches_the_reference(capsys, tmp_path, native_model, without_watermark):
     out = tmp_path / "mix.png"
     code, _, err = run(capsys, "mix", "--model", str(native_model), "--rows", "1,2", "--cols", "3,4,5",
@@ -119,6 +121,7 @@ def test_output_path_problems(capsys, tmp_path, native_model):
     assert code == 1 and ".png, .jpg or .webp" in err
 
 
+@pytest.mark.slow
 def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_model, without_watermark):
     out = tmp_path / "sheet.png"
     code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "0-4", "--cols", "3",

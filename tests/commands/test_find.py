@@ -93,6 +93,7 @@ def test_search_stops_at_max_tries_for_a_bin_that_never_comes():
     assert not r.complete and r.tries == 150 and r.kept == []
 
 
+@pytest.mark.slow
 def test_find_writes_stamped_faces_and_a_manifest(capsys, tmp_path, native_model, planted_find):
     out = tmp_path / "found"
     code, text, err = run(capsys, "find", "--model", str(native_model), "--age", "40-49", "--tone", "brown",

@@ -58,6 +58,7 @@ def test_an_older_recipe_renders_with_the_retired_age_and_gender(bundled):
 
 
 @pytest.mark.parametrize("slider", ["smile", "yaw", "hair"])
+@pytest.mark.slow
 def test_edit_takes_a_named_slider_by_id_and_by_name(capsys, tmp_path, bundled, slider):
     g, dirs = bundled
     by_id, by_name = tmp_path / "a.png", tmp_path / "b.png"
