@@ -1,6 +1,7 @@
 # Everything a fresh Debian machine with Python 3.11 needs, in one place.
 # `make run`  : set up and open the studio on the bundled model
 # `make test` : set up and run the whole test suite
+# `make test-fast` : the fast lane (no whole-window, subprocess or benchmark tests), about 2 minutes
 # `make dist` : build the one-folder desktop app in dist/facestudio/ and check it
 # `make docs` : regenerate docs/cli.md from the parser (after adding or changing an option)
 # `make pip-check` : pip-install the wheel into a fresh virtual environment and render with it
@@ -22,7 +23,7 @@ DEBIAN_PACKAGES := libgl1 libegl1 libglib2.0-0 libglib2.0-bin libfontconfig1 lib
 DIST_STAMP := $(VENV)/.dist-installed
 APP_ID     := io.github.facestudio.FaceStudio
 
-.PHONY: setup system-packages run test bench dist docs pip-check clean
+.PHONY: setup system-packages run test test-fast bench dist docs pip-check clean
 
 setup: $(STAMP)
 
@@ -50,6 +51,10 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# the fast lane: everything but whole-window, subprocess and benchmark tests (tests/lanes.py)
+test-fast: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_generator

@@ -73,6 +73,42 @@ def finite_or_null(value: Any) -> Any:
     return value
 
 
+def numpy_plain(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for the numpy scalars and small arrays that metadata holds
+    (a direction's ``meta``, a session's UI state); TypeError for anything else."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def dumps_strict(value: Any, **options) -> str:
     """``json.dumps(value, allow_nan=False, **options)`` of :func:`finite_or_null` (value)."""
     return json.dumps(finite_or_null(value), allow_nan=False, **options)
+
+
+class HeaderError(FacestudioError, ValueError):
+    """A document's ``format`` / ``version`` header is not one this facestudio reads; its
+    text is a clause that follows the document's name ("b.npz" + " is not a …")."""
+
+
+def document_version(doc: Any, fmt: str | None, newest: int, what: str, default: int | None = None) -> int:
+    """The version of a facestudio JSON document ``doc`` (``{"format": fmt, "version": N, …}``):
+    the one header check of sessions, direction bundles, generator configs and recipes.
+
+    ``fmt`` None: the document has no format name (a recipe); ``default``: the version of a
+    document that names none (None: the version is required). :class:`HeaderError` when
+    ``doc`` is not an object of ``fmt``, its version is not a whole number from 1, or it
+    is newer than ``newest``; ``what`` names the kind of document in the clause.
+    """
+    if not isinstance(doc, dict) or (fmt is not None and doc.get("format") != fmt):
+        raise HeaderError(f"is not a facestudio {what}")
+    version = doc.get("version", default)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise HeaderError(f"is not a readable {what}: its version must be a whole number from 1, got {repr(version)[:40]}")
+    if version > newest:
+        raise HeaderError(f"was written by a newer facestudio ({what} version {version}; "
+                          f"this one reads up to {newest})")
+    return version

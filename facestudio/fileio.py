@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -11,7 +12,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from facestudio.errors import FacestudioError
 
@@ -77,6 +78,33 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
     if len(data) > limit:
         raise too_large
     return data
+
+
+def file_sha256(path: Path, progress: Callable[[int, int], None] | None = None) -> str:
+    """The sha256 of the file ``path`` in lower-case hex (:func:`hashlib.file_digest`), the
+    one file digest of facestudio, reporting ``(bytes done, total)`` to ``progress`` when
+    given. OSError when it cannot be read."""
+    with open(path, "rb") as f:
+        if progress is None:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+        return hashlib.file_digest(_CountingReader(f, os.fstat(f.fileno()).st_size, progress), "sha256").hexdigest()
+
+
+class _CountingReader:
+    """A binary file that tells ``progress`` how far :func:`hashlib.file_digest` has read it."""
+
+    def __init__(self, f: BinaryIO, total: int, progress: Callable[[int, int], None]) -> None:
+        self.f, self.total, self.progress, self.done = f, total, progress, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.f.readinto(buffer)
+        if n:
+            self.done += n
+            self.progress(self.done, self.total)
+        return n
 
 
 def existing_mode(path: Path) -> int | None:

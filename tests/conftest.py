@@ -16,6 +16,12 @@ torch.set_num_threads(1)
 from facestudio.generator.formats.native import write_native  # noqa: E402
 from facestudio.generator.networks.config import GeneratorConfig  # noqa: E402
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator  # noqa: E402
+from tests.lanes import mark_slow_lane  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    """Whole-window, subprocess and benchmark tests join the slow lane (tests/lanes.py)."""
+    mark_slow_lane(items)
 
 CARD = """---
 name: Test faces

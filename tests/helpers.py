@@ -51,3 +51,11 @@ def as_exported(image, model_sha256: str):
 
     from facestudio.provenance.export import ExportOptions, final_pixels
     return np.asarray(final_pixels(image, ExportOptions(), model_sha256))
+
+
+def run(capsys, *argv):
+    """``facestudio ARGV`` in this process: (exit code, stdout, stderr)."""
+    from facestudio.commands.main import main
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

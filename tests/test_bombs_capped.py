@@ -15,9 +15,9 @@ from facestudio.latent.discovery_cache import cache_path
 from facestudio.session.document import save_session
 from tests.archive_bombs import npy_header, plain_npy, zeros_member
 from tests.memory_limit import assert_refused, assert_within_limit, cli, python
-from tests.provenance.test_hostile_recipes import tiny_png_declaring
+from tests.provenance.helpers import tiny_png_declaring
 from tests.session.builders import make_document
-from tests.session.test_session_limits import manifest_of, rewrite
+from tests.session.builders import manifest_of, rewrite
 
 SHA = "cd" * 32
 W_DIM, NUM_WS = 16, 8
@@ -100,6 +100,7 @@ def test_a_bundle_member_inflating_to_2_5_gib(tmp_path):
     assert_refused(python(READ_DIRECTIONS, path), r"d0\.npy in bomb\.npz would unpack to 2,560 MiB")
 
 
+@pytest.mark.slow
 def test_a_bundle_of_200000_entries(tmp_path):
     path = tmp_path / "many.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

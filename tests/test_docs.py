@@ -42,9 +42,15 @@ def test_every_relative_link_resolves(page):
 def test_the_pages_link_to_each_other():
     assert sum(len(links_of(p)) for p in PAGES) > 40
     readme = links_of(ROOT / "README.md")
-    for doc in ("docs/user-guide.md", "docs/cli.md", "docs/api.md", "docs/formats-and-provenance.md",
-                "docs/benchmarks.md", "LICENSE"):
+    for doc in ("docs/user-guide.md", "docs/cli.md", "docs/api.md", "docs/architecture.md",
+                "docs/formats-and-provenance.md", "docs/benchmarks.md", "LICENSE"):
         assert doc in readme
+
+
+def test_the_architecture_names_every_package():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = sorted(p.name for p in (ROOT / "facestudio").iterdir() if (p / "__init__.py").is_file())
+    assert [p for p in packages if f"`{p}/`" not in text] == []
 
 
 def test_the_readme_is_a_first_screen():

@@ -21,7 +21,6 @@ face". ``face_box`` says which was used.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from PIL import Image, UnidentifiedImageError
 from facestudio.analysis.identity_net import (CHIP_PADDING, CHIP_SIZE, RecognitionNet, WeightFileError,
                                              read_weights)
 from facestudio.errors import FacestudioError
+from facestudio.fileio import file_sha256
 from facestudio.image_limits import ImageLimitError, open_bounded_image
 from facestudio.shown_text import shown
 
@@ -107,14 +107,6 @@ def model_files() -> tuple[Path, Path]:
             raise DlibMissingError(f"the model file {f.name} of face-recognition-models is missing: "
                                    f"reinstall it with {INSTALL_HINT}.")
     return files
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_face_image(path: str | Path) -> np.ndarray:

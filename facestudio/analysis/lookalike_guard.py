@@ -111,6 +111,16 @@ class LookalikeVerdict:
         return fields
 
 
+def decide(verdict: LookalikeVerdict, allowed: bool) -> dict[str, str] | None:
+    """The one lookalike policy, "refuse or stamp", of every export (the CLI, the studio, the
+    library and the Python API): None when the faces resemble a real photo and writing such
+    faces is not ``allowed`` (the caller refuses with :meth:`LookalikeVerdict.refusal` or
+    leaves the face out); else the XMP properties that record the check in the file."""
+    if verdict.resembles and not allowed:
+        return None
+    return verdict.xmp_fields(allowed)
+
+
 @dataclass
 class LookalikeGuard:
     """What the faces of one model are compared with; build it with :func:`guard_for_model`."""

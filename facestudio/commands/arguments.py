@@ -31,6 +31,7 @@ DEFAULT_PSI = 0.7  # the studio's truncation; every command that truncates start
 SEEDS_GRAMMAR = ("7, 1,5,9, 0-63 or 0-9,20-29 (ranges inclusive); @FILE reads them from a file "
                  "(commas or lines, # comments)")
 MAX_SEEDS_FILE_BYTES = 64 << 20
+MAX_LAYER_LIST = 1 << 16  # layer numbers one list may name, repeats included (a model has at most 32)
 HELP_WIDTH = 78  # a command's description is wrapped here (argparse keeps its paragraphs as written)
 
 
@@ -102,26 +103,13 @@ def scale_arg(sp: argparse.ArgumentParser) -> None:
 
 
 def parse_layer_list(text: str, num_ws: int) -> list[int]:
-    """``"0-3"`` / ``"4,5,6"`` / ``"8-"`` -> sorted layer indices within ``[0, num_ws)``."""
-    layers: set[int] = set()
+    """``"0-3"`` / ``"4,5,6"`` / ``"8-"`` -> sorted layer indices within ``[0, num_ws)``, in
+    the one number-list grammar (:func:`facestudio.number_lists.layer_grammar`)."""
+    from facestudio.number_lists import NumberListError, layer_grammar
     try:
-        for part in text.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            a, dash, b = part.partition("-")
-            lo = int(a) if a else 0
-            hi = (int(b) if b else num_ws - 1) if dash else lo
-            if a and b and lo > hi:
-                raise UserError(f"layers {part!r} are reversed: write the lower layer first, as in {hi}-{lo}")
-            if not 0 <= lo <= hi < num_ws:  # checked before the range is built, however large
-                raise UserError(f"layers {text!r} are outside this model's 0-{num_ws - 1}")
-            layers.update(range(lo, hi + 1))
-    except ValueError:
-        raise UserError(f"cannot read layer list {text!r}: use forms like 0-3, 4,5,6 or 8-") from None
-    if not layers:
-        raise UserError(f"layers {text!r} name no layer of this model's 0-{num_ws - 1}")
-    return sorted(layers)
+        return sorted(set(layer_grammar(num_ws).parse(text, MAX_LAYER_LIST)))
+    except NumberListError as exc:
+        raise UserError(str(exc)) from None
 
 
 def parse_seeds(text: str, what: str = "seeds", limit: int = MAX_SHEET_FACES,
@@ -130,28 +118,15 @@ def parse_seeds(text: str, what: str = "seeds", limit: int = MAX_SHEET_FACES,
     ranges) or ``"@FILE"`` (the same, separated by commas or lines, ``#`` comments) -> the
     seeds in order. Refuses, before building anything, more than ``limit`` seeds, reversed
     ranges and seeds outside 0 to :data:`~facestudio.latent.seeds.MAX_SEED`."""
-    from facestudio.latent.seeds import MAX_SEED
+    from facestudio.latent.seeds import seed_grammar
+    from facestudio.number_lists import NumberListError
     source = text.strip()
     if source.startswith("@"):
         source = _seeds_file_text(Path(source[1:]), what)
-    parts = [part.strip() for part in source.replace("\n", ",").split(",")]
-    out: list[int] = []
-    for part in filter(None, parts):
-        a, dash, b = part.partition("-")
-        try:
-            lo, hi = int(a), int(b if dash else a)
-        except ValueError:
-            raise UserError(f"cannot read {what} {text!r}: {SEEDS_GRAMMAR}") from None
-        if lo > hi:
-            raise UserError(f"{what} {part!r} are reversed: write the lower seed first, as in {hi}-{lo}")
-        if lo < 0 or hi > MAX_SEED:
-            raise UserError(f"{what} {part!r} leave the seeds, which run from 0 to {MAX_SEED}")
-        if len(out) + hi - lo + 1 > limit:
-            raise UserError(f"the {what} {text!r} name more than {limit} faces, {limit_note}")
-        out.extend(range(lo, hi + 1))
-    if not out:
-        raise UserError(f"{what} {text!r} name no seed: {SEEDS_GRAMMAR}")
-    return out
+    try:
+        return seed_grammar(what).parse(source, limit, limit_note)
+    except NumberListError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _seeds_file_text(path: Path, what: str) -> str:

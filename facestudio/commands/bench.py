@@ -16,7 +16,7 @@ MAX_DRAG_STEPS = 6000  # --drag-steps: slider moves per drag, 100 s at 60 Hz
 def check_bench_args(args) -> float:
     """The time budget, with ``--budget``, ``--reps`` and ``--drag-steps`` checked before any
     model is loaded (each bounded, so that no bench runs without end); :class:`UserError` otherwise."""
-    from facestudio.render.bench_plan import DEFAULT_BUDGET_S
+    from facestudio.bench.plan import DEFAULT_BUDGET_S
     budget = DEFAULT_BUDGET_S if args.budget is None else args.budget
     if not 0 < budget <= MAX_BUDGET_S:
         raise UserError(f"--budget {budget:g} is outside 0 to {MAX_BUDGET_S:g} seconds")
@@ -27,7 +27,7 @@ def check_bench_args(args) -> float:
 
 
 def cmd_bench(args) -> int:
-    from facestudio.render.bench import run_bench
+    from facestudio.bench.measure import run_bench
     from facestudio.render.studio_model import open_studio_model
     budget = check_bench_args(args)
     stream = sys.stderr if args.json else sys.stdout  # --json keeps stdout one whole JSON document

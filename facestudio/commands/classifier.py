@@ -20,28 +20,27 @@ import numpy as np
 from facestudio.commands.arguments import UserError, json_arg
 from facestudio.commands.output import result
 from facestudio.commands.progress import note
+from facestudio.fileio import file_sha256
 
 SPLIT_SEED = 0
 SPLIT_FRACTION = 0.1
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file or, for a folder, of its sorted file names and sizes."""
+def data_sha256(path: Path) -> str:
+    """sha256 of a file (:func:`facestudio.fileio.file_sha256`) or, for a folder, of its
+    sorted file names and sizes."""
     path = Path(path)
+    if not path.is_dir():
+        return file_sha256(path)
     h = hashlib.sha256()
-    if path.is_dir():
-        for f in sorted(p for p in path.rglob("*") if p.is_file()):
-            h.update(f"{f.relative_to(path)}|{f.stat().st_size}\n".encode())
-    else:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path)}|{f.stat().st_size}\n".encode())
     return h.hexdigest()
 
 
 def training_data_digest(source: Path, names: list[str]) -> dict:
     """What the classifier was trained on, in a form another run can compare."""
-    return {"source": Path(source).name, "sha256": file_sha256(source), "images": len(names),
+    return {"source": Path(source).name, "sha256": data_sha256(source), "images": len(names),
             "names_sha256": hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()}
 
 

@@ -25,7 +25,7 @@ from facestudio.commands.arguments import (MAX_SHEET_FACES, UserError, export_ar
                                            parse_layer_list, parse_seeds, seeds_arg)
 from facestudio.commands.output import check_sheet, export_options, load_model, paths_text, result, stamped
 from facestudio.commands.progress import face_progress, message
-from facestudio.latent.directions import Direction
+from facestudio.latent.directions import Direction, DirectionError, find_direction
 
 SHEET_LABEL_WIDTH = 92
 SHEET_HEADER = 14
@@ -54,18 +54,12 @@ def load_direction_files(paths, g, found, allow_other_model: bool) -> list[Direc
 
 
 def resolve(name: str, available: list[Direction]) -> Direction:
-    """The direction whose id is ``name``, else whose name is (case-insensitively)."""
-    for d in available:
-        if d.id == name:
-            return d
-    hits = [d for d in available if d.name.casefold() == name.strip().casefold()]
-    if len(hits) == 1:
-        return hits[0]
-    if len(hits) > 1:
-        raise UserError(f"the direction name {name!r} is ambiguous ({', '.join(d.id for d in hits)}); "
-                               f"use its id")
-    raise UserError(f"unknown direction {name!r}: give an id or name from --directions files or "
-                           f"one of the model's pca0.., sefa0.., sefa-coarse0.. directions")
+    """:func:`facestudio.latent.directions.find_direction`, refused with :class:`UserError`."""
+    try:
+        return find_direction(name, available, "give an id or name from --directions files or one of the model's "
+                                               "pca0.., sefa0.., sefa-coarse0.. directions")
+    except DirectionError as exc:
+        raise UserError(str(exc)) from None
 
 
 def parse_layers(text: str, num_ws: int) -> tuple[int, int]:

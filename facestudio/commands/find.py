@@ -19,6 +19,7 @@ from pathlib import Path
 
 from facestudio.commands.arguments import UserError, export_args, json_arg, model_arg, psi_arg
 from facestudio.commands.progress import bar, message
+from facestudio.number_lists import NumberGrammar, NumberListError
 
 MAX_FIND_COUNT = 10_000  # faces one find writes (about 0.3 GB of PNGs at 128 px)
 FIND_MANIFEST = "find.json"  # what marks a folder as one find wrote (so --overwrite may replace it)
@@ -26,20 +27,17 @@ MAX_TRIES = 1_000_000  # seeds one find measures: about 2 hours here at 140 face
 MAX_AGE = 120
 
 
+AGE_GRAMMAR = NumberGrammar("the age range", "age", 0, MAX_AGE, f"the ages the classifier reads, 0 to {MAX_AGE}",
+                            "write it as A-B in years, e.g. 20-29 or 60-", lower="younger", open_ended=True, verb="is")
+
+
 def parse_age_range(text: str) -> tuple[float, float]:
-    """``"20-29"`` -> ``(20, 30)`` (whole years, both ends included), ``"80-"`` -> ``(80, 121)``."""
-    a, dash, b = text.strip().partition("-")
+    """``"20-29"`` -> ``(20, 30)`` (whole years, both ends included), ``"80-"`` -> ``(80, 121)``:
+    one range of the one number-list grammar (:mod:`facestudio.number_lists`)."""
     try:
-        lo = int(a)
-        hi = int(b) if b.strip() else MAX_AGE
-    except ValueError:
-        raise UserError(f"cannot read the age range {text!r}: write it as A-B in years, e.g. 20-29 or 60-") from None
-    if not dash:
-        hi = lo
-    if lo > hi:
-        raise UserError(f"the age range {text} is reversed: write the younger age first, as in {hi}-{lo}")
-    if lo < 0 or hi > MAX_AGE:
-        raise UserError(f"the age range {text} leaves the ages the classifier reads, 0 to {MAX_AGE}")
+        lo, hi = AGE_GRAMMAR.parse_range(text)
+    except NumberListError as exc:
+        raise UserError(str(exc)) from None
     return float(lo), float(hi + 1)
 
 
@@ -50,10 +48,6 @@ def parse_balanced(text: str) -> tuple[str, ...]:
     if bad or not dims or len(set(dims)) != len(dims):
         raise UserError(f"cannot balance over {text!r}: list some of {','.join(BALANCE_DIMENSIONS)} once each")
     return dims
-
-
-def default_max_tries(count: int) -> int:
-    return min(MAX_TRIES, max(2000, 200 * count))
 
 
 def _criteria(args):
@@ -81,9 +75,11 @@ def check_request(args) -> tuple:
     """Everything about the request that can be wrong, checked before any model is loaded."""
     from facestudio.fileio import check_folder_target
     from facestudio.latent.seeds import MAX_SEED
+    from facestudio.library.spec import default_max_tries  # a find tries what a filtered build would
     if not 1 <= args.count <= MAX_FIND_COUNT:
         raise UserError(f"--count {args.count} is outside 1 to {MAX_FIND_COUNT:,}, the most faces one find writes")
-    max_tries = default_max_tries(args.count) if args.max_tries is None else args.max_tries
+    max_tries = min(MAX_TRIES, default_max_tries(args.count, filtered=True)) if args.max_tries is None \
+        else args.max_tries
     if not args.count <= max_tries <= MAX_TRIES:
         raise UserError(f"--max-tries {max_tries:,} must be at least --count ({args.count}) and at most "
                         f"{MAX_TRIES:,} (about 2 hours of rendering here)")

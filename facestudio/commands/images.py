@@ -61,6 +61,7 @@ def cmd_inspect(args) -> int:
 def cmd_mix(args) -> int:
     import numpy as np
 
+    from facestudio.latent.mixing import grid_layout
     from facestudio.latent.seeds import z_from_seeds
     from facestudio.render.renderer import Renderer
     from facestudio.sheets import tile
@@ -84,9 +85,7 @@ def cmd_mix(args) -> int:
     with face_progress("mix", len(seeds) + len(mixed)) as advance:
         img_of = dict(zip(seeds, renderer.render_ws_batch(ws, args.noise, progress=advance)))
         cells = renderer.render_ws_batch(mixed, args.noise, progress=advance)
-    faces = [None, *(img_of[c] for c in cols)]  # the reference layout: the top-left cell empty
-    for i, r in enumerate(rows):
-        faces += [img_of[r], *cells[i * len(cols):(i + 1) * len(cols)]]
+    faces = grid_layout([img_of[r] for r in rows], [img_of[c] for c in cols], cells)
     sheet = tile(faces, len(cols) + 1)
     written = stamped(g, sheet, args, options, xmp_extra={"MixGrid": f"rows {args.rows}; columns {args.cols}; "
                                                           f"layers {args.layers}; psi {args.psi}; noise {args.noise}"},

@@ -101,31 +101,49 @@ def export_guard(g, args):
         progress=photo_progress(f"indexing {against}"), log=lambda line: message(f"--against {line}"))
 
 
+ALLOW_HINT = "pass --allow-lookalike to write it anyway"
+
+
 def check_lookalikes(g, faces, args, what: str, guard=None) -> dict[str, str]:
     """Refuse (:class:`UserError`) to write ``faces`` when one resembles a real photo, unless
-    ``--allow-lookalike``; the XMP properties that record the check. A check that cannot run
-    does not stop the export: the file records why, and stderr says how to install dlib."""
+    ``--allow-lookalike``; the XMP properties that record the check (for the frames of an
+    animation, which :func:`facestudio.provenance.sequence.export_animation` writes)."""
+    from facestudio.analysis.lookalike_guard import decide
     guard = guard or export_guard(g, args)
     verdict = guard.check(faces)
-    allowed = bool(getattr(args, "allow_lookalike", False))
-    if verdict.resembles and not allowed:
-        raise UserError(verdict.refusal(what))
+    fields = decide(verdict, bool(getattr(args, "allow_lookalike", False)))
+    if fields is None:
+        raise UserError(verdict.refusal(what, ALLOW_HINT))
+    _say_verdict(verdict, guard, what)
+    return fields
+
+
+def _say_verdict(verdict, guard, what: str) -> None:
+    """A check that cannot run does not stop the export: the file records why, and stderr
+    says how to install dlib; an allowed lookalike is said too."""
     if not verdict.checked and guard.embedder is None:  # without an index for the model, the file says so
         message(f"{what} was not checked for lookalikes: {verdict.reason}")
     elif verdict.resembles:
         message(f"writing {what} although it {verdict.summary()} (--allow-lookalike)")
-    return verdict.xmp_fields(allowed)
 
 
 def stamped(g, image, args, options, recipe=None, xmp_extra=None, faces=None, path: Path | None = None,
             guard=None) -> Written:
     """Write ``image`` to ``path`` (default ``--out``) with the provenance stamp (model card
-    terms, ``--artist``), once the lookalike guard (``guard``, or one made for this call) has
-    checked ``faces`` (the faces a sheet is made of; default the image)."""
-    from facestudio.provenance import export_image, make_stamp
+    terms, ``--artist``) through the one checked export path
+    (:func:`facestudio.provenance.guarded.export_face`), once the lookalike guard (``guard``,
+    or one made for this call) has checked ``faces`` (the faces a sheet is made of; default
+    the image)."""
+    from facestudio.provenance import make_stamp
+    from facestudio.provenance.guarded import LookalikeRefused, export_face
     stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256, artist=args.artist or "",
                        attribution=args.attribution)
     target = Path(args.out if path is None else path)
-    checked = check_lookalikes(g, [image] if faces is None else faces, args, target.name, guard)
-    paths = export_image(image, target, stamp, recipe, options, args.overwrite, {**(xmp_extra or {}), **checked})
-    return Written(list(paths), stamp_facts(stamp), lookalike_facts(checked))
+    guard = guard or export_guard(g, args)
+    try:
+        done = export_face(image, target, stamp, recipe, options, args.overwrite, xmp_extra, guard=guard,
+                           faces=faces, allowed=bool(getattr(args, "allow_lookalike", False)), override=ALLOW_HINT)
+    except LookalikeRefused as exc:
+        raise UserError(str(exc)) from None
+    _say_verdict(done.verdict, guard, target.name)
+    return Written(list(done.paths), stamp_facts(stamp), lookalike_facts(done.lookalike))

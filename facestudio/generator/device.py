@@ -30,26 +30,28 @@ def cuda_usable() -> bool:
         return False
 
 
-def pick_device(setting: str | None = None) -> torch.device:
-    """The device for ``setting`` (default: :func:`device_setting`).
+def pick_device(setting: str | None = None, named: str | None = None) -> torch.device:
+    """The device for ``setting`` (default: :func:`device_setting`): the one device choice of
+    the studio, the commands and training.
 
-    Raises :class:`ModelLoadError` with one sentence for an unknown setting, or for ``cuda``
-    on a machine without a usable CUDA GPU.
+    ``named`` is how the setting is called in a message (default ``$FACESTUDIO_DEVICE``; a
+    command passes its flag, ``--device``). Raises :class:`ModelLoadError` with one sentence
+    for an unknown setting, or for ``cuda`` on a machine without a usable CUDA GPU.
     """
     name = (setting if setting is not None else device_setting()).strip().lower()
+    said = f"{DEVICE_ENV}={name}" if named is None else f"{named} {name}"
     if name == "auto":
         return torch.device("cuda" if cuda_usable() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
     kind, _, index = name.partition(":")
     if kind != "cuda" or (index and not index.isdigit()):
-        raise ModelLoadError(f"{DEVICE_ENV}={name!r} is not a device facestudio knows: "
-                             "use auto, cpu, cuda or cuda:N")
+        raise ModelLoadError(f"{said} is not a device facestudio knows: use auto, cpu, cuda or cuda:N")
     if not cuda_usable():
-        raise ModelLoadError(f"{DEVICE_ENV}={name} asks for a CUDA GPU, but PyTorch sees none here "
-                             "(see packaging/README.md for the CUDA build of torch)")
+        raise ModelLoadError(f"{said} asks for a CUDA GPU, but PyTorch sees none here: this machine has no "
+                             "usable CUDA GPU (see packaging/README.md for the CUDA build of torch)")
     if index and int(index) >= torch.cuda.device_count():
-        raise ModelLoadError(f"{DEVICE_ENV}={name}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+        raise ModelLoadError(f"{said}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
     return torch.device(name)
 
 

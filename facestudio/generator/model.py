@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from facestudio.errors import InvalidValueError
+from facestudio.fileio import file_sha256
 from facestudio.generator.device import pick_device
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.loader import (
     Progress,
     bundled_model_path,
     check_model_path,
-    file_sha256,
     identity_file,
     read_weights,
 )

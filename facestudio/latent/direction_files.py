@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz, npy_header, npy_nbytes
-from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded, numpy_plain
+from facestudio.fileio import OutputPathError, atomic_write, describe_os_error
 from facestudio.latent.directions import Direction, DirectionError, check_model_sha256, check_scale
 
 from facestudio.latent.recipe import RecipeError, check_layers
@@ -227,14 +227,10 @@ def _read_bundle(path: Path, w_dim: int, num_ws: int, model_sha256: str | None) 
         manifest = loads_bounded(str(arrays["manifest"]), f"the manifest of {path.name}")
     except JsonError as exc:
         raise DirectionError(str(exc)) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise DirectionError(f"{path.name} is not a facestudio direction bundle")
-    version = manifest.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise DirectionError(f"{path.name} is not a readable direction bundle: its version must be "
-                             f"a whole number, got {version!r}")
-    if version > BUNDLE_VERSION:
-        raise DirectionError(f"{path.name} was written by a newer facestudio (bundle version {version})")
+    try:
+        document_version(manifest, BUNDLE_FORMAT, BUNDLE_VERSION, "direction bundle")
+    except HeaderError as exc:
+        raise DirectionError(f"{path.name} {exc}") from None
     entries = manifest.get("directions")
     if not isinstance(entries, list) or not entries:
         raise DirectionError(f"{path.name} holds no directions")
@@ -288,23 +284,16 @@ def adopt(directions: list[Direction], model_sha256: str | None) -> list[Directi
 # ---------------------------------------------------------------------------------- export
 
 def _write_atomic(path: Path, write, overwrite: bool) -> Path:
+    """``write(binary file)`` into ``path`` through :func:`facestudio.fileio.atomic_write`;
+    :class:`DirectionError` with one sentence when it cannot be written."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DirectionError(f"cannot write {path}: the folder {folder} does not exist")
-    if path.exists() and not overwrite:
-        raise DirectionError(f"{path} already exists; choose another name or allow overwriting")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, overwrite) as tmp, open(tmp, "wb") as f:
             write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+    except OutputPathError as exc:
+        raise DirectionError(str(exc)) from None
     except OSError as exc:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise DirectionError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise DirectionError(describe_os_error(path, exc)) from None
     return path
 
 
@@ -317,26 +306,24 @@ def write_bundle(directions: list[Direction], path: str | Path, overwrite: bool 
     arrays, entries = {}, []
     for i, d in enumerate(directions):
         arrays[f"d{i}"] = np.asarray(d.vector, dtype=np.float32)
-        entries.append({"key": f"d{i}", "id": d.id, "name": d.name, "layers": list(d.layers),
-                        "scale": float(d.scale), "source": d.source, "model_sha256": d.model_sha256,
-                        "meta": d.meta})
+        entries.append(direction_entry(i, d))
     shas = {d.model_sha256 for d in directions}
     manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "w_dim": directions[0].w_dim,
                 "num_ws": max(d.layers[1] for d in directions),
                 "model_sha256": shas.pop() if len(shas) == 1 else None, "directions": entries}
     try:
-        arrays["manifest"] = np.array(json.dumps(manifest, allow_nan=False, default=_plain))
+        arrays["manifest"] = np.array(json.dumps(manifest, allow_nan=False, default=numpy_plain))
     except (TypeError, ValueError) as exc:
         raise DirectionError(f"a direction's metadata cannot be stored ({exc})") from None
     return _write_atomic(Path(path), lambda f: np.savez(f, **arrays), overwrite)
 
 
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def direction_entry(index: int, d: Direction) -> dict[str, Any]:
+    """How a direction is listed beside its vector (stored under ``key``): the one layout of
+    a direction bundle's manifest and a session's ``session.json``."""
+    return {"key": f"d{index}", "id": d.id, "name": d.name, "shape": list(d.vector.shape),
+            "layers": list(d.layers), "scale": float(d.scale), "source": d.source,
+            "model_sha256": d.model_sha256, "meta": d.meta}
 
 
 def write_npy(directions: list[Direction], path: str | Path, overwrite: bool = False) -> Path:

@@ -98,6 +98,22 @@ class Direction:
         return out
 
 
+def find_direction(name: str, available: list[Direction], hint: str = "") -> Direction:
+    """The direction whose id is ``name``, else the one whose name is (case-insensitively):
+    how the CLI's ``--direction`` and the Python API's ``edit`` find a direction.
+    :class:`DirectionError` for an unknown or ambiguous name; ``hint`` says where to look."""
+    for d in available:
+        if d.id == name:
+            return d
+    hits = [d for d in available if d.name.casefold() == name.strip().casefold()]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise DirectionError(f"the direction name {name!r} is ambiguous ({', '.join(d.id for d in hits)}); "
+                             "use its id")
+    raise DirectionError(f"unknown direction {name!r}" + (f": {hint}" if hint else ""))
+
+
 def apply_edits(ws: np.ndarray, edits, directions: dict[str, Direction]) -> np.ndarray:
     """ws ``[num_ws, w_dim]`` plus each edit's offset; edits are (direction_id, amount, layers).
 

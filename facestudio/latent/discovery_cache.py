@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from facestudio.archive_limits import ArchiveLimitError, check_npz
 from facestudio.bounded_json import loads_bounded
+from facestudio.fileio import OutputPathError, atomic_write
 from facestudio.latent.discovery import Discovery, SefaBasis, WStats
 from facestudio.locations import cache_dir as cache_root
 
@@ -64,17 +63,12 @@ def save_discovery(found: Discovery, path: Path | None = None) -> Path | None:
     for group, basis in found.sefa.items():
         arrays[f"sefa_{group}_vectors"] = basis.vectors
         arrays[f"sefa_{group}_eigenvalues"] = basis.eigenvalues
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, overwrite=True) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
         return path
-    except OSError:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
+    except (OSError, OutputPathError):
         return None
 
 

@@ -9,14 +9,17 @@ it can be made the current face, edited further and exported. No Qt here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from facestudio.latent.recipe import Mix, Recipe
-from facestudio.latent.seeds import MAX_SEED
+from facestudio.latent.seeds import seed_grammar
 from facestudio.sheets import tile
+
+T = TypeVar("T")
 
 
 def mixed(row: Recipe, donor: Recipe, layers: tuple[int, int]) -> Recipe:
@@ -29,29 +32,11 @@ def mixed(row: Recipe, donor: Recipe, layers: tuple[int, int]) -> Recipe:
 
 
 def parse_seeds(text: str, limit: int = 64) -> list[int]:
-    """``"1, 2, 5-7"`` -> ``[1, 2, 5, 6, 7]``. Raises ValueError with one sentence."""
-    seeds: list[int] = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part:
-                a, b = part.split("-", 1)
-                lo, hi = int(a), int(b)
-                if hi < lo:
-                    raise ValueError
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise ValueError(f"{part!r} is not a seed or a seed range like 5-7") from None
-        if len(seeds) > limit:
-            raise ValueError(f"at most {limit} faces per side of a mixing grid")
-    bad = next((s for s in seeds if not 0 <= s <= MAX_SEED), None)
-    if bad is not None:
-        raise ValueError(f"seed {bad} is out of range (0 to {MAX_SEED})")
-    return seeds
+    """The Mix tab's row or column seeds, in the one seeds grammar of the commands
+    (:func:`facestudio.latent.seeds.seed_grammar`): ``"1, 2, 5-7"`` -> ``[1, 2, 5, 6, 7]``,
+    ``""`` -> ``[]``. Raises :class:`~facestudio.number_lists.NumberListError` (a
+    ValueError) with one sentence."""
+    return seed_grammar().parse(text, limit, "at most what one side of a mixing grid holds", allow_empty=True)
 
 
 @dataclass(frozen=True)
@@ -84,15 +69,25 @@ class MixGrid:
         return list(seen)
 
 
+def grid_layout(sources: Sequence[T], donors: Sequence[T], cells: Sequence[T]) -> list[T | None]:
+    """The one mixing-grid layout, that of the reference ``style_mixing.py``, row-major in
+    ``len(donors) + 1`` columns: the top-left cell empty (None), the first row the donors,
+    then each source followed by its row of ``cells`` (``len(sources) * len(donors)`` of
+    them, row-major). The CLI's ``mix``, the Mix tab's sheet and its labels all use it."""
+    n = len(donors)
+    out: list[T | None] = [None, *donors]
+    for r, source in enumerate(sources):
+        out += [source, *cells[r * n:(r + 1) * n]]
+    return out
+
+
 def grid_sheet(grid: MixGrid, images: Mapping[Recipe, np.ndarray]) -> np.ndarray:
     """The grid as one uint8 image ``[(rows + 1) * R, (cols + 1) * R, 3]``, laid out like the
     reference ``style_mixing.py``: top-left empty (black), first row the donors, first column
     the sources. ``images`` maps every recipe of :meth:`MixGrid.all_recipes` to ``[R, R, 3]``;
     KeyError names a missing one."""
-    cells = [None] + [images[c] for c in grid.cols]
-    for r, row in enumerate(grid.rows):
-        cells += [images[row]] + [images[grid.cell(r, c)] for c in range(len(grid.cols))]
-    return tile(cells, len(grid.cols) + 1)
+    laid = grid_layout(grid.rows, grid.cols, grid.cells())
+    return tile([None if r is None else images[r] for r in laid], len(grid.cols) + 1)
 
 
 def grid_labels(grid: MixGrid) -> list[str]:
@@ -100,7 +95,6 @@ def grid_labels(grid: MixGrid) -> list[str]:
     def name(recipe: Recipe) -> str:
         return f"seed {recipe.seed}" + ("*" if recipe.edits else "")
 
-    labels = [""] + [f"donor {name(c)}" for c in grid.cols]
-    for row in grid.rows:
-        labels += [name(row)] + [f"{row.seed} × {col.seed}" for col in grid.cols]
-    return labels
+    cells = [f"{row.seed} × {col.seed}" for row in grid.rows for col in grid.cols]
+    laid = grid_layout([name(r) for r in grid.rows], [f"donor {name(c)}" for c in grid.cols], cells)
+    return ["" if label is None else label for label in laid]

@@ -22,6 +22,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from facestudio.bounded_json import HeaderError, document_version
 from facestudio.errors import FacestudioError
 from facestudio.latent.noise import NOISE_MODES
 from facestudio.latent.seeds import check_seed
@@ -202,13 +203,10 @@ class Recipe:
         """The recipe a JSON object describes; :class:`RecipeError` (one sentence) otherwise."""
         if not isinstance(d, dict):
             raise RecipeError(f"a recipe is a JSON object, not {type(d).__name__}")
-        version = d.get("version", 1)
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise RecipeError(f"the recipe version must be a whole number, got {version!r}")
-        if version > RECIPE_VERSION:
-            raise RecipeError(f"recipe version {version} is newer than this facestudio understands")
-        if version < 1:
-            raise RecipeError(f"the recipe version must be 1 or more, got {version}")
+        try:
+            version = document_version(d, None, RECIPE_VERSION, "recipe", default=1)
+        except HeaderError as exc:
+            raise RecipeError(f"the recipe {exc}") from None
         model = d.get("model")
         if not isinstance(model, dict) or not isinstance(model.get("sha256"), str) \
                 or not isinstance(model.get("name", ""), str):

@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from facestudio.errors import InvalidValueError
+from facestudio.number_lists import NumberGrammar
 
 MAX_SEED = 2**32 - 1
+SEED_FORMS = "use forms like 7, 1,5,9, 0-63 or 0-9,20-29 (ranges inclusive)"
+
+
+def seed_grammar(what: str = "seeds") -> NumberGrammar:
+    """Seeds in the one number-list grammar (:mod:`facestudio.number_lists`): whole numbers
+    from 0 to :data:`MAX_SEED`; ``what`` names the list in messages ("row seeds")."""
+    return NumberGrammar(what, "seed", 0, MAX_SEED, f"the seeds, which run from 0 to {MAX_SEED}", SEED_FORMS,
+                         counted="faces")
 
 
 def check_seed(seed: int) -> int:

@@ -130,11 +130,11 @@ class FaceWorker:
 
     def work(self, task: Task) -> list[FaceResult]:
         from facestudio.analysis.audit import measure_faces, with_face_measures
-        from facestudio.analysis.lookalike_guard import LookalikeVerdict
+        from facestudio.analysis.lookalike_guard import LookalikeVerdict, decide
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
         from facestudio.latent.recipe import Recipe
         from facestudio.library.catalog import file_pixel_sha256, pixel_sha256
-        from facestudio.provenance.export import export_image
+        from facestudio.provenance.guarded import export_face
         g, spec = self.renderer.generator, self.spec
         recipes = [Recipe(g.sha256, seed, psi=spec["psi"], model_name=g.name) for seed in task.seeds]
         images = self.renderer.render_batch(recipes, max_batch=spec["batch"])
@@ -150,15 +150,16 @@ class FaceWorker:
                 verdict, embedding = checked[i]
             else:
                 verdict, embedding = LookalikeVerdict(False, reason="left out by the filters"), None
-            status = "filter" if not matches[i] else "lookalike" if verdict.resembles else "written"
+            fields = decide(verdict, allowed=False)  # a library never writes a lookalike
+            status = "filter" if not matches[i] else "lookalike" if fields is None else "written"
             file, sha = face_file(seed, spec["format"]), ""
             recipe_json = json.dumps(recipe.to_dict(), sort_keys=True)
             if status == "written":
                 target = self.incoming / Path(file).name
                 written: list = []
-                export_image(images[i], target, self.stamp, recipe, self.options, overwrite=True,
-                             xmp_extra={**verdict.xmp_fields(), "LibrarySpec": self.config.spec_sha256},
-                             on_pixels=written.append)
+                export_face(images[i], target, self.stamp, recipe, self.options, overwrite=True,
+                            xmp_extra={"LibrarySpec": self.config.spec_sha256}, verdict=verdict,
+                            on_pixels=written.append)
                 # a PNG holds the final pixels exactly; a JPEG or WebP is read back for what it holds
                 sha = pixel_sha256(np.asarray(written[0])) if spec["format"] == "png" else file_pixel_sha256(target)
             results.append(FaceResult(

@@ -14,7 +14,6 @@ Blocking and thread-agnostic: call it on a worker thread. Standard library only.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import re
@@ -27,10 +26,10 @@ from typing import Callable
 
 from facestudio import __version__
 from facestudio.errors import FacestudioError
+from facestudio.fileio import file_sha256
 
 Progress = Callable[[int, int], None]
 CHUNK = 256 << 10
-HASH_CHUNK = 4 << 20
 USER_AGENT = f"facestudio/{__version__} (model library)"
 CONTENT_RANGE_RE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -66,14 +65,6 @@ def part_path(dest: Path) -> Path:
     """Where the unfinished download of ``dest`` is kept."""
     dest = Path(dest)
     return dest.with_name(dest.name + ".part")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,

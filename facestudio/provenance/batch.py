@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance.caption import load_font
 from facestudio.provenance.export import ExportError, ExportOptions, export_image, sidecar_path
+from facestudio.provenance.guarded import DEFAULT_OVERRIDE, export_face
 from facestudio.provenance.terms import Stamp
 from facestudio.sheets import layout_for
 
@@ -139,11 +140,16 @@ class BatchExport:
     def done(self) -> int:
         return len(self._thumbs) + len(self.left_out)
 
-    def write(self, index: int, image: Any, xmp_extra: dict[str, str] | None = None) -> Path:
+    def write(self, index: int, image: Any, verdict=None, allowed: bool = False,
+              override: str = DEFAULT_OVERRIDE) -> Path:
+        """Write face ``index`` through the one checked export path
+        (:func:`~facestudio.provenance.guarded.export_face`) with its lookalike ``verdict``
+        (None: checked here by the model's default guard); raises
+        :class:`~facestudio.provenance.guarded.LookalikeRefused` for a lookalike not ``allowed``."""
         recipe = self.plan.recipes[index]
         path = self.plan.paths[index]
-        self.written += export_image(image, path, self.stamp_for(recipe), recipe, self.options, self.overwrite,
-                                     xmp_extra)
+        self.written += export_face(image, path, self.stamp_for(recipe), recipe, self.options, self.overwrite,
+                                    verdict=verdict, allowed=allowed, override=override).paths
         self._thumbs[index] = image
         return path
 

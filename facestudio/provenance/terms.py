@@ -13,11 +13,11 @@ Templates live in ``resources/terms/*.txt`` (``title: ...``, ``---``, then the t
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from facestudio import __version__
 from facestudio.locations import terms_dir
+from facestudio.timestamps import now_iso
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 AI_DISCLOSURE = "AI-generated image: the person shown does not exist."
@@ -84,10 +84,6 @@ def default_template_id(card_meta: dict[str, str], templates: dict[str, TermsTem
     if "research" in licence and RESEARCH_TEMPLATE in templates:
         return RESEARCH_TEMPLATE
     return DEFAULT_TEMPLATE
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

@@ -33,13 +33,14 @@ import numpy as np
 
 from facestudio import __version__
 from facestudio.archive_limits import ArchiveBudget, ArchiveLimitError, check_members, check_npz, read_member
-from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded, numpy_plain
 from facestudio.errors import FacestudioError
 from facestudio.fileio import atomic_write
-from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS
+from facestudio.latent.direction_files import MAX_ARRAY_BYTES, MAX_DIRECTIONS, direction_entry
 from facestudio.latent.directions import Direction, DirectionError, check_scale
 from facestudio.latent.recipe import Recipe, RecipeError, check_layers
-from facestudio.session.gallery import Face, Gallery, now_iso
+from facestudio.session.gallery import Face, Gallery
+from facestudio.timestamps import now_iso
 
 SESSION_FORMAT = "facestudio-session"
 SESSION_VERSION = 1
@@ -112,7 +113,7 @@ def save_session(doc: SessionDocument, path: str | Path, overwrite: bool = False
                     "model": {"sha256": doc.model.sha256, "name": doc.model.name, "path": doc.model.path},
                     "recipe": None if doc.recipe is None else doc.recipe.to_dict(),
                     "gallery": gallery,
-                    "directions": [_direction_entry(i, d) for i, d in enumerate(doc.directions)],
+                    "directions": [direction_entry(i, d) for i, d in enumerate(doc.directions)],
                     "ui_state": doc.ui_state,
                 }
                 zf.writestr("session.json", _to_json(manifest))
@@ -140,21 +141,9 @@ def _directions_npz(directions: list[Direction]) -> bytes:
     return buffer.getvalue()
 
 
-def _direction_entry(index: int, d: Direction) -> dict[str, Any]:
-    return {"key": f"d{index}", "id": d.id, "name": d.name, "shape": list(d.vector.shape),
-            "layers": list(d.layers), "scale": float(d.scale), "source": d.source,
-            "model_sha256": d.model_sha256, "meta": d.meta}
-
-
 def _to_json(manifest: dict[str, Any]) -> str:
-    def plain(value):  # numpy scalars and small arrays in meta / ui_state
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
     try:
-        return json.dumps(manifest, indent=1, allow_nan=False, default=plain)
+        return json.dumps(manifest, indent=1, allow_nan=False, default=numpy_plain)
     except (TypeError, ValueError) as exc:
         raise SessionError(f"the session cannot be saved: the UI state or a direction's "
                            f"metadata holds a value JSON cannot store ({exc})") from None
@@ -196,14 +185,10 @@ def _read_archive(zf: zipfile.ZipFile, path: Path) -> SessionDocument:
         manifest = loads_bounded(raw, "session.json")
     except JsonError as exc:
         raise fail(str(exc)) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != SESSION_FORMAT:
-        raise fail("it is not a facestudio session")
-    version = manifest.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise fail("the session version is missing or malformed")
-    if version > SESSION_VERSION:
-        raise fail(f"it was saved by a newer facestudio (session version {version}; "
-                   f"this one reads up to {SESSION_VERSION})")
+    try:
+        document_version(manifest, SESSION_FORMAT, SESSION_VERSION, "session")
+    except HeaderError as exc:
+        raise fail(f"it {exc}") from None
 
     model = manifest.get("model") or {}
     if not isinstance(model, dict) or not all(isinstance(model.get(k, ""), str) for k in ("sha256", "name", "path")):

@@ -17,21 +17,16 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
 from facestudio.latent.recipe import Recipe
+from facestudio.timestamps import now_iso
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFAULT_NAME = re.compile(r"Face (\d+)")
 FACE_ID = re.compile(r"[0-9a-f]{32}")
 
 Callback = Callable[[str, object], None]
-
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601, to the second (``2024-05-01T12:00:00+00:00``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class EventEmitter:

@@ -7,13 +7,13 @@ dict of tensors and plain values, so ``torch.load(weights_only=True)`` reads it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from facestudio.errors import FacestudioError
+from facestudio.fileio import atomic_write
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -53,10 +53,8 @@ def save_checkpoint(path: Path, *, G, G_ema, D, opt_G, opt_D, extra: dict[str, A
         "opt_D": _compact_optimizer(opt_D.state_dict()),
         **extra,
     }
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    torch.save(data, tmp)
-    os.replace(tmp, path)
+    with atomic_write(Path(path), overwrite=True) as tmp:  # a failed save leaves no .part behind
+        torch.save(data, tmp)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facestudio.generator.device import pick_device
+from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.native import write_native
 from facestudio.generator.model import generator_from_network
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
@@ -115,17 +117,6 @@ def seed_run_folder(run: Path, resume_from: Path | None) -> None:
     shutil.copyfile(resume_from, run / CHECKPOINT_NAME)
 
 
-def pick_device(name: str) -> str:
-    """``auto`` -> cuda when available, else cpu; asking for cuda without one is an error."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DatasetError("--device cuda was asked for, but this machine has no usable CUDA GPU")
-    if name not in ("cpu", "cuda"):
-        raise DatasetError(f"unknown device {name!r}: use auto, cpu or cuda")
-    return name
-
-
 def resolve_run(args) -> None:
     """Fill in ``args.run`` and ``args.resolution``: a run folder that holds a checkpoint, or
     the ``--resume-from`` checkpoint it is seeded with, trains at its own resolution; a new
@@ -192,7 +183,10 @@ def run_train(args, on_step=None) -> int:
 
     seed_grown_run(args, log=log)
 
-    device = pick_device(args.device)
+    try:
+        device = str(pick_device(args.device, named="--device"))
+    except ModelLoadError as exc:
+        raise DatasetError(str(exc)) from None
     log(f"training on {len(images)} images at {args.resolution} px on {device}, run folder {args.run}")
     train(args.run, images, _settings(args), kimg=args.kimg, minutes=args.minutes,
           snapshot_minutes=args.snapshot_minutes, sample_kimg=args.sample_kimg, log=log, device=device,

@@ -19,6 +19,7 @@ from facestudio.fileio import OutputPathError, check_writable_target
 from facestudio.provenance import ProvenanceReadError, read_provenance, sidecar_path
 from facestudio.provenance.batch import BatchExport, BatchPlan, plan_batch
 from facestudio.provenance.export import resolve_format
+from facestudio.provenance.guarded import LookalikeRefused
 from facestudio.ui.export_panel import FORMATS, ExportPanel
 from facestudio.ui.opening import IMAGE_SUFFIXES, recipe_problem
 
@@ -170,15 +171,14 @@ class ExportController(QtCore.QObject):
     def _on_checked(self, tag: str, index: int, image, verdict) -> None:
         if self.job is None or tag != self._tag:
             return
-        allowed = self.panel.allow_lookalike_check.isChecked()
         try:
-            if verdict.resembles and not allowed:
+            try:
+                self.job.write(index, image, verdict, self.panel.allow_lookalike_check.isChecked(),
+                               "tick 'Export faces that resemble a real photo'")
+            except LookalikeRefused as refused:
                 if self.job.total == 1:
-                    raise ValueError(verdict.refusal(self.job.plan.paths[0].name,
-                                                     "tick 'Export faces that resemble a real photo'"))
+                    raise ValueError(str(refused)) from None
                 self.job.leave_out(index)
-            else:
-                self.job.write(index, image, verdict.xmp_fields(allowed))
             self.panel.progress.setValue(self.job.done)
             written = self.job.finish() if self.job.done == self.job.total else None
         except (OutputPathError, OSError, ValueError) as exc:  # ExportError is an OutputPathError

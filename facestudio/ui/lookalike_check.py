@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from facestudio.analysis.lookalike_guard import LookalikeVerdict
+from facestudio.analysis.lookalike_guard import LookalikeVerdict, decide
 from facestudio.errors import FacestudioError
 
 
@@ -74,12 +74,12 @@ class GuardedExports(QtCore.QObject):
         if job is None:
             return
         write, what, done, fail = job
-        allowed = bool(self.allowed())
-        if verdict.resembles and not allowed:
+        fields = decide(verdict, bool(self.allowed()))
+        if fields is None:
             fail(verdict.refusal(what, self.OVERRIDE_HINT))
             return
         try:
-            written = write(verdict.xmp_fields(allowed))
+            written = write(fields)
         except (ValueError, OSError, FacestudioError) as exc:  # ExportError is an OutputPathError
             fail(str(exc))
             return

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from facestudio.latent.mixing import grid_labels, grid_sheet
+from facestudio.latent.mixing import grid_labels, grid_layout, grid_sheet
 from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportOptions, export_image
 from facestudio.provenance.batch import contact_sheet
@@ -87,11 +87,9 @@ class MixController:
             raise ValueError("the grid is still rendering; export it when every face is shown")
         grid = view.grid
         if view.labels_check.isChecked():
-            images = [None] + [view.cache[c] for c in grid.cols]
-            for r in range(grid.shape[0]):
-                images += [view.cache[grid.rows[r]]] + [view.cache[grid.cell(r, c)] for c in range(grid.shape[1])]
             blank = view.cache[grid.rows[0]] * 0
-            sheet = contact_sheet([blank if i is None else i for i in images], grid_labels(grid),
+            laid = grid_layout(grid.rows, grid.cols, grid.cells())
+            sheet = contact_sheet([blank if r is None else view.cache[r] for r in laid], grid_labels(grid),
                                   columns=grid.shape[1] + 1)
         else:
             sheet = grid_sheet(grid, view.cache)

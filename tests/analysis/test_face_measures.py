@@ -94,6 +94,7 @@ def test_faces_of_any_size_are_measured_at_one_size():
         assert out.shape == (MEASURE_SIDE, MEASURE_SIDE, 3) and out.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_the_bundled_models_faces_are_found_and_measured():
     pytest.importorskip("dlib")
     from facestudio.analysis.face_measures import FaceMeasurer

@@ -56,6 +56,7 @@ def index_of(tmp_path, embedder):
 
 # --- 5: names from files are shown escaped ------------------------------------------------
 
+@pytest.mark.slow
 def test_5_names_from_an_index_are_shown_escaped(capsys, real_faces, index_of):
     index = index_of(real_faces, HOSTILE_NAMES[:3])
     code, out, err = run(capsys, "lookalike", real_faces[0], "--index", index)
@@ -67,6 +68,7 @@ def test_5_names_from_an_index_are_shown_escaped(capsys, real_faces, index_of):
     assert json.loads(out)["nearest"] == HOSTILE_NAMES[2]  # the JSON holds the name itself, escaped
 
 
+@pytest.mark.slow
 def test_5_names_in_an_against_folder_are_shown_escaped(capsys, tmp_path, monkeypatch, real_faces, index_of):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     index = index_of(real_faces[:1])
@@ -156,6 +158,7 @@ def test_8_9_an_audited_folder_skips_a_pipe_and_a_huge_tiff_within_the_memory_li
 
 # --- 12: empty and malformed indexes; a recipe whose model is a list -----------------------
 
+@pytest.mark.slow
 def test_12_an_empty_index_is_one_sentence(capsys, tmp_path, dlib_ready, real_faces, embedder):
     empty = tmp_path / "empty.npz"
     LookalikeIndex(np.zeros((0, 128), np.float16), [], embedder.sha256, "nothing").save(empty)
@@ -190,6 +193,7 @@ def test_12_a_recipe_whose_model_is_a_list_is_one_sentence():
 # --- 13: an unusable data folder ------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["data home is a file", "home is /proc"])
+@pytest.mark.slow
 def test_13_an_unusable_data_folder_loses_only_the_cache(capsys, tmp_path, monkeypatch, real_faces, index_of,
                                                           where):
     index = index_of(real_faces[:1])

@@ -59,6 +59,7 @@ def test_no_face_is_a_result_not_an_exception(dlib_ready, blank_image):
     assert not m.found and m.embedding is None and m.face_box is None
 
 
+@pytest.mark.slow
 def test_a_real_photo_gives_a_128_d_embedding_near_itself_mirrored(dlib_ready, real_faces):
     from PIL import Image, ImageOps
     e = IdentityEmbedder()

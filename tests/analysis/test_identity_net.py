@@ -18,6 +18,7 @@ def dlib_descriptors(embedder: IdentityEmbedder, images: list[np.ndarray]) -> np
     return np.array([np.array(network.compute_face_descriptor(chip)) for chip in chips], np.float32)
 
 
+@pytest.mark.slow
 def test_the_torch_network_gives_dlibs_descriptors(dlib_ready, real_faces, bundled_faces):
     embedder = IdentityEmbedder()
     images = [read_face_image(p) for p in real_faces] + bundled_faces

@@ -27,6 +27,7 @@ def photo_folder(real_faces, tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_index_then_lookalike_json_shape(capsys, tmp_path, dlib_ready, photo_folder, real_faces, blank_image):
     index = tmp_path / "index.npz"
     code, out, err = run(capsys, "lookalike-index", "--data", photo_folder, "--out", index)
@@ -42,6 +43,7 @@ def test_index_then_lookalike_json_shape(capsys, tmp_path, dlib_ready, photo_fol
     assert blank["face_found"] is False and blank["resembles_training_photo"] is None
 
 
+@pytest.mark.slow
 def test_two_processes_build_the_same_index_as_one(capsys, tmp_path, dlib_ready, photo_folder):
     import numpy as np
     one, two = tmp_path / "one.npz", tmp_path / "two.npz"
@@ -63,6 +65,7 @@ def test_a_job_count_out_of_range_is_one_sentence(capsys, tmp_path, dlib_ready, 
     assert not (tmp_path / "i.npz").exists()
 
 
+@pytest.mark.slow
 def test_against_a_folder_counts_what_it_skips_and_caches(capsys, tmp_path, monkeypatch, dlib_ready,
                                                         photo_folder, real_faces):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -78,6 +81,7 @@ def test_against_a_folder_counts_what_it_skips_and_caches(capsys, tmp_path, monk
     assert code == 0 and "indexing" not in err  # the second run reads the cache
 
 
+@pytest.mark.slow
 def test_an_unreadable_image_is_its_own_answer_and_exit_1(capsys, tmp_path, dlib_ready, real_faces):
     index = tmp_path / "index.npz"
     assert run(capsys, "lookalike-index", "--data", real_faces[0].parent, "--out", index)[0] == 0

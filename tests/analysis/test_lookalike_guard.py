@@ -57,6 +57,7 @@ def _lookalike_fields(path):
     return read_provenance(path).lookalike
 
 
+@pytest.mark.slow
 def test_a_face_that_resembles_a_training_photo_is_refused(capsys, tmp_path, planted_index):
     out = tmp_path / "face.png"
     code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out)
@@ -65,6 +66,7 @@ def test_a_face_that_resembles_a_training_photo_is_refused(capsys, tmp_path, pla
     assert list(tmp_path.iterdir()) == [planted_index]  # nothing half-written either
 
 
+@pytest.mark.slow
 def test_allow_lookalike_writes_it_and_records_the_verdict(capsys, tmp_path, planted_index):
     out = tmp_path / "face.png"
     code, _, err = run(capsys, "render", "--seed", PLANTED_SEED, "--out", out, "--allow-lookalike")
@@ -89,6 +91,7 @@ def test_another_face_is_written_with_its_distance(capsys, tmp_path, planted_ind
         assert abs(float(tags["LookalikeDistance"]) - float(fields["Distance"])) < 1e-9
 
 
+@pytest.mark.slow
 def test_every_face_of_a_sheet_is_checked(capsys, tmp_path, planted_index):
     grid, strip = tmp_path / "grid.png", tmp_path / "strip.webp"
     code, _, err = run(capsys, "grid", "--seeds", f"{OTHER_SEED},9,{PLANTED_SEED}", "--out", grid)
@@ -102,6 +105,7 @@ def test_every_face_of_a_sheet_is_checked(capsys, tmp_path, planted_index):
     assert _lookalike_fields(grid)["Faces"] == "2 of 2 faces found and checked"
 
 
+@pytest.mark.slow
 def test_against_folder_refuses_a_person_who_must_not_appear(capsys, monkeypatch, tmp_path, dlib_ready,
                                                              bundled_face):
     from facestudio.analysis import lookalike_guard
@@ -123,6 +127,7 @@ def test_against_folder_refuses_a_person_who_must_not_appear(capsys, monkeypatch
     assert "no index of this model's training photos" in fields["Notes"]
 
 
+@pytest.mark.slow
 def test_an_index_of_another_models_photos_checks_nothing(capsys, monkeypatch, tmp_path, dlib_ready,
                                                           bundled_face):
     from facestudio.analysis.identity import IdentityEmbedder
@@ -154,6 +159,7 @@ def test_without_dlib_the_export_still_happens_and_says_so(capsys, monkeypatch, 
     assert_one_sentence(err, "pip install")
 
 
+@pytest.mark.slow
 def test_add_model_lets_a_grown_model_share_the_index(capsys, tmp_path, dlib_ready, bundled_face, native_model):
     from facestudio.analysis.identity import IdentityEmbedder
     from facestudio.analysis.lookalike import LookalikeIndex

@@ -35,7 +35,7 @@ from facestudio.generator.formats.native import write_native
 from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.allocator import keep_freed_memory
-from facestudio.render.bench import run_bench
+from facestudio.bench.measure import run_bench
 from facestudio.render.studio_model import open_studio_model
 from tests.benchmarks.ffhq_size_model import ffhq_size_config
 from tests.generator import reference_style

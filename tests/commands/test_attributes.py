@@ -97,6 +97,7 @@ def stand_in(monkeypatch):
     monkeypatch.setattr("facestudio.analysis.identity.IdentityEmbedder", StandInIdentity)
 
 
+@pytest.mark.slow
 def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path, native_model, stand_in):
     from facestudio.commands.slider_fitting import BUNDLE_VERSION, SLIDERS
     from facestudio.latent.direction_files import read_directions

@@ -35,6 +35,7 @@ def test_a_seed_range_audit_has_the_promised_json(capsys, native_model):
     assert 0 <= doc["diversity"]["normalised_joint_entropy"] <= 1
 
 
+@pytest.mark.slow
 def test_the_report_is_written_as_png_and_html(capsys, tmp_path, native_model):
     png, page = tmp_path / "r.png", tmp_path / "r.html"
     for out in (png, page):

@@ -10,12 +10,7 @@ from facestudio.commands.main import main
 from facestudio.generator import load_generator
 from facestudio.latent.seeds import z_from_seed, z_from_seeds
 from tests.helpers import as_exported, assert_one_sentence
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers import run
 
 
 @pytest.mark.parametrize("ext", ["png", "jpg", "webp"])
@@ -34,6 +29,7 @@ def test_render_writes_the_face_of_the_api(capsys, tmp_path, native_model, ext):
         assert np.corrcoef(got.ravel().astype(float), want.ravel().astype(float))[0, 1] > 0.8
 
 
+@pytest.mark.slow
 def test_render_conditional_class(capsys, tmp_path, conditional_model):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     assert run(capsys, "render", "--model", str(conditional_model), "--seed", "1", "--class", "0", "--out", str(a))[0] == 0
@@ -47,6 +43,7 @@ def test_render_conditional_class(capsys, tmp_path, conditional_model):
     assert not (tmp_path / "c.png").exists()
 
 
+@pytest.mark.slow
 def test_mix_grid_layout_matches_the_reference(capsys, tmp_path, native_model, without_watermark):
     out = tmp_path / "mix.png"
     code, _, err = run(capsys, "mix", "--model", str(native_model), "--rows", "1,2", "--cols", "3,4,5",
@@ -124,6 +121,7 @@ def test_output_path_problems(capsys, tmp_path, native_model):
     assert code == 1 and ".png, .jpg or .webp" in err
 
 
+@pytest.mark.slow
 def test_grid_is_a_contact_sheet_of_the_seeds_in_order(capsys, tmp_path, native_model, without_watermark):
     out = tmp_path / "sheet.png"
     code, _, err = run(capsys, "grid", "--model", str(native_model), "--seeds", "0-4", "--cols", "3",
@@ -290,7 +288,7 @@ def _refuse_constant(name: str):
 def test_every_json_output_is_strict_json(capsys, monkeypatch, native_model, command):
     """A non-finite number (a timing, a model fact) is printed as null, never as Infinity or NaN."""
     import facestudio.commands.doctor as doctor
-    import facestudio.render.bench as bench
+    import facestudio.bench.measure as bench
     from facestudio.generator.model import Generator
     odd = {"inf": float("inf"), "nan": float("nan"), "nested": [float("-inf"), np.float32("nan"), 1.5]}
     real_describe = Generator.describe

@@ -94,7 +94,7 @@ def test_the_seeds_grammar(tmp_path):
     listed.write_text("# lucky ones\n42\n3-4, 100 # and this\n")
     assert parse_seeds(f"@{listed}") == [42, 3, 4, 100]
     for text, fragment in [("9-2", "reversed"), ("x", "cannot read seeds"), ("-1", "cannot read"),
-                           ("0-4294967296", "leave the seeds"), ("0-5000", "more than 4096"), (",", "name no seed"),
+                           ("0-4294967296", "are outside the seeds"), ("0-5000", "more than 4096"), (",", "name no seed"),
                            (f"@{tmp_path / 'nope.txt'}", "cannot read the seeds file")]:
         with pytest.raises(UserError, match=fragment):
             parse_seeds(text)
@@ -127,6 +127,7 @@ def test_progress_bars_show_rate_and_time_left_on_a_terminal_only(monkeypatch):
         progress.set_quiet(False)
 
 
+@pytest.mark.slow
 def test_render_and_grid_print_json_results_and_quiet_prints_nothing(capsys, tmp_path, native_model):
     code, out, err = run(capsys, "render", "--model", str(native_model), "--seed", "3", "--out",
                          str(tmp_path / "f.png"), "--json")

@@ -9,7 +9,7 @@ from facestudio.latent.direction_files import read_directions, write_bundle
 from facestudio.latent.directions import apply_edits
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.discovery import discover
-from tests.commands.test_cli import run
+from tests.helpers import run
 from tests.helpers import as_exported, assert_one_sentence, change_bundle_manifest
 
 
@@ -46,6 +46,7 @@ def test_directions_as_npy_basis(capsys, tmp_path, model):
     np.testing.assert_allclose(basis @ basis.T, np.eye(5), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_edit_matches_the_api_with_names_ids_and_layers(capsys, tmp_path, model):
     out = tmp_path / "e.png"
     code, _, err = run(capsys, "edit", "--model", model, "--seed", "3", "--psi", "0.8",
@@ -58,6 +59,7 @@ def test_edit_matches_the_api_with_names_ids_and_layers(capsys, tmp_path, model)
     assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), as_exported(want, g.sha256))
 
 
+@pytest.mark.slow
 def test_edit_with_a_bundle_and_a_bundle_from_another_model(capsys, tmp_path, model):
     g = load_generator(model)
     mine = discover(g).directions("pca", 2)

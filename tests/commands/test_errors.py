@@ -13,7 +13,7 @@ from facestudio.commands.main import EXIT_INTERNAL
 from facestudio.errors import INTERNAL_ERROR_LOG, record_internal_error
 from facestudio.render.renderer import Renderer
 from facestudio.session.document import SessionError
-from tests.commands.test_cli import run
+from tests.helpers import run
 from tests.helpers import assert_one_sentence
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the data folder follows XDG here")
@@ -48,12 +48,12 @@ def test_a_project_error_from_deep_inside_is_one_sentence(capsys, monkeypatch, t
 
 
 def test_an_os_error_is_one_sentence_naming_the_file(capsys, monkeypatch, tmp_path, native_model, data_home):
-    import facestudio.provenance as provenance
+    from facestudio.provenance import export
     out = tmp_path / "face.png"
 
     def export_image(image, path, *a, **k):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
-    monkeypatch.setattr(provenance, "export_image", export_image)
+    monkeypatch.setattr(export, "export_image", export_image)  # what the one checked export path writes with
     code, _, err = _render(capsys, native_model, tmp_path)
     assert code == 1
     assert_one_sentence(err)

@@ -30,6 +30,7 @@ def frames_of(path):
 
 
 @pytest.mark.usefixtures("without_watermark")  # compares frames with the API's pixels
+@pytest.mark.slow
 def test_the_sheet_starts_at_a_and_ends_at_b(capsys, tmp_path, native_model):
     out = tmp_path / "s.png"
     code, stdout, err = run(capsys, "interpolate", "--model", native_model, "--from", 4, "--to", 9, "--frames", 5,
@@ -49,6 +50,7 @@ def test_the_sheet_starts_at_a_and_ends_at_b(capsys, tmp_path, native_model):
 
 
 @pytest.mark.usefixtures("without_watermark")  # compares frames with the API's pixels
+@pytest.mark.slow
 def test_animations_forth_and_back_or_one_way_and_frame_folders(capsys, tmp_path, native_model):
     base = ["interpolate", "--model", native_model, "--from", 1, "--to", 2, "--frames", 4]
     assert run(capsys, *base, "--out", tmp_path / "a.webp")[0] == 0

@@ -14,7 +14,7 @@ from facestudio.latent.directions import apply_edits
 from facestudio.latent.recipe import RECIPE_VERSION, Recipe
 from facestudio.latent.seeds import z_from_seed
 from facestudio.render.model_directions import model_directions, shown
-from tests.commands.test_cli import run
+from tests.helpers import run
 from tests.helpers import as_exported
 
 # the vectors shipped before the named sliders were refitted: Age and Gender of bundle version 1
@@ -77,6 +77,7 @@ def test_a_version_2_recipe_renders_with_that_version_s_head_nod(bundled):
 
 
 @pytest.mark.parametrize("slider", ["smile", "yaw", "hair"])
+@pytest.mark.slow
 def test_edit_takes_a_named_slider_by_id_and_by_name(capsys, tmp_path, bundled, slider):
     g, dirs = bundled
     by_id, by_name = tmp_path / "a.png", tmp_path / "b.png"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from facestudio.generator.networks.layers import FullyConnected
@@ -119,3 +120,28 @@ def write_sg3_pickle(generator: StyleGAN3Generator, path: str | Path, extra: dic
     }
     snapshot.update(extra or {})
     return dump_snapshot(snapshot, path, protocol)
+
+
+CONFIGS = {
+    "T": dict(resolution=16, z_dim=16, w_dim=16, channel_base=256, channel_max=16,
+              num_layers=4, num_critical=1, margin_size=4),
+    "R": dict(resolution=16, z_dim=16, w_dim=16, channel_base=512, channel_max=16,
+              num_layers=4, num_critical=1, margin_size=4, conv_kernel=1,
+              use_radial_filters=True),
+}
+
+
+def make_sg3(kind: str = "T", seed: int = 0, **overrides) -> StyleGAN3Generator:
+    """A tiny randomised StyleGAN3 whose biases, input affine, magnitudes and w_avg matter."""
+    torch.manual_seed(seed)
+    net = StyleGAN3Generator(StyleGAN3Config(**{**CONFIGS[kind], **overrides})).eval()
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith(".bias"):
+                p.add_(torch.randn_like(p) * 0.3)
+        net.synthesis.input.affine.weight.normal_(0, 0.5)
+        for name, b in net.named_buffers():
+            if name.endswith("magnitude_ema"):
+                b.fill_(float(torch.rand([])) + 0.3)
+        net.mapping.w_avg.normal_(0, 0.5)
+    return net.requires_grad_(False)

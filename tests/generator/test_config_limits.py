@@ -127,7 +127,7 @@ def native_folder(tmp_path, doc_or_text):
 @pytest.mark.parametrize("doc, message", [
     ({"format": "facestudio-generator", "version": 1, "generator": {**SMALL, "w_dim": BIG}}, "w_dim must lie"),
     ({"format": "facestudio-generator", "version": 1, "generator": {"resolution": 2 ** 20}}, "resolution must lie"),
-    ({"format": "facestudio-generator", "version": "1", "generator": SMALL}, "malformed format version"),
+    ({"format": "facestudio-generator", "version": "1", "generator": SMALL}, "its version must be a whole number"),
     ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
     # JSON's NaN literal, as Python writes it: a NaN filter would make every image one colour
     ('{"format": "facestudio-generator", "version": 1, "generator": '

@@ -40,6 +40,7 @@ def reference_image(generator, ws: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("seed", [42])
+@pytest.mark.slow
 def test_the_exact_1024_px_render_is_within_one_level_of_the_reference(ffhq_size, seed):
     g = ffhq_size
     assert g.resolution == 1024 and sum(p.numel() for p in g.network.parameters()) > 28e6

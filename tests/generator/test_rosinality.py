@@ -51,6 +51,7 @@ images = sample_images
 
 
 @pytest.mark.parametrize("resolution", [16, 32])
+@pytest.mark.slow
 def test_round_trip_gives_same_images(tmp_path, resolution):
     src = make_generator(resolution)
     path = write_rosinality_checkpoint(src, tmp_path / "g.pt")
@@ -83,6 +84,7 @@ def test_per_layer_latent_avg_is_refused(tmp_path):
     assert_one_sentence(err.value, "per-layer latent_avg")
 
 
+@pytest.mark.slow
 def test_without_latent_avg_w_avg_is_the_seeded_mapping_mean(tmp_path):
     src = make_generator(16)
     path = write_rosinality_checkpoint(src, tmp_path / "g.pt", with_latent_avg=False)

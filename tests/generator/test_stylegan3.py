@@ -15,36 +15,11 @@ from facestudio.generator.formats.nvidia_pickle import read_nvidia_pickle
 from facestudio.generator.model import generator_from_network
 from facestudio.generator.networks.sg3_config import StyleGAN3Config, layer_specs
 from facestudio.generator.networks.sg3_ops import design_lowpass, filtered_lrelu, input_transform
-from facestudio.generator.networks.stylegan3 import StyleGAN3Generator
 from facestudio.latent.seeds import z_from_seed
-from tests.generator.sg3_fixtures import sg3_generator_record, write_sg3_pickle
+from tests.generator.sg3_fixtures import make_sg3, sg3_generator_record, write_sg3_pickle
 from tests.helpers import as_exported
 from tests.generator.nvidia_fixtures import dump_snapshot
 from tests.helpers import assert_one_sentence
-
-CONFIGS = {
-    "T": dict(resolution=16, z_dim=16, w_dim=16, channel_base=256, channel_max=16,
-              num_layers=4, num_critical=1, margin_size=4),
-    "R": dict(resolution=16, z_dim=16, w_dim=16, channel_base=512, channel_max=16,
-              num_layers=4, num_critical=1, margin_size=4, conv_kernel=1,
-              use_radial_filters=True),
-}
-
-
-def make_sg3(kind: str = "T", seed: int = 0, **overrides) -> StyleGAN3Generator:
-    """A tiny randomised StyleGAN3 whose biases, input affine, magnitudes and w_avg matter."""
-    torch.manual_seed(seed)
-    net = StyleGAN3Generator(StyleGAN3Config(**{**CONFIGS[kind], **overrides})).eval()
-    with torch.no_grad():
-        for name, p in net.named_parameters():
-            if name.endswith(".bias"):
-                p.add_(torch.randn_like(p) * 0.3)
-        net.synthesis.input.affine.weight.normal_(0, 0.5)
-        for name, b in net.named_buffers():
-            if name.endswith("magnitude_ema"):
-                b.fill_(float(torch.rand([])) + 0.3)
-        net.mapping.w_avg.normal_(0, 0.5)
-    return net.requires_grad_(False)
 
 
 def test_geometry_follows_the_reference_schedule():
@@ -76,6 +51,7 @@ def test_filtered_lrelu_without_filters_is_bias_act():
 
 
 @pytest.mark.parametrize("kind", ["T", "R"])
+@pytest.mark.slow
 def test_pickle_round_trip_renders_the_source_network(tmp_path, kind):
     net = make_sg3(kind, seed=1)
     path = write_sg3_pickle(net, tmp_path / f"sg3{kind}.pkl")
@@ -163,6 +139,7 @@ def test_inconsistent_stylegan3_records_are_refused(tmp_path):
     assert_one_sentence(err.value, "freqs.pkl", "synthesis.input.freqs")
 
 
+@pytest.mark.slow
 def test_cli_renders_a_stylegan3_pickle(tmp_path, capsys):
     from PIL import Image
     path = write_sg3_pickle(make_sg3("R", seed=6), tmp_path / "sg3.pkl")
@@ -176,6 +153,7 @@ def test_cli_renders_a_stylegan3_pickle(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("pad", [(11, 10, 11, 10), (-3, 5, 2, -1), (0, 0, 0, 0)])
+@pytest.mark.slow
 def test_fast_fir_paths_equal_plain_upfirdn(pad):
     from facestudio.generator.networks.ops import upfirdn2d
     from facestudio.generator.networks.sg3_ops import fir_resample
@@ -190,6 +168,7 @@ def test_fast_fir_paths_equal_plain_upfirdn(pad):
     assert torch.allclose(radial, upfirdn2d(x, outer, down=2), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_cli_translate_and_rotate(tmp_path, capsys, native_model):
     from PIL import Image
     path = write_sg3_pickle(make_sg3("T", seed=9), tmp_path / "sg3.pkl")

@@ -42,6 +42,7 @@ def test_mixed_ws_puts_each_group_vector_on_its_layers():
     assert (ws[:, 7:] == g[:, None, 2]).all()
 
 
+@pytest.mark.slow
 def test_regression_recovers_the_true_jacobian():
     group_ws, measures, truth = world()
     x = group_ws.reshape(len(group_ws), -1)
@@ -62,6 +63,7 @@ def test_nan_measurements_are_left_out_and_too_few_refused():
         fit_regression(x[:5], y[:5], x.mean(0))
 
 
+@pytest.mark.slow
 def test_the_conditional_step_moves_its_own_measure_and_holds_the_others():
     group_ws, measures, truth = world()
     x = group_ws.reshape(len(group_ws), -1)
@@ -79,6 +81,7 @@ def test_the_conditional_step_moves_its_own_measure_and_holds_the_others():
     assert abs(truth["pose"] @ free) > 0.1
 
 
+@pytest.mark.slow
 def test_pose_goes_to_the_coarse_layers_and_colour_to_the_fine():
     group_ws, measures, truth = world()
     x = group_ws.reshape(len(group_ws), -1)

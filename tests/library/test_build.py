@@ -16,6 +16,7 @@ from tests.helpers import assert_one_sentence
 from tests.library.conftest import build_inline, rows, skipped, spec_for
 
 
+@pytest.mark.slow
 def test_a_build_writes_one_stamped_watermarked_file_per_row(tmp_path, model):
     lib = tmp_path / "lib"
     report = build_inline(lib, model, spec_for(model, 5))
@@ -37,6 +38,7 @@ def test_a_build_writes_one_stamped_watermarked_file_per_row(tmp_path, model):
     assert marked >= 4  # the test model's noise images sometimes refuse the mark; real faces carry it (verify tests)
 
 
+@pytest.mark.slow
 def test_a_second_run_adds_nothing_and_changes_nothing(tmp_path, model):
     lib, spec = tmp_path / "lib", spec_for(model, 3)
     build_inline(lib, model, spec)
@@ -59,6 +61,7 @@ def test_another_spec_or_model_is_refused_in_one_sentence(tmp_path, model, condi
     assert len(rows(lib)) == 2
 
 
+@pytest.mark.slow
 def test_resume_removes_files_without_rows_and_makes_missing_files_again(tmp_path, model):
     lib, spec = tmp_path / "lib", spec_for(model, 4)
     build_inline(lib, model, spec)
@@ -77,6 +80,7 @@ def test_resume_removes_files_without_rows_and_makes_missing_files_again(tmp_pat
     assert not part.exists() and not list((lib / ".incoming").glob("*"))
 
 
+@pytest.mark.slow
 def test_a_missing_file_that_renders_differently_is_refused(tmp_path, model):
     lib, spec = tmp_path / "lib", spec_for(model, 2)
     build_inline(lib, model, spec)
@@ -89,6 +93,7 @@ def test_a_missing_file_that_renders_differently_is_refused(tmp_path, model):
     assert_one_sentence(err.value, first[2], "pixel hash differs", full_stop=False)
 
 
+@pytest.mark.slow
 def test_filters_skip_faces_and_record_why(tmp_path, model):
     lib = tmp_path / "lib"
     build_inline(lib, model, spec_for(model, 3))
@@ -102,6 +107,7 @@ def test_filters_skip_faces_and_record_why(tmp_path, model):
     assert reasons <= {"filter"} and len(kept) + len(skipped(lib2)) == kept[-1][0] + 1
 
 
+@pytest.mark.slow
 def test_near_duplicates_are_skipped(tmp_path, model, monkeypatch):
     """Every face gets the same embedding: the first is kept, the rest are near-duplicates."""
     import numpy as np
@@ -120,6 +126,7 @@ def test_near_duplicates_are_skipped(tmp_path, model, monkeypatch):
     assert "distance 0.000 to seed 0" in skipped(lib)[0][3] and NEAR_DUPLICATE_DISTANCE > 0
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_with_a_sentence_and_the_build_resumes(tmp_path, model, monkeypatch):
     from facestudio.fileio import describe_os_error
     from facestudio.provenance import export
@@ -160,6 +167,7 @@ def test_count_past_the_limit_and_bad_seeds_files_are_refused(tmp_path, model):
     assert library_seeds("5,7,3") == (5, 7, 3)
 
 
+@pytest.mark.slow
 def test_a_seeds_file_gives_its_seeds_in_order(tmp_path, model):
     lib = tmp_path / "lib"
     build_inline(lib, model, spec_for(model, 3, seeds=(42, 7, 1000), max_tries=3))
@@ -170,6 +178,7 @@ def test_a_seeds_file_gives_its_seeds_in_order(tmp_path, model):
         assert json.loads(catalog.meta("seeds")) == [42, 7, 1000]
 
 
+@pytest.mark.slow
 def test_balanced_quotas_keep_equal_numbers_per_bin(tmp_path):
     """The bundled model makes both genders: two of each, the rest of a full bin skipped as quota."""
     from pathlib import Path
@@ -194,6 +203,7 @@ def test_balanced_quotas_keep_equal_numbers_per_bin(tmp_path):
             assert kept_so_far[quota[seed]] == 2, f"seed {seed} skipped though its bin was not full"
 
 
+@pytest.mark.slow
 def test_a_catalogue_that_cannot_be_written_stops_with_a_sentence(tmp_path, model, monkeypatch):
     import sqlite3
     from facestudio.library import catalog as catalog_module
@@ -213,6 +223,7 @@ def test_a_catalogue_that_cannot_be_written_stops_with_a_sentence(tmp_path, mode
     assert report.complete and report.removed_orphans == 8 and len(rows(lib)) == 10
 
 
+@pytest.mark.slow
 def test_another_seeds_file_is_another_spec(tmp_path, model):
     lib = tmp_path / "lib"
     build_inline(lib, model, spec_for(model, 2, seeds=(5, 6, 7), max_tries=3))
@@ -221,6 +232,7 @@ def test_another_seeds_file_is_another_spec(tmp_path, model):
     assert_one_sentence(err.value, "another spec", "seeds", full_stop=False)
 
 
+@pytest.mark.slow
 def test_a_finished_library_with_a_deleted_file_gets_it_back_and_nothing_else(tmp_path, model):
     lib, spec = tmp_path / "lib", spec_for(model, 3)
     build_inline(lib, model, spec)

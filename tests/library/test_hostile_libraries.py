@@ -31,7 +31,7 @@ from tests.library.hostile_catalogs import (alter, cmyk_tiff, endless_view, loos
 from tests.memory_limit import assert_refused, assert_within_limit
 from tests.memory_limit import cli as capped_cli
 from tests.memory_limit import python as capped_python
-from tests.provenance.test_hostile_recipes import tiny_png_declaring
+from tests.provenance.helpers import tiny_png_declaring
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -67,6 +67,7 @@ def test_1_a_build_into_a_library_whose_faces_folder_is_a_link_deletes_and_write
     assert snapshot(precious) == before
 
 
+@pytest.mark.slow
 def test_1_a_linked_shard_stops_the_build_before_anything_is_removed(tmp_path, model, precious):
     lib, spec = tmp_path / "lib", spec_for(model, 2)
     build_inline(lib, model, spec)
@@ -78,6 +79,7 @@ def test_1_a_linked_shard_stops_the_build_before_anything_is_removed(tmp_path, m
     assert snapshot(precious) == before
 
 
+@pytest.mark.slow
 def test_1_a_link_among_the_faces_is_removed_as_a_link_not_what_it_points_at(tmp_path, model, precious):
     lib, spec = tmp_path / "lib", spec_for(model, 2)
     build_inline(lib, model, spec)
@@ -90,6 +92,7 @@ def test_1_a_link_among_the_faces_is_removed_as_a_link_not_what_it_points_at(tmp
 
 
 @pytest.mark.parametrize("name", [".lock", CATALOG_NAME + "-wal"])
+@pytest.mark.slow
 def test_1_a_lock_or_journal_that_is_a_link_is_refused(tmp_path, model, name):
     lib, spec = tmp_path / "lib", spec_for(model, 2)
     build_inline(lib, model, spec)
@@ -102,6 +105,7 @@ def test_1_a_lock_or_journal_that_is_a_link_is_refused(tmp_path, model, name):
     assert not outside.exists()
 
 
+@pytest.mark.slow
 def test_1_an_incoming_folder_that_is_a_link_is_replaced_not_followed(tmp_path, model, precious):
     lib, spec = tmp_path / "lib", spec_for(model, 2)
     lib.mkdir()

@@ -74,6 +74,7 @@ def planted_measurer(monkeypatch):
     return measurer
 
 
+@pytest.mark.slow
 def test_a_build_stores_the_measures_and_filters_by_them(tmp_path, model, planted_measurer):
     from PIL import Image
     lib = tmp_path / "lib"
@@ -101,6 +102,7 @@ def c_spec(lib) -> str:
 
 
 
+@pytest.mark.slow
 def test_audit_reports_a_librarys_measures_beside_the_real_photos(tmp_path, model, planted_measurer,
                                                                   measures_reference, capsys):
     from facestudio.commands.main import main

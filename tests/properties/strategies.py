@@ -9,9 +9,12 @@ message is one non-empty line.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from hypothesis import strategies as st
+
+from facestudio.latent.recipe import MAX_AMOUNT, MAX_PSI, Recipe
 
 HUGE_INTS = st.sampled_from([10 ** 400, -(10 ** 400), 2 ** 63, 2 ** 64 + 1, -(2 ** 31) - 1, 4294967296])
 ODD_FLOATS = st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e308, -1e308, 5e-324, -0.0, 1e30])
@@ -85,3 +88,15 @@ def mutated_bytes(draw, data: bytes) -> bytes:
         else:
             buf[at] = draw(st.integers(0, 255))
     return bytes(buf)
+
+
+def check_valid(recipe: Recipe) -> None:
+    """What a Recipe promises the renderer and the undo stack, whatever it was read from."""
+    assert isinstance(recipe.seed, int) and 0 <= recipe.seed <= 2 ** 32 - 1
+    assert math.isfinite(recipe.psi) and abs(recipe.psi) <= MAX_PSI
+    for edit in recipe.edits + (recipe.mix.edits if recipe.mix else ()):
+        assert math.isfinite(edit.amount) and abs(edit.amount) <= MAX_AMOUNT
+        assert all(isinstance(i, int) and i >= 0 for i in edit.layers)
+    if recipe.transform is not None:
+        assert all(math.isfinite(v) for v in recipe.transform)
+    assert Recipe.from_dict(recipe.to_dict()) == recipe  # what was read writes back the same

@@ -1,14 +1,15 @@
 """Property: a direction bundle (``.npz``), however damaged or crafted, reads as valid
 directions for the model or fails with one :class:`DirectionError` sentence, nothing else.
 
-Known findings fixed on another branch and not asserted here: a scale of 1e308 is accepted,
-a model_sha256 that is a number is accepted, a string version is called "newer"."""
+What the reader now refuses is asserted too: a scale above :data:`MAX_SCALE` (such as
+1e308), a model_sha256 that is not text, and a version that is not a whole number (which
+is called malformed, not "newer")."""
 
 from __future__ import annotations
 
+import pytest
 import io
 import json
-import math
 import tempfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from facestudio.latent.direction_files import read_directions, write_bundle
-from facestudio.latent.directions import Direction, DirectionError
+from facestudio.latent.directions import MAX_SCALE, Direction, DirectionError
 from tests.helpers import assert_one_sentence
 from tests.properties.strategies import mutated, mutated_bytes
 
@@ -63,10 +64,12 @@ def read(tmp_path_factory, data: bytes) -> None:
             d.check_fits(NWS, W)
             assert d.vector.dtype == np.float32 and np.isfinite(d.vector).all()
             assert all(isinstance(i, int) for i in d.layers) and 0 <= d.layers[0] < d.layers[1] <= NWS
-            assert math.isfinite(d.scale)  # > 0 and bounded: a known finding (scale 1e308)
+            assert 0 < d.scale <= MAX_SCALE  # 1e308 is refused
+            assert d.model_sha256 is None or isinstance(d.model_sha256, str)
 
 
 @given(mutated_bytes(DATA))
+@pytest.mark.slow
 def test_a_bundle_with_damaged_bytes_reads_or_is_one_sentence(tmp_path_factory, data):
     read(tmp_path_factory, data)
 
@@ -75,6 +78,7 @@ def test_a_bundle_with_damaged_bytes_reads_or_is_one_sentence(tmp_path_factory, 
 @given(mutated(MANIFEST))
 @example({**MANIFEST, "directions": [{**MANIFEST["directions"][0], "layers": [0, float("inf")]}]})
 @example({**MANIFEST, "directions": [{**MANIFEST["directions"][0], "scale": 10 ** 400}]})
+@pytest.mark.slow
 def test_a_bundle_with_a_crafted_manifest_reads_or_is_one_sentence(tmp_path_factory, manifest):
     # found: OverflowError from int(inf) layers and float(10**400) scale
     read(tmp_path_factory, npz(json.dumps(manifest), ARRAYS))
@@ -93,6 +97,7 @@ ARRAY = hnp.arrays(
 
 
 @given(st.sampled_from(sorted(ARRAYS)), ARRAY)
+@pytest.mark.slow
 def test_a_bundle_with_a_strange_array_reads_or_is_one_sentence(tmp_path_factory, key, array):
     read(tmp_path_factory, npz(json.dumps(MANIFEST), {**ARRAYS, key: array}))
 
@@ -100,3 +105,25 @@ def test_a_bundle_with_a_strange_array_reads_or_is_one_sentence(tmp_path_factory
 def test_the_valid_bundle_reads(tmp_path_factory):
     read(tmp_path_factory, DATA)
     read(tmp_path_factory, npz(json.dumps(MANIFEST), ARRAYS))
+
+
+def refused(tmp_path_factory, manifest: dict) -> str:
+    path = tmp_path_factory.mktemp("bundle") / "b.npz"
+    path.write_bytes(npz(json.dumps(manifest), ARRAYS))
+    try:
+        read_directions(path, W, NWS, model_sha256=SHA)
+    except DirectionError as exc:
+        return assert_one_sentence(exc, DirectionError, full_stop=False)
+    raise AssertionError(f"{manifest} was read")
+
+
+def with_first(**changes) -> dict:
+    return {**MANIFEST, "directions": [{**MANIFEST["directions"][0], **changes}, *MANIFEST["directions"][1:]]}
+
+
+def test_what_the_reader_refuses(tmp_path_factory):
+    assert "at most 10000" in refused(tmp_path_factory, with_first(scale=1e308))
+    assert "named by its sha256 as text, got 5" in refused(tmp_path_factory, with_first(model_sha256=5))
+    said = refused(tmp_path_factory, {**MANIFEST, "version": "2"})
+    assert "its version must be a whole number" in said and "newer" not in said
+    assert "newer facestudio" in refused(tmp_path_factory, {**MANIFEST, "version": 99})

@@ -6,6 +6,7 @@ a file opened outside the library (a row naming a pipe outside would block verif
 
 from __future__ import annotations
 
+import pytest
 import json
 import os
 import sqlite3
@@ -70,6 +71,7 @@ def one_line(text: str) -> None:
 
 
 @given(data=st.data())
+@pytest.mark.slow
 def test_a_crafted_catalogue_is_read_or_refused_in_one_sentence(tmp_path_factory, data):
     base = tmp_path_factory.mktemp("catalogue")
     pipe = base / "pipe"

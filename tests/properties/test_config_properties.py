@@ -7,6 +7,7 @@ clamp."""
 
 from __future__ import annotations
 
+import pytest
 import json
 import math
 
@@ -40,12 +41,14 @@ def build(d) -> None:
 @given(mutated(SG2))
 @example({**SG2, "mapping_lr_multiplier": 10 ** 400})  # found: OverflowError in math.isfinite
 @example({**SG2, "resample_filter": [1, 10 ** 400, 1]})
+@pytest.mark.slow
 def test_a_mutated_stylegan2_config_is_a_config_or_one_sentence(d):
     build(d)
 
 
 @given(mutated(SG3))
 @example({**SG3, "first_cutoff": 10 ** 400})
+@pytest.mark.slow
 def test_a_mutated_stylegan3_config_is_a_config_or_one_sentence(d):
     build(d)
 

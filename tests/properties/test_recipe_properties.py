@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import math
 from xml.sax.saxutils import escape
 
 from hypothesis import example, given, settings
@@ -12,27 +11,16 @@ from hypothesis import strategies as st
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from facestudio.latent.recipe import MAX_AMOUNT, MAX_PSI, Recipe, RecipeError
+from facestudio.latent.recipe import Recipe, RecipeError
 from facestudio.provenance import ProvenanceReadError, read_provenance
 from facestudio.provenance.embed import PNG_XMP_KEY
 from facestudio.provenance.xmp import XmpError, build_xmp, parse_xmp
 from tests.helpers import assert_one_sentence
 from tests.properties.strategies import JSON, mutated, mutated_bytes
 from tests.provenance.helpers import sample_recipe, sample_stamp
+from tests.properties.strategies import check_valid
 
 VALID = sample_recipe(transform=(0.1, -0.2, 5.0), class_idx=1).to_dict()
-
-
-def check_valid(recipe: Recipe) -> None:
-    """What a Recipe promises the renderer and the undo stack, whatever it was read from."""
-    assert isinstance(recipe.seed, int) and 0 <= recipe.seed <= 2 ** 32 - 1
-    assert math.isfinite(recipe.psi) and abs(recipe.psi) <= MAX_PSI
-    for edit in recipe.edits + (recipe.mix.edits if recipe.mix else ()):
-        assert math.isfinite(edit.amount) and abs(edit.amount) <= MAX_AMOUNT
-        assert all(isinstance(i, int) and i >= 0 for i in edit.layers)
-    if recipe.transform is not None:
-        assert all(math.isfinite(v) for v in recipe.transform)
-    assert Recipe.from_dict(recipe.to_dict()) == recipe  # what was read writes back the same
 
 
 def read_recipe(d) -> None:

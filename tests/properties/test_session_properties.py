@@ -7,6 +7,7 @@ is accepted (so the valid-object check does not look at ``scale``), duplicate zi
 
 from __future__ import annotations
 
+import pytest
 import io
 import json
 import zipfile
@@ -19,7 +20,7 @@ from facestudio.latent.recipe import Recipe
 from facestudio.session.document import SessionDocument, SessionError, load_session, save_session
 from tests.helpers import assert_one_sentence
 from tests.properties.strategies import mutated, mutated_bytes
-from tests.properties.test_recipe_properties import check_valid
+from tests.properties.strategies import check_valid
 from tests.session.builders import make_document
 
 
@@ -81,6 +82,7 @@ def test_a_session_with_damaged_bytes_opens_or_is_one_sentence(tmp_path_factory,
 
 @settings(max_examples=60)
 @given(mutated(MANIFEST))
+@pytest.mark.slow
 def test_a_session_with_a_crafted_manifest_opens_or_is_one_sentence(tmp_path_factory, manifest):
     open_session(tmp_path_factory, with_manifest(manifest))
 

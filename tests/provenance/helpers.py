@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +44,11 @@ def sample_stamp(**kw):
 
 def noise_image(size: int = 32, seed: int = 0) -> np.ndarray:
     return (np.random.RandomState(seed).rand(size, size, 3) * 255).astype(np.uint8)
+
+
+def tiny_png_declaring(width: int, height: int) -> bytes:
+    """A PNG of a few dozen bytes whose header declares ``width`` x ``height`` pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")

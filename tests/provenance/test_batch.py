@@ -39,6 +39,7 @@ def test_plan_refuses_name_clashes_and_lists_existing_files(tmp_path):
         plan_batch(tmp_path, [])
 
 
+@pytest.mark.slow
 def test_batch_renders_through_the_renderer_and_writes_stamped_files(tmp_path, native_model):
     g = load_generator(native_model)
     renderer = Renderer(g)

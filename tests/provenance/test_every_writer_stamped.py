@@ -10,9 +10,9 @@ from facestudio.commands.main import build_parser, main
 from facestudio.generator import load_generator
 from facestudio.provenance import read_provenance
 from tests.ui.conftest import no_thread_outlives_close, window  # noqa: F401 (fixtures for the studio)
-from tests.ui.test_compare_view import rendered_strip
-from tests.ui.test_export_dock import export_and_wait
-from tests.ui.test_mix_view import fill_grid
+from tests.ui.window_helpers import rendered_strip
+from tests.ui.window_helpers import export_and_wait
+from tests.ui.window_helpers import fill_grid
 
 from .helpers import AI_TYPE, exiftool
 
@@ -68,6 +68,7 @@ def test_every_image_command_is_listed_here():
 
 
 @pytest.mark.parametrize("argv, target", CLI_WRITERS, ids=[f"{a[0]}-{t.strip('/')}" for a, t in CLI_WRITERS])
+@pytest.mark.slow
 def test_every_command_stamps_what_it_writes(capsys, tmp_path, native_model, argv, target):
     out = tmp_path / target
     code = main([*argv, "--model", str(native_model), "--artist", ARTIST,

@@ -1,8 +1,6 @@
 """Images whose stamp carries an absurd recipe, or that declare absurd sizes: one sentence."""
 
 import json
-import struct
-import zlib
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -16,6 +14,7 @@ from facestudio.provenance import ProvenanceReadError, export_image, read_proven
 from facestudio.provenance.embed import PNG_XMP_KEY
 from facestudio.provenance.xmp import build_xmp
 from tests.provenance.helpers import sample_recipe, sample_stamp
+from tests.provenance.helpers import tiny_png_declaring
 
 MARKER = {"marker": 1}
 
@@ -72,14 +71,6 @@ def test_an_exported_recipe_with_psi_1e30_is_refused(tmp_path):
     export_image(np.zeros((8, 8, 3), np.uint8), path, sample_stamp(), d)
     with pytest.raises(RecipeError, match="truncation psi 1e\\+30 is out of range"):
         read_provenance(path).to_recipe()
-
-
-def tiny_png_declaring(width: int, height: int) -> bytes:
-    """A PNG of a few dozen bytes whose header declares ``width`` x ``height`` pixels."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def test_inspect_of_a_decompression_bomb_is_one_sentence(capsys, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 
 from PIL import Image, PngImagePlugin
@@ -13,6 +14,7 @@ def refuse_constant(name: str):
     raise AssertionError(f"{name} is not JSON")
 
 
+@pytest.mark.slow
 def test_inspect_json_maps_non_finite_numbers_to_null(capsys, tmp_path, native_model):
     face = tmp_path / "face.png"
     assert main(["render", "--model", str(native_model), "--seed", "5", "--out", str(face)]) == 0

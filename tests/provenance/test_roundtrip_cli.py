@@ -63,6 +63,7 @@ def test_cli_render_stamps_and_inspect_reports(capsys, tmp_path, native_model):
     assert code == 0 and doc["recipe"]["psi"] == 0.5 and doc["creator"] == "Ann Example"
 
 
+@pytest.mark.slow
 def test_cli_render_inspect_render_round_trip(capsys, tmp_path, native_model):
     first = tmp_path / "a.png"
     assert run(capsys, "render", "--model", native_model, "--seed", 77, "--psi", 0.8, "--cutoff", 3,

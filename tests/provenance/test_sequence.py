@@ -60,6 +60,7 @@ def test_one_way_animation_and_frame_duration(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".webp", ".gif"])
+@pytest.mark.slow
 def test_animations_carry_the_xmp_packet_for_exiftool(tmp_path, suffix):
     stamp = sample_stamp()
     [anim] = export_animation(strip_frames(), tmp_path / f"a{suffix}", stamp, xmp_extra={"Interpolation": "A to B"})
@@ -93,6 +94,7 @@ def test_too_many_pixels_are_refused_before_encoding(tmp_path):
         check_strip(tmp_path / "a.webp", 2, 4096, 8, ExportOptions(scale=5))
 
 
+@pytest.mark.slow
 def test_nothing_is_replaced_without_overwrite(tmp_path):
     target = tmp_path / "a.gif"
     target.write_bytes(b"keep me")
@@ -108,6 +110,7 @@ def test_nothing_is_replaced_without_overwrite(tmp_path):
     assert sorted(os.listdir(folder)) == [f"frame_{i:04d}.png" for i in range(3)]
 
 
+@pytest.mark.slow
 def test_a_failed_frame_write_leaves_no_folder_and_no_part_file(tmp_path, monkeypatch):
     from pathlib import Path
     real = Path.write_bytes
@@ -131,6 +134,7 @@ def test_a_failed_frame_write_leaves_no_folder_and_no_part_file(tmp_path, monkey
 
 
 @pytest.mark.parametrize("suffix", [".webp", ".gif"])
+@pytest.mark.slow
 def test_every_animation_frame_carries_the_watermark(tmp_path, suffix):
     """On the bundled model's faces (a GIF's 256-colour palette keeps the mark on faces; on
     palette-hostile noise it may not, which is why the frames here are faces)."""

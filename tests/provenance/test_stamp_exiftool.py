@@ -33,6 +33,7 @@ def check_xmp(meta: dict, stamp, recipe) -> None:
 
 
 @pytest.mark.parametrize("ext, extra", FORMATS)
+@pytest.mark.slow
 def test_every_field_reads_back_with_exiftool(tmp_path, ext, extra):
     stamp, recipe = sample_stamp(), sample_recipe()
     path = tmp_path / f"face.{ext}"

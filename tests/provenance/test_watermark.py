@@ -74,6 +74,7 @@ def test_round_trip_names_facestudio_and_the_model_at_40_db():
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.slow
 def test_the_mark_of_an_export_survives(attack, tmp_path):
     # faces of the bundled model exported at the default size, large enough for the mark (the
     # test model's random network makes faces 40 % white, which a brighter copy clips away)
@@ -172,6 +173,7 @@ def test_the_default_size_is_large_enough_for_the_mark(tmp_path):
     assert 2560 * 256 >= MIN_PIXELS
 
 
+@pytest.mark.slow
 def test_native_size_writes_the_models_pixels_and_the_stamp_says_the_mark_is_missing(capsys, tmp_path):
     path = tmp_path / "native.png"
     assert main(["render", "--seed", "3", "--scale", "1", "--out", str(path)]) == 0  # the bundled 128 px model

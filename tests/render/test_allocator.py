@@ -24,6 +24,7 @@ def run(env_value: str | None) -> str:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.slow
 def test_glibc_keeps_freed_memory_unless_told_not_to():
     assert run(None) == "True True"  # applied once, and asking again says the same
     assert run("0") == "False False"

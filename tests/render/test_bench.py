@@ -5,7 +5,8 @@ import json
 
 from facestudio.bounded_json import dumps_strict
 from facestudio.commands.main import main
-from facestudio.render.bench import format_report, run_bench
+from facestudio.bench.measure import run_bench
+from facestudio.bench.report import format_report
 from facestudio.render.studio_model import open_studio_model
 
 
@@ -91,7 +92,7 @@ def test_quick_and_a_small_budget_bound_the_renders(native_model, monkeypatch):
 
 
 def test_the_plan_grows_only_while_its_estimate_fits_the_budget():
-    from facestudio.render.bench_plan import QUICK_PLAN, SMALLEST_PLAN, BenchPlan, plan_for
+    from facestudio.bench.plan import QUICK_PLAN, SMALLEST_PLAN, BenchPlan, plan_for
     assert plan_for(0.001, 3, quick=True) == QUICK_PLAN and QUICK_PLAN.reps == 1
     assert plan_for(0.0001, 3) == BenchPlan()  # a fast model: everything, 7 repetitions
     assert plan_for(100.0, 3, budget_s=60) == SMALLEST_PLAN  # the least is still measured

@@ -6,9 +6,10 @@ import pytest
 from facestudio.generator.model import generator_from_network
 from facestudio.latent.recipe import Recipe
 from facestudio.render.renderer import Renderer
-from tests.generator.test_stylegan3 import make_sg3
+from tests.generator.sg3_fixtures import make_sg3
 
 
+@pytest.mark.slow
 def test_stylegan3_renders_recipes_with_transforms():
     g = generator_from_network(make_sg3("T", seed=7))
     r = Renderer(g)

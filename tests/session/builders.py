@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 
 import numpy as np
 from PIL import Image
@@ -63,3 +65,23 @@ def assert_same_document(a: SessionDocument, b: SessionDocument) -> None:
                (y.id, y.name, y.layers, y.scale, y.source, y.model_sha256, y.meta)
         assert x.vector.dtype == y.vector.dtype == np.float32
         np.testing.assert_array_equal(x.vector, y.vector)
+
+
+def rewrite(src, dst, manifest=None, drop=(), extra=None):
+    """Copy the session ``src`` to ``dst`` with a new session.json (a dict, or the text as
+    it is), members dropped, and ``extra(zf)`` adding more."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename not in drop and info.filename != "session.json":
+                zout.writestr(info, zin.read(info))
+        if not isinstance(manifest, str):
+            manifest = json.dumps(manifest or json.loads(zin.read("session.json")))
+        zout.writestr("session.json", manifest)
+        if extra:
+            extra(zout)
+    return dst
+
+
+def manifest_of(path):
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("session.json"))

@@ -37,6 +37,7 @@ def _synthetic_faces(n: int, seed: int = 0):
     return images, ages, genders
 
 
+@pytest.mark.slow
 def test_training_learns_signals_in_the_images_and_round_trips(tmp_path):
     images, ages, genders = _synthetic_faces(320)
     logs = []

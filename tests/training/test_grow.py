@@ -33,6 +33,7 @@ def _generator(ckpt: dict, key: str = "G_ema") -> StyleGAN2Generator:
 
 
 @pytest.mark.parametrize("fade_kimg", [0.0, 0.008])
+@pytest.mark.slow
 def test_grown_generator_renders_the_smaller_one_upsampled(tmp_path, small_run, fade_kimg):
     small = load_checkpoint(small_run)
     out = tmp_path / "grown.pt"
@@ -62,6 +63,7 @@ def test_grown_generator_renders_the_smaller_one_upsampled(tmp_path, small_run, 
     assert g_names.index("synthesis.b32.conv1.weight") not in grown["opt_G"]["state"]
 
 
+@pytest.mark.slow
 def test_training_resumes_from_the_grown_checkpoint(tmp_path, tiny_images, small_run):
     run = tmp_path / "run32"
     base = ["train", "--data", str(tiny_images), "--run", str(run), "--cache", str(tmp_path / "cache"),
@@ -94,6 +96,7 @@ def test_fade_alpha_ramps_from_the_grow():
     (["--resolution", "32", "--resume-from", "x.pt"], "either --grow-from or --resume-from"),
     ([], "needs the --resolution"),
 ])
+@pytest.mark.slow
 def test_bad_grow_requests_are_one_sentence(capsys, tmp_path, tiny_images, small_run, extra, message):
     code = main(["train", "--data", str(tiny_images), "--run", str(tmp_path / "r"), "--cache",
                  str(tmp_path / "cache"), "--grow-from", str(small_run), "--kimg", "0.01"] + extra)
@@ -101,6 +104,7 @@ def test_bad_grow_requests_are_one_sentence(capsys, tmp_path, tiny_images, small
     assert code != 0 and message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_grown_run_refuses_another_resolution(capsys, tmp_path, small_run):
     run = tmp_path / "r"
     run.mkdir()
@@ -110,6 +114,7 @@ def test_a_grown_run_refuses_another_resolution(capsys, tmp_path, small_run):
     assert code != 0 and "trains at 16 px, not 32 px" in err
 
 
+@pytest.mark.slow
 def test_resume_from_into_an_empty_folder_trains_at_the_checkpoints_resolution(tmp_path, tiny_images,
                                                                                 small_run):
     run = tmp_path / "copy"

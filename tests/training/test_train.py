@@ -15,6 +15,7 @@ from facestudio.training.metrics import laplacian_pyramid, swd
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.slow
 def test_both_precisions_train_with_finite_losses(tmp_path, tiny_images, precision):
     run = tmp_path / "run"
     assert main(["train", "--data", str(tiny_images), "--run", str(run), "--resolution", "16", "--tiny",
@@ -39,6 +40,7 @@ def test_dataset_is_cropped_resized_and_cached(tmp_path, tiny_images):
         load_dataset(tmp_path / "nope", 16)
 
 
+@pytest.mark.slow
 def test_train_resume_export_and_eval(capsys, tmp_path, tiny_images):
     run = tmp_path / "run"
     base = ["train", "--data", str(tiny_images), "--run", str(run), "--resolution", "16", "--tiny",
@@ -83,6 +85,7 @@ def test_eval_without_checkpoint_is_one_sentence(capsys, tmp_path, tiny_images):
     assert code == 1 and "no checkpoint" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_swd_floor_is_below_a_different_distribution():
     rng = np.random.default_rng(1)
     smooth = lambda n: np.clip(rng.normal(128, 20, (n, 32, 32, 3)).cumsum(axis=2) / 8 % 255, 0, 255).astype(np.uint8)
@@ -173,6 +176,7 @@ def test_memorisation_flags_copies_and_mirrors_but_not_new_faces():
     assert all(d < 1e-3 for _, _, d in result["closest"])
 
 
+@pytest.mark.slow
 def test_eval_reports_memorisation(capsys, tmp_path, tiny_images):
     run = tmp_path / "run"
     base = ["train", "--data", str(tiny_images), "--run", str(run), "--resolution", "16", "--tiny",

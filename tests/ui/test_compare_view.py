@@ -8,6 +8,7 @@ from PySide6 import QtCore
 from facestudio.fileio import OutputPathError
 from facestudio.provenance import read_provenance
 from facestudio.ui.compare_view import difference_image, split_image
+from tests.ui.window_helpers import rendered_strip
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 30_000
@@ -70,24 +71,6 @@ def test_side_by_side_views_share_zoom_and_pan(qtbot, window):
     view.view_b.translateBy(x=3, y=2)
     qtbot.waitUntil(same_view, timeout=5000)
     assert view.view_a.viewRect().left() == pytest.approx(7, abs=0.05)
-
-
-def rendered_strip(qtbot, window, steps=5):
-    """A strip of ``steps`` frames from the current face A to B (its seed + 1) on the
-    coarse layers; returns (strip, A, B, the last frame's ws)."""
-    strip = window.compare_view.strip
-    a = window.state.recipe
-    b = a.replace(seed=a.seed + 1)
-    window.compare_view.set_faces(a, b)
-    strip.steps.setValue(steps)
-    strip.layers.setCurrentIndex(1)  # coarse only
-    start, stop = strip.layers.currentData()
-    assert strip.render()
-    qtbot.waitUntil(lambda: strip.frames is not None, timeout=TIMEOUT)
-    renderer = window.state.model.renderer
-    ws_last = renderer.ws_for(a)
-    ws_last[start:stop] = renderer.ws_for(b)[start:stop]
-    return strip, a, b, ws_last
 
 
 def test_interpolation_strip_renders_on_the_worker(qtbot, window):

@@ -5,7 +5,7 @@ import pytest
 
 from facestudio.latent.direction_files import adopt, read_directions, write_bundle
 from facestudio.ui.gallery_dock import ID_ROLE
-from tests.ui.test_main_window import wait_for_full_frame_of
+from tests.ui.window_helpers import wait_for_full_frame_of
 
 pytestmark = pytest.mark.usefixtures("qapp")
 

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from facestudio.provenance import AI_DISCLOSURE, read_provenance
 from tests.helpers import as_exported
 from tests.provenance.helpers import AI_TYPE, exiftool
+from tests.ui.window_helpers import export_and_wait
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 20_000
@@ -20,12 +21,6 @@ TIMEOUT = 20_000
 def window(window):
     window.default_answer = False  # an unexpected question is refused
     return window
-
-
-def export_and_wait(qtbot, win, start):
-    with qtbot.waitSignal(win.exporter.finished, timeout=TIMEOUT) as blocker:
-        assert start()
-    return blocker.args[0]
 
 
 def test_the_panel_shows_the_card_terms_and_the_fixed_disclosure(window):

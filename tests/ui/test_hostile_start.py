@@ -102,6 +102,7 @@ def test_a_crash_marker_that_is_a_folder_moves_the_studio_to_another_slot(qtbot,
     ("sessions/recent", "[1, {}]"), ("window/state", "garbage"),
     ("export/size_combo", "99999999999999999999999"), ("export/quality_spin", "1e400"),
 ])
+@pytest.mark.slow
 def test_hand_edited_settings_fall_back_to_the_defaults(qtbot, tmp_path, native_model, key, value):
     ini = tmp_path / "s.ini"
     group, name = key.split("/")

@@ -99,8 +99,8 @@ def _save_as(monkeypatch, path):
 
 def test_the_mix_grid_and_the_strip_are_checked_face_by_face(qtbot, monkeypatch, planted, window, tmp_path):
     from PySide6 import QtWidgets
-    from tests.ui.test_compare_view import rendered_strip
-    from tests.ui.test_mix_view import fill_grid
+    from tests.ui.window_helpers import rendered_strip
+    from tests.ui.window_helpers import fill_grid
     warnings = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: warnings.append(text))
     view = fill_grid(qtbot, window)

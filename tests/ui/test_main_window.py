@@ -3,22 +3,11 @@
 import numpy as np
 import pytest
 from PySide6 import QtCore
+from tests.ui.window_helpers import expected_image, wait_for_full_frame_of
 
 
 pytestmark = pytest.mark.usefixtures("qapp")
 FRAME_TIMEOUT = 20_000
-
-
-def expected_image(win, recipe=None):
-    return win.state.model.renderer.render(recipe or win.state.recipe)
-
-
-def wait_for_full_frame_of(qtbot, win, recipe):
-    """Wait until the canvas shows the full render of ``recipe``."""
-    want = expected_image(win, recipe)
-    qtbot.waitUntil(lambda: win.canvas.image is not None and np.array_equal(win.canvas.image, want),
-                    timeout=FRAME_TIMEOUT)
-    return want
 
 
 def test_window_opens_on_a_rendered_face(window):

@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtWidgets
 
 from facestudio.latent.mixing import MixGrid
 from facestudio.latent.recipe import Mix
+from tests.ui.window_helpers import fill_grid
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 30_000
@@ -28,16 +29,6 @@ def assert_same_as_alone(cell, alone):
     diff = np.abs(cell.astype(int) - alone.astype(int))
     assert diff.max() <= 1
     assert (diff > 0).mean() < 0.02
-
-
-def fill_grid(qtbot, win, rows="1, 2", cols="3, 4, 5"):
-    view = win.mix_view
-    view.rows_edit.setText(rows)
-    view.cols_edit.setText(cols)
-    view.refresh()
-    qtbot.waitUntil(lambda: all(r in view.cache for r in view.grid.all_recipes()), timeout=TIMEOUT)
-    win.bridge.worker.wait_idle(10)
-    return view
 
 
 def test_presets_show_the_models_layer_indices(window):

@@ -10,7 +10,7 @@ from facestudio.generator.formats.native import write_native
 from facestudio.provenance import read_provenance
 from tests.conftest import CARD, randomised_network, small_config
 from tests.helpers import as_exported
-from tests.ui.test_mix_view import fill_grid
+from tests.ui.window_helpers import fill_grid
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TIMEOUT = 20_000

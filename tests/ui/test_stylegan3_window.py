@@ -6,7 +6,7 @@ from PySide6 import QtCore
 
 from facestudio.ui.main_window import StudioWindow
 from tests.generator.sg3_fixtures import write_sg3_pickle
-from tests.generator.test_stylegan3 import make_sg3
+from tests.generator.sg3_fixtures import make_sg3
 
 pytestmark = pytest.mark.usefixtures("qapp", "no_thread_outlives_close")
 FRAME_TIMEOUT = 20_000

@@ -7,7 +7,6 @@ rosinality stylegan2-pytorch checkpoints (``torch.load(weights_only=True)``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -23,7 +22,6 @@ from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.locations import bundled_weights_dir
 
 Progress = Callable[[int, int], None]
-HASH_CHUNK = 4 << 20
 
 
 def bundled_model_path() -> Path:
@@ -33,20 +31,6 @@ def bundled_model_path() -> Path:
     if env:
         return Path(env)
     return bundled_weights_dir()
-
-
-def file_sha256(path: Path, progress: Progress | None = None) -> str:
-    """sha256 of a file in hex, reporting ``(bytes done, total)`` to ``progress``."""
-    total = path.stat().st_size
-    digest = hashlib.sha256()
-    done = 0
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-    return digest.hexdigest()
 
 
 def detect_format(path: Path) -> str:

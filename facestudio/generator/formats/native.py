@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from facestudio.bounded_json import JsonError, loads_bounded
+from facestudio.bounded_json import HeaderError, JsonError, document_version, loads_bounded
 from facestudio.fileio import OutputPathError, atomic_folder, describe_os_error
 from facestudio.generator.errors import ModelLoadError
 from facestudio.generator.formats.model_card import CARD_FILE
@@ -68,13 +68,10 @@ def read_native(path: Path) -> tuple[GeneratorConfig, dict[str, torch.Tensor], d
         raise ModelLoadError(f"{config_path} cannot be read ({exc.strerror or exc})") from None
     except JsonError as exc:
         raise ModelLoadError(str(exc)) from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
-        raise ModelLoadError(f"{config_path} is not a facestudio generator config")
-    version = doc.get("version", 0)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelLoadError(f"{config_path} has a malformed format version ({str(version)[:40]})")
-    if version > FORMAT_VERSION:
-        raise ModelLoadError(f"{config_path} was written by a newer facestudio (format version {version})")
+    try:
+        document_version(doc, FORMAT_NAME, FORMAT_VERSION, "generator config", default=1)
+    except HeaderError as exc:
+        raise ModelLoadError(f"{config_path} {exc}") from None
     try:
         config = config_from_dict(doc["generator"])
     except (KeyError, TypeError, ValueError) as exc:

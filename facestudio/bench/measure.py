@@ -1,4 +1,4 @@
-"""``facestudio bench``: how fast the studio renders on this machine, for one model.
+"""The measurements of ``facestudio bench``: how fast the studio renders on this machine, for one model.
 
 Measures, in one run: the exact full render (p50 / p95) and the same in the other feature
 layout (NCHW / NHWC: what the default layout gains); a full-size bf16 render; preview renders per level in
@@ -10,7 +10,8 @@ frames shown per second); batch throughput at 1, 4 and 16 images and for a grid 
 renderer's own chunks; and peak resident memory. Timing targets live in the issue notes,
 never in unit tests.
 
-Each figure is handed to ``emit`` (one line of text) as soon as it is measured. How much is
+Each figure is handed to ``emit`` (one line of text, worded by :mod:`facestudio.bench.report`,
+the one formatter of the bench) as soon as it is measured. How much is
 measured follows a time budget (:func:`plan_for`): the first exact render is timed, and the
 repetitions, the partial re-render rows, the bf16 error faces, the batch sizes and the drag
 length grow only while the estimated total fits; ``quick`` measures each figure once.
@@ -27,8 +28,10 @@ from typing import Callable
 
 import numpy as np
 
+from facestudio.bench.report import (PARTIAL_LABEL, batch_line, bf16_error_line, drag_line, figure_line, fine_half_line, header_line,
+                                     peak_memory_line, skipped_line)
 from facestudio.latent.recipe import Recipe
-from facestudio.render.bench_plan import DEFAULT_BUDGET_S, DRAG_HZ, BenchPlan, Deadline, plan_for
+from facestudio.bench.plan import DEFAULT_BUDGET_S, DRAG_HZ, BenchPlan, Deadline, plan_for
 from facestudio.render.preview_levels import PreviewLevelChooser
 from facestudio.render.worker import DEFAULT_SETTLE_SECONDS, RenderWorker
 
@@ -86,7 +89,7 @@ def bench_full_and_preview(renderer, recipe: Recipe, reps: int, emit: Emit = _si
         p = _percentiles(_time_ms(lambda: renderer.render_ws(ws, recipe.noise, level, precision=precision),
                                   reps, clear, warm_up))
         full = result["full_ms"]["p50"] if "full_ms" in result else None
-        emit(_line(label, p, p["p50"] / full if full else None))
+        emit(figure_line(label, p, p["p50"] / full if full else None))
         return p
 
     result = {}
@@ -190,7 +193,7 @@ def bench_partial(renderer, recipe: Recipe, reps: int, precision: str | None = "
                 times.append((time.perf_counter() - t) * 1000)
         out[f"from row {k}"] = _percentiles(times)
         if label is not None:
-            emit(_line(f"re-render from row {k}{label}", out[f"from row {k}"]))
+            emit(figure_line(f"{PARTIAL_LABEL} from row {k}{label}", out[f"from row {k}"]))
     return out
 
 
@@ -258,7 +261,7 @@ def bench_drags(renderer, recipe: Recipe, direction, fine: tuple[int, int], step
                 if deadline and not deadline.allows(f"drag, {key}, {precision}", 2, steps / DRAG_HZ):
                     continue
                 out[precision][key] = bench_drag(renderer, replace(recipe, seed=seed), direction.id, layers, steps)
-                emit(_drag_line(precision, key, out[precision][key]))
+                emit(drag_line(precision, key, out[precision][key]))
     finally:
         renderer.set_preview_precision(own)
     return out
@@ -276,14 +279,14 @@ def bench_batches(renderer, recipe: Recipe, sizes=(1, 4, 16), reps: int = 3, gri
         ws = np.repeat(ws1, n, axis=0) + np.random.RandomState(n).randn(n, 1, 1).astype(np.float32) * 0.01
         times = _time_ms(lambda w=ws: renderer.render_ws(w, recipe.noise), reps, clear, warm_up)
         out[f"batch {n}"] = n / (statistics.median(times) / 1000)
-        emit(f"  batch {n:<25} {out[f'batch {n}']:8.1f} img/s")
+        emit(batch_line(f"batch {n}", out[f"batch {n}"]))
     size = getattr(renderer, "batch_size", None)
     if size is not None and grid and deadline.allows("grid in chunks", max(sizes) * (1 + warm_up)):
         faces = [replace(recipe, seed=recipe.seed + i) for i in range(max(sizes))]
         times = _time_ms(lambda: renderer.render_batch(faces), 1, clear, warm_up)
         key = f"grid of {len(faces)} in chunks of {size}"
         out[key] = len(faces) / (statistics.median(times) / 1000)
-        emit(f"  {key:<31} {out[key]:8.1f} img/s")
+        emit(batch_line(key, out[key]))
     return out
 
 
@@ -295,7 +298,7 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
               budget_s: float = DEFAULT_BUDGET_S, quick: bool = False, emit: Emit = _silent) -> dict:
     """All measurements for a :class:`facestudio.render.studio_model.StudioModel`, each
     handed to ``emit`` as a line of text when measured. How much is measured follows
-    :func:`~facestudio.render.bench_plan.plan_for` (``budget_s`` seconds, or ``quick``);
+    :func:`~facestudio.bench.plan.plan_for` (``budget_s`` seconds, or ``quick``);
     ``reps`` / ``drag_steps``, when given, replace the plan's."""
     renderer = model.renderer
     recipe = Recipe(model.sha256, seed=1, psi=0.7, class_idx=0 if model.c_dim else None,
@@ -306,7 +309,7 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
               "exact_layout": "NHWC" if renderer.exact_precision.channels_last else "NCHW",
               "batch_size": renderer.batch_size}
     deadline = Deadline(None if quick else budget_s)
-    emit(_header(report))
+    emit(header_line(report))
     ws = renderer.ws_for(recipe)[None]
     probe = _time_ms(lambda: renderer.render_ws(ws, recipe.noise), 1, renderer.clear_prefix_cache, False)
     plan = plan_for(probe[0] / 1000, len(_preview_levels(renderer)), budget_s, quick)
@@ -314,14 +317,14 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
     deadline.full_s = probe[0] / 1000
     full = _percentiles(probe) if plan.reps == 1 and not plan.warm_up else None
     if full is not None:
-        emit(_line("full render (exact)", full))
+        emit(figure_line("full render (exact)", full))
     report.update(bench_full_and_preview(renderer, recipe, plan.reps, emit, plan.warm_up, full, plan.other_layout,
                                          deadline))
     _bench_partials(renderer, recipe, model.num_ws, plan, report, emit, deadline)
     levels = len(_preview_levels(renderer))
     if plan.bf16_seeds and deadline.allows("bf16_vs_fp32_levels", plan.bf16_seeds * (2 + levels)):
         report["bf16_vs_fp32_levels"] = bench_bf16_error(renderer, recipe, plan.bf16_seeds)
-        emit(_bf16_error_line(report["bf16_vs_fp32_levels"]))
+        emit(bf16_error_line(report["bf16_vs_fp32_levels"]))
     own = renderer.preview_precision.name
     precisions = PRECISIONS if plan.both_drags else (own,)
     report["drag"] = bench_drags(renderer, recipe, model.directions[0], model.layer_groups()["fine"],
@@ -332,11 +335,11 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
     report["batch_images_per_second"] = bench_batches(renderer, recipe, plan.batch_sizes, min(plan.reps, 3),
                                                       plan.grid, emit, plan.warm_up, deadline)
     report["peak_memory_mb"] = peak_memory_mb()
-    emit(f"  peak memory          {report['peak_memory_mb']:.0f} MB")
+    emit(peak_memory_line(report["peak_memory_mb"]))
     skipped = plan.skipped() + deadline.skipped
     report["plan"] = {"budget_s": budget_s, "quick": quick, "reps": plan.reps, "skipped": skipped}
     if skipped:
-        emit(f"  left out to fit the budget: {', '.join(skipped)}")
+        emit(skipped_line(skipped))
     return report
 
 
@@ -362,65 +365,4 @@ def _bench_partials(renderer, recipe: Recipe, num_ws: int, plan: BenchPlan, repo
         "bf16_ratio": bf16["p50"] / full if bf16 else None,
         "preview_ms": preview[half], "preview_ratio": preview[half]["p50"] / full,
     }
-    emit(_fine_half_line(report["fine_half"]))
-
-
-def _line(label: str, p: dict, ratio: float | None = None) -> str:
-    text = f"  {label:<30} p50 {p['p50']:8.1f} ms   p95 {p['p95']:8.1f} ms"
-    return text + (f"   {ratio:5.2f} x full" if ratio is not None else "")
-
-
-def _header(r: dict) -> str:
-    return (f"{r['model']}: {r['resolution']} px, {r['architecture']}, num_ws {r['num_ws']}; "
-            f"previews {r['preview_precision']}, exact layout {r['exact_layout']}, batch size {r['batch_size']}")
-
-
-def _bf16_error_line(errors: dict) -> str:
-    return "  bf16 vs fp32 (uint8 levels)    " + "  ".join(
-        f"{name}: max {d['max']} mean {d['mean']:.2f}" for name, d in errors.items())
-
-
-def _fine_half_line(h: dict) -> str:
-    bf16 = f"bf16 {h['bf16_ratio']:.2f} x full, " if h["bf16_ratio"] is not None else ""
-    return (f"  fine half (rows {h['row']}+)             exact {h['exact_ratio']:.2f} x full, {bf16}"
-            f"preview (level {h['preview_level']}) {h['preview_ms']['p50']:.1f} ms = {h['preview_ratio']:.2f} x full")
-
-
-def _drag_line(precision: str, key: str, d: dict) -> str:
-    lat = d["latency_ms"]
-    return (f"  drag, {key.replace('_', ' ')}, {precision} previews  latency p50 {lat.get('p50', float('nan')):6.1f} ms  "
-            f"p95 {lat.get('p95', float('nan')):6.1f} ms  {d['frames_per_second']:5.1f} frames/s "
-            f"({d['renders']} renders for {d['submitted']} moves)")
-
-
-def format_report(r: dict) -> str:
-    """The whole report as text (what ``emit`` printed along the way, in one piece)."""
-    full = r["full_ms"]["p50"]
-    ratio = lambda p: p["p50"] / full  # noqa: E731
-    lines = [_header(r)]
-    if r.get("plan", {}).get("skipped"):
-        lines.append(f"  left out to fit the budget: {', '.join(r['plan']['skipped'])}")
-    lines.append(_line("full render (exact)", r["full_ms"]))
-    if "full_other_layout_ms" in r:
-        p = r["full_other_layout_ms"]
-        lines.append(_line(f"full render, {r['other_layout']}", p, ratio(p))
-                     + f"   (within {r['other_layout_max_levels']} levels)")
-    if "full_bf16_ms" in r:
-        lines.append(_line("full render, bf16", r["full_bf16_ms"], ratio(r["full_bf16_ms"])))
-    for name in dict.fromkeys([*r["preview_ms"], *r["preview_bf16_ms"]]):
-        for key, suffix in (("preview_ms", ""), ("preview_bf16_ms", " bf16")):
-            if name in r[key]:
-                lines.append(_line(f"preview {name}{suffix}", r[key][name], ratio(r[key][name])))
-    for name, p in r["partial_ms"].items():
-        lines.append(_line(f"re-render {name}", p, ratio(p)))
-        if name in r.get("partial_bf16_ms", {}):
-            lines.append(_line(f"re-render {name} bf16", r["partial_bf16_ms"][name], ratio(r["partial_bf16_ms"][name])))
-    if "fine_half" in r:
-        lines.append(_fine_half_line(r["fine_half"]))
-    if "bf16_vs_fp32_levels" in r:
-        lines.append(_bf16_error_line(r["bf16_vs_fp32_levels"]))
-    lines += [_drag_line(precision, key, d) for precision, drags in r["drag"].items() for key, d in drags.items()]
-    lines.append("  batch throughput     " + "  ".join(f"{k}: {v:.1f} img/s"
-                                                      for k, v in r["batch_images_per_second"].items()))
-    lines.append(f"  peak memory          {r['peak_memory_mb']:.0f} MB")
-    return "\n".join(lines)
+    emit(fine_half_line(report["fine_half"]))
