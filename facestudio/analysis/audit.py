@@ -114,7 +114,7 @@ def face_measures_and_boxes(m: Measurements, images: np.ndarray, measurer,
     boxes: list = [None] * len(m)
     index = np.arange(len(m)) if where is None else np.flatnonzero(where)
     if len(index):
-        found = measurer.measure(np.asarray(images)[index], boxes=True)
+        found = measurer.measure(np.asarray(images)[index], boxes=True, classified=False)  # m has age and P(female)
         for k in names:
             measures[k][index] = found[k]
         for i, box in zip(index, found["box"]):

@@ -161,12 +161,13 @@ class FaceMeasurer:
         shape = self._landmarks(face, box)
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
 
-    def measure(self, images: np.ndarray, boxes: bool = False) -> dict[str, np.ndarray]:
+    def measure(self, images: np.ndarray, boxes: bool = False, classified: bool = True) -> dict[str, np.ndarray]:
         """Every measure of uint8 faces ``[N, H, W, 3]``: name -> float64 ``[N]`` (NaN where
         the face was not found); a measurer made with ``identity`` adds ``"identity"``, dlib's
         descriptors ``[N, 128]``; ``boxes`` adds ``"box"``, the detector's box of each face in
         its image's own pixels (left, top, right, bottom; float64 ``[N, 4]``, NaN where none),
-        which the library's identity check starts from instead of searching again."""
+        which the library's identity check starts from instead of searching again;
+        ``classified=False`` leaves age and P(female) NaN (a caller that has them already)."""
         from facestudio.analysis.attributes import predict
         images = np.asarray(images)
         out = {name: np.full(len(images), np.nan) for name in MEASURES}
@@ -176,8 +177,9 @@ class FaceMeasurer:
             out["box"] = np.full((len(images), 4), np.nan)
         if not len(images):
             return out
-        ages, probs = predict(self._classifier, images)
-        out["age"], out["p_female"] = ages.astype(np.float64), probs.astype(np.float64)
+        if classified:
+            ages, probs = predict(self._classifier, images)
+            out["age"], out["p_female"] = ages.astype(np.float64), probs.astype(np.float64)
         for i, image in enumerate(images):
             face = to_measure_size(image)
             box = self.face_box(face)
