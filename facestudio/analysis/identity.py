@@ -12,6 +12,10 @@ than the BLAS-less dlib wheel) and takes several faces at once (:meth:`IdentityE
 * :class:`IdentityEmbedder` finds the face and measures it; "no face found" is a
   :class:`FaceMeasurement` with ``embedding=None``, not an exception.
 
+A caller that has already found the face's box with dlib's detector (the library's workers:
+the face measures search each face once, at 256 px) passes it to :meth:`IdentityEmbedder.measure_many`,
+and only the landmarks, chip and network run (about 12 ms of one core less per 128 px face).
+
 Generated faces and UTKFace photos are aligned crops whose face fills the frame, where the
 frontal detector often misses. When it finds nothing at its usual threshold, the whole
 image is taken as the face box, but only when the detector at a lowered threshold

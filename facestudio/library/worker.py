@@ -4,9 +4,11 @@ A :class:`FaceWorker` loads the model, the attribute classifier and the lookalik
 (in a spawned process of the local engine, or a Ray actor) and then turns each
 :class:`Task` (a fixed block of positions of the spec) into one :class:`FaceResult` per
 position: rendered in one batch (torch on one thread, so every worker computes the same
-pixels), measured (:func:`facestudio.analysis.audit.measure_faces`), matched against the
-spec's filters, checked by the guard when they keep it (which also gives the dlib identity
-embedding the coordinator compares faces with), and, when it passes both, written
+pixels), measured (:func:`facestudio.analysis.audit.measure_faces`, and dlib's face measures,
+whose detector finds each face's box once), matched against the spec's filters, checked by the
+guard when they keep it, from that box (which also gives the dlib identity embedding the
+coordinator compares faces with; a face near the lookalike threshold is searched again, see
+:data:`~facestudio.analysis.lookalike_guard.RECHECK_MARGIN`), and, when it passes both, written
 atomically with the stamp, watermark and lookalike verdict into ``LIB/.incoming/``. The
 coordinator decides the rest (near-duplicates, quotas) and moves the file into place.
 """
