@@ -6,12 +6,13 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
 from tests.helpers import assert_one_sentence
-from tests.library.conftest import build_inline, cli, cli_command, rows, spec_for
+from tests.library.conftest import REPO, build_inline, cli, cli_command, rows, spec_for
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 
@@ -178,3 +179,15 @@ def test_a_complete_build_ends_its_workers_without_waiting_for_their_last_blocks
         engine.close(abandon=True)
     assert processes and all(not p.is_alive() for p in processes)
     assert -signal.SIGTERM in [p.exitcode for p in processes]
+
+
+def test_verify_does_not_load_torch(tmp_path, model):
+    """library verify only reads files: the command leaves torch unloaded (a second of start)."""
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 2))
+    code = ("import sys; from facestudio.commands.main import main; rc = main(['library', 'verify', sys.argv[1]]); "
+            "print('torch' in sys.modules); sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code, str(lib)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
