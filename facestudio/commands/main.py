@@ -37,7 +37,8 @@ def check_threads(n: int | None) -> None:
 def _threads(n: int | None, uses_torch: bool = True) -> None:
     """Set torch's intra-op threads once: all cores but one by default (one is for the GUI);
     and keep freed feature maps for the next render (:mod:`facestudio.render.allocator`).
-    A command that never runs torch (``uses_torch=False``) does not load it (about a second)."""
+    A command that never runs torch (``uses_torch=False``) skips both: torch's load is about a
+    second, and ``library verify``'s threads measured slower in the allocator's single arena."""
     check_threads(n)
     if not uses_torch:
         return
