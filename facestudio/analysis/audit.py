@@ -101,15 +101,32 @@ def with_face_measures(m: Measurements, images: np.ndarray, measurer, where: np.
     """``m`` with the dlib measures (:class:`~facestudio.analysis.face_measures.FaceMeasurer`
     ``measurer``) of ``images``, only of the faces ``where`` is true (the others NaN: dlib is
     the costly part, so callers measure only faces their cheaper filters kept)."""
+    return _measured(m, images, measurer, where, boxes=False)[0]
+
+
+def face_measures_and_boxes(m: Measurements, images: np.ndarray, measurer,
+                            where: np.ndarray | None = None) -> tuple[Measurements, list]:
+    """:func:`with_face_measures`, and the detector's box of each face in its image's pixels
+    (left, top, right, bottom), None where it was not measured or no face was found (the
+    library's workers start the identity check from it; the classifier is not run again)."""
+    return _measured(m, images, measurer, where, boxes=True)
+
+
+def _measured(m: Measurements, images: np.ndarray, measurer, where: np.ndarray | None,
+              boxes: bool) -> tuple[Measurements, list]:
     from facestudio.analysis.face_measures import GEOMETRY, REGIONS
     names = GEOMETRY + REGIONS
     measures = {k: np.full(len(m), np.nan) for k in names}
+    found_boxes: list = [None] * len(m)
     index = np.arange(len(m)) if where is None else np.flatnonzero(where)
     if len(index):
-        found = measurer.measure(np.asarray(images)[index])
+        faces = np.asarray(images)[index]
+        found = measurer.measure(faces, boxes=True, classified=False) if boxes else measurer.measure(faces)
         for k in names:
             measures[k][index] = found[k]
-    return Measurements(m.age, m.p_female, m.ita, measures=measures)
+        for i, box in zip(index, found["box"] if boxes else ()):
+            found_boxes[int(i)] = None if np.isnan(box).any() else tuple(float(v) for v in box)
+    return Measurements(m.age, m.p_female, m.ita, measures=measures), found_boxes
 
 
 def _shares(index: np.ndarray, names: tuple[str, ...]) -> tuple[dict, dict]:

@@ -161,31 +161,49 @@ class FaceMeasurer:
         shape = self._landmarks(face, box)
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
 
-    def measure(self, images: np.ndarray) -> dict[str, np.ndarray]:
+    def measure(self, images: np.ndarray, boxes: bool = False, classified: bool = True) -> dict[str, np.ndarray]:
         """Every measure of uint8 faces ``[N, H, W, 3]``: name -> float64 ``[N]`` (NaN where
         the face was not found); a measurer made with ``identity`` adds ``"identity"``, dlib's
-        descriptors ``[N, 128]``."""
+        descriptors ``[N, 128]``; ``boxes`` adds ``"box"``, the detector's box of each face in
+        its image's own pixels (left, top, right, bottom; float64 ``[N, 4]``, NaN where none),
+        which the library's identity check starts from instead of searching again;
+        ``classified=False`` leaves age and P(female) NaN (a caller that has them already)."""
         from facestudio.analysis.attributes import predict
         images = np.asarray(images)
         out = {name: np.full(len(images), np.nan) for name in MEASURES}
         if self._identity:
             out["identity"] = np.full((len(images), 128), np.nan, np.float32)
+        if boxes:
+            out["box"] = np.full((len(images), 4), np.nan)
         if not len(images):
             return out
-        ages, probs = predict(self._classifier, images)
-        out["age"], out["p_female"] = ages.astype(np.float64), probs.astype(np.float64)
+        if classified:
+            ages, probs = predict(self._classifier, images)
+            out["age"], out["p_female"] = ages.astype(np.float64), probs.astype(np.float64)
         for i, image in enumerate(images):
             face = to_measure_size(image)
             box = self.face_box(face)
             p = self.landmarks(face, box)
             if p is None:
                 continue
+            if boxes:
+                out["box"][i] = box_in_image(box, image.shape)
             if self._identity:
                 five, network = self._identity
                 out["identity"][i] = np.asarray(network.compute_face_descriptor(face, five(face, box), 0))
             for name, value in {**geometry_from_landmarks(p), **region_lightness(srgb_to_lightness(face), p)}.items():
                 out[name][i] = value
         return out
+
+
+def box_in_image(box, shape: tuple[int, ...]) -> tuple[float, float, float, float]:
+    """A dlib box found in :func:`to_measure_size`'s face, in the pixels of the image of
+    ``shape`` it was made from (the padding taken off, the scale undone)."""
+    h, w = shape[:2]
+    side = max(h, w)
+    k = side / MEASURE_SIDE
+    dx, dy = (side - w) // 2, (side - h) // 2
+    return (box.left() * k - dx, box.top() * k - dy, box.right() * k - dx, box.bottom() * k - dy)
 
 
 def to_measure_size(image: np.ndarray) -> np.ndarray:

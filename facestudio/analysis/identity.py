@@ -12,6 +12,10 @@ than the BLAS-less dlib wheel) and takes several faces at once (:meth:`IdentityE
 * :class:`IdentityEmbedder` finds the face and measures it; "no face found" is a
   :class:`FaceMeasurement` with ``embedding=None``, not an exception.
 
+A caller that has already found the face's box with dlib's detector (the library's workers:
+the face measures search each face once, at 256 px) passes it to :meth:`IdentityEmbedder.measure_many`,
+and only the landmarks, chip and network run (about 12 ms of one core less per 128 px face).
+
 Generated faces and UTKFace photos are aligned crops whose face fills the frame, where the
 frontal detector often misses. When it finds nothing at its usual threshold, the whole
 image is taken as the face box, but only when the detector at a lowered threshold
@@ -169,23 +173,31 @@ class IdentityEmbedder:
         """The identity of the largest face in ``pixels`` (uint8 ``[H, W, 3]``)."""
         return self.measure_many([pixels])[0]
 
-    def measure_many(self, images: list[np.ndarray]) -> list[FaceMeasurement]:
-        """:meth:`measure` of each image, the recognition network run once on all their faces."""
-        located = [self._locate(pixels) for pixels in images]
+    def measure_many(self, images: list[np.ndarray], boxes: list | None = None) -> list[FaceMeasurement]:
+        """:meth:`measure` of each image, the recognition network run once on all their faces.
+        ``boxes``: for each image, the face's box already found by dlib's detector (left, top,
+        right, bottom in the image's pixels, e.g. by the face measures), or None to search."""
+        boxes = boxes if boxes is not None else [None] * len(images)
+        located = [self._locate(pixels, box) for pixels, box in zip(images, boxes, strict=True)]
         chips = [found[0] for found in located if found is not None]
         descriptors = iter(self._network(np.stack(chips)) if chips else ())
         return [FaceMeasurement(None, None) if found is None else
                 FaceMeasurement(np.asarray(next(descriptors), dtype=np.float32), found[1], found[2])
                 for found in located]
 
-    def _locate(self, pixels: np.ndarray) -> tuple[np.ndarray, str, tuple[int, int, int, int]] | None:
+    def _locate(self, pixels: np.ndarray, known: tuple | None = None
+                ) -> tuple[np.ndarray, str, tuple[int, int, int, int]] | None:
         """The aligned 150 px chip of the largest face (dlib's detector, 5 landmarks and chip,
         as dlib's own ``compute_face_descriptor`` makes it), how its box was found and the box
-        in ``pixels``; None when there is no face."""
+        in ``pixels``; None when there is no face. ``known``: the detector's box, already
+        found (in ``pixels``' coordinates): the landmarks start from it, without a search."""
         if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
             raise ValueError(f"expected uint8 [H, W, 3] pixels, got {pixels.dtype} {pixels.shape}")
         scale = _detection_scale(*pixels.shape[:2])
         image = np.ascontiguousarray(_resized(pixels, scale))
+        if known is not None:
+            box = self._dlib.rectangle(*(int(round(v * scale)) for v in known))
+            return self._chip(image, box, scale, "detector")
         boxes, scores, _ = self._detector.run(image, 1, WEAK_DETECTION)
         strong = [b for b, s in zip(boxes, scores) if s >= 0.0]
         if strong:
@@ -195,6 +207,11 @@ class IdentityEmbedder:
             box, how = self._dlib.rectangle(0, 0, w - 1, h - 1), "whole image"
         else:
             return None
+        return self._chip(image, box, scale, how)
+
+    def _chip(self, image: np.ndarray, box, scale: float, how: str) -> tuple[np.ndarray, str, tuple[int, ...]]:
+        """The aligned chip of the face in ``box`` of the detection image (``scale`` times the
+        original), how the box was found and the box in the original's pixels."""
         chip = self._dlib.get_face_chip(image, self._landmarks(image, box), CHIP_SIZE, CHIP_PADDING)
         bounds = tuple(int(round(v / scale)) for v in (box.left(), box.top(), box.right(), box.bottom()))
         return np.asarray(chip), how, bounds

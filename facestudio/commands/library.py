@@ -358,7 +358,7 @@ def add_parsers(sub) -> None:
     sp.set_defaults(func=cmd_info)
     sp = lsub.add_parser("verify", help="check every file against the catalogue (hash, stamp, watermark)")
     sp.add_argument("lib", type=Path)
-    sp.set_defaults(func=cmd_verify)
+    sp.set_defaults(func=cmd_verify, uses_torch=False)  # reads files only: torch is not loaded
     sp = lsub.add_parser("export", help="write the catalogue for data tools")
     sp.add_argument("lib", type=Path)
     sp.add_argument("--parquet", type=Path, required=True, help="the Parquet file to write (needs pyarrow)")

@@ -34,10 +34,14 @@ def check_threads(n: int | None) -> None:
         raise UserError(f"--threads {n} is outside 1 to {most} ({THREADS_PER_CORE} per CPU core of this machine)")
 
 
-def _threads(n: int | None) -> None:
+def _threads(n: int | None, uses_torch: bool = True) -> None:
     """Set torch's intra-op threads once: all cores but one by default (one is for the GUI);
-    and keep freed feature maps for the next render (:mod:`facestudio.render.allocator`)."""
+    and keep freed feature maps for the next render (:mod:`facestudio.render.allocator`).
+    A command that never runs torch (``uses_torch=False``) skips both: torch's load is about a
+    second, and ``library verify``'s threads measured slower in the allocator's single arena."""
     check_threads(n)
+    if not uses_torch:
+        return
     import torch
 
     from facestudio.render.allocator import keep_freed_memory
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             check_psi(args.psi)
         if isinstance(getattr(args, "scale", None), str):  # an export's --scale: mark or a factor
             args.scale = export_scale(args.scale)
-        _threads(args.threads)
+        _threads(args.threads, getattr(args, "uses_torch", True))
         return args.func(args)
     except FacestudioError as exc:
         print(f"facestudio: {exc}", file=sys.stderr)

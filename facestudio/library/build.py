@@ -366,9 +366,9 @@ def build_library(lib: Path, spec: LibrarySpec, config: WorkerConfig, make_engin
                                    f"{describe_skipped(catalog.skipped_counts())}); what it holds is kept")
             return report
         finally:
-            if engine is not None:
-                engine.close()  # waits for the tasks still running past the last face kept ...
-                shutil.rmtree(lib / INCOMING, ignore_errors=True)  # ... whose files are not wanted
+            if engine is not None:  # the tasks still running past the last face kept are not waited for
+                engine.close(abandon=report.complete)  # (when the library is complete) or end ...
+                shutil.rmtree(lib / INCOMING, ignore_errors=True)  # ... and their files are not wanted
             catalog.close()
     except OSError as exc:
         raise _disk_error(exc, lib) from None

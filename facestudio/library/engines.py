@@ -47,7 +47,7 @@ class InlineEngine:
         for task in tasks:
             yield self.worker.work(task)
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
         pass
 
 
@@ -112,8 +112,17 @@ class LocalEngine:
         yield from _ordered(lambda t: self._pool.submit(_work_in_process, t), tasks,
                             IN_FLIGHT_PER_WORKER * self.workers, wait)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers once their running tasks end, or with ``abandon`` (the build has
+        every face it needs) at once: a task still running then is not waited for."""
+        if abandon:
+            terminate = getattr(self._pool, "terminate_workers", None)  # Python 3.14
+            if terminate is not None:
+                terminate()
+            else:
+                for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)  # the processes have ended when it returns
 
 
 def check_workers(workers: int) -> int:
@@ -204,8 +213,8 @@ class RayEngine:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def close(self) -> None:
-        if self._started:
+    def close(self, abandon: bool = False) -> None:
+        if self._started:  # the actors end with the driver, whether or not a task still runs
             try:
                 self.ray.shutdown()  # leaves a joined cluster running; stops one started here
             except Exception:

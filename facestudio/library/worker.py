@@ -4,9 +4,11 @@ A :class:`FaceWorker` loads the model, the attribute classifier and the lookalik
 (in a spawned process of the local engine, or a Ray actor) and then turns each
 :class:`Task` (a fixed block of positions of the spec) into one :class:`FaceResult` per
 position: rendered in one batch (torch on one thread, so every worker computes the same
-pixels), measured (:func:`facestudio.analysis.audit.measure_faces`), matched against the
-spec's filters, checked by the guard when they keep it (which also gives the dlib identity
-embedding the coordinator compares faces with), and, when it passes both, written
+pixels), measured (:func:`facestudio.analysis.audit.measure_faces`, and dlib's face measures,
+whose detector finds each face's box once), matched against the spec's filters, checked by the
+guard when they keep it, from that box (which also gives the dlib identity embedding the
+coordinator compares faces with; a face near the lookalike threshold is searched again, see
+:data:`~facestudio.analysis.lookalike_guard.RECHECK_MARGIN`), and, when it passes both, written
 atomically with the stamp, watermark and lookalike verdict into ``LIB/.incoming/``. The
 coordinator decides the rest (near-duplicates, quotas) and moves the file into place.
 """
@@ -25,9 +27,6 @@ from facestudio.library.catalog import MEASURE_COLUMNS
 INCOMING = ".incoming"
 FACES = "faces"
 SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
-# zlib level of the library's PNGs: 1 encodes a 512 px face about 7 times faster than Pillow's
-# default 6 for files about a fifth larger (docs/benchmarks.md); the pixels are the same
-LIBRARY_PNG_LEVEL = 1
 
 
 # the only names face_file gives: what a catalogue row's ``file`` must be (relative, normalised, inside faces/)
@@ -117,7 +116,7 @@ class FaceWorker:
         self.measurer = _measurer(self.net, required=bool(self.criteria.bounds))
         self.stamp = make_stamp(g.card.meta if g.card else {}, g.name, g.sha256)
         self.options = ExportOptions(format="jpeg" if spec["format"] == "jpg" else spec["format"],
-                                     quality=spec["quality"], scale=spec["scale"], png_level=LIBRARY_PNG_LEVEL)
+                                     quality=spec["quality"], scale=spec["scale"], fast_png=True)
         self.incoming = Path(config.library) / INCOMING
 
     def memory_bytes(self) -> int:
@@ -129,7 +128,7 @@ class FaceWorker:
             return 0
 
     def work(self, task: Task) -> list[FaceResult]:
-        from facestudio.analysis.audit import measure_faces, with_face_measures
+        from facestudio.analysis.audit import face_measures_and_boxes, measure_faces
         from facestudio.analysis.lookalike_guard import LookalikeVerdict, decide
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
         from facestudio.latent.recipe import Recipe
@@ -138,12 +137,13 @@ class FaceWorker:
         g, spec = self.renderer.generator, self.spec
         recipes = [Recipe(g.sha256, seed, psi=spec["psi"], model_name=g.name) for seed in task.seeds]
         images = self.renderer.render_batch(recipes, max_batch=spec["batch"])
-        m = measure_faces(images, self.net)
+        m, boxes = measure_faces(images, self.net), [None] * len(recipes)
         if self.measurer is not None:  # the faces the cheap filters keep, whose rows store the measures
-            m = with_face_measures(m, images, self.measurer, self.criteria.matches_classified(m))
+            m, boxes = face_measures_and_boxes(m, images, self.measurer, self.criteria.matches_classified(m))
         matches = self.criteria.matches(m)
         kept = [i for i in range(len(recipes)) if matches[i]]  # only faces the filters keep are checked,
-        checked = dict(zip(kept, self.guard.check_each([images[i] for i in kept])))  # in one batch
+        # in one batch, from the boxes the measures found (one detector search a face)
+        checked = dict(zip(kept, self.guard.check_each([images[i] for i in kept], [boxes[i] for i in kept])))
         results = []
         for i, (position, seed, recipe) in enumerate(zip(task.positions, task.seeds, recipes)):
             if matches[i]:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from facestudio.errors import InvalidValueError
 from facestudio.provenance.gif_xmp import insert_xmp
+from facestudio.provenance.png_writer import encode_rgb_png
 from facestudio.provenance.terms import Stamp
 from facestudio.provenance.xmp import build_xmp, clean_text
 
@@ -83,10 +85,11 @@ def build_exif(stamp: Stamp) -> Image.Exif:
 
 def encode(image: Image.Image, fmt: str, stamp: Stamp, recipe: dict[str, Any] | None = None,
            quality: int = 95, lossless: bool = False, xmp_extra: dict[str, str] | None = None,
-           png_level: int = 6) -> bytes:
+           png_level: int = 6, fast_png: bool = False) -> bytes:
     """``image`` (RGB) encoded as ``fmt`` ("png", "jpeg", "webp") with the whole stamp.
 
-    quality: 1-100 for JPEG and lossy WebP; lossless: WebP only; png_level: zlib level 0-9.
+    quality: 1-100 for JPEG and lossy WebP; lossless: WebP only; png_level: zlib level 0-9;
+    fast_png: write the PNG with :mod:`.png_writer` (one filter, ISA-L; png_level unused).
     """
     if fmt not in FORMATS:
         raise InvalidValueError(f"cannot write the format {fmt!r}: use png, jpeg or webp")
@@ -100,6 +103,8 @@ def encode(image: Image.Image, fmt: str, stamp: Stamp, recipe: dict[str, Any] | 
         info.add_itxt(PNG_XMP_KEY, xmp.decode("utf-8"), lang="", tkey="", zip=False)
         for key, value in png_text(stamp).items():
             info.add_text(key, value)  # Pillow falls back to iTXt for non-Latin-1 text
+        if fast_png:
+            return encode_rgb_png(np.asarray(image), [(kind, data) for kind, data, *_ in info.chunks])
         image.save(buffer, format="PNG", pnginfo=info, compress_level=int(png_level))
     elif fmt == "jpeg":
         image.save(buffer, format="JPEG", quality=int(quality), exif=build_exif(stamp).tobytes(), xmp=xmp)

@@ -299,20 +299,28 @@ def _soft_decode(scores: np.ndarray, whitening: int = WHITENING) -> int | None:
 def detect(image: Image.Image | np.ndarray) -> WatermarkResult:
     """Read the watermark of ``image``; ``found`` is False for an unmarked image or one too
     small to carry a mark (``reason`` says so)."""
-    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
-    w, h = img.size
+    pixels = None
+    if not isinstance(image, Image.Image):
+        pixels = np.asarray(image)
+        if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:  # not RGB bytes: as an image
+            image, pixels = Image.fromarray(pixels), None
+    h, w = pixels.shape[:2] if pixels is not None else image.size[::-1]
     if w * h < DETECT_MIN_PIXELS:
         return WatermarkResult(False, reason=f"{w} x {h} pixels is too small to carry a watermark "
                                              f"(it needs {DETECT_MIN_PIXELS:,} pixels, e.g. 256 x 256)")
-    window = img
-    if w > MAX_READ_SIDE or h > MAX_READ_SIDE:  # a central window: the period and the tiles stay
-        left, top = max(0, (w - MAX_READ_SIDE) // 2), max(0, (h - MAX_READ_SIDE) // 2)
-        window = img.crop((left, top, left + min(w, MAX_READ_SIDE), top + min(h, MAX_READ_SIDE)))
-    flat, auto = _whitened(np.asarray(window.convert("RGB"), np.float32) @ _LUMA)
+    # a larger image is read in a central window: the period and the tiles stay
+    left, top = max(0, (w - MAX_READ_SIDE) // 2), max(0, (h - MAX_READ_SIDE) // 2)
+    box = (left, top, left + min(w, MAX_READ_SIDE), top + min(h, MAX_READ_SIDE))
+    if pixels is not None:  # RGB bytes (a decoded file): read as they are, without a copy through Pillow
+        window = pixels[box[1]:box[3], box[0]:box[2]].astype(np.float32)
+    else:
+        window = np.asarray((image.crop(box) if box != (0, 0, w, h) else image).convert("RGB"), np.float32)
+    flat, auto = _whitened(window @ _LUMA)
     for period in _candidate_periods(auto):
         word = _soft_decode(_soft_bits(_fold(flat, period)))
         if word is not None:
             return _found(word)
+    img = image if pixels is None else Image.fromarray(pixels)
     word = _soft_decode(watermark_v1.soft_scores(img), watermark_v1.WHITENING)  # a file exported before
     return _found(word, older=True) if word is not None else WatermarkResult(False)
 

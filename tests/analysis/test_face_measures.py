@@ -110,3 +110,13 @@ def test_the_bundled_models_faces_are_found_and_measured():
     assert ((0 <= m["hair"]) & (m["hair"] <= 100)).all() and ((0 <= m["p_female"]) & (m["p_female"] <= 1)).all()
     blank = FaceMeasurer().measure(np.full((2, 128, 128, 3), 128, np.uint8))
     assert np.isnan(blank["smile"]).all() and np.isfinite(blank["age"]).all()  # no face: no geometry
+
+
+def test_a_box_found_at_the_measures_size_is_given_in_the_images_own_pixels():
+    """The library's identity check starts from the measures' box: padding and scale undone."""
+    from types import SimpleNamespace
+    from facestudio.analysis.face_measures import MEASURE_SIDE, box_in_image
+    box = SimpleNamespace(left=lambda: 64, top=lambda: 32, right=lambda: 192, bottom=lambda: 224)
+    assert box_in_image(box, (128, 128, 3)) == (32.0, 16.0, 96.0, 112.0)
+    k = 200 / MEASURE_SIDE  # a 100 x 200 image was padded by 50 rows above and below
+    assert box_in_image(box, (100, 200, 3)) == (64 * k, 32 * k - 50, 192 * k, 224 * k - 50)

@@ -180,3 +180,36 @@ def test_add_model_lets_a_grown_model_share_the_index(capsys, tmp_path, dlib_rea
     code, _, err = run(capsys, "lookalike-index", "--out", tmp_path / "x.npz")
     assert code != 0
     assert_one_sentence(err, "--data")
+
+
+def test_check_each_from_known_boxes_and_near_the_threshold_from_a_search(dlib_ready):
+    """The library checks faces from the boxes its face measures found: the embeddings stay
+    close to a search's, and a face whose distance lies near the threshold is measured again
+    from its own search, so its verdict and embedding are exactly the search's."""
+    from facestudio.analysis.audit import face_measures_and_boxes, measure_faces
+    from facestudio.analysis.face_measures import FaceMeasurer
+    from facestudio.analysis.lookalike import LookalikeIndex
+    from facestudio.analysis.lookalike_guard import RECHECK_MARGIN, LookalikeGuard
+    from facestudio.analysis.identity import IdentityEmbedder
+    from facestudio.generator import load_generator
+    from facestudio.latent.recipe import Recipe
+    from facestudio.render.renderer import Renderer
+    g = load_generator(None)
+    faces = Renderer(g).render_batch([Recipe(g.sha256, s) for s in (1, 2, 3)])
+    measurer = FaceMeasurer()
+    _, boxes = face_measures_and_boxes(measure_faces(faces, measurer._classifier), faces, measurer)
+    assert all(b is not None and 0 <= b[0] < b[2] <= 128 and 0 <= b[1] < b[3] <= 128 for b in boxes)
+    embedder = IdentityEmbedder()
+    searched = [m.embedding for m in embedder.measure_many(list(faces))]
+    other = embedder.measure(Renderer(g).render(Recipe(g.sha256, 40))).embedding
+    index = LookalikeIndex(other[None].astype(np.float16), ["someone.jpg"], embedder.sha256, "test")
+    far = LookalikeGuard(embedder, index, threshold=0.01)  # every distance far from the threshold
+    from_boxes = [e for _, e in far.check_each(list(faces), boxes)]
+    gaps = [float(np.linalg.norm(a - b)) for a, b in zip(from_boxes, searched)]
+    assert all(gap < 0.2 for gap in gaps), gaps  # dlib rounds the landmarks to pixels: often 0
+    distance = float(np.linalg.norm(from_boxes[1] - other.astype(np.float16).astype(np.float32)))
+    near = LookalikeGuard(embedder, index, threshold=distance + RECHECK_MARGIN / 2)
+    checked = near.check_each(list(faces), boxes)
+    assert np.array_equal(checked[1][1], embedder.measure(faces[1]).embedding)  # measured again: the search's
+    assert checked[1][0] == near.check_each([faces[1]])[0][0]
+    assert np.array_equal(checked[0][1], from_boxes[0]) or abs(checked[0][0].distance - near.threshold) < RECHECK_MARGIN

@@ -84,3 +84,27 @@ def test_a_file_that_is_not_an_index_is_one_sentence(tmp_path):
     with pytest.raises(LookalikeIndexError) as e:
         LookalikeIndex.load(p, SHA_A)
     assert_one_sentence(e.value)
+
+
+def test_nearest_many_is_the_exhaustive_search_to_the_last_bit():
+    """Batched search (candidates by a product of matrices, then exact) gives the match and
+    the float distance of comparing with every photo, ties going to the first photo."""
+    rng = np.random.default_rng(3)
+    emb = (rng.normal(size=(3000, 128)) * 0.1).astype(np.float16)
+    emb[2000] = emb[10]  # a duplicate photo: a tie the first must win
+    index = LookalikeIndex(emb, [f"p{i}.jpg" for i in range(len(emb))], SHA_A, "test photos")
+    table = emb.astype(np.float32)
+    probes = np.concatenate([table[:40] + rng.normal(0, 0.01, (40, 128)).astype(np.float32),
+                             table[[10, 2000, 7]], (rng.normal(size=(20, 128)) * 0.1).astype(np.float32)])
+    found = index.nearest_many(probes)
+    for probe, match in zip(probes, found):
+        d2 = ((table - probe) ** 2).sum(axis=1, dtype=np.float32)
+        diff = table - probe
+        exact = np.einsum("ij,ij->i", diff, diff)
+        i = int(np.argmin(exact))
+        assert match.name == f"p{i}.jpg" and match.distance == float(np.sqrt(exact[i]))
+        assert abs(match.distance - float(np.sqrt(d2.min()))) < 1e-6
+    assert found[40].name == found[41].name == "p10.jpg" and found[40].distance == 0.0
+    assert [index.nearest(p) for p in probes[:5]] == found[:5]
+    empty = LookalikeIndex(np.zeros((0, 128), np.float16), [], SHA_A, "none")
+    assert empty.nearest_many(probes[:2]) == [None, None]

@@ -9,9 +9,10 @@ worker, the catalogue's cost per face, and the speed of ``library verify``.
   decisions, whatever the speed).
 * Stages, one face at a time in this process on one thread, for the bundled model and, when
   ``--model128`` is given (a native model folder or a training state), for that one: render
-  (in blocks of 8), attribute measurement, lookalike check with the identity embedding (dlib's
-  detector and recognition network, split), stamped and watermarked export, pixel hash. The
-  table is printed in Markdown; ``--json`` keeps everything.
+  (in blocks of 8), attribute measurement, dlib's face measures (which find each face's box),
+  lookalike check with the identity embedding (from those boxes), stamped and watermarked
+  export, pixel hash; CPU time (``time.process_time``, which the machine's load inflates far
+  less than wall time) and wall time. The table is printed in Markdown; ``--json`` keeps everything.
 * Catalogue: ``--catalog-rows`` rows (default 20,000) committed in blocks of 8.
 
 Run: ``nice .venv/bin/python tests/benchmarks/library_throughput.py [--count 400] [--builds local:2]``;
@@ -70,13 +71,20 @@ def decisions_digest(lib: Path) -> str:
     return hashlib.sha256(repr((kept, skipped)).encode()).hexdigest()[:16]
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its ended children (the workers, once shut down)."""
+    import resource
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def timed_verify(lib: Path) -> dict:
     from facestudio.commands.library import verify_library
-    began = time.perf_counter()
+    began, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
     count, problems = verify_library(lib)
     seconds = time.perf_counter() - began
     return {"verify_s": round(seconds, 1), "verify_faces_per_s": round(count / max(seconds, 1e-9), 1),
-            "verify_problems": len(problems)}
+            "verify_cpu_s": round(cpu_seconds() - cpu, 1), "verify_load": load, "verify_problems": len(problems)}
 
 
 def timed_build(engine: str, workers: int, count: int, model: str | None, folder: Path) -> dict:
@@ -96,9 +104,10 @@ def timed_build(engine: str, workers: int, count: int, model: str | None, folder
             memory.extend(worker_memory(engines[0]))
 
     memory: list[int] = []
-    began = time.perf_counter()
+    began, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
     report = build_library(lib, spec, config, start, progress)
     wall = time.perf_counter() - began
+    cpu = cpu_seconds() - cpu
     first_t, first_n = marks[0]
     steady = (report.added - first_n) / max(1e-9, marks[-1][0] - first_t)
     files = [p for p in (lib / "faces").rglob("*") if p.is_file()]
@@ -106,7 +115,8 @@ def timed_build(engine: str, workers: int, count: int, model: str | None, folder
             "wall_s": round(wall, 1), "faces_per_s": round(report.added / wall, 3),
             "steady_faces_per_s": round(steady, 3), "worker_rss_mb": [round(m / 2**20) for m in memory],
             "mean_file_kb": round(sum(p.stat().st_size for p in files) / max(1, len(files)) / 1024),
-            "decisions": decisions_digest(lib), "load": os.getloadavg()[0], **timed_verify(lib)}
+            "decisions": decisions_digest(lib), "cpu_s": round(cpu, 1), "load": f"{load:.1f}-{os.getloadavg()[0]:.1f}",
+            **timed_verify(lib)}
 
 
 def worker_memory(engine) -> list[int]:
@@ -115,48 +125,69 @@ def worker_memory(engine) -> list[int]:
     return [rss_bytes(pid) for pid in engine._pool._processes]
 
 
+STAGES = ("render", "measure", "face_measures", "lookalike_and_embedding", "export", "pixel_hash")
+
+
+class StageClock:
+    """Wall and CPU seconds (this process, one thread) per stage."""
+
+    def __init__(self):
+        self.wall = dict.fromkeys(STAGES, 0.0)
+        self.cpu = dict.fromkeys(STAGES, 0.0)
+
+    def __call__(self, stage: str, work):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = work()
+        self.wall[stage] += time.perf_counter() - wall
+        self.cpu[stage] += time.process_time() - cpu
+        return out
+
+
 def stage_costs(model: str | None, faces: int, folder: Path) -> dict:
+    """Each stage of a worker's block, timed as the worker runs it (see FaceWorker.work)."""
     torch.set_num_threads(1)
     spec, g = spec_of(model, 8)
     lib = folder / f"stages-{g.resolution}"
     (lib / ".incoming").mkdir(parents=True)
     worker = FaceWorker(WorkerConfig(str(lib), model, spec.canonical_json(), spec.sha256))
-    from facestudio.analysis.audit import measure_faces
+    from facestudio.analysis import audit
     from facestudio.latent.recipe import Recipe
     from facestudio.provenance.export import export_image
-    totals = dict.fromkeys(("render", "measure", "lookalike_and_embedding", "export", "pixel_hash"), 0.0)
-    done = 0
+    clock, done = StageClock(), 0
     for block in range(0, faces, 8):
         seeds = list(range(block, block + 8))
         recipes = [Recipe(g.sha256, s, psi=0.7, model_name=g.name) for s in seeds]
-        t = time.perf_counter()
-        images = worker.renderer.render_batch(recipes, max_batch=8)
-        totals["render"] += time.perf_counter() - t
-        t = time.perf_counter()
-        measure_faces(images, worker.net)
-        totals["measure"] += time.perf_counter() - t
-        t = time.perf_counter()  # the block's faces checked in one batch, as a worker does
-        if hasattr(worker.guard, "check_each"):
-            verdicts = [v for v, _ in worker.guard.check_each(images)]
+        images = clock("render", lambda: worker.renderer.render_batch(recipes, max_batch=8))
+        m = clock("measure", lambda: audit.measure_faces(images, worker.net))
+        boxes = None
+        if getattr(worker, "measurer", None) is not None:  # the dlib measures, which give the boxes (issue 35)
+            if hasattr(audit, "face_measures_and_boxes"):
+                m, boxes = clock("face_measures", lambda: audit.face_measures_and_boxes(m, images, worker.measurer))
+            else:
+                m = clock("face_measures", lambda: audit.with_face_measures(m, images, worker.measurer))
+        if boxes is not None:  # the block's faces checked in one batch from their boxes, as a worker does
+            checked = clock("lookalike_and_embedding", lambda: worker.guard.check_each(images, boxes))
+        elif hasattr(worker.guard, "check_each"):
+            checked = clock("lookalike_and_embedding", lambda: worker.guard.check_each(images))
         else:  # before issue 35: one face at a time
-            verdicts = [worker.guard.check_with_embeddings([image])[0] for image in images]
-        totals["lookalike_and_embedding"] += time.perf_counter() - t
-        for image, recipe, verdict in zip(images, recipes, verdicts):
+            checked = clock("lookalike_and_embedding",
+                            lambda: [worker.guard.check_with_embeddings([image]) for image in images])
+        for image, recipe, (verdict, _) in zip(images, recipes, checked):
             path = lib / ".incoming" / f"seed-{recipe.seed}.png"
             written: list = []
             extra = {"on_pixels": written.append} if "on_pixels" in inspect.signature(export_image).parameters else {}
-            t = time.perf_counter()
-            export_image(image, path, worker.stamp, recipe, worker.options, overwrite=True,
-                         xmp_extra=verdict.xmp_fields(), **extra)
-            totals["export"] += time.perf_counter() - t
-            t = time.perf_counter()  # as a worker does: a PNG's pixels in memory (before issue 35: read back)
-            pixel_sha256(np.asarray(written[0])) if written else file_pixel_sha256(path)
-            totals["pixel_hash"] += time.perf_counter() - t
+            clock("export", lambda: export_image(image, path, worker.stamp, recipe, worker.options, overwrite=True,
+                                                 xmp_extra=verdict.xmp_fields(), **extra))
+            # as a worker does: a PNG's pixels in memory (before issue 35: read back)
+            clock("pixel_hash", lambda: pixel_sha256(np.asarray(written[0])) if written else file_pixel_sha256(path))
         done += len(seeds)
-    per_face = {k: round(1000 * v / done, 1) for k, v in totals.items()}
+    per_face = {k: round(1000 * v / done, 1) for k, v in clock.cpu.items()}
     per_face["total"] = round(sum(per_face.values()), 1)
-    return {"resolution": g.resolution, "faces": done, "ms_per_face": per_face,
-            "index_compared": worker.guard.can_check, "file_kb": round(path.stat().st_size / 1024)}
+    wall = {k: round(1000 * v / done, 1) for k, v in clock.wall.items()}
+    wall["total"] = round(sum(wall.values()), 1)
+    return {"resolution": g.resolution, "faces": done, "cpu_ms_per_face": per_face, "wall_ms_per_face": wall,
+            "index_compared": worker.guard.can_check, "file_kb": round(path.stat().st_size / 1024),
+            "load": os.getloadavg()[0]}
 
 
 def catalog_cost(rows: int, folder: Path) -> dict:
@@ -226,21 +257,22 @@ def main() -> None:
 
 
 def print_tables(out: dict) -> None:
-    stages = ("render", "measure", "lookalike_and_embedding", "export", "pixel_hash", "total")
+    stages = STAGES + ("total",)
     if out["stages"]:
-        print("| per face, one thread | " + " | ".join(stages) + " | file |")
-        print("|---" * (len(stages) + 2) + "|")
+        print("| CPU ms per face, one thread (wall ms) | " + " | ".join(stages) + " | file | load |")
+        print("|---" * (len(stages) + 3) + "|")
         for st in out["stages"]:
-            cells = " | ".join(f"{st['ms_per_face'][k]} ms" for k in stages)
-            print(f"| {st['resolution']} px | {cells} | {st['file_kb']} KB |")
+            cells = " | ".join(f"{st['cpu_ms_per_face'][k]} ({st['wall_ms_per_face'][k]})" for k in stages)
+            print(f"| {st['resolution']} px | {cells} | {st['file_kb']} KB | {st['load']:.1f} |")
     if out.get("builds"):
-        print("\n| build | faces (seeds decided) | wall s | faces/s | steady faces/s | verify s | verify faces/s "
-              "| KB/file | decisions | load |")
-        print("|---" * 10 + "|")
+        print("\n| build | faces (seeds decided) | wall s | CPU s | faces/s | steady faces/s | verify s (CPU s) "
+              "| verify faces/s | KB/file | decisions | load (build; verify) |")
+        print("|---" * 11 + "|")
         for b in out["builds"]:
             print(f"| {b['engine']} x{b['workers']} | {b['faces']} ({b['seeds_decided']}) | {b['wall_s']} | "
-                  f"{b['faces_per_s']} | {b['steady_faces_per_s']} | {b['verify_s']} | {b['verify_faces_per_s']} | "
-                  f"{b['mean_file_kb']} | {b['decisions']} | {b['load']:.1f} |")
+                  f"{b['cpu_s']} | {b['faces_per_s']} | {b['steady_faces_per_s']} | {b['verify_s']} "
+                  f"({b['verify_cpu_s']}) | {b['verify_faces_per_s']} | {b['mean_file_kb']} | {b['decisions']} | "
+                  f"{b['load']}; {b['verify_load']:.1f} |")
     print(f"\ncatalogue: {out['catalog']}; load average now {os.getloadavg()}")
 
 

@@ -113,7 +113,7 @@ def test_near_duplicates_are_skipped(tmp_path, model, monkeypatch):
     import numpy as np
     from facestudio.analysis import lookalike_guard
 
-    def same_embedding(self, faces):  # the worker checks a block's faces with check_each
+    def same_embedding(self, faces, boxes=None):  # the worker checks a block's faces with check_each
         return [(lookalike_guard.LookalikeVerdict(False, reason="test"), np.full(128, 0.1, np.float32))
                 for _ in faces]
 

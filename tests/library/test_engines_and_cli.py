@@ -6,12 +6,13 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
 from tests.helpers import assert_one_sentence
-from tests.library.conftest import build_inline, cli, cli_command, rows, spec_for
+from tests.library.conftest import REPO, build_inline, cli, cli_command, rows, spec_for
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 
@@ -155,3 +156,38 @@ def test_ray_actors_take_gpus_only_where_the_cluster_has_them():
     assert gpus_per_actor(Cluster(8), "auto", 4) == 1.0
     assert gpus_per_actor(Cluster(1), "auto", 4) == 0.25
     assert gpus_per_actor(Cluster(8), "cpu", 4) == 0
+
+
+def test_a_complete_build_ends_its_workers_without_waiting_for_their_last_blocks(tmp_path, model):
+    """close(abandon=True), what a build that has all its faces does: a worker still on a
+    block is stopped at once (killed by SIGTERM), and no worker process outlives the engine."""
+    import signal
+
+    from facestudio.library.build import blocks
+    from facestudio.library.engines import LocalEngine
+    from facestudio.library.worker import WorkerConfig
+    spec = spec_for(model, 40)
+    lib = tmp_path / "lib"
+    (lib / ".incoming").mkdir(parents=True)
+    engine = LocalEngine(WorkerConfig(str(lib), str(model), spec.canonical_json(), spec.sha256), 2)
+    processes = []
+    try:
+        results = engine.run(blocks(spec, 0))
+        assert len(next(results)) == spec.batch  # the first block is done; three more are in flight
+        processes = list(engine._pool._processes.values())
+    finally:
+        engine.close(abandon=True)
+    assert processes and all(not p.is_alive() for p in processes)
+    assert -signal.SIGTERM in [p.exitcode for p in processes]
+
+
+def test_verify_does_not_load_torch(tmp_path, model):
+    """library verify only reads files: the command leaves torch unloaded (a second of start)."""
+    lib = tmp_path / "lib"
+    build_inline(lib, model, spec_for(model, 2))
+    code = ("import sys; from facestudio.commands.main import main; rc = main(['library', 'verify', sys.argv[1]]); "
+            "print('torch' in sys.modules); sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code, str(lib)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -200,3 +200,13 @@ def test_a_tiny_image_read_back_says_it_is_too_small(tmp_path):
     result = detect(Image.new("RGB", (64, 64)))
     assert not result.found and "too small" in result.reason
     assert embed(Image.new("RGB", (64, 64)), SHA).tobytes() == Image.new("RGB", (64, 64)).tobytes()
+
+
+def test_decoded_pixels_read_as_the_image_does():
+    """library verify hands detect the decoded RGB bytes: read as they are, with the same
+    result as the image (a large one in its central window, a small or grey one as before)."""
+    big = embed(smooth_face(2).resize((1300, 1100)), SHA)
+    for image in (embed(smooth_face(1), SHA), big, smooth_face(3), big.crop((0, 0, 300, 200))):
+        assert detect(np.asarray(image)) == detect(image)
+    grey = np.asarray(embed(smooth_face(1), SHA).convert("L"))
+    assert detect(grey) == detect(Image.fromarray(grey))
