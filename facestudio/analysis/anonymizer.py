@@ -33,7 +33,7 @@ def model_alignment(g) -> str:
     if said:
         if said not in ALIGNMENTS:
             raise StandInError(f"the model card of {shown(g.name)} gives the alignment {shown(said)}, which "
-                               f"facestudio cannot reproduce (it knows {', '.join(ALIGNMENTS)})")
+                               f"facestudio cannot reproduce (it knows {', '.join(ALIGNMENTS)}).")
         return said
     try:
         if g.path is not None and g.path.resolve() == bundled_model_path().resolve():
@@ -41,7 +41,7 @@ def model_alignment(g) -> str:
     except OSError:
         pass
     raise StandInError(f"{shown(g.name)} cannot serve the anonymizer: its model card does not say how its training "
-                       f"faces were aligned (add 'alignment: utkface' or 'alignment: ffhq' to it)")
+                       f"faces were aligned (add 'alignment: utkface' or 'alignment: ffhq' to it).")
 
 
 @dataclass
@@ -69,19 +69,19 @@ class Anonymizer:
         from facestudio.render.renderer import Renderer
         if g.resolution < MIN_RESOLUTION:
             raise StandInError(f"{shown(g.name)} makes {g.resolution} px faces, too small to keep a photo's age, "
-                               f"expression and pose (the anonymizer needs {MIN_RESOLUTION} px or more)")
+                               f"expression and pose (the anonymizer needs {MIN_RESOLUTION} px or more).")
         self.alignment = model_alignment(g)
         self.directions = {d.id: d for d in shown_directions(model_directions(g))}
         missing = sorted({SLIDER_OF[m] for m in kept_measures(keep) if m in SLIDER_OF} - set(self.directions))
         if missing:
             raise StandInError(f"{shown(g.name)} cannot serve the anonymizer: it has no named slider for "
-                               f"{', '.join(missing)} to keep the photo's attributes with (facestudio attributes fits them)")
+                               f"{', '.join(missing)} to keep the photo's attributes with (facestudio attributes fits them).")
         try:
             self.reference = read_reference()
         except FilterError as exc:
             raise StandInError(str(exc)) from None
         if guard.embedder is None:
-            raise StandInError(f"the anonymizer cannot measure who a face is: {guard.reason}")
+            raise StandInError(f"the anonymizer cannot measure who a face is: {guard.reason}.")
         self.g, self.guard, self.keep = g, guard, keep
         from facestudio.analysis.attributes import load_bundled_classifier
         self.classifier = load_bundled_classifier()
@@ -111,13 +111,13 @@ class Anonymizer:
             identity = self.guard.embedder.measure(pixels)
         if not identity.found:
             raise StandInError(f"dlib cannot tell who the face in {what} is, so no stand-in could be shown to be "
-                               "someone else")
+                               "someone else.")
         measured = measure_faces(self.measurer, crop[None])
         target = {k: float(v[0]) for k, v in measured.items() if np.ndim(v) == 1}
         lost = [m for m in kept_measures(self.keep) if not np.isfinite(target.get(m, np.nan))]
         if lost:
             raise StandInError(f"the face in {what} cannot be measured once aligned ({', '.join(lost)}), so its "
-                               "attributes could not be kept")
+                               "attributes could not be kept.")
         projection = project(self.g, crop, self.classifier, progress=progress)
         if first_seed is None:
             first_seed = STAND_IN_SEED + int(np.random.default_rng().integers(0, 1 << 24))

@@ -90,18 +90,18 @@ def choose_face(faces: list[PhotoFace], index: int | None, what: str = "the phot
     :class:`PhotoFaceError` for no face, a face under :data:`MIN_FACE_PIXELS` and several
     faces without ``index``."""
     if not faces:
-        raise PhotoFaceError(f"no face was found in {what}, so there is nothing to replace")
+        raise PhotoFaceError(f"no face was found in {what}, so there is nothing to replace.")
     if index is None and len(faces) > 1:
         sizes = ", ".join(f"{i} at x {f.box[0]} ({f.width} px)" for i, f in enumerate(faces, 1))
         raise PhotoFaceError(f"{what} holds {len(faces)} faces ({sizes}, numbered left to right): "
-                             "choose one with --face K")
+                             "choose one with --face K.")
     if index is not None and not 1 <= index <= len(faces):
         raise PhotoFaceError(f"{what} holds {len(faces)} face{'s' if len(faces) != 1 else ''}, "
-                             f"so there is no face {index}: give --face from 1 to {len(faces)}")
+                             f"so there is no face {index}: give --face from 1 to {len(faces)}.")
     face = faces[0 if index is None else index - 1]
     if face.width < MIN_FACE_PIXELS:
         raise PhotoFaceError(f"the face in {what} is {face.width} pixels wide, smaller than the "
-                             f"{MIN_FACE_PIXELS} pixels it takes to keep its age, expression and pose")
+                             f"{MIN_FACE_PIXELS} pixels it takes to keep its age, expression and pose.")
     return face
 
 

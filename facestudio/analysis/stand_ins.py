@@ -77,7 +77,7 @@ def parse_keep(text: str | None) -> tuple[str, ...]:
     unknown = [n for n in names if n not in KEEP_GROUPS]
     if unknown or not names:
         raise StandInError(f"--keep {text!r} names {', '.join(unknown) or 'nothing'}; choose from "
-                           f"{', '.join(KEEP_GROUPS)} (or none)")
+                           f"{', '.join(KEEP_GROUPS)} (or none).")
     return names
 
 

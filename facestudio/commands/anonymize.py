@@ -33,7 +33,7 @@ def _check_photo(path: Path):
         made = f" with the model {prov.model_name}" if prov.model_name else ""
         raise UserError(f"{path} is a facestudio export (a generated face{made}, "
                         f"{'stamped' if prov.is_stamped else 'watermarked'}), not a photo of a real person, so there "
-                        "is nobody to replace: open it in the studio to edit it instead")
+                        "is nobody to replace: open it in the studio to edit it instead.")
     return pixels
 
 
@@ -41,7 +41,7 @@ def output_paths(folder: Path, count: int, overwrite: bool) -> list[Path]:
     """The stand-ins' files in ``folder``, checked writable before any work."""
     from facestudio.fileio import check_writable_target
     if folder.exists() and not folder.is_dir():
-        raise UserError(f"--out {folder} is a file; give a folder for the stand-ins")
+        raise UserError(f"--out {folder} is a file; give a folder for the stand-ins.")
     paths = [folder / OUTPUT_NAME.format(i) for i in range(1, count + 1)]
     if folder.is_dir():
         for p in paths:
@@ -69,9 +69,9 @@ def cmd_anonymize(args) -> int:
     from facestudio.provenance.export import ExportOptions
     started = time.monotonic()
     if not 1 <= args.count <= MAX_COUNT:
-        raise UserError(f"--count {args.count} is out of range: make from 1 to {MAX_COUNT} stand-ins at a time")
+        raise UserError(f"--count {args.count} is out of range: make from 1 to {MAX_COUNT} stand-ins at a time.")
     if args.face is not None and args.face < 1:
-        raise UserError(f"--face {args.face} is not a face number: faces are numbered from 1, left to right")
+        raise UserError(f"--face {args.face} is not a face number: faces are numbered from 1, left to right.")
     if args.seed is not None:
         from facestudio.latent.seeds import check_seed
         check_seed(args.seed)
@@ -90,7 +90,7 @@ def cmd_anonymize(args) -> int:
     search = done.search
     if not search.stand_ins:
         raise UserError(f"no stand-in was found among {search.tried} candidates that is another person, resembles "
-                        "no training photo and could be measured; try again (another pool of faces is drawn)")
+                        "no training photo and could be measured; try again (another pool of faces is drawn).")
     out.mkdir(parents=True, exist_ok=True)
     faces = [write_stand_in(g, s, args, options, p, guard) for s, p in zip(search.stand_ins, paths)]
     seconds = time.monotonic() - started
