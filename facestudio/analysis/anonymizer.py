@@ -25,6 +25,26 @@ MIN_RESOLUTION = 64
 PHOTO_NOTE = "a stand-in made from a photo; the photo is not kept"
 
 
+def read_photo(path) -> np.ndarray:
+    """The photo's pixels, read into memory with its size bounded before decoding
+    (:func:`facestudio.analysis.identity.read_face_image`); :class:`StandInError` for an image
+    that is itself a facestudio export (stamped or watermarked): it shows nobody real."""
+    from facestudio.analysis.identity import read_face_image
+    from facestudio.errors import FacestudioError
+    from facestudio.provenance import read_provenance
+    pixels = read_face_image(path)
+    try:
+        prov = read_provenance(path)
+    except FacestudioError:
+        prov = None
+    if prov is not None and (prov.is_stamped or prov.watermark.found):
+        made = f" with the model {shown(prov.model_name)}" if prov.model_name else ""
+        raise StandInError(f"{shown(path)} is a facestudio export (a generated face{made}, "
+                           f"{'stamped' if prov.is_stamped else 'watermarked'}), not a photo of a real person, so "
+                           "there is nobody to replace: open it in the studio to edit it instead.")
+    return pixels
+
+
 def model_alignment(g) -> str:
     """How the training faces of model ``g`` were aligned: its card's ``alignment`` (one of
     :data:`ALIGNMENTS`), UTKFace's for the bundled model; :class:`StandInError` otherwise."""

@@ -46,19 +46,25 @@ RIDGE = 0.3  # keeps the amounts small where a measure hardly needs them (large 
 
 # what --keep names -> the measures it keeps
 KEEP_GROUPS = {"age": ("age",), "gender": ("p_female",), "expression": ("smile", "mouth_open"),
-               "pose": ("yaw", "pitch"), "skin": ("skin",), "lighting": ("lighting",), "hair": ("hair",)}
+               "pose": ("yaw", "pitch"), "skin": ("skin_tone",), "lighting": ("lighting",), "hair": ("hair",)}
 DEFAULT_KEEP = ("age", "gender", "expression", "pose", "skin", "lighting")
 # how far a stand-in may be from the photo and still keep a measure (own units; p_female: same side of 0.5)
 TOLERANCES = {"age": 12.0, "p_female": 0.5, "smile": 0.07, "mouth_open": 0.05, "yaw": 0.15, "pitch": 0.035,
-              "skin": 8.0, "lighting": 10.0, "hair": 12.0}
+              "skin_tone": 12.0, "lighting": 10.0, "hair": 12.0}
 TOLERANCE_TEXT = {"age": "within 12 years", "p_female": "the same side of P(female) 0.5",
                   "smile": "within 0.07 (0.6 real-photo spreads)", "mouth_open": "within 0.05 (0.65 spreads)",
                   "yaw": "within 0.15 (0.57 spreads)", "pitch": "within 0.035 (0.6 spreads)",
-                  "skin": "cheek L* within 8", "lighting": "the face's mean L* within 10",
+                  "skin_tone": "ITA within 12 degrees (Chardon's categories are 13-18 wide)",
+                  "lighting": "the face's mean L* within 10",
                   "hair": "hair L* within 12"}
+# a stand-in of the other sex, or of another age, head turn or smile, fails its slot more than one a
+# little lighter: those misses count more when stand-ins are chosen
+MISS_WEIGHT = {"p_female": 3.0, "age": 2.0, "yaw": 2.0, "smile": 2.0}
 SLIDER_OF = {"age": "age", "p_female": "gender", "smile": "smile", "mouth_open": "mouth_open", "yaw": "yaw",
              "pitch": "pitch", "hair": "hair"}  # measures a named slider moves; skin and lighting have none
 SLIDER_SHARE = 0.7  # how much of the sliders' directions is taken out of the distance to the projection
+SHORTLIST = 24  # candidates looked at small for each one tried in full
+SHORTLIST_SIDE = 16  # skin tone and lighting read well enough at this size to rank by
 STAND_IN_SEED = 40_000_000  # where stand-in pools are drawn from (apart from browsing seeds)
 
 
@@ -94,10 +100,18 @@ def face_lightness(images: np.ndarray) -> np.ndarray:
 
 
 def measure_faces(measurer, images: np.ndarray) -> dict[str, np.ndarray]:
-    """The named sliders' measures of ``images`` plus ``lighting`` (:func:`face_lightness`)."""
+    """The named sliders' measures of ``images`` plus ``lighting`` (:func:`face_lightness`)
+    and ``skin_tone`` (ITA, :func:`facestudio.analysis.skin_tone.skin_ita`)."""
     measured = measurer.measure(images)
-    measured["lighting"] = face_lightness(np.asarray(images))
+    measured.update(unslid_measures(np.asarray(images)))
     return measured
+
+
+def unslid_measures(images: np.ndarray) -> dict[str, np.ndarray]:
+    """The kept measures no slider moves, which the choice of faces must keep: skin tone
+    (ITA) and lighting; cheap enough for a pool of small renders."""
+    from facestudio.analysis.skin_tone import skin_ita
+    return {"skin_tone": skin_ita(images), "lighting": face_lightness(images)}
 
 
 def _logit(p):
@@ -178,17 +192,41 @@ def removed_directions(g, directions: dict, sliders: list[str]) -> np.ndarray:
 
 
 def nearest_seeds(g, w_target: np.ndarray, directions: dict, first_seed: int, count: int,
-                  skip: int = 0) -> list[int]:
-    """The ``count`` pool seeds (``first_seed`` on, :data:`POOL_SIZE` of them) nearest
-    ``w_target`` with the named sliders' directions taken out, after the ``skip`` nearest."""
+                  skip: int = 0, target: dict | None = None, measures: tuple[str, ...] = ()) -> list[int]:
+    """``count`` pool seeds (``first_seed`` on, :data:`POOL_SIZE` of them) near ``w_target``
+    with most of the named sliders' directions taken out, after the ``skip`` nearest
+    shortlists. With the photo's ``target`` measures, a shortlist :data:`SHORTLIST` times
+    longer is rendered small (:data:`SHORTLIST_SIDE` px) and the faces whose skin tone and
+    lighting are off by more than their tolerances go last."""
     from facestudio.latent.seeds import z_from_seeds
     seeds = np.arange(first_seed, first_seed + POOL_SIZE)
-    ws = g.map(z_from_seeds(seeds.tolist(), g.z_dim), psi=STAND_IN_PSI)[:, 0].astype(np.float64)
+    ws = g.map(z_from_seeds(seeds.tolist(), g.z_dim), psi=STAND_IN_PSI)
+    flat = ws[:, 0].astype(np.float64)
     basis = removed_directions(g, directions, list(SLIDER_OF.values()))
-    diff = ws - w_target[None].astype(np.float64)
+    diff = flat - w_target[None].astype(np.float64)
     diff -= SLIDER_SHARE * (diff @ basis.T) @ basis
     order = np.argsort(np.linalg.norm(diff, axis=1))
-    return [int(s) for s in seeds[order[skip:skip + count]]]
+    unslid = [m for m in measures if m in ("skin_tone", "lighting")]
+    if target is None or not unslid:
+        return [int(s) for s in seeds[order[skip:skip + count]]]
+    shortlist = order[skip * SHORTLIST:(skip + count) * SHORTLIST]
+    small = small_faces(g, ws[shortlist])
+    measured = unslid_measures(small)
+    misses = sum(np.abs(target[m] - measured[m]) / TOLERANCES[m] for m in unslid)
+    ranked = shortlist[np.argsort(np.maximum(misses, 0.5) + np.arange(len(shortlist)) / (4.0 * len(shortlist)),
+                                  kind="stable")]
+    return [int(s) for s in seeds[ranked[:count]]]
+
+
+def small_faces(g, ws: np.ndarray) -> np.ndarray:
+    """uint8 faces ``[N, S, S, 3]`` of ``ws`` at :data:`SHORTLIST_SIDE` pixels (a "skip"
+    generator stops there; see :func:`facestudio.analysis.projection.synthesis_at`)."""
+    import torch
+    from facestudio.analysis.projection import synthesis_at
+    from facestudio.generator.model import images_to_uint8
+    with torch.no_grad():
+        images = synthesis_at(g, g.ws_tensor(ws), min(SHORTLIST_SIDE, g.resolution))
+    return images_to_uint8(images)
 
 
 def set_sliders(g, renderer, measurer, seeds: list[int], target: dict[str, float], measures: tuple[str, ...],
@@ -227,7 +265,7 @@ def fit_score(stand_in_kept: dict[str, bool], target: dict, measures_row: dict, 
               recipe=None) -> float:
     """Lower is better: measures out of tolerance first, then the summed gaps in tolerances,
     plus a cost for slider amounts past 1.5 (the faces far along a slider are its least natural)."""
-    missed = sum(not v for v in stand_in_kept.values())
+    missed = sum(MISS_WEIGHT.get(m, 1.0) for m, v in stand_in_kept.items() if not v)
     total = sum(max(abs(e.amount) - 1.5, 0.0) ** 2 for e in (recipe.edits if recipe is not None else ()))
     for m in names:
         g = abs(gap(target, {m: np.array([measures_row[m]])}, m)[0])
@@ -244,7 +282,7 @@ def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, tar
     search = Search()
     batch = max(8, 3 * count)
     for index in range(MAX_BATCHES):
-        seeds = nearest_seeds(g, w_target, directions, first_seed, batch, skip=index * batch)
+        seeds = nearest_seeds(g, w_target, directions, first_seed, batch, index * batch, target, measures)
         recipes, faces, measured = set_sliders(g, renderer, measurer, seeds, target, measures, directions,
                                                reference, progress=progress)
         search.tried += len(seeds)

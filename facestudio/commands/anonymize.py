@@ -19,24 +19,6 @@ MAX_COUNT = 20
 OUTPUT_NAME = "stand-in-{}.png"
 
 
-def _check_photo(path: Path):
-    """The photo's pixels, or one sentence: unreadable, or itself a facestudio export."""
-    from facestudio.analysis.identity import read_face_image
-    from facestudio.errors import FacestudioError
-    from facestudio.provenance import read_provenance
-    pixels = read_face_image(path)
-    try:
-        prov = read_provenance(path)
-    except FacestudioError:
-        prov = None
-    if prov is not None and (prov.is_stamped or prov.watermark.found):
-        made = f" with the model {prov.model_name}" if prov.model_name else ""
-        raise UserError(f"{path} is a facestudio export (a generated face{made}, "
-                        f"{'stamped' if prov.is_stamped else 'watermarked'}), not a photo of a real person, so there "
-                        "is nobody to replace: open it in the studio to edit it instead.")
-    return pixels
-
-
 def output_paths(folder: Path, count: int, overwrite: bool) -> list[Path]:
     """The stand-ins' files in ``folder``, checked writable before any work."""
     from facestudio.fileio import check_writable_target
@@ -64,7 +46,7 @@ def write_stand_in(g, stand_in, args, options, path: Path, guard) -> dict:
 
 
 def cmd_anonymize(args) -> int:
-    from facestudio.analysis.anonymizer import Anonymizer
+    from facestudio.analysis.anonymizer import Anonymizer, read_photo
     from facestudio.analysis.stand_ins import TOLERANCE_TEXT, kept_measures, parse_keep
     from facestudio.provenance.export import ExportOptions
     started = time.monotonic()
@@ -79,7 +61,7 @@ def cmd_anonymize(args) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.count, args.overwrite)
     options = ExportOptions(quality=args.quality, scale=args.scale)
-    pixels = _check_photo(Path(args.photo))
+    pixels = read_photo(Path(args.photo))
     g = load_model(args.model)
     guard = export_guard(g, args)
     anonymizer = Anonymizer(g, guard, keep)
