@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from facestudio.analysis.photo_faces import ALIGNMENTS, FaceFinder, PhotoFace, align, choose_face
-from facestudio.analysis.stand_ins import (DEFAULT_KEEP, KEEP_GROUPS, ROUNDS, SLIDER_OF, STAND_IN_SEED, Search,
+from facestudio.analysis.stand_ins import (DEFAULT_KEEP, ROUNDS, SLIDER_OF, STAND_IN_SEED, Search,
                                            StandInError, find_stand_ins, kept_measures, measure_faces)
 from facestudio.shown_text import shown
 
@@ -112,7 +112,7 @@ class Anonymizer:
     def faces(self, pixels: np.ndarray) -> list[PhotoFace]:
         return self.finder.faces(pixels)
 
-    def steps(self, count: int) -> int:
+    def steps(self) -> int:
         """How many progress steps :meth:`stand_ins` reports at most (projection, then rounds)."""
         from facestudio.analysis.projection import STEPS
         from facestudio.analysis.stand_ins import MAX_BATCHES
@@ -146,6 +146,3 @@ class Anonymizer:
                                 progress=progress)
         return Anonymized(search, target, crop, projection.face, projection.pixel_error, face)
 
-
-def keep_names() -> str:
-    return ", ".join(KEEP_GROUPS)

@@ -77,7 +77,7 @@ def starting_ws(g, target: torch.Tensor, count: int = STARTS, pool: int = POOL) 
     from facestudio.latent.seeds import z_from_seeds
     ws = g.map(z_from_seeds(range(POOL_SEED, POOL_SEED + pool), g.z_dim), psi=POOL_PSI)
     with torch.no_grad():
-        faces = g.synthesize_tensor(ws)
+        faces = synthesis_at(g, g.ws_tensor(ws), min(LOW_SIDE, g.resolution))  # only as far as compared
         error = (_low(faces) - _low(target)).square().mean(dim=(1, 2, 3))
     best = torch.argsort(error)[:count].numpy()
     return ws[best, 0]

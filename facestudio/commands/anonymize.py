@@ -19,6 +19,15 @@ MAX_COUNT = 20
 OUTPUT_NAME = "stand-in-{}.png"
 
 
+def _one_thread() -> None:
+    """The anonymizer's networks run on small batches. On a busy 2-core machine a second torch
+    thread spins: 4 stand-ins took 82-98 s with 2 threads and 14-16 s with one at a load
+    average of 10 (docs/anonymize.md); what a second thread gains on an idle machine was not
+    measured. So one thread unless ``--threads`` says otherwise."""
+    import torch
+    torch.set_num_threads(1)
+
+
 def output_paths(folder: Path, count: int, overwrite: bool) -> list[Path]:
     """The stand-ins' files in ``folder``, checked writable before any work."""
     from facestudio.fileio import check_writable_target
@@ -61,11 +70,13 @@ def cmd_anonymize(args) -> int:
     out = Path(args.out)
     paths = output_paths(out, args.count, args.overwrite)
     options = ExportOptions(quality=args.quality, scale=args.scale)
+    if getattr(args, "threads", None) is None:
+        _one_thread()
     pixels = read_photo(Path(args.photo))
     g = load_model(args.model)
     guard = export_guard(g, args)
     anonymizer = Anonymizer(g, guard, keep)
-    with bar(anonymizer.steps(args.count), "anonymize", unit="step") as progress:
+    with bar(anonymizer.steps(), "anonymize", unit="step") as progress:
         done = anonymizer.stand_ins(pixels, args.count, args.face, args.seed, what=str(args.photo),
                                     progress=progress.update)
     del pixels

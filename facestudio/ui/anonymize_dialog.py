@@ -174,7 +174,7 @@ class AnonymizeDialog(QtWidgets.QDialog):
         anonymizer.keep = tuple(n for n, box in self.keep_boxes.items() if box.isChecked())
         pixels, count = self._pixels, self.count_spin.value()
         index = self.face_combo.currentIndex() + 1 if len(self._faces) > 1 else None
-        self.progress.setRange(0, anonymizer.steps(count))
+        self.progress.setRange(0, anonymizer.steps())
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.make_button.setEnabled(False)
