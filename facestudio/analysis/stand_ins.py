@@ -42,6 +42,10 @@ ROUNDS = 3
 MAX_BATCHES = 3  # batches of candidates tried before giving up on the count asked for
 MAX_AMOUNT = 2.5  # within the studio sliders' range of 3; past it faces distort
 GENDER_LOGIT_LIMIT = 3.0  # a confident photo is matched to this confidence, not beyond
+# On the sheet, stand-ins that the classifier put on the photo's side of 0.5 looked like the
+# other sex to the eye (3 of a young man's 4): a kept gender must be as sure as the photo's,
+# up to this
+GENDER_SURE = 0.8
 RIDGE = 0.3  # keeps the amounts small where a measure hardly needs them (large ones distort faces)
 
 # what --keep names -> the measures it keeps
@@ -51,7 +55,8 @@ DEFAULT_KEEP = ("age", "gender", "expression", "pose", "skin", "lighting")
 # how far a stand-in may be from the photo and still keep a measure (own units; p_female: same side of 0.5)
 TOLERANCES = {"age": 12.0, "p_female": 0.5, "smile": 0.07, "mouth_open": 0.05, "yaw": 0.15, "pitch": 0.035,
               "skin_tone": 12.0, "lighting": 10.0, "hair": 12.0}
-TOLERANCE_TEXT = {"age": "within 12 years", "p_female": "the same side of P(female) 0.5",
+TOLERANCE_TEXT = {"age": "within 12 years",
+                  "p_female": "the same side of P(female) 0.5, at least as sure as the photo up to 0.8",
                   "smile": "within 0.07 (0.6 real-photo spreads)", "mouth_open": "within 0.05 (0.65 spreads)",
                   "yaw": "within 0.15 (0.57 spreads)", "pitch": "within 0.035 (0.6 spreads)",
                   "skin_tone": "ITA within 12 degrees (Chardon's categories are 13-18 wide)",
@@ -129,8 +134,10 @@ def gap(target: dict[str, float], measured: dict[str, np.ndarray], name: str) ->
 
 def kept(target: dict[str, float], measured: dict[str, np.ndarray], name: str) -> np.ndarray:
     """Per face, whether it keeps the photo's ``name`` within :data:`TOLERANCES`."""
-    if name == "p_female":
-        return (np.asarray(measured[name]) >= 0.5) == (target[name] >= 0.5)
+    if name == "p_female":  # the same side, as sure of it as the photo is (up to GENDER_SURE)
+        p, goal = np.asarray(measured[name], np.float64), float(target[name])
+        sure = min(GENDER_SURE, max(goal, 1.0 - goal))
+        return p >= sure if goal >= 0.5 else p <= 1.0 - sure
     return np.abs(target[name] - np.asarray(measured[name], np.float64)) <= TOLERANCES[name]
 
 

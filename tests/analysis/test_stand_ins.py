@@ -96,7 +96,9 @@ def test_kept_means_within_tolerance_and_gender_on_the_same_side():
     target = {"age": 30.0, "p_female": 0.8, "yaw": 0.1}
     measured = {"age": np.array([41.0, 43.0]), "p_female": np.array([0.55, 0.45]), "yaw": np.array([0.2, 0.3])}
     assert kept(target, measured, "age").tolist() == [True, False]
-    assert kept(target, measured, "p_female").tolist() == [True, False]
+    assert kept(target, measured, "p_female").tolist() == [False, False]  # 0.55: the right side, not sure enough
+    assert kept(target, {"p_female": np.array([0.85, 0.79])}, "p_female").tolist() == [True, False]
+    assert kept({"p_female": 0.6}, {"p_female": np.array([0.61, 0.4])}, "p_female").tolist() == [True, False]
     assert kept(target, measured, "yaw").tolist() == [True, False]
     assert np.allclose(gap(target, measured, "age"), [-11.0, -13.0])
     assert gap(target, {"p_female": np.array([0.8])}, "p_female")[0] == pytest.approx(0.0, abs=1e-9)
