@@ -65,6 +65,7 @@ TOLERANCE_TEXT = {"age": "within 12 years",
 # a stand-in of the other sex, or of another age, head turn or smile, fails its slot more than one a
 # little lighter: those misses count more when stand-ins are chosen
 MISS_WEIGHT = {"p_female": 3.0, "age": 2.0, "yaw": 2.0, "smile": 2.0}
+HELD_BACK = ("p_female",)  # a stand-in that misses these is written only when no other is found
 SLIDER_OF = {"age": "age", "p_female": "gender", "smile": "smile", "mouth_open": "mouth_open", "yaw": "yaw",
              "pitch": "pitch", "hair": "hair"}  # measures a named slider moves; skin and lighting have none
 SLIDER_SHARE = 0.7  # how much of the sliders' directions is taken out of the distance to the projection
@@ -284,18 +285,20 @@ def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, tar
                    w_target: np.ndarray, directions: dict, reference: dict, count: int, keep: tuple[str, ...],
                    first_seed: int, progress: Callable[[int], None] | None = None) -> Search:
     """Up to ``count`` stand-ins (fewer only when :data:`MAX_BATCHES` batches of candidates
-    held no more that are another person, no lookalike and apart from each other)."""
+    held no more that are another person, no lookalike and apart from each other). One that
+    misses a measure of :data:`HELD_BACK` (the other sex) waits until the last batch has been
+    tried, and is taken only when nothing better is left."""
     measures = kept_measures(keep)
     search = Search()
     batch = max(8, 3 * count)
+    waiting = []
     for index in range(MAX_BATCHES):
         seeds = nearest_seeds(g, w_target, directions, first_seed, batch, index * batch, target, measures)
         recipes, faces, measured = set_sliders(g, renderer, measurer, seeds, target, measures, directions,
                                                reference, progress=progress)
         search.tried += len(seeds)
-        checked = guard.check_each(list(faces))
         candidates = []
-        for i, (verdict, embedding) in enumerate(checked):
+        for i, (verdict, embedding) in enumerate(guard.check_each(list(faces))):
             if embedding is None or not np.isfinite(measured["yaw"][i]):
                 search.not_found += 1
                 continue
@@ -308,20 +311,23 @@ def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, tar
                 continue
             row = {k: float(v[i]) for k, v in measured.items() if k != "identity" and np.ndim(v) == 1}
             held = {m: bool(kept(target, measured, m)[i]) for m in measures}
-            candidates.append((fit_score(held, target, row, measures, recipes[i]),
-                               StandIn(recipes[i], faces[i], row, distance, held, verdict), embedding))
-        chosen = [e for e in _embeddings(search)]
-        for _, stand_in, embedding in sorted(candidates, key=lambda c: c[0]):
-            if len(search.stand_ins) >= count:
-                break
-            if all(np.linalg.norm(embedding - other) >= APART for other in chosen):
-                stand_in.embedding = embedding
-                search.stand_ins.append(stand_in)
-                chosen.append(embedding)
+            stand_in = StandIn(recipes[i], faces[i], row, distance, held, verdict, embedding)
+            score = fit_score(held, target, row, measures, recipes[i])
+            (waiting if any(not held.get(m, True) for m in HELD_BACK) else candidates).append((score, stand_in))
+        _choose(search, candidates, count)
         if len(search.stand_ins) >= count:
             break
+    _choose(search, waiting, count)
     return search
 
 
-def _embeddings(search: Search) -> list[np.ndarray]:
-    return [s.embedding for s in search.stand_ins]
+def _choose(search: Search, candidates: list, count: int) -> None:
+    """Add the best-scoring ``candidates`` (score, stand-in) that are :data:`APART` from
+    those already chosen, until there are ``count``."""
+    for _, stand_in in sorted(candidates, key=lambda c: c[0]):
+        if len(search.stand_ins) >= count:
+            return
+        if all(np.linalg.norm(stand_in.embedding - other.embedding) >= APART for other in search.stand_ins):
+            search.stand_ins.append(stand_in)
+
+
