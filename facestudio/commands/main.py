@@ -14,8 +14,8 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import (anonymize, attributes, audit, bench, classifier, directions, doctor, find, gui, images,
-                                 interpolate, library, lookalike, models, train)
+from facestudio.commands import (anonymize, attributes, audit, bench, classifier, directions, doctor, find, gui,
+                                 images, interpolate, library, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED, UserError, export_scale, finish_parser, quiet_arg
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error

@@ -18,6 +18,7 @@ from PIL import Image
 from facestudio.commands.main import main
 from tests.analysis.conftest import UTKFACE_TAR
 from tests.helpers import assert_one_sentence
+from tests.provenance.test_every_writer_stamped import ARTIST, assert_stamped
 
 ADULT_CHIPS = ("30_1_0_", "45_0_0_")  # the first chip of each prefix: a woman of 30, a man of 45
 
@@ -69,7 +70,7 @@ def anonymized(tmp_path_factory):
         out = io.StringIO()
         mp.setattr("sys.stdout", out)
         code = main(["anonymize", str(photo), "--count", "2", "--out", str(places["out"]), "--seed", "40000000",
-                     "--json"])
+                     "--artist", ARTIST, "--json"])
     return code, json.loads(out.getvalue() or "{}"), photo, places
 
 
@@ -83,6 +84,8 @@ def test_stand_ins_are_written_stamped_and_another_person(anonymized):
         path = Path(entry["written"][0])
         prov = read_provenance(path)
         assert prov.is_stamped and prov.watermark.found
+        assert_stamped(path, prov.model_sha256, card_terms="UTKFace",  # as every writer's files, read by exiftool
+                       licence_url="https://susanqq.github.io/UTKFace/")
         assert prov.xmp["facestudio:StandIn"] == "a stand-in made from a photo; the photo is not kept"
         assert float(prov.xmp["facestudio:StandInDistance"].split()[0]) == pytest.approx(entry["distance"], abs=1e-3)
         assert prov.recipe["seed"] >= 40_000_000 and set(prov.recipe) <= {
