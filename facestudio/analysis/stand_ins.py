@@ -53,12 +53,12 @@ KEEP_GROUPS = {"age": ("age",), "gender": ("p_female",), "expression": ("smile",
                "pose": ("yaw", "pitch"), "skin": ("skin_tone",), "lighting": ("lighting",), "hair": ("hair",)}
 DEFAULT_KEEP = ("age", "gender", "expression", "pose", "skin", "lighting")
 # how far a stand-in may be from the photo and still keep a measure (own units; p_female: same side of 0.5)
-TOLERANCES = {"age": 12.0, "p_female": 0.5, "smile": 0.07, "mouth_open": 0.05, "yaw": 0.15, "pitch": 0.035,
+TOLERANCES = {"age": 12.0, "p_female": 0.5, "smile": 0.07, "mouth_open": 0.05, "yaw": 0.15, "pitch": 5.0,
               "skin_tone": 12.0, "lighting": 10.0, "hair": 12.0}
 TOLERANCE_TEXT = {"age": "within 12 years",
                   "p_female": "the same side of P(female) 0.5, at least as sure as the photo up to 0.8",
                   "smile": "within 0.07 (0.6 real-photo spreads)", "mouth_open": "within 0.05 (0.65 spreads)",
-                  "yaw": "within 0.15 (0.57 spreads)", "pitch": "within 0.035 (0.6 spreads)",
+                  "yaw": "within 0.15 (0.57 spreads)", "pitch": "within 5 degrees (0.6 spreads)",
                   "skin_tone": "ITA within 12 degrees (Chardon's categories are 13-18 wide)",
                   "lighting": "the face's mean L* within 10",
                   "hair": "hair L* within 12"}

@@ -74,6 +74,7 @@ def anonymized(tmp_path_factory):
     return code, json.loads(out.getvalue() or "{}"), photo, places
 
 
+@pytest.mark.slow  # dlib, the bundled model and a whole run: seconds to a minute
 def test_stand_ins_are_written_stamped_and_another_person(anonymized):
     from facestudio.provenance import read_provenance
     code, facts, _, places = anonymized
@@ -94,6 +95,7 @@ def test_stand_ins_are_written_stamped_and_another_person(anonymized):
     assert sorted(p.name for p in places["out"].iterdir()) == ["stand-in-1.png", "stand-in-2.png"]
 
 
+@pytest.mark.slow  # dlib, the bundled model and a whole run: seconds to a minute
 def test_the_photo_leaves_no_file_behind(anonymized):
     """Nothing in the temporary folder, the data folder (autosave, sessions), the cache, HOME
     or the output folder holds the photo's bytes, its name or its pixels."""
@@ -117,6 +119,7 @@ def _run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow  # dlib, the bundled model and a whole run: seconds to a minute
 def test_refusals_in_one_sentence(capsys, tmp_path):
     chips = _chips()
     cases = {
@@ -137,6 +140,7 @@ def test_refusals_in_one_sentence(capsys, tmp_path):
     assert code == 1 and "no face 3" in assert_one_sentence(err)
 
 
+@pytest.mark.slow  # dlib, the bundled model and a whole run: seconds to a minute
 def test_a_facestudio_export_is_refused(capsys, tmp_path):
     pytest.importorskip("dlib", reason="the [lookalike] extra (dlib) is not installed")
     face = tmp_path / "face.png"
@@ -161,6 +165,7 @@ def test_bad_arguments_are_refused_before_any_work(capsys, tmp_path):
     assert_one_sentence(err, "stand-in-1.png")
 
 
+@pytest.mark.slow  # dlib, the bundled model and a whole run: seconds to a minute
 def test_a_model_that_cannot_serve_is_refused(capsys, tmp_path, native_model):
     pytest.importorskip("dlib", reason="the [lookalike] extra (dlib) is not installed")
     photo = _photo(_chips()[:1], tmp_path / "p.jpg")
