@@ -14,6 +14,13 @@ HELP: dict[str, tuple[str, str]] = {
             "facestudio mix --rows 1,2 --cols 3-5 --layers 0-3 --out mix.png"),
     "grid": ("A contact sheet: one face per seed, in seed order, --cols faces per row.",
              "facestudio grid --seeds 0-15 --out sheet.png --json"),
+    "anonymize": ("Stand-ins for the person in a photo: find the face (dlib), align it as the model's "
+                  "training faces, project it into the model, and write faces of people who do not exist that "
+                  "keep what --keep names within stated tolerances, are another person by dlib (0.6 or more "
+                  "from the photo's face, 0.25 from each other) and resemble no training photo. Each is "
+                  "stamped, watermarked and says it is a stand-in made from a photo; the photo itself is "
+                  "never written, cached or logged. Exit status 1 when fewer than --count were found.",
+                  "facestudio anonymize photo.jpg --count 4 --out stand-ins/"),
     "inspect": ("Print what an image says about itself: the provenance stamp, the recipe that "
                 "remakes it, and whether the invisible watermark is there. Exit status 1 when "
                 "the file carries no stamp.",

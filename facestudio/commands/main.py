@@ -14,8 +14,8 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import (attributes, audit, bench, classifier, directions, doctor, find, gui, images,
-                                 interpolate, library, lookalike, models, train)
+from facestudio.commands import (anonymize, attributes, audit, bench, classifier, directions, doctor, find, gui,
+                                 images, interpolate, library, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED, UserError, export_scale, finish_parser, quiet_arg
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a CUDA GPU when present, the default), cpu or cuda; sets FACESTUDIO_DEVICE")
     sub = p.add_subparsers(dest="command")
     images.add_parsers(sub)
+    anonymize.add_parser(sub)
     interpolate.add_parser(sub)
     models.add_parsers(sub)
     directions.add_parsers(sub)

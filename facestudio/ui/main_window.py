@@ -36,6 +36,7 @@ from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge
 from facestudio.ui.mix_tab import install_mix_tab
 from facestudio.ui.model_library import install_model_library
 from facestudio.ui.opening import kind_of
+from facestudio.ui.anonymize_dialog import open_anonymize_dialog
 from facestudio.ui.recent import RecentFiles
 from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.sessions import SessionController
@@ -153,6 +154,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._action("&Export…", self.show_export_panel, "Ctrl+E", file_menu)
         self._action("Export face as…", self.exporter.export_face_dialog, "Ctrl+Shift+E", file_menu)
         self._action("Export gallery…", self.exporter.export_gallery_dialog, None, file_menu)
+        file_menu.addSeparator()
+        self._action("Anonymize a photo…", lambda: open_anonymize_dialog(self), None, file_menu)
         file_menu.addSeparator()
         self._action("&Quit", self.close, QtGui.QKeySequence.Quit, file_menu)
         edit_menu = bar.addMenu("&Edit")

@@ -1,0 +1,117 @@
+"""A photo's aligned face projected into a model's W: the latent whose face is closest to it.
+
+:func:`project` starts from the model's faces that look most like the photo (a small pool
+of seeds rendered once, compared at 32 px) and optimises a single w (the same on every
+layer: W, not W+) from several of them at once with Adam, against
+
+* the pixels: mean squared error at 64 px (a "skip" generator is run only up to its 64 px
+  block, several times cheaper than a whole 128 px face with its gradients) and at 32 px (the low frequencies:
+  pose, lighting, skin tone and background weigh as much as the details), and
+* the measured attributes: the bundled attribute classifier's age (in log years) and
+  gender logit of the face, held to the photo's.
+
+The best start wins. The photo's identity is not a target: the anonymizer wants the slot
+the face fills, not the person. The result stays in memory; nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from facestudio.analysis.attributes import gender_logit_and_age, to_input
+
+POOL_SEED = 5_000_000  # the start pool's seeds, apart from the seeds people browse
+POOL = 48  # faces rendered to choose the starts from
+STARTS = 3  # starts optimised together
+STEPS = 16
+LEARNING_RATE = 0.04
+LOW_SIDE = 32
+AGE_WEIGHT = 0.05  # per (log years)^2
+GENDER_WEIGHT = 0.002  # per logit^2
+POOL_PSI = 0.7
+OPTIMISE_SIDE = 64  # the optimisation compares at this size (the classifier's own); larger models stop early
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The photo's face in the model: w ``[w_dim]`` (float32), its face (uint8 ``[R, R, 3]``)
+    and the pixel error (mean squared, images in [-1, 1]) at which it stopped."""
+
+    w: np.ndarray
+    face: np.ndarray
+    pixel_error: float
+
+
+def synthesis_at(g, ws: torch.Tensor, side: int) -> torch.Tensor:
+    """The model's image of ``ws`` at ``side`` pixels, with gradients: a StyleGAN2 "skip"
+    network stops after its ``side`` block (its image there is the coarse part of the full
+    one, at a fraction of the cost); any other is run whole and reduced."""
+    synthesis = g.network.synthesis
+    if getattr(g.config, "architecture", None) == "skip" and hasattr(synthesis, "blocks") \
+            and side in synthesis.block_resolutions and side < g.resolution:
+        x = img = None
+        for block, w, res in zip(synthesis.blocks(), synthesis.block_ws(ws), synthesis.block_resolutions):
+            x, img = block(x, img, w, "const", channels_last=False)
+            if res == side:
+                return img
+    images = synthesis(ws, noise_mode="const")
+    return images if images.shape[-1] == side else F.interpolate(images, size=(side, side), mode="area")
+
+
+def _low(images: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(images, size=(LOW_SIDE, LOW_SIDE), mode="area")
+
+
+def _attributes(classifier, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    logit, age = gender_logit_and_age(classifier(images))
+    return logit, torch.log1p(age.clamp(min=0.0))
+
+
+def starting_ws(g, target: torch.Tensor, count: int = STARTS, pool: int = POOL) -> np.ndarray:
+    """The ws ``[count, w_dim]`` of the pool faces closest to ``target`` at 32 px."""
+    from facestudio.latent.seeds import z_from_seeds
+    ws = g.map(z_from_seeds(range(POOL_SEED, POOL_SEED + pool), g.z_dim), psi=POOL_PSI)
+    with torch.no_grad():
+        faces = synthesis_at(g, g.ws_tensor(ws), min(LOW_SIDE, g.resolution))  # only as far as compared
+        error = (_low(faces) - _low(target)).square().mean(dim=(1, 2, 3))
+    best = torch.argsort(error)[:count].numpy()
+    return ws[best, 0]
+
+
+def project(g, face: np.ndarray, classifier, steps: int = STEPS, starts: int = STARTS,
+            progress: Callable[[int], None] | None = None) -> Projection:
+    """The w of model ``g`` whose face is closest to ``face`` (uint8 ``[R, R, 3]`` at the
+    model's resolution, aligned as its training faces); ``progress(1)`` after each step."""
+    full = to_input(face[None]).to(g.device)
+    side = min(g.resolution, OPTIMISE_SIDE)
+    target = F.interpolate(full, size=(side, side), mode="area") if side < g.resolution else full
+    classifier.eval()
+    with torch.no_grad():
+        target_logit, target_age = _attributes(classifier, target)
+    w = torch.tensor(starting_ws(g, target, starts), device=g.device, requires_grad=True)
+    optimiser = torch.optim.Adam([w], lr=LEARNING_RATE)
+    for parameter in classifier.parameters():
+        parameter.requires_grad_(False)
+    losses = None
+    for _ in range(steps):
+        images = synthesis_at(g, w[:, None].expand(-1, g.num_ws, -1), side)
+        logit, age = _attributes(classifier, images)
+        losses = ((images - target).square().mean(dim=(1, 2, 3))
+                  + (_low(images) - _low(target)).square().mean(dim=(1, 2, 3))
+                  + AGE_WEIGHT * (age - target_age).square() + GENDER_WEIGHT * (logit - target_logit).square())
+        optimiser.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        optimiser.step()
+        if progress:
+            progress(1)
+    best = int(torch.argmin(losses.detach())) if losses is not None else 0
+    w_best = w.detach()[best].cpu().numpy().astype(np.float32)
+    ws = np.repeat(w_best[None, None], g.num_ws, axis=1)
+    rendered = g.synthesize(ws)[0]
+    error = float(((rendered.astype(np.float32) - face.astype(np.float32)) / 127.5).__pow__(2).mean())
+    return Projection(w_best, rendered, error)
