@@ -1,4 +1,4 @@
-"""``facestudio anonymize``: stand-ins for the person in a photo (:mod:`facestudio.analysis.anonymizer`).
+"""``facestudio anonymize``: stand-ins for the person in a photo (:mod:`facestudio.anonymizer`).
 
 The photo is read once into memory, bounded before decoding, and never written, cached or
 logged: the output folder receives only the stand-ins, each a stamped, watermarked export
@@ -43,7 +43,7 @@ def output_paths(folder: Path, count: int, overwrite: bool) -> list[Path]:
 def write_stand_in(g, stand_in, args, options, path: Path, guard) -> dict:
     """The one place a stand-in is exported (with the stamp, the watermark and the guard's
     verdict, :func:`facestudio.commands.output.stamped`); its facts for --json."""
-    from facestudio.analysis.anonymizer import PHOTO_NOTE
+    from facestudio.anonymizer import PHOTO_NOTE
     extra = {"StandIn": PHOTO_NOTE,
              "StandInDistance": f"{stand_in.distance:.3f} (dlib distance to the photo's face; 0.6 or more is "
                                 "another person)",
@@ -55,7 +55,7 @@ def write_stand_in(g, stand_in, args, options, path: Path, guard) -> dict:
 
 
 def cmd_anonymize(args) -> int:
-    from facestudio.analysis.anonymizer import Anonymizer, read_photo
+    from facestudio.anonymizer import Anonymizer, read_photo
     from facestudio.analysis.stand_ins import TOLERANCE_TEXT, kept_measures, parse_keep
     from facestudio.provenance.export import ExportOptions
     started = time.monotonic()

@@ -2,7 +2,7 @@
 
 The dialog reads the photo into memory (bounded, as the CLI does), finds its faces (click one,
 or pick its number, when there are several) and runs the anonymizer
-(:mod:`facestudio.analysis.anonymizer`) on a worker thread. The stand-ins arrive in the
+(:mod:`facestudio.anonymizer`) on a worker thread. The stand-ins arrive in the
 session's gallery as ordinary recipes (a seed and named-slider amounts), so every slider, the
 mix grid and the export work on them. While the dialog is open it shows the photo's aligned
 face beside the chosen stand-in; when it closes the photo, its crop and the side-by-side are
@@ -161,7 +161,7 @@ class AnonymizeDialog(QtWidgets.QDialog):
     def _ensure_anonymizer(self):
         if self._anonymizer is None:
             from facestudio.analysis import lookalike_guard
-            from facestudio.analysis.anonymizer import Anonymizer
+            from facestudio.anonymizer import Anonymizer
             g = self.model.renderer.generator
             guard = lookalike_guard.guard_for_model(g.sha256, lookalike_guard.default_index_path())
             self._anonymizer = Anonymizer(g, guard)
@@ -258,7 +258,7 @@ def _pixmap(rgb: np.ndarray, side: int = VIEW) -> QtGui.QPixmap:
 
 def _read_photo(path: Path) -> np.ndarray:
     """The photo's pixels (bounded as the CLI reads them); a facestudio export is refused."""
-    from facestudio.analysis.anonymizer import read_photo
+    from facestudio.anonymizer import read_photo
     return read_photo(path)
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from facestudio.analysis.anonymizer import model_alignment
+from facestudio.anonymizer import model_alignment
 from facestudio.analysis.photo_faces import (UTKFACE_TEMPLATE, PhotoFace, PhotoFaceError, align, choose_face,
                                              ffhq_square, similarity_to)
 from facestudio.analysis.stand_ins import (DEFAULT_KEEP, StandInError, gap, kept, kept_measures, parse_keep,

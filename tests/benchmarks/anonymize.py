@@ -119,7 +119,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     from facestudio.analysis import lookalike_guard
-    from facestudio.analysis.anonymizer import Anonymizer
+    from facestudio.anonymizer import Anonymizer
     from facestudio.analysis.stand_ins import DEFAULT_KEEP, STAND_IN_SEED, TOLERANCE_TEXT, kept_measures
     from facestudio.generator import load_generator
     g = load_generator()
