@@ -29,14 +29,15 @@ from pathlib import Path
 from facestudio.commands.arguments import UserError, json_arg, model_arg
 from facestudio.commands.output import load_model, result
 from facestudio.commands.progress import bar, note
-from facestudio.commands.slider_fitting import SLIDERS
 
 MIN_SAMPLES_PER_FEATURE = 2  # the regressions need at least this many faces per W+ feature
 
 
 def slider_ids(text: str) -> tuple[str, ...]:
-    """``--only``'s comma-separated slider ids, each one of :data:`SLIDERS`."""
+    """``--only``'s comma-separated slider ids, each one of the fit's sliders (imported here,
+    not at start-up: the fitting pipeline pulls in the face measures)."""
     from argparse import ArgumentTypeError
+    from facestudio.commands.slider_fitting import SLIDERS
     ids = tuple(i.strip() for i in text.split(",") if i.strip())
     unknown = [i for i in ids if i not in {s.id for s in SLIDERS}]
     if unknown or not ids:
@@ -143,8 +144,8 @@ def add_parser(sub) -> None:
     sp.add_argument("--measures-out", default=None,
                     help="where to write the real photos' percentiles (default: measures.json beside --out)")
     sp.add_argument("--only", type=slider_ids, default=None, metavar="ID[,ID...]",
-                    help="fit only these named sliders and keep the model's current others as they are "
-                         f"(ids: {', '.join(s.id for s in SLIDERS)})")
+                    help="fit only these named sliders (smile, pitch, ...; a wrong id lists them all) and "
+                         "keep the model's current others as they are")
     sp.add_argument("--overwrite", action="store_true")
     json_arg(sp, "the files written and each slider's evidence on held-out faces")
     sp.set_defaults(func=cmd_attributes)
