@@ -21,6 +21,9 @@ import numpy as np
 RIGID_POINTS = tuple(range(27, 36)) + tuple(range(36, 48))  # the nose (bridge and base) and both eyes
 MIRROR = {31: 35, 32: 34, 36: 45, 37: 44, 38: 43, 39: 42, 40: 47, 41: 46}  # dlib's left-right pairs
 MIRROR.update({b: a for a, b in MIRROR.items()})
+_TIP = RIGID_POINTS.index(30)
+_EYES = [RIGID_POINTS.index(i) for i in range(36, 48)]
+_MIRRORED = [RIGID_POINTS.index(MIRROR.get(i, i)) for i in RIGID_POINTS]
 HEAD_SHAPE = np.array([
     [0.0000, 0.0000, 0.0000, 0.0000, -0.4838, -0.2499, 0.0000, 0.2499, 0.4838, -1.4845, -1.2199,
      -0.9026, -0.6224, -0.9254, -1.2410, 0.6224, 0.9026, 1.2199, 1.4845, 1.2410, 0.9254],
@@ -57,11 +60,11 @@ def _metric_row(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                      a[1] * b[1], a[1] * b[2] + a[2] * b[1], a[2] * b[2]])
 
 
-def shape_from_landmarks(tracks: np.ndarray, points=RIGID_POINTS) -> np.ndarray:
-    """The rigid 3-D shape ``[3, len(points)]`` that best explains many faces' landmarks
+def shape_from_landmarks(tracks: np.ndarray) -> np.ndarray:
+    """The rigid 3-D shape ``[3, len(RIGID_POINTS)]`` of :data:`RIGID_POINTS` that best explains many faces' landmarks
     ``[F, 68, 2]`` (faces with a NaN are left out) as rotations and scalings of one shape,
     oriented so that its x, y match the faces' mean picture and the nose points at the camera."""
-    seen = np.asarray(tracks, np.float64)[:, list(points)]
+    seen = np.asarray(tracks, np.float64)[:, list(RIGID_POINTS)]
     seen = seen[np.isfinite(seen).all(axis=(1, 2))]
     if len(seen) < 3:
         raise ValueError("at least three faces with landmarks are needed to recover a 3-D shape")
@@ -81,17 +84,15 @@ def shape_from_landmarks(tracks: np.ndarray, points=RIGID_POINTS) -> np.ndarray:
     metric = np.array([[l[0], l[1], l[2]], [l[1], l[3], l[4]], [l[2], l[4], l[5]]])
     shape = np.linalg.solve(np.linalg.cholesky(metric), shape)
     shape = _rotation_from_affine(seen.mean(0).T @ np.linalg.pinv(shape)) @ shape
-    tip, eyes = list(points).index(30) if 30 in points else 0, [list(points).index(i) for i in points if 36 <= i < 48]
-    if eyes and shape[2, tip] < shape[2, eyes].mean():  # depth is only known up to a mirror: the nose comes forward
+    if shape[2, _TIP] < shape[2, _EYES].mean():  # depth is only known up to a mirror: the nose comes forward
         shape[2] = -shape[2]
-    return symmetric(shape / np.linalg.norm(shape[:2], axis=0).mean(), points)
+    return symmetric(shape / np.linalg.norm(shape[:2], axis=0).mean())
 
 
-def symmetric(shape: np.ndarray, points=RIGID_POINTS) -> np.ndarray:
+def symmetric(shape: np.ndarray) -> np.ndarray:
     """The shape averaged with its mirror image (x negated, left and right points swapped),
     so that a mirrored face reads the same nod and the opposite turn."""
-    order = [list(points).index(MIRROR.get(i, i)) for i in points]
-    mirrored = shape[:, order] * np.array([[-1.0], [1.0], [1.0]])
+    mirrored = shape[:, _MIRRORED] * np.array([[-1.0], [1.0], [1.0]])
     return (shape + mirrored) / 2
 
 
