@@ -41,9 +41,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from facestudio.errors import FacestudioError
-from facestudio.library.catalog import Catalog, FaceRow, SkippedRow, now
+from facestudio.library.catalog import Catalog, FaceRow, SkippedRow
 from facestudio.library.spec import LibrarySpec, check_same_spec
-from facestudio.library.worker import FACES, INCOMING, FaceResult, Task, WorkerConfig, is_face_file
+from facestudio.library.worker import FACES, INCOMING, Task, WorkerConfig, is_face_file
 from facestudio.provenance.export import ExportError
 from facestudio.shown_text import shown
 
@@ -229,12 +229,12 @@ class Decider:
         self.quota = quotas(bin_names(self.dims, criteria), spec.count) if self.dims else {}
         self.filled = catalog.bin_counts(self.dims) if self.dims else {}
 
-    def _bin(self, r: FaceResult) -> tuple[str, ...]:
+    def _bin(self, r: FaceRow) -> tuple[str, ...]:
         from facestudio.analysis.audit import Measurements
         from facestudio.analysis.selection import face_bins
         return face_bins(Measurements(np.array([r.age]), np.array([r.p_female]), np.array([r.ita])), self.dims)[0]
 
-    def decide(self, r: FaceResult) -> tuple[str, str] | None:
+    def decide(self, r: FaceRow) -> tuple[str, str] | None:
         """None to keep the face, else ``(reason, detail)``."""
         if r.status == "lookalike":
             return "lookalike", f"resembles {r.lookalike_nearest} (distance {r.lookalike_distance:.3f})"
@@ -251,7 +251,7 @@ class Decider:
                 return "near-duplicate", f"distance {float(d.min()):.3f} to seed {self.embedded_seeds[int(d.argmin())]}"
         return None
 
-    def keep(self, r: FaceResult) -> None:
+    def keep(self, r: FaceRow) -> None:
         self.kept += 1
         if r.embedding is not None:
             n = len(self.embedded_seeds)
@@ -264,13 +264,7 @@ class Decider:
             self.filled[b] = self.filled.get(b, 0) + 1
 
 
-def row_of(r: FaceResult, model_sha256: str) -> FaceRow:
-    return FaceRow(r.position, r.seed, r.file, r.recipe, model_sha256, r.pixel_sha256, round(r.age, 3),
-                   round(r.p_female, 5), round(r.ita, 3), r.tone, r.lookalike_distance, r.lookalike_nearest,
-                   r.embedding, now(), **(r.measures or {}))
-
-
-def _move_into_place(lib: Path, r: FaceResult) -> None:
+def _move_into_place(lib: Path, r: FaceRow) -> None:
     """Move a kept face from ``.incoming`` to its shard, which is made when missing and is
     never a link (one made while the build runs is refused, as :func:`check_confined` does)."""
     target = lib / r.file
@@ -344,7 +338,7 @@ def build_library(lib: Path, spec: LibrarySpec, config: WorkerConfig, make_engin
                     if verdict is None:
                         _move_into_place(lib, r)
                         decider.keep(r)
-                        faces.append(row_of(r, spec.model_sha256))
+                        faces.append(r)
                     else:
                         skipped.append(SkippedRow(r.position, r.seed, *verdict))
                         report.skipped[verdict[0]] = report.skipped.get(verdict[0], 0) + 1

@@ -71,7 +71,10 @@ class CatalogError(FacestudioError):
 
 @dataclass(frozen=True)
 class FaceRow:
-    """One face as the catalogue holds it (see the module's docstring for the fields)."""
+    """One face as the catalogue holds it (see the module's docstring for the fields), and
+    what a build's worker makes of one position: ``status`` (not a column) is ``written``
+    (the file is in ``LIB/.incoming``; every row in the catalogue is one), ``lookalike`` or
+    ``filter`` (nothing written: the coordinator records the position as skipped)."""
 
     position: int
     seed: int
@@ -96,6 +99,7 @@ class FaceRow:
     hair: float | None = None
     skin: float | None = None
     background: float | None = None
+    status: str = "written"
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ class SkippedRow:
     detail: str
 
 
-FACE_COLUMNS = tuple(FaceRow.__dataclass_fields__)
+FACE_COLUMNS = tuple(f for f in FaceRow.__dataclass_fields__ if f != "status")  # the table's, in order
 PAGE_COLUMNS = ("position", "seed", "file", "age", "p_female", "tone", "lookalike_distance")
 EMBEDDING_FLOATS = 128
 # what each column holds: (Python type, may be NULL); anything else read from a file is refused

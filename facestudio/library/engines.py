@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from facestudio.errors import FacestudioError
-from facestudio.library.worker import FaceResult, FaceWorker, Task, WorkerConfig
+from facestudio.library.catalog import FaceRow
+from facestudio.library.worker import FaceWorker, Task, WorkerConfig
 
 IN_FLIGHT_PER_WORKER = 2
 MAX_WORKERS = 64
@@ -43,7 +44,7 @@ class InlineEngine:
     def __init__(self, config: WorkerConfig):
         self.worker = FaceWorker(config)
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[FaceResult]]:
+    def run(self, tasks: Iterable[Task]) -> Iterator[list[FaceRow]]:
         for task in tasks:
             yield self.worker.work(task)
 
@@ -72,11 +73,11 @@ def _start_process_worker(config: WorkerConfig) -> None:
     _process_worker = FaceWorker(config)
 
 
-def _work_in_process(task: Task) -> list[FaceResult]:
+def _work_in_process(task: Task) -> list[FaceRow]:
     return _process_worker.work(task)
 
 
-def _ordered(submit, tasks: Iterable[Task], in_flight: int, wait) -> Iterator[list[FaceResult]]:
+def _ordered(submit, tasks: Iterable[Task], in_flight: int, wait) -> Iterator[list[FaceRow]]:
     """Keep ``in_flight`` tasks submitted; yield their results (``wait(handle)``) in order."""
     pending: collections.deque = collections.deque()
     for task in tasks:
@@ -99,7 +100,7 @@ class LocalEngine:
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_start_process_worker, initargs=(config,))
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[FaceResult]]:
+    def run(self, tasks: Iterable[Task]) -> Iterator[list[FaceRow]]:
         from concurrent.futures.process import BrokenProcessPool
 
         def wait(future):
@@ -179,7 +180,7 @@ class RayEngine:
         first = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
         return f"{what}: the Ray cluster {where} failed ({first})"
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[list[FaceResult]]:
+    def run(self, tasks: Iterable[Task]) -> Iterator[list[FaceRow]]:
         ray, turn = self.ray, [0]
 
         def submit(task):

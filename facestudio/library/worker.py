@@ -2,8 +2,9 @@
 
 A :class:`FaceWorker` loads the model, the attribute classifier and the lookalike guard once
 (in a spawned process of the local engine, or a Ray actor) and then turns each
-:class:`Task` (a fixed block of positions of the spec) into one :class:`FaceResult` per
-position: rendered in one batch (torch on one thread, so every worker computes the same
+:class:`Task` (a fixed block of positions of the spec) into one catalogue row
+(:class:`~facestudio.library.catalog.FaceRow`, whose ``status`` says whether the face was
+written) per position: rendered in one batch (torch on one thread, so every worker computes the same
 pixels), measured (:func:`facestudio.analysis.audit.measure_faces`, and dlib's face measures,
 whose detector finds each face's box once), matched against the spec's filters, checked by the
 guard when they keep it, from that box (which also gives the dlib identity embedding the
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facestudio.library.catalog import MEASURE_COLUMNS
+from facestudio.library.catalog import MEASURE_COLUMNS, FaceRow, now
 
 INCOMING = ".incoming"
 FACES = "faces"
@@ -65,30 +66,6 @@ class Task:
     seeds: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class FaceResult:
-    """One position's outcome. status: ``written`` (the file is in ``LIB/.incoming``),
-    ``lookalike`` or ``filter`` (nothing written); the measurements, the lookalike check
-    (distance / nearest None when not checked or no face found) and the identity embedding
-    (float32 bytes, None when none)."""
-
-    position: int
-    seed: int
-    status: str
-    file: str
-    pixel_sha256: str
-    recipe: str
-    age: float
-    p_female: float
-    ita: float
-    tone: str
-    lookalike_distance: float | None
-    lookalike_nearest: str | None
-    lookalike_summary: str
-    embedding: bytes | None
-    measures: dict | None = None  # the dlib measures (catalog.MEASURE_COLUMNS; None where not found)
-
-
 class FaceWorker:
     """Holds the model, the classifier and the guard; :meth:`work` does one task."""
 
@@ -127,7 +104,7 @@ class FaceWorker:
         except OSError:
             return 0
 
-    def work(self, task: Task) -> list[FaceResult]:
+    def work(self, task: Task) -> list[FaceRow]:
         from facestudio.analysis.audit import face_measures_and_boxes, measure_faces
         from facestudio.analysis.lookalike_guard import LookalikeVerdict, decide
         from facestudio.analysis.skin_tone import TONE_CATEGORIES
@@ -162,11 +139,13 @@ class FaceWorker:
                             on_pixels=written.append)
                 # a PNG holds the final pixels exactly; a JPEG or WebP is read back for what it holds
                 sha = pixel_sha256(np.asarray(written[0])) if spec["format"] == "png" else file_pixel_sha256(target)
-            results.append(FaceResult(
-                position, seed, status, file, sha, recipe_json, float(m.age[i]), float(m.p_female[i]),
-                float(m.ita[i]), TONE_CATEGORIES[int(m.tone[i])], verdict.distance, verdict.nearest,
-                verdict.summary(), None if embedding is None else np.asarray(embedding, np.float32).tobytes(),
-                {k: v for k, v in m.face(i).items() if k in MEASURE_COLUMNS} if m.measures is not None else None))
+            measures = {k: v for k, v in m.face(i).items() if k in MEASURE_COLUMNS} if m.measures is not None else {}
+            results.append(FaceRow(
+                position, seed, file, recipe_json, g.sha256, sha, round(float(m.age[i]), 3),
+                round(float(m.p_female[i]), 5), round(float(m.ita[i]), 3), TONE_CATEGORIES[int(m.tone[i])],
+                verdict.distance, verdict.nearest,
+                None if embedding is None else np.asarray(embedding, np.float32).tobytes(), now(), **measures,
+                status=status))
         return results
 
 

@@ -7,7 +7,9 @@ window's docks, the Mix and Export controllers, the session controller); like
 :class:`~facestudio.session.gallery.Gallery` it announces every change through
 ``state.events`` as ``(kind, payload)`` pairs, and Qt widgets subscribe:
 
-* ``("model", model)`` — another model was opened (the layer ranges were forgotten);
+* ``("model", model)`` — another model was opened (the layer ranges were forgotten); when
+  it came with its first recipe, ``recipe`` is that one already, and a ``"recipe"`` event
+  follows once every subscriber has heard of the model;
 * ``("recipe", (recipe, interactive))`` — ``recipe`` is now current; ``interactive`` is
   True while a control is being dragged (a cheap preview will do);
 * ``("drag_finished", recipe)`` — a drag ended on ``recipe`` (time for the full frame);
@@ -43,23 +45,32 @@ class StudioState:
         self._drag_serial = 0
 
     # --- the model and the recipe --------------------------------------------------------
-    def set_model(self, model) -> None:
-        """Make ``model`` the open one: layer ranges belong to a model's layers, so they go;
-        the recipe stays until the caller applies one made for the new model."""
+    def set_model(self, model, recipe: Recipe | None = None) -> None:
+        """Make ``model`` the open one: layer ranges belong to a model's layers, so they go.
+        With ``recipe`` (the new model's first face) it is current when the ``"model"``
+        event is sent, and its ``"recipe"`` event comes after; without, the old recipe
+        stays until the caller applies one made for the new model."""
         self.model = model
         self.layers = {}
+        if recipe is not None:
+            self._make_current(recipe)
         self.events.emit("model", model)
+        if recipe is not None:
+            self.events.emit("recipe", (recipe, False))
 
     def apply(self, recipe: Recipe, interactive: bool = False) -> None:
         """Make ``recipe`` current (what an undo step does): its edits' layer ranges become
         the directions' ranges, and the change waits for the next autosave."""
+        self._make_current(recipe)
+        self.events.emit("recipe", (recipe, bool(interactive)))
+
+    def _make_current(self, recipe: Recipe) -> None:
         if not isinstance(recipe, Recipe):
             raise TypeError(f"the studio shows a Recipe, got {type(recipe).__name__}")
         self.recipe = recipe
         for e in recipe.edits:
             self.layers[e.direction_id] = e.layers
         self.mark_dirty()
-        self.events.emit("recipe", (recipe, bool(interactive)))
 
     def made_with_open_model(self, recipe: Recipe) -> bool:
         return self.model is not None and recipe.model_sha256 == self.model.sha256

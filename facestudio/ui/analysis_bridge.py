@@ -1,7 +1,7 @@
 """A thin Qt adapter over the measuring thread (:mod:`facestudio.analysis.checker`): the lookalike
 checks and the attribute measurements arrive on the GUI thread as signals.
 
-A window has one bridge for its whole life, like its :class:`~.render_bridge.RenderBridge`.
+The studio has one bridge for its whole life, like its :class:`~.render_bridge.RenderBridge`.
 """
 
 from __future__ import annotations

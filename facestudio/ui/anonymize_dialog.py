@@ -262,13 +262,13 @@ def _read_photo(path: Path) -> np.ndarray:
     return read_photo(path)
 
 
-def open_anonymize_dialog(window) -> None:
-    """File ▸ Anonymize a photo…: the dialog for the window's model (a sentence when none is open)."""
-    if window.state.model is None:
-        window.report("Anonymize a photo", "Open a model first.")
-        return
-    dialog = AnonymizeDialog(window.state.model, window.state.gallery, window)
+def open_anonymize_dialog(context) -> AnonymizeDialog | None:
+    """File ▸ Anonymize a photo…: the dialog for the studio's model, shown and returned (a
+    sentence and None when no model is open)."""
+    if context.state.model is None:
+        context.report("Anonymize a photo", "Open a model first.")
+        return None
+    dialog = AnonymizeDialog(context.state.model, context.state.gallery, context.parent)
     dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose)
-    window.anonymize_dialog = dialog
-    dialog.finished.connect(lambda _code: setattr(window, "anonymize_dialog", None))
     dialog.show()
+    return dialog

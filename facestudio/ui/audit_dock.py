@@ -25,7 +25,7 @@ from facestudio.analysis.groups import AGE_BINS, GENDERS
 from facestudio.analysis.skin_tone import TONE_CATEGORIES
 from facestudio.errors import FacestudioError
 from facestudio.ui.face_readout import readout_html, readout_rows
-from facestudio.ui.find_panel import attach_find_panel
+from facestudio.ui.find_panel import add_find_panel
 
 SET_COLOUR, TRAINING_COLOUR = (214, 96, 77), (66, 146, 198)  # as in the audit report
 GALLERY_TAG = "audit-gallery"
@@ -69,7 +69,8 @@ class ShareBars(pg.PlotWidget):
 
 
 class AuditDock(QtWidgets.QWidget):
-    """The dock's widget; :meth:`attach` it to the window (its state and analysis bridge)."""
+    """The dock's widget; :meth:`attach` it to the studio's context (its state, render bridge
+    and measuring thread)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -108,27 +109,27 @@ class AuditDock(QtWidgets.QWidget):
         self._gallery_images: dict[int, np.ndarray] = {}
         self._gallery_total = 0
 
-    def attach(self, window) -> None:
-        self.window = window
-        window.analysis.measured.connect(self._on_measured)
-        window.bridge.batchReady.connect(self._on_gallery_batch)
-        window.state.gallery.events.connect(lambda *_: self.measure_gallery())
+    def attach(self, context) -> None:
+        self.context = context
+        context.analysis.measured.connect(self._on_measured)
+        context.bridge.batchReady.connect(self._on_gallery_batch)
+        context.state.gallery.events.connect(lambda *_: self.measure_gallery())
         self.measure_gallery()
 
     # --- requests ------------------------------------------------------------------------------
     def measure_current(self, image: np.ndarray) -> None:
-        self.window.analysis.measure("current", np.asarray(image)[None], face_measures=True)
+        self.context.analysis.measure("current", np.asarray(image)[None], face_measures=True)
 
     def measure_gallery(self) -> None:
         """Render the gallery's faces at full size (the render thread) to measure them."""
-        recipes = [f.recipe for f in self.window.state.gallery]
+        recipes = [f.recipe for f in self.context.state.gallery]
         self._gallery_images, self._gallery_total = {}, len(recipes)
-        if not recipes or self.window.state.model is None:
-            self.window.bridge.cancel_batch(GALLERY_TAG)
+        if not recipes or self.context.state.model is None:
+            self.context.bridge.cancel_batch(GALLERY_TAG)
             self.stats = None
             self._show_gallery()
             return
-        self.window.bridge.submit_batch(recipes, GALLERY_TAG)
+        self.context.bridge.submit_batch(recipes, GALLERY_TAG)
 
     def _on_gallery_batch(self, result) -> None:
         if result.tag != GALLERY_TAG or result.total != self._gallery_total:
@@ -142,7 +143,7 @@ class AuditDock(QtWidgets.QWidget):
         if len(self._gallery_images) == self._gallery_total:
             images = np.stack([self._gallery_images[i] for i in range(self._gallery_total)])
             self._gallery_images = {}
-            self.window.analysis.measure("gallery", images)
+            self.context.analysis.measure("gallery", images)
 
     # --- answers -------------------------------------------------------------------------------
     def _on_measured(self, channel: str, result) -> None:
@@ -198,8 +199,10 @@ def at_most(image: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((side, side), Image.LANCZOS))
 
 
-def install_audit_dock(window) -> AuditDock:
-    """Add the Audit dock (tabbed with the Directions and Export docks) to ``window``."""
+def build_audit_dock(window: QtWidgets.QMainWindow, tab_with: QtWidgets.QDockWidget) -> AuditDock:
+    """Add the Audit dock to ``window``, tabbed with ``tab_with`` (the Export dock; the
+    Directions dock stays in front, :mod:`facestudio.ui.layout`), with its Find panel;
+    :meth:`AuditDock.attach` and :meth:`FindPanel.attach` connect them to the studio."""
     panel = AuditDock()
     dock = QtWidgets.QDockWidget("Audit", window)
     dock.setObjectName("dock_audit")
@@ -208,7 +211,6 @@ def install_audit_dock(window) -> AuditDock:
     scroll.setWidget(panel)
     dock.setWidget(scroll)
     window.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(window.export_dock, dock)  # the Directions dock stays in front (ui.layout)
-    panel.attach(window)
-    panel.find_panel = attach_find_panel(window, panel.layout())
+    window.tabifyDockWidget(tab_with, dock)
+    panel.find_panel = add_find_panel(panel.layout())
     return panel

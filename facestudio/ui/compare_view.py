@@ -211,9 +211,8 @@ class CompareView(QtWidgets.QWidget):
             self.split_line.setValue(w / 2)
         self.split_line.setBounds((0, w))
 
-    def prepare_screenshot(self, window) -> None:
-        """For the screenshot script: A = the current face, B = it with another seed."""
-        current = window.state.recipe
+    def prepare_screenshot(self, current) -> None:
+        """For the screenshot script: A = ``current`` (the current face), B = it with another seed."""
         self.mode.setCurrentText("split")
         self.set_faces(current, current.replace(seed=current.seed + 7))
         self.strip.render()

@@ -19,7 +19,7 @@ from PySide6 import QtWidgets
 from facestudio.latent.direction_files import adopt, read_directions, write_directions
 from facestudio.latent.directions import Direction, DirectionError
 from facestudio.latent.user_directions import direction_between, direction_from_examples, new_direction_id
-from facestudio.ui.sliders import DirectionInfo
+from facestudio.ui.sliders import DirectionInfo, DirectionsPanel
 
 DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files (*)"
 
@@ -74,11 +74,14 @@ def tooltip(d: Direction) -> str:
 
 
 class DirectionsController:
-    """Keeps the window's sliders, the renderer's directions and the user's directions in step."""
+    """Keeps the Directions dock's sliders (``panel``), the renderer's directions and the
+    user's directions in step, for the studio of ``context``; a model that is opened (the
+    state's ``"model"`` event) is shown with its PCA directions."""
 
-    def __init__(self, window, menu: QtWidgets.QMenu):
-        self.window = window
-        self.state = window.state
+    def __init__(self, context, panel: DirectionsPanel, menu: QtWidgets.QMenu):
+        self.context = context
+        self.panel = panel
+        self.state = context.state
         self.method = "pca"
         self.user_directions: list[Direction] = []
         self._retired: dict[str, Direction] = {}  # deleted, kept so undo can still render them
@@ -94,7 +97,8 @@ class DirectionsController:
                 menu.addSeparator()
             else:
                 menu.addAction(*entry)
-        window.directions_panel.methodChanged.connect(self.set_method)
+        panel.methodChanged.connect(self.set_method)
+        self.state.events.connect(lambda kind, model: self.model_changed(model) if kind == "model" else None)
 
     # --- what the sliders show -------------------------------------------------------------
     @property
@@ -112,7 +116,7 @@ class DirectionsController:
         self.user_directions = [d for d in self.user_directions if d.model_sha256 == model.sha256]
         self._retired = {}
         self.method = "pca"
-        self.window.directions_panel.set_methods(model.direction_methods(), self.method)
+        self.panel.set_methods(model.direction_methods(), self.method)
         self.refresh()
 
     def set_method(self, method: str) -> None:
@@ -123,21 +127,21 @@ class DirectionsController:
 
     def refresh(self) -> None:
         """Rebuild the sliders and hand the renderer every direction a recipe may use."""
-        model, win, state = self.model, self.window, self.state
+        model, state = self.model, self.state
         if model is None:
             return
         shown = self.shown()
         for d in shown:
             state.default_layers(d.id, d.layers)
         named_ids = {d.id for d in model.named}
-        win.directions_panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d), group)
+        self.panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d), group)
                                              for d, group in in_dock_order(shown, named_ids)], model.num_ws)
         known = {d.id: d for d in model.discovered_directions()}
         known.update(self._retired)
         known.update({d.id: d for d in self.user_directions})
         model.renderer.set_directions(known)
         if state.recipe is not None:
-            win.directions_panel.sync({e.direction_id: e.amount for e in state.recipe.edits}, state.layers)
+            self.panel.sync({e.direction_id: e.amount for e in state.recipe.edits}, state.layers)
 
     def set_user_directions(self, directions: list[Direction]) -> None:
         """Directions from a session; ones that do not fit this model are reported and left out."""
@@ -153,7 +157,7 @@ class DirectionsController:
         self.user_directions = kept
         self.refresh()
         if problems:
-            self.window.report("Directions left out", "; ".join(problems))
+            self.context.report("Directions left out", "; ".join(problems))
 
     def add(self, directions: list[Direction]) -> list[Direction]:
         """Append user directions (ids already in use get fresh ones); returns them as added."""
@@ -170,12 +174,12 @@ class DirectionsController:
         self.state.mark_dirty()
         self.refresh()
         names = ", ".join(d.name for d in added)
-        self.window.statusBar().showMessage(f"Added direction{'s' if len(added) > 1 else ''} {names}", 4000)
+        self.context.status(f"Added direction{'s' if len(added) > 1 else ''} {names}", 4000)
         return added
 
     # --- making directions -------------------------------------------------------------------
     def selected_faces(self):
-        ids = self.window.gallery_dock.selected_ids()
+        ids = self.context.selected_face_ids()
         return [f for f in self.state.gallery if f.id in ids]  # gallery order: A before B
 
     def _ws_of(self, face):
@@ -184,7 +188,7 @@ class DirectionsController:
     def new_from_selected_pair(self) -> Direction | None:
         faces = self.selected_faces()
         if self.model is None or len(faces) != 2:
-            self.window.report("New direction", "select exactly two faces in the gallery: A (the first) "
+            self.context.report("New direction", "select exactly two faces in the gallery: A (the first) "
                                "and B (the second)")
             return None
         a, b = faces
@@ -204,7 +208,7 @@ class DirectionsController:
     def new_from_marked_dialog(self) -> Direction | None:
         faces = self.selected_faces()
         if self.model is None or len(faces) < 2:
-            self.window.report("New direction", "select at least two faces in the gallery, then mark "
+            self.context.report("New direction", "select at least two faces in the gallery, then mark "
                                "each one positive or negative")
             return None
         marks = self.ask_marks(faces)
@@ -217,7 +221,7 @@ class DirectionsController:
         try:
             d = build()
         except (DirectionError, ValueError) as exc:
-            self.window.report("Cannot make the direction", str(exc))
+            self.context.report("Cannot make the direction", str(exc))
             return None
         return self.add([d])[0]
 
@@ -243,14 +247,14 @@ class DirectionsController:
         self.refresh()
         recipe = self.state.recipe
         if recipe is not None and recipe.amount_of(direction_id):
-            self.window.history.change(recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone[0].name}")
+            self.context.history.change(recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone[0].name}")
 
     def _pick_user_direction(self, title: str) -> Direction | None:
         if not self.user_directions:
-            self.window.report(title, "there are no directions of your own yet")
+            self.context.report(title, "there are no directions of your own yet")
             return None
         names = [f"{d.name} ({d.id})" for d in self.user_directions]
-        item, ok = QtWidgets.QInputDialog.getItem(self.window, title, "Direction:", names, 0, False)
+        item, ok = QtWidgets.QInputDialog.getItem(self.context.parent, title, "Direction:", names, 0, False)
         return self.user_directions[names.index(item)] if ok and item in names else None
 
     def rename_dialog(self) -> None:
@@ -262,7 +266,7 @@ class DirectionsController:
 
     def delete_dialog(self) -> None:
         d = self._pick_user_direction("Delete direction")
-        if d is not None and self.window.confirm("Delete direction", f"Delete the direction {d.name!r}?"):
+        if d is not None and self.context.confirm("Delete direction", f"Delete the direction {d.name!r}?"):
             self.delete(d.id)
 
     # --- files -------------------------------------------------------------------------------
@@ -274,11 +278,11 @@ class DirectionsController:
         try:
             res = read_directions(path, model.w_dim, model.num_ws, model_sha256=model.sha256)
         except DirectionError as exc:
-            self.window.report("Cannot import directions", str(exc))
+            self.context.report("Cannot import directions", str(exc))
             return []
         dirs = res.directions
         if res.other_model:
-            if not self.window.confirm("Directions from another model",
+            if not self.context.confirm("Directions from another model",
                                        f"{Path(path).name} was made for another model (sha256 "
                                        f"{res.other_model[:12]}), so its directions may mean nothing here. "
                                        f"Use them anyway?"):
@@ -298,9 +302,9 @@ class DirectionsController:
         try:
             write_directions(self.shown() if directions is None else directions, path, overwrite=True)
         except DirectionError as exc:
-            self.window.report("Cannot export directions", str(exc))
+            self.context.report("Cannot export directions", str(exc))
             return False
-        self.window.statusBar().showMessage(f"Exported directions to {path}", 4000)
+        self.context.status(f"Exported directions to {path}", 4000)
         return True
 
     def export_dialog(self) -> None:
@@ -310,18 +314,18 @@ class DirectionsController:
 
     # --- default dialogs ---------------------------------------------------------------------
     def _ask_text(self, title: str, label: str, default: str) -> str | None:
-        text, ok = QtWidgets.QInputDialog.getText(self.window, title, label, text=default)
+        text, ok = QtWidgets.QInputDialog.getText(self.context.parent, title, label, text=default)
         return text.strip() if ok and text.strip() else None
 
     def _ask_open_path(self) -> str:
-        return QtWidgets.QFileDialog.getOpenFileName(self.window, "Import directions", "", DIRECTION_FILTER)[0]
+        return QtWidgets.QFileDialog.getOpenFileName(self.context.parent, "Import directions", "", DIRECTION_FILTER)[0]
 
     def _ask_save_path(self) -> str:
-        return QtWidgets.QFileDialog.getSaveFileName(self.window, "Export directions", "directions.npz",
+        return QtWidgets.QFileDialog.getSaveFileName(self.context.parent, "Export directions", "directions.npz",
                                                      DIRECTION_FILTER)[0]
 
     def _ask_marks(self, faces):
-        dialog = MarkFacesDialog(faces, self.window)
+        dialog = MarkFacesDialog(faces, self.context.parent)
         return dialog.result_marks() if dialog.exec() == QtWidgets.QDialog.Accepted else None
 
 
@@ -355,8 +359,3 @@ class MarkFacesDialog(QtWidgets.QDialog):
         neg = [f.id for f, c in zip(self.faces, self.marks) if c.currentIndex() == 1]
         method = "mean" if self.method_combo.currentIndex() == 0 else "linear"
         return pos, neg, self.name_edit.text().strip() or "New direction", method
-
-
-def install_directions_menu(window, menu: QtWidgets.QMenu) -> DirectionsController:
-    """Build the Directions menu on ``window`` and return its controller."""
-    return DirectionsController(window, menu)

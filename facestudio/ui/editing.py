@@ -4,29 +4,27 @@ current is shown on every control and sent to the render worker.
 
 :class:`EditController` sits between the widgets and the :class:`StudioState`; it listens
 to the state, so a face that becomes current from anywhere (undo, a session, the Mix view,
-a reopened image) is shown and rendered the same way.
+a reopened image) is shown and rendered the same way, and a model that is opened fits the
+latent controls to it (its ``"model"`` event).
 """
 
 from __future__ import annotations
 
 import random
 
-from facestudio.session.studio_state import StudioState
+from facestudio.ui.context import StudioContext
 from facestudio.ui.controls import LatentControls
-from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.sliders import DirectionsPanel
-from facestudio.ui.undo import RecipeHistory
 
 RANDOM_EDITS = 8      # "Randomise edits" moves the first this many sliders
 RANDOM_AMOUNT = 2.0   # ... each to an amount in [-RANDOM_AMOUNT, RANDOM_AMOUNT]
 
 
 class EditController:
-    def __init__(self, state: StudioState, history: RecipeHistory, bridge: RenderBridge,
-                 directions: DirectionsPanel, controls: LatentControls):
-        self.state = state
-        self.history = history
-        self.bridge = bridge
+    def __init__(self, context: StudioContext, directions: DirectionsPanel, controls: LatentControls):
+        self.state = state = context.state
+        self.history = context.history
+        self.bridge = context.bridge
         self.directions = directions
         self.controls = controls
         directions.amountChanged.connect(self._on_amount)
@@ -41,7 +39,9 @@ class EditController:
 
     # --- the state changed: show it, render it ---------------------------------------------------
     def _on_state(self, kind: str, payload) -> None:
-        if kind == "recipe":
+        if kind == "model":
+            self.controls.set_model(payload.num_ws, payload.c_dim, transform=payload.supports_transform)
+        elif kind == "recipe":
             recipe, interactive = payload
             self.directions.sync({e.direction_id: e.amount for e in recipe.edits}, self.state.layers)
             self.controls.sync(recipe.seed, recipe.psi, recipe.cutoff, recipe.noise, recipe.class_idx,

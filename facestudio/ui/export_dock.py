@@ -1,8 +1,8 @@
 """The export dock: runs the exports the :class:`ExportPanel` describes, and reopens recipes
 from exported images dropped onto the studio.
 
-Faces are rendered by the window's render worker (a batch under a tag of our own, so the
-GUI thread never runs the network), checked by the window's lookalike checker (off the GUI
+Faces are rendered by the studio's render worker (a batch under a tag of our own, so the
+GUI thread never runs the network), checked by the studio's lookalike checker (off the GUI
 thread too), and each image is written with its provenance stamp and the check's verdict as
 its answer arrives (:class:`~facestudio.provenance.batch.BatchExport`). A face that resembles
 a real photo is left out unless the panel allows it. One export runs at a time; a new one
@@ -20,44 +20,51 @@ from facestudio.provenance import ProvenanceReadError, read_provenance, sidecar_
 from facestudio.provenance.batch import BatchExport, BatchPlan, plan_batch
 from facestudio.provenance.export import resolve_format
 from facestudio.provenance.guarded import LookalikeRefused
+from facestudio.ui.context import StudioContext
 from facestudio.ui.export_panel import FORMATS, ExportPanel
 from facestudio.ui.opening import IMAGE_SUFFIXES, recipe_problem
 
-__all__ = ["IMAGE_SUFFIXES", "ExportController", "install_export_dock"]
+__all__ = ["IMAGE_SUFFIXES", "ExportController", "build_export_dock"]
 
 
 class ExportController(QtCore.QObject):
-    """Exports for a StudioWindow: what its ``state`` shows, rendered by its ``bridge``
-    (connected once: it lives as long as the window); the window is asked (``confirm``),
-    tells (``report``) and parents the dialogs. ``finished`` carries the paths written."""
+    """Exports for the studio of a :class:`StudioContext`: what its ``state`` shows, rendered
+    by its ``bridge`` (connected once: it lives as long as the studio); the user is asked
+    (``confirm``) and told (``report``, ``status``); a model that is opened (the state's
+    ``"model"`` event) becomes the panel's. ``finished`` carries the paths written."""
 
     finished = QtCore.Signal(list)
     failed = QtCore.Signal(str)
 
-    def __init__(self, window, panel: ExportPanel):
-        super().__init__(window)
-        self.window = window
-        self.state = window.state
-        self.bridge = window.bridge
+    def __init__(self, context: StudioContext, panel: ExportPanel):
+        super().__init__(context.parent)
+        self.context = context
+        self.state = context.state
+        self.bridge = context.bridge
         self.panel = panel
         self.job: BatchExport | None = None
         self._tag: str | None = None
         self._serial = 0
-        self.checker = window.analysis
+        self.checker = context.analysis
         self.bridge.batchReady.connect(self._on_batch)
+        self.state.events.connect(self._on_state)
         self.checker.exportChecked.connect(self._on_checked)
         panel.exportFaceRequested.connect(self.export_face_dialog)
         panel.exportGalleryRequested.connect(self.export_gallery_dialog)
 
+    def _on_state(self, kind: str, model) -> None:
+        if kind == "model":
+            self.panel.set_model(model.card_meta, model.name, model.sha256, model.resolution)
+
     # --- starting ----------------------------------------------------------------------------
     def _ready(self) -> bool:
         if self.state.model is None or self.state.recipe is None:
-            self.window.report("Nothing to export", "Open a model first.")
+            self.context.report("Nothing to export", "Open a model first.")
             return False
         return True
 
     def _folder(self) -> str:
-        return str(self.window.settings.value("export/folder", str(Path.home())))
+        return str(self.context.settings.value("export/folder", str(Path.home())))
 
     def export_face_dialog(self) -> None:
         if not self._ready():
@@ -65,13 +72,13 @@ class ExportController(QtCore.QObject):
         ext = self.panel.extension
         suggested = str(Path(self._folder()) / f"face-{self.state.recipe.seed}{ext}")
         label = FORMATS[self.panel.format_combo.currentIndex()][0]
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export face", suggested,
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.context.parent, "Export face", suggested,
                                                         f"{label} images (*{ext})")
         if path:
             path = Path(path)
             if path.suffix.lower() not in IMAGE_SUFFIXES:
                 path = path.with_name(path.name + ext)
-            self.window.settings.setValue("export/folder", str(path.parent))
+            self.context.settings.setValue("export/folder", str(path.parent))
             self.export_face(path, overwrite=path.exists())  # the dialog has asked already
 
     def export_face(self, path: Path, overwrite: bool = False) -> bool:
@@ -86,7 +93,7 @@ class ExportController(QtCore.QObject):
             targets = [path] + ([sidecar_path(path)] if options.sidecar else [])
             existing = [p for p in targets if p.exists()]
             if existing and not overwrite:
-                if not self.window.confirm("Replace file", f"{existing[0].name} already exists. Replace it?"):
+                if not self.context.confirm("Replace file", f"{existing[0].name} already exists. Replace it?"):
                     return False
                 overwrite = True
             for target in targets:
@@ -100,15 +107,15 @@ class ExportController(QtCore.QObject):
     def export_gallery_dialog(self) -> None:
         if not self._ready():
             return
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Export gallery to folder", self._folder())
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self.context.parent, "Export gallery to folder", self._folder())
         if folder:
-            self.window.settings.setValue("export/folder", folder)
+            self.context.settings.setValue("export/folder", folder)
             self.export_gallery(Path(folder))
 
     def _chosen_faces(self) -> list:
         faces = list(self.state.gallery)
         if self.panel.selected_only_check.isChecked():
-            ids = set(self.window.gallery_dock.selected_ids())
+            ids = set(self.context.selected_face_ids())
             faces = [f for f in faces if f.id in ids]
         return faces
 
@@ -126,7 +133,7 @@ class ExportController(QtCore.QObject):
                               self.panel.extension, options, self.panel.sheet_check.isChecked())
             if plan.existing and not overwrite:
                 names = ", ".join(p.name for p in plan.existing[:3]) + (" …" if len(plan.existing) > 3 else "")
-                if not self.window.confirm("Replace files", f"{len(plan.existing)} files already exist in "
+                if not self.context.confirm("Replace files", f"{len(plan.existing)} files already exist in "
                                            f"{folder} ({names}). Replace them?"):
                     return False
                 overwrite = True
@@ -191,13 +198,13 @@ class ExportController(QtCore.QObject):
             left_out = (f"; {len(job.left_out)} faces that resemble a real photo were left out"
                         if job.left_out else "")
             self.panel.status.setText(f"Exported {where}{self._note}{left_out}")
-            self.window.statusBar().showMessage(f"Exported {len(written)} file(s) to {where}{left_out}", 5000)
+            self.context.status(f"Exported {len(written)} file(s) to {where}{left_out}", 5000)
             self.finished.emit(written)
 
     def _fail(self, message: str) -> None:
         self.cancel()
         self.panel.status.setText(message)
-        self.window.report("Cannot export", message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
+        self.context.report("Cannot export", message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
         self.failed.emit(message)
 
     # --- reopening ---------------------------------------------------------------------------
@@ -209,34 +216,35 @@ class ExportController(QtCore.QObject):
             prov = read_provenance(path)
             recipe = prov.to_recipe()
         except (ProvenanceReadError, ValueError) as exc:
-            self.window.report("Cannot open image", str(exc))
+            self.context.report("Cannot open image", str(exc))
             return False
         if recipe is None:
             mark = prov.watermark
             said = (f" Its invisible watermark says facestudio made it, with a model whose sha256 starts "
                     f"{mark.model_sha256_prefix}." if mark.found else " It carries no facestudio watermark either.")
-            self.window.report("No recipe", f"{path.name} carries no facestudio recipe, so it cannot be reopened.{said}")
+            self.context.report("No recipe", f"{path.name} carries no facestudio recipe, so it cannot be reopened.{said}")
             return False
         model = self.state.model
         if not self.state.made_with_open_model(recipe):
-            self.window.report("Different model", f"{path.name} was made with the model "
+            self.context.report("Different model", f"{path.name} was made with the model "
                                f"{recipe.model_name or 'unnamed'} (sha256 {recipe.model_sha256}); "
                                "open that model, then drop the image again.")
             return False
         problem = recipe_problem(recipe, model, {d.id for d in model.discovered_directions()})
         if problem:
-            self.window.report("Cannot open image", f"{path.name} cannot be reopened: {problem}.")
+            self.context.report("Cannot open image", f"{path.name} cannot be reopened: {problem}.")
             return False
-        if not self.window.history.change(recipe.replace(model_name=model.name), f"Open {path.name}"):
+        if not self.context.history.change(recipe.replace(model_name=model.name), f"Open {path.name}"):
             return False
-        self.window.statusBar().showMessage(f"Reopened the recipe of {path.name}", 5000)
+        self.context.status(f"Reopened the recipe of {path.name}", 5000)
         return True
 
 
-def install_export_dock(window, area=QtCore.Qt.RightDockWidgetArea):
-    """Add the export dock to ``window`` (tabbed with the Directions dock when there is one);
-    returns (panel, dock, controller)."""
-    panel = ExportPanel(window.settings)
+def build_export_dock(window: QtWidgets.QMainWindow, settings: QtCore.QSettings,
+                      area=QtCore.Qt.RightDockWidgetArea) -> tuple[ExportPanel, QtWidgets.QDockWidget]:
+    """Add the Export dock to ``window`` (tabbed with the Directions dock when there is one);
+    returns (panel, dock). Its :class:`ExportController` is built on the studio's context."""
+    panel = ExportPanel(settings)
     dock = QtWidgets.QDockWidget("Export", window)
     dock.setObjectName("dock_export")
     dock.setWidget(panel)
@@ -245,4 +253,4 @@ def install_export_dock(window, area=QtCore.Qt.RightDockWidgetArea):
     if directions is not None:
         window.tabifyDockWidget(directions, dock)
         directions.raise_()
-    return panel, dock, ExportController(window, panel)
+    return panel, dock

@@ -26,8 +26,8 @@ ANY = "any"
 
 
 class FindPanel(QtWidgets.QWidget):
-    """The controls; :meth:`attach` connects them to a window (its state, render and analysis
-    bridges, gallery and Export dock)."""
+    """The controls; :meth:`attach` connects them to the studio's context (its state and
+    gallery, the render bridge, the measuring thread, whether lookalikes are allowed)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -82,13 +82,13 @@ class FindPanel(QtWidgets.QWidget):
         self.progress.hide()
         form.addRow(self.progress)
         self.search: Search | None = None
-        self.window = None
+        self.context = None
 
-    def attach(self, window) -> None:
-        self.window = window
+    def attach(self, context) -> None:
+        self.context = context
         self.find_button.clicked.connect(self.toggle)
-        window.bridge.batchReady.connect(self._on_batch)
-        window.analysis.foundStep.connect(self._on_step)
+        context.bridge.batchReady.connect(self._on_batch)
+        context.analysis.foundStep.connect(self._on_step)
 
     def criteria(self) -> Criteria:
         lo, hi = self.age_from.value(), self.age_to.value()
@@ -113,7 +113,7 @@ class FindPanel(QtWidgets.QWidget):
             self.start()
 
     def start(self) -> bool:
-        state = self.window.state
+        state = self.context.state
         if state.model is None or state.recipe is None:
             self.status.setText("Open a model first.")
             return False
@@ -134,7 +134,7 @@ class FindPanel(QtWidgets.QWidget):
 
     def stop(self, why: str) -> None:
         if self.search is not None:
-            self.window.bridge.cancel_batch(TAG)
+            self.context.bridge.cancel_batch(TAG)
         self.search = None
         self.find_button.setText("Find faces")
         self.progress.hide()
@@ -147,7 +147,7 @@ class FindPanel(QtWidgets.QWidget):
                             f"faces {search.criteria.describe()}…")
         self._seeds = search.next_seeds()
         self._images: dict[int, np.ndarray] = {}
-        self.window.bridge.submit_batch([self.base.replace(seed=s) for s in self._seeds], TAG)
+        self.context.bridge.submit_batch([self.base.replace(seed=s) for s in self._seeds], TAG)
 
     def _on_batch(self, result) -> None:
         if result.tag != TAG or self.search is None:
@@ -159,8 +159,8 @@ class FindPanel(QtWidgets.QWidget):
             self._images[result.start_index + k] = image
         if len(self._images) == len(self._seeds):
             images = np.stack([self._images[i] for i in range(len(self._seeds))])
-            allowed = self.window.export_panel.allow_lookalike_check.isChecked()
-            self.window.analysis.find_step(self.search, self._seeds, images, allowed)
+            allowed = self.context.lookalikes_allowed()
+            self.context.analysis.find_step(self.search, self._seeds, images, allowed)
 
     def _on_step(self, search, kept) -> None:
         if search is not self.search:
@@ -170,7 +170,7 @@ class FindPanel(QtWidgets.QWidget):
             return
         from facestudio.ui.gallery_dock import png_thumbnail
         for seed, image, _face in kept:
-            self.window.state.gallery.add(self.base.replace(seed=seed), thumbnail=png_thumbnail(image))
+            self.context.state.gallery.add(self.base.replace(seed=seed), thumbnail=png_thumbnail(image))
         self.found += len(kept)
         self.progress.setValue(len(search.result.kept))
         if not search.done:
@@ -185,12 +185,11 @@ class FindPanel(QtWidgets.QWidget):
                       f"the model rarely makes them at psi {self.base.psi:g}{left}.")
 
 
-def attach_find_panel(window, layout: QtWidgets.QBoxLayout) -> FindPanel:
-    """A Find panel under a heading in ``layout``, connected to ``window``."""
+def add_find_panel(layout: QtWidgets.QBoxLayout) -> FindPanel:
+    """A Find panel under a heading in ``layout``; :meth:`FindPanel.attach` connects it."""
     box = QtWidgets.QGroupBox("Find faces for the gallery")
     v = QtWidgets.QVBoxLayout(box)
     panel = FindPanel()
     v.addWidget(panel)
     layout.addWidget(box)
-    panel.attach(window)
     return panel

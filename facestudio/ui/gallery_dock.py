@@ -125,13 +125,14 @@ class GalleryDock(QtWidgets.QWidget):
 
 
 class GalleryController:
-    """Keeps the face on ``canvas`` in the state's gallery ("Keep", K), restores a kept face
-    (one undo step on ``history``), renames and deletes; ``report(title, text)`` tells the
-    user why not, ``status`` shows what was done."""
+    """Keeps the face on ``canvas`` in the context's gallery ("Keep", K), restores a kept face
+    (one undo step), renames and deletes; tells the user why not (``report``) and what was
+    done (``status``)."""
 
-    def __init__(self, state, history, dock: GalleryDock, canvas, report, status: QtWidgets.QStatusBar):
-        self.state, self.history, self.canvas = state, history, canvas
-        self.report, self.status = report, status
+    def __init__(self, context, dock: GalleryDock, canvas):
+        state = context.state
+        self.state, self.history, self.canvas = state, context.history, canvas
+        self.report, self.status = context.report, context.status
         dock.attach(state.gallery)
         dock.keep_button.clicked.connect(self.keep_current)
         dock.restoreRequested.connect(self.restore_face)
@@ -142,7 +143,7 @@ class GalleryController:
         if self.state.recipe is None or self.canvas.image is None:
             return
         face = self.state.gallery.add(self.state.recipe, thumbnail=png_thumbnail(self.canvas.image))
-        self.status.showMessage(f"Kept {face.name}", 3000)
+        self.status(f"Kept {face.name}", 3000)
 
     def restore_face(self, face_id: str) -> None:
         s = self.state

@@ -135,17 +135,18 @@ class GettingStarted(QtWidgets.QFrame):
         self.hide()
 
 
-def install_help_menu(window: QtWidgets.QMainWindow, menu: QtWidgets.QMenu) -> GettingStarted:
-    """Fill the Help menu and put the Getting started strip above the central tabs; returns it."""
-    strip = GettingStarted(window.settings)
+def install_help_menu(window: QtWidgets.QMainWindow, menu: QtWidgets.QMenu, settings: QtCore.QSettings,
+                      state) -> GettingStarted:
+    """Fill the Help menu and put the Getting started strip above the central tabs; returns it.
+    About shows the card of ``state``'s model; the shortcuts are read from ``window``'s menus."""
+    strip = GettingStarted(settings)
     window.centralWidget().layout().insertWidget(0, strip)
 
     def show_strip() -> None:
         strip.show()
 
     def card() -> dict | None:
-        model = getattr(window.state, "model", None)
-        return getattr(model, "card_meta", None)
+        return getattr(state.model, "card_meta", None)
 
     menu.addAction("&Getting started", show_strip)
     shortcuts = menu.addAction("&Keyboard shortcuts", lambda: ShortcutsDialog(window).exec())

@@ -326,21 +326,19 @@ class LibraryTab(QtWidgets.QWidget):
         self.model.close()
 
 
-def install_library_tab(window, tabs: QtWidgets.QTabWidget) -> LibraryTab:
-    """Add the Library tab to ``tabs``; an opened face becomes the window's current face (one
-    undo step) when it was made with the open model."""
-    tab = LibraryTab()
-    tab.setObjectName("library_tab")
-    tabs.addTab(tab, "Library")
+def connect_library_tab(context, tab: LibraryTab, tabs: QtWidgets.QTabWidget) -> None:
+    """An opened face of the Library ``tab`` becomes the studio's current face (one undo step
+    on ``context.history``, shown on the first of ``tabs``) when it was made with the open
+    model; problems are reported."""
+    state = context.state
 
     def opened(recipe: Recipe) -> None:
-        if window.state.made_with_open_model(recipe):
-            window.history.change(recipe.replace(model_name=window.state.model.name), "Open library face")
+        if state.made_with_open_model(recipe):
+            context.history.change(recipe.replace(model_name=state.model.name), "Open library face")
             tabs.setCurrentIndex(0)
         else:
-            window.report("Library", f"this face was made with the model {recipe.model_name or recipe.model_sha256[:12]}; "
-                                     "open that model first")
+            context.report("Library", f"this face was made with the model {recipe.model_name or recipe.model_sha256[:12]}; "
+                                      "open that model first")
 
     tab.recipeOpened.connect(opened)
-    tab.problem.connect(lambda text: window.report("Library", text))
-    return tab
+    tab.problem.connect(lambda text: context.report("Library", text))

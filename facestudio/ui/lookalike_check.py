@@ -1,6 +1,6 @@
 """The studio's lookalike check: the badge beside the model name and the checked exports.
 
-The measuring happens on the window's measuring thread, through its
+The measuring happens on the studio's measuring thread, through its
 :class:`~.analysis_bridge.AnalysisBridge`; :class:`GuardedExports` holds a file back until
 its faces are checked.
 """
@@ -55,7 +55,7 @@ class GuardedExports(QtCore.QObject):
     OVERRIDE_HINT = "tick 'Export faces that resemble a real photo' in the Export dock"
 
     def __init__(self, checker, allowed, parent=None):
-        """checker: the window's AnalysisBridge; allowed: () -> whether lookalikes may be written."""
+        """checker: the studio's AnalysisBridge; allowed: () -> whether lookalikes may be written."""
         super().__init__(parent)
         self.checker = checker
         self.allowed = allowed

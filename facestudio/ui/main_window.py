@@ -1,12 +1,13 @@
-"""The studio's main window: canvas in the centre, docks for directions, latent controls
-and the gallery, a status bar with the model and the last render time.
+"""The studio's main window: the composition root of the studio.
 
-The window builds the widgets and the menus, opens models and shows frames; what it shows
-is the Qt-free :class:`StudioState` (``window.state``). Controllers do the rest: every
-change of the face is one step of the :class:`RecipeHistory` (``window.history``), the
-:class:`EditController` shows the current recipe on the controls and sends it to the one
-:class:`RenderBridge` (``window.bridge``), whose frames arrive as signals; sessions and
-autosave are the :class:`SessionController`'s (``window.sessions``).
+It builds, in this order: the shared services (the Qt-free :class:`StudioState`, the undo
+:class:`RecipeHistory`, the :class:`RenderBridge` to the render worker, the
+:class:`AnalysisBridge` to the measuring thread); every widget and dock (canvas, the Mix,
+Compare and Library tabs, the Directions, Latent, Gallery, Export and Audit docks, the
+status bar); the :class:`StudioContext` that hands the services to controllers; the
+controllers, each on the context and its own widgets; and last the menus, whose actions call
+the controllers. Controllers follow the state's events (a model opened, a recipe made
+current, the dirty flag) rather than being called by the window; none reads the window.
 """
 
 from __future__ import annotations
@@ -16,34 +17,38 @@ from typing import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from facestudio.latent.seeds import MAX_SEED
-from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
-from facestudio.latent.recipe import Recipe
 from facestudio.session.studio_state import StudioState
 from facestudio.ui import guard
+from facestudio.ui.analysis_bridge import AnalysisBridge
+from facestudio.ui.anonymize_dialog import open_anonymize_dialog
+from facestudio.ui.audit_dock import build_audit_dock
 from facestudio.ui.canvas import FaceCanvas
-from facestudio.ui.controls import MAX_SPIN_SEED, LatentControls
-from facestudio.ui.directions_menu import install_directions_menu
+from facestudio.ui.context import StudioContext
+from facestudio.ui.controls import LatentControls
+from facestudio.ui.directions_menu import DirectionsController
 from facestudio.ui.editing import EditController
-from facestudio.ui.export_dock import install_export_dock
+from facestudio.ui.export_dock import ExportController, build_export_dock
+from facestudio.ui.face_display import FaceDisplay
 from facestudio.ui.gallery_dock import GalleryController, GalleryDock
 from facestudio.ui.help_menu import install_help_menu
 from facestudio.ui.layout import install_layout
-from facestudio.ui.analysis_bridge import AnalysisBridge
-from facestudio.ui.audit_dock import install_audit_dock
-from facestudio.ui.library_tab import install_library_tab
-from facestudio.ui.lookalike_check import GuardedExports, LookalikeBadge
-from facestudio.ui.mix_tab import install_mix_tab
-from facestudio.ui.model_library import install_model_library
+from facestudio.ui.library_tab import LibraryTab, connect_library_tab
+from facestudio.ui.lookalike_check import LookalikeBadge
+from facestudio.ui.mix_tab import MixController, build_mix_tabs
+from facestudio.ui.model_library import GetModelsMenu
+from facestudio.ui.model_opening import ModelOpener
 from facestudio.ui.opening import kind_of
-from facestudio.ui.anonymize_dialog import open_anonymize_dialog
 from facestudio.ui.recent import RecentFiles
 from facestudio.ui.render_bridge import RenderBridge
 from facestudio.ui.sessions import SessionController
 from facestudio.ui.sliders import DirectionsPanel
 from facestudio.ui.undo import RecipeHistory
 
-MODEL_FILTER = "Models (*.pkl *.pt *.pth *.safetensors);;All files (*)"
+SIDE_DOCKS = (  # (title, attribute, area, object name)
+    ("Directions", "directions_panel", QtCore.Qt.RightDockWidgetArea, "dock_directions"),
+    ("Latent", "controls", QtCore.Qt.LeftDockWidgetArea, "dock_latent"),
+    ("Gallery", "gallery_dock", QtCore.Qt.LeftDockWidgetArea, "dock_gallery"),
+)
 
 
 class StudioWindow(QtWidgets.QMainWindow):
@@ -60,20 +65,19 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.state = StudioState()
         self.history = RecipeHistory(self.state, self.report, self)
         self.bridge = RenderBridge(self)
-        self.bridge.frameReady.connect(self._on_frame)
         self.analysis = AnalysisBridge(self)
-        self.guarded_exports = GuardedExports(  # the Export dock is built later; asked when an answer comes
-            self.analysis, lambda: self.export_panel.allow_lookalike_check.isChecked(), self)
-        self._first_frame = False
-        self._badge_key = None
-        self.frames_shown = 0
-
+        self.anonymize_dialog = None
         self.setWindowTitle("facestudio")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
-        self.sessions = SessionController(self, self.data_dir)
-        self._build_widgets()
-        self._build_actions()
+        self._build_docks()
+        self.context = StudioContext(
+            self.state, self.history, self.bridge, self.analysis, self.report, self.confirm, settings,
+            parent=self, status=self.statusBar().showMessage, selected_face_ids=self.gallery_dock.selected_ids,
+            stamp=self.export_panel.stamp, lookalikes_allowed=self.export_panel.allow_lookalike_check.isChecked)
+        self._wire()
+        self._build_menus()
+        self.state.events.connect(self._on_state)
         self.history.stack.cleanChanged.connect(self._on_clean_changed)
         guard.set_reporter(self.show_internal_error)
         geometry = settings.value("window/geometry")
@@ -81,8 +85,8 @@ class StudioWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         self.dock_layout.restore()
 
-    # --- construction ------------------------------------------------------------------
-    def _build_widgets(self) -> None:
+    # --- construction: widgets and docks, then controllers, then menus ---------------------------
+    def _build_docks(self) -> None:
         central = QtWidgets.QWidget()
         v = QtWidgets.QVBoxLayout(central)
         v.setContentsMargins(0, 0, 0, 0)
@@ -93,36 +97,49 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.banner.hide()
         self.canvas = FaceCanvas()
         v.addWidget(self.banner)
-        self.central_tabs, self.mix_controller = install_mix_tab(self, self.canvas)
-        self.mix_view = self.mix_controller.view
-        self.library_tab = install_library_tab(self, self.central_tabs)
+        self.central_tabs, self.mix_view, self.compare_view = build_mix_tabs(self.canvas)
+        self.library_tab = LibraryTab()
+        self.library_tab.setObjectName("library_tab")
+        self.central_tabs.addTab(self.library_tab, "Library")
         v.addWidget(self.central_tabs, 1)
         self.setCentralWidget(central)
-
-        self.directions_panel = DirectionsPanel()
-        self.controls = LatentControls()
-        self.gallery_dock = GalleryDock()
-        for title, widget, area, name in (
-            ("Directions", self.directions_panel, QtCore.Qt.RightDockWidgetArea, "dock_directions"),
-            ("Latent", self.controls, QtCore.Qt.LeftDockWidgetArea, "dock_latent"),
-            ("Gallery", self.gallery_dock, QtCore.Qt.LeftDockWidgetArea, "dock_gallery"),
-        ):
+        self.directions_panel, self.controls, self.gallery_dock = DirectionsPanel(), LatentControls(), GalleryDock()
+        for title, attribute, area, name in SIDE_DOCKS:
             dock = QtWidgets.QDockWidget(title, self)
             dock.setObjectName(name)
-            dock.setWidget(widget)
+            dock.setWidget(getattr(self, attribute))
             self.addDockWidget(area, dock)
-        self.export_panel, self.export_dock, self.exporter = install_export_dock(self)
+        self.export_panel, self.export_dock = build_export_dock(self, self.settings)
+        self.audit_dock = build_audit_dock(self, self.export_dock)
         self.model_label = QtWidgets.QLabel("no model")
         self.res_label = QtWidgets.QLabel("")
         self.time_label = QtWidgets.QLabel("")
         self.lookalike_badge = LookalikeBadge()
-        self.analysis.faceChecked.connect(self._on_face_checked)
         for w in (self.lookalike_badge, self.model_label, self.res_label, self.time_label):
             self.statusBar().addPermanentWidget(w)
-        self.editor = EditController(self.state, self.history, self.bridge, self.directions_panel, self.controls)
-        self.gallery_controller = GalleryController(self.state, self.history, self.gallery_dock, self.canvas,
-                                                    self.report, self.statusBar())
-        self.audit_dock = install_audit_dock(self)
+
+    def _wire(self) -> None:
+        ctx = self.context
+        self.display = FaceDisplay(ctx, self.canvas, self.banner, self.time_label, self.lookalike_badge)
+        self.display.firstFrameShown.connect(self.firstFrameShown)
+        self.display.fullFrame.connect(self.audit_dock.measure_current)
+        self.directions_menu = QtWidgets.QMenu("&Directions", self)
+        self.directions_controller = DirectionsController(ctx, self.directions_panel, self.directions_menu)
+        self.editor = EditController(ctx, self.directions_panel, self.controls)
+        self.gallery_controller = GalleryController(ctx, self.gallery_dock, self.canvas)
+        self.mix_controller = MixController(ctx, self.central_tabs, self.mix_view, self.compare_view)
+        self.exporter = ExportController(ctx, self.export_panel)
+        self.audit_dock.attach(ctx)
+        self.audit_dock.find_panel.attach(ctx)
+        connect_library_tab(ctx, self.library_tab, self.central_tabs)
+        self.recent_menu = QtWidgets.QMenu("Recent models", self)
+        self.recent_models = RecentFiles(self.settings, "models/recent", self.recent_menu, self.open_model, self)
+        self.models = ModelOpener(ctx, self.recent_models.remember)
+        self.recent_sessions_menu = QtWidgets.QMenu("Recent sessions", self)
+        self.recent_sessions = RecentFiles(self.settings, "sessions/recent", self.recent_sessions_menu,
+                                           lambda p: self.sessions.open(Path(p)), self)
+        self.sessions = SessionController(ctx, self.data_dir, self.directions_controller, self.models,
+                                          self.recent_sessions.remember)
 
     def _action(self, text: str, slot, shortcut=None, menu=None) -> QtGui.QAction:
         act = QtGui.QAction(text, self)
@@ -135,19 +152,16 @@ class StudioWindow(QtWidgets.QMainWindow):
             menu.addAction(act)
         return act
 
-    def _build_actions(self) -> None:
+    def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action("&Open model…", self.open_model_dialog, QtGui.QKeySequence.Open, file_menu)
-        self.recent_menu = file_menu.addMenu("Recent models")
-        self.recent_models = RecentFiles(self.settings, "models/recent", self.recent_menu, self.open_model, self)
-        self.get_models_action = install_model_library(self, file_menu)
+        self._action("&Open model…", self.models.open_dialog, QtGui.QKeySequence.Open, file_menu)
+        file_menu.addMenu(self.recent_menu)
+        self.get_models = GetModelsMenu(self.context, file_menu, self.open_model)
+        self.get_models_action = self.get_models.action
         file_menu.addSeparator()
         self._action("Open session…", self.sessions.open_dialog, None, file_menu)
-        self.recent_sessions_menu = file_menu.addMenu("Recent sessions")
-        self.recent_sessions = RecentFiles(self.settings, "sessions/recent", self.recent_sessions_menu,
-                                           lambda p: self.sessions.open(Path(p)), self)
-        self.sessions.remembered = self.recent_sessions.remember
+        file_menu.addMenu(self.recent_sessions_menu)
         self._action("&Save session", self.sessions.save, QtGui.QKeySequence.Save, file_menu)
         self._action("Save session as…", self.sessions.save_as, None, file_menu)
         file_menu.addSeparator()
@@ -155,7 +169,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._action("Export face as…", self.exporter.export_face_dialog, "Ctrl+Shift+E", file_menu)
         self._action("Export gallery…", self.exporter.export_gallery_dialog, None, file_menu)
         file_menu.addSeparator()
-        self._action("Anonymize a photo…", lambda: open_anonymize_dialog(self), None, file_menu)
+        self._action("Anonymize a photo…", self.open_anonymize_dialog, None, file_menu)
         file_menu.addSeparator()
         self._action("&Quit", self.close, QtGui.QKeySequence.Quit, file_menu)
         edit_menu = bar.addMenu("&Edit")
@@ -168,7 +182,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self._action("Keep in gallery", self.gallery_controller.keep_current, "K", edit_menu)
         self._action("Randomise edits", self.editor.randomise_edits, None, edit_menu)
         self._action("Reset edits", self.editor.reset_edits, None, edit_menu)
-        self.directions_controller = install_directions_menu(self, bar.addMenu("&Directions"))
+        bar.addMenu(self.directions_menu)
         view_menu = bar.addMenu("&View")
         self._action("Fit", self.canvas.fit, "F", view_menu)
         self._action("Actual size (1:1)", self.canvas.actual_size, "1", view_menu)
@@ -180,35 +194,30 @@ class StudioWindow(QtWidgets.QMainWindow):
                                            "Lanczos-smoothed face when zoomed in")
         self.show_pixels_action.toggled.connect(self.canvas.set_show_pixels)
         self.dock_layout = install_layout(self, view_menu)
-        self.getting_started = install_help_menu(self, bar.addMenu("&Help"))
+        self.getting_started = install_help_menu(self, bar.addMenu("&Help"), self.settings, self.state)
+
+    # --- what the window itself shows and opens ----------------------------------------------------
+    def _on_state(self, kind: str, model) -> None:
+        if kind == "model":
+            self.model_label.setText(model.name)
+            self.res_label.setText(f"{model.resolution}×{model.resolution}")
+            self.setWindowTitle(f"facestudio — {model.name}[*]")
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
 
-    # --- models --------------------------------------------------------------------------
+    @property
+    def frames_shown(self) -> int:
+        return self.display.frames_shown
+
+    @property
+    def model_library(self):
+        """The Get models dialog, once it was opened (None before)."""
+        return self.get_models.dialog
+
     def open_model(self, path: str | None) -> bool:
         """Load a model (None = bundled); on failure tell the user and keep the current one."""
-        model = self.load_model(path)
-        if model is None:
-            return False
-        self.show_model(model)
-        return True
-
-    def load_model(self, path: str | None) -> StudioModel | None:
-        """The model at ``path`` loaded but not shown, or None after telling the user why."""
-        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
-        try:
-            return open_studio_model(path)
-        except ModelLoadError as exc:
-            self.report("Cannot open model", str(exc))
-            return None
-        finally:
-            QtWidgets.QApplication.restoreOverrideCursor()
-
-    def show_model(self, model: StudioModel) -> None:
-        self.set_model(model)
-        if model.path:
-            self.recent_models.remember(model.path)
+        return self.models.open(path)
 
     def open_path(self, path: str | Path) -> bool:
         """Open what a file manager would hand the studio: a session, an exported image (its
@@ -220,68 +229,20 @@ class StudioWindow(QtWidgets.QMainWindow):
             return self.exporter.reopen(Path(path))
         return self.open_model(str(path))
 
-    def set_model(self, model: StudioModel) -> None:
-        self.bridge.set_renderer(model.renderer)
-        self.analysis.set_model(model.sha256)
-        self.state.set_model(model)
-        self.directions_controller.model_changed(model)  # sliders, method picker, renderer directions
-        self.controls.set_model(model.num_ws, model.c_dim, transform=model.supports_transform)
-        self.model_label.setText(model.name)
-        self.res_label.setText(f"{model.resolution}×{model.resolution}")
-        self.setWindowTitle(f"facestudio — {model.name}[*]")
-        self.export_panel.set_model(model.card_meta, model.name, model.sha256, model.resolution)
-        self.history.start(Recipe(model.sha256, self._stored_seed(), psi=0.7,
-                                  class_idx=0 if model.c_dim else None, model_name=model.name))
-        self.mix_controller.model_changed(model)
+    def open_anonymize_dialog(self) -> None:
+        self.anonymize_dialog = open_anonymize_dialog(self.context)
+        if self.anonymize_dialog is not None:
+            self.anonymize_dialog.finished.connect(lambda _code: setattr(self, "anonymize_dialog", None))
 
-    def open_model_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
-        if path:
-            self.open_model(path)
-
-    def _stored_seed(self) -> int:
-        """The seed the last run ended on (within the seed box's range), or 0 when the stored
-        value is not a seed (edited by hand: "abc", -5, 1e400)."""
-        try:
-            seed = int(str(self.settings.value("recipe/seed", 0)).strip())
-        except ValueError:
-            return 0
-        return min(seed, MAX_SPIN_SEED) if 0 <= seed <= MAX_SEED else 0
-
-    # --- frames -----------------------------------------------------------------------------
-    def _on_frame(self, result) -> None:
-        if result.error:
-            self.banner.setText(f"Render failed: {result.error}")
-            self.banner.show()
-            return
-        self.canvas.show_image(result.image)
-        self.frames_shown += 1
-        kind = "preview" if result.level else "full"
-        self.time_label.setText(f"{kind} {result.elapsed_ms:.0f} ms")
-        if result.level == 0:
-            self.banner.hide()
-            self._badge_key = result.request_id
-            self.lookalike_badge.checking()
-            self.analysis.check_face(result.request_id, result.image)
-            self.audit_dock.measure_current(result.image)
-            if not self._first_frame:
-                self._first_frame = True
-                self.firstFrameShown.emit()
-
-    def _on_face_checked(self, key, verdict) -> None:
-        if key == self._badge_key:  # an answer about a face already replaced is not shown
-            self.lookalike_badge.show_verdict(verdict)
+    def show_export_panel(self) -> None:
+        self.export_dock.show()
+        self.export_dock.raise_()
+        self.export_panel.export_button.setFocus()
 
     def show_internal_error(self, sentence: str) -> None:
         """What :mod:`guard` calls with the sentence for an exception it caught."""
         self.statusBar().showMessage(sentence, 10_000)
         self.report("Internal error", sentence)
-
-    # --- export (the Export dock: provenance-stamped files, batches, reopening) -----------------
-    def show_export_panel(self) -> None:
-        self.export_dock.show()
-        self.export_dock.raise_()
-        self.export_panel.export_button.setFocus()
 
     # --- events -----------------------------------------------------------------------------
     @guard.guarded
@@ -301,8 +262,7 @@ class StudioWindow(QtWidgets.QMainWindow):
             guard.set_reporter(None)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.dock_layout.save()
-        if self.state.recipe is not None:
-            self.settings.setValue("recipe/seed", self.state.recipe.seed)
+        self.models.remember_seed()
         self.sessions.close()
         self.bridge.shutdown()
         self.analysis.shutdown()

@@ -1,10 +1,12 @@
-"""Glue between the studio window and its Mix and Compare tabs.
+"""Glue between the studio and its Mix and Compare tabs.
 
-:func:`install_mix_tab` puts the canvas, a :class:`MixView` and a :class:`CompareView` in a
-tab widget in the window's central area and returns a :class:`MixController`, which the window tells when a
-model was opened. The controller connects the window's render bridge (batches, once: the
-bridge lives as long as the window), the gallery (faces as rows / donors, "Keep selected"),
-and the current face of the studio state (a clicked cell becomes it, one undo step).
+:func:`build_mix_tabs` puts the canvas, a :class:`MixView` and a :class:`CompareView` in a
+tab widget for the window's central area. A :class:`MixController`, built on the studio's
+:class:`~facestudio.ui.context.StudioContext`, connects them: the render bridge (batches,
+once: the bridge lives as long as the studio), the state's ``"model"`` event (the views fit
+the new model), the gallery (faces as rows / donors, "Keep selected"), and the current face
+(a clicked cell becomes it, one undo step); the grid and the strip are exported with the
+context's stamp, through its lookalike check.
 """
 
 from __future__ import annotations
@@ -18,40 +20,46 @@ from facestudio.latent.recipe import Recipe
 from facestudio.provenance import ExportOptions, export_image
 from facestudio.provenance.batch import contact_sheet
 from facestudio.ui.compare_view import CompareView
+from facestudio.ui.context import StudioContext
 from facestudio.ui.gallery_dock import png_thumbnail
 from facestudio.ui.mix_view import MixView
 
 
 class MixController:
-    def __init__(self, window, tabs: QtWidgets.QTabWidget, view: MixView, compare: CompareView):
-        self.window = window
-        self.state = window.state
-        self.history = window.history
-        self.bridge = window.bridge
+    def __init__(self, context: StudioContext, tabs: QtWidgets.QTabWidget, view: MixView, compare: CompareView):
+        self.context = context
+        self.state = context.state
+        self.history = context.history
+        self.bridge = context.bridge
         self.tabs = tabs
         self.view = view
         self.compare = compare
         self.bridge.batchReady.connect(view.on_batch)
         self.bridge.batchReady.connect(compare.on_batch)
-        compare.strip.stamp = lambda: window.export_panel.stamp()  # the dock is made after this tab
-        compare.strip.guarded_exports = window.guarded_exports
-        view.gallery_recipes = self.gallery_recipes
+        compare.strip.use_exports(context.stamp, context.guarded_exports)
         view.faceChosen.connect(self.choose)
         view.faceOpened.connect(self.open)
         view.keepRequested.connect(self.keep)
         view.exportRequested.connect(self.export_dialog)
+        self.state.events.connect(self._on_state)
+
+    def _on_state(self, kind: str, payload) -> None:
+        recipe = self.state.recipe
+        if kind == "model" and recipe is not None and self.state.made_with_open_model(recipe):
+            self.model_changed(payload)
 
     def model_changed(self, model) -> None:
-        """Call after the window made ``model`` current (the state has its first recipe)."""
+        """``model`` was opened (the state has its first recipe): the views fit it."""
         bridge, state = self.bridge, self.state
-        self.view.set_model(state.recipe, model.num_ws, model.layer_groups(), bridge.submit_batch)
+        self.view.set_model(state.recipe, model.num_ws, model.layer_groups(), bridge.submit_batch,
+                            self.gallery_recipes)
         self.compare.set_model(bridge.submit_batch, lambda: state.recipe)
         self.compare.strip.set_model(bridge.submit_ws_batch, model.num_ws, model.layer_groups())
 
     def gallery_recipes(self) -> list[Recipe]:
         """The selected gallery faces of the loaded model (all of them when none is selected)."""
         gallery, state = self.state.gallery, self.state
-        faces = [gallery.get(i) for i in self.window.gallery_dock.selected_ids() if i in gallery] or list(gallery)
+        faces = [gallery.get(i) for i in self.context.selected_face_ids() if i in gallery] or list(gallery)
         return [f.recipe.replace(model_name=state.model.name) for f in faces if state.made_with_open_model(f.recipe)]
 
     def choose(self, recipe: Recipe) -> None:
@@ -67,7 +75,7 @@ class MixController:
     def keep(self, picks) -> None:
         for recipe, image in picks:
             self.state.gallery.add(recipe, thumbnail=png_thumbnail(image))
-        self.window.statusBar().showMessage(f"Kept {len(picks)} mixed faces", 3000)
+        self.context.status(f"Kept {len(picks)} mixed faces", 3000)
 
     def grid_faces(self) -> list:
         """The faces the grid shows (row and column faces, and every cell)."""
@@ -82,7 +90,7 @@ class MixController:
         """Write the current grid as one sheet with the provenance stamp of the Export dock
         (artist, terms) and the lookalike check's fields; reference layout, or a labelled
         contact sheet when "labels" is on. Raises ValueError / ExportError with one sentence."""
-        view, w = self.view, self.window
+        view = self.view
         if not view.is_complete():
             raise ValueError("the grid is still rendering; export it when every face is shown")
         grid = view.grid
@@ -97,29 +105,30 @@ class MixController:
         rows = ", ".join(str(r.seed) + ("*" if r.edits else "") for r in grid.rows)
         cols = ", ".join(str(c.seed) + ("*" if c.edits else "") for c in grid.cols)
         extra = {"MixGrid": f"rows {rows}; columns {cols}; layers {a}-{b - 1}; psi {grid.rows[0].psi}"}
-        return export_image(sheet, Path(path), w.export_panel.stamp(), None, ExportOptions(),
+        return export_image(sheet, Path(path), self.context.stamp(), None, ExportOptions(),
                             overwrite, {**extra, **(lookalike or {})})
 
     def export_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Export mixing grid", "mix.png",
+        ctx = self.context
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(ctx.parent, "Export mixing grid", "mix.png",
                                                         "Images (*.png *.jpg *.webp)")
         if not path:
             return
         path, overwrite = Path(path), Path(path).exists()  # the dialog has asked
-        report = lambda sentence: self.window.report("Cannot export the grid", sentence)  # noqa: E731
+        report = lambda sentence: ctx.report("Cannot export the grid", sentence)  # noqa: E731
         try:
             faces = self.grid_faces()
         except ValueError as exc:
             report(str(exc))
             return
-        self.window.guarded_exports.submit(
+        ctx.guarded_exports.submit(
             faces, lambda fields: self.export_grid(path, overwrite, fields), path.name,
-            done=lambda written: self.window.statusBar().showMessage(f"Wrote {written[0]}", 3000), fail=report)
+            done=lambda written: ctx.status(f"Wrote {written[0]}", 3000), fail=report)
 
 
-def install_mix_tab(window, canvas: QtWidgets.QWidget) -> tuple[QtWidgets.QTabWidget, MixController]:
+def build_mix_tabs(canvas: QtWidgets.QWidget) -> tuple[QtWidgets.QTabWidget, MixView, CompareView]:
     """A tab widget holding ``canvas`` ("Face"), a Mix view ("Mix") and an A/B compare view
-    ("Compare", also set as ``window.compare_view``); add it to the window's layout."""
+    ("Compare"); add it to the window's layout and give the views a :class:`MixController`."""
     tabs = QtWidgets.QTabWidget()
     tabs.setObjectName("central_tabs")
     tabs.setDocumentMode(True)
@@ -130,5 +139,4 @@ def install_mix_tab(window, canvas: QtWidgets.QWidget) -> tuple[QtWidgets.QTabWi
     compare = CompareView()
     compare.setObjectName("compare_view")
     tabs.addTab(compare, "Compare")
-    window.compare_view = compare
-    return tabs, MixController(window, tabs, view, compare)
+    return tabs, view, compare

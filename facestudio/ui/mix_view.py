@@ -11,7 +11,7 @@ and fill their cells as they finish. Images are cached by recipe -- a cell recip
 function of (row recipe, column recipe, layers) -- so changing a control only renders the
 faces that are new. Clicking a cell emits :attr:`MixView.faceChosen` with its recipe;
 "Keep selected" emits :attr:`MixView.keepRequested` with ``[(recipe, image), ...]``;
-"Export grid…" emits :attr:`MixView.exportRequested` (the window stamps the sheet).
+"Export grid…" emits :attr:`MixView.exportRequested` (the :class:`~.mix_tab.MixController` stamps the sheet).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class MixView(QtWidgets.QWidget):
     faceChosen = QtCore.Signal(object)       # Recipe of a clicked cell
     faceOpened = QtCore.Signal(object)       # Recipe of a double-clicked cell
     keepRequested = QtCore.Signal(object)    # list[(Recipe, uint8 [H, W, 3])]
-    exportRequested = QtCore.Signal()        # "Export grid…" (the window asks where and stamps)
+    exportRequested = QtCore.Signal()        # "Export grid…" (the MixController asks where and stamps)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -130,9 +130,12 @@ class MixView(QtWidgets.QWidget):
 
     # --- model --------------------------------------------------------------------------
     def set_model(self, template: Recipe, num_ws: int, groups: dict[str, tuple[int, int]],
-                  submit_batch: Callable[[list[Recipe], str], None]) -> None:
+                  submit_batch: Callable[[list[Recipe], str], None],
+                  gallery_recipes: Callable[[], list[Recipe]] = lambda: []) -> None:
         """A model was opened: ``template`` gives sha256 / name / psi / class for typed-in
-        seeds; ``groups`` the coarse / middle / fine ws ranges (half-open)."""
+        seeds; ``groups`` the coarse / middle / fine ws ranges (half-open);
+        ``gallery_recipes()`` the gallery faces the "+ gallery" buttons add."""
+        self.gallery_recipes = gallery_recipes
         self.template = template.replace(edits=(), mix=None)
         self.num_ws = int(num_ws)
         self.groups = dict(groups)

@@ -299,23 +299,27 @@ class ModelLibraryDialog(QtWidgets.QDialog):
         QtWidgets.QMessageBox.warning(self, title, text)
 
 
-def install_model_library(window, menu: QtWidgets.QMenu) -> QtGui.QAction:
-    """Add File > Get models… to ``window``: one dialog, created on first use, that opens a
-    downloaded model in the window. Closing the dialog keeps a download running; quitting
-    the application cancels it (the partial file is kept for the next time)."""
-    def show() -> None:
-        dialog = getattr(window, "model_library", None)
-        if dialog is None:
-            dialog = ModelLibraryDialog(window, confirm=window.confirm, report=window.report)
-            dialog.openRequested.connect(window.open_model)
-            QtWidgets.QApplication.instance().aboutToQuit.connect(dialog.shutdown)
-            window.model_library = dialog
-        dialog.refresh()
-        dialog.show()
-        dialog.raise_()
+class GetModelsMenu(QtCore.QObject):
+    """File > Get models…: one :class:`ModelLibraryDialog` (``dialog``, None until first
+    used) that hands a downloaded model to ``open_model(path)``. Closing the dialog keeps a
+    download running; quitting the application cancels it (the partial file is kept for the
+    next time)."""
 
-    window.model_library = None
-    act = QtGui.QAction("Get models…", window)
-    act.triggered.connect(show)
-    menu.addAction(act)
-    return act
+    def __init__(self, context, menu: QtWidgets.QMenu, open_model: Callable[[str], object]):
+        super().__init__(context.parent)
+        self.context = context
+        self.open_model = open_model
+        self.dialog: ModelLibraryDialog | None = None
+        self.action = QtGui.QAction("Get models…", context.parent)
+        self.action.triggered.connect(self.show)
+        menu.addAction(self.action)
+
+    def show(self) -> None:
+        if self.dialog is None:
+            ctx = self.context
+            self.dialog = ModelLibraryDialog(ctx.parent, confirm=ctx.confirm, report=ctx.report)
+            self.dialog.openRequested.connect(self.open_model)
+            QtWidgets.QApplication.instance().aboutToQuit.connect(self.dialog.shutdown)
+        self.dialog.refresh()
+        self.dialog.show()
+        self.dialog.raise_()

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtWidgets
 from facestudio.fileio import OutputPathError
 from facestudio.session.autosave import Autosaver, claim_folder, recoverable
 from facestudio.session.document import ModelIdentity, SessionDocument, SessionError, load_session, save_session
+from facestudio.ui.context import StudioContext
 from facestudio.ui.opening import session_problem, stored_layers
 
 SESSION_FILTER = "facestudio sessions (*.fsession)"
@@ -24,29 +25,42 @@ AUTOSAVE_MS = 60_000
 
 
 class SessionController(QtCore.QObject):
-    """Sessions of a StudioWindow: reads its ``state``, ``history``, ``directions_controller``,
-    ``report`` / ``confirm`` and status bar, and opens a session's model through its
-    ``load_model`` / ``show_model``. ``storage_problem``: None, or the sentence saying why
-    autosave is off for this run (a data folder that is a file or read-only)."""
+    """Sessions of the studio of ``context``: reads its ``state`` and ``history``, tells and
+    asks through it; the user's own directions are ``directions``' (a
+    :class:`~facestudio.ui.directions_menu.DirectionsController`); a session's model is opened
+    with ``models`` (a :class:`~facestudio.ui.model_opening.ModelOpener`); ``remembered(path)``
+    is told of every session saved or opened (the recent sessions). ``storage_problem``: None,
+    or the sentence saying why autosave is off for this run (a data folder that is a file or
+    read-only).
 
-    def __init__(self, window, data_dir: Path):
-        super().__init__(window)
-        self.window = window
-        self.state = window.state
+    Autosave follows the state's ``"dirty"`` event: the first change after a save starts a
+    one-shot timer, and the session is written when it runs out (again later if that fails)."""
+
+    def __init__(self, context: StudioContext, data_dir: Path, directions, models,
+                 remembered: Callable[[Path], None] = lambda path: None):
+        super().__init__(context.parent)
+        self.context = context
+        self.state = context.state
+        self.directions = directions
+        self.models = models
+        self.remembered = remembered
         self.autosaver = Autosaver(claim_folder(Path(data_dir)))  # a slot of its own per running studio
-        self.timer = QtCore.QTimer(self, interval=AUTOSAVE_MS)
+        self.timer = QtCore.QTimer(self, interval=AUTOSAVE_MS, singleShot=True)
         self.timer.timeout.connect(self.autosave)
-        self.timer.start()
         # ask before start(): start() writes our own PID into the crash marker
         self.recovery_path = recoverable(self.autosaver.folder)
         self.storage_problem = self._start_autosave()
-        self.remembered: Callable[[Path], None] = lambda path: None  # the window's recent sessions
+        if self.storage_problem is None:
+            self.state.events.connect(self._on_state)
+
+    def _on_state(self, kind: str, payload) -> None:
+        if kind == "dirty" and payload and not self.timer.isActive():
+            self.timer.start()
 
     def _start_autosave(self) -> str | None:
         try:
             self.autosaver.start()
         except (OSError, OutputPathError) as exc:
-            self.timer.stop()
             self.recovery_path = None
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return (f"Autosave and crash recovery are off for this run: the folder "
@@ -59,19 +73,19 @@ class SessionController(QtCore.QObject):
         identity = ModelIdentity(s.model.sha256, s.model.name, s.model.path or "") if s.model else ModelIdentity()
         return SessionDocument(
             model=identity, recipe=s.recipe, gallery=s.gallery,
-            directions=list(self.window.directions_controller.user_directions),
+            directions=list(self.directions.user_directions),
             ui_state={"direction_layers": {k: list(v) for k, v in s.layers.items()}})
 
     def save_to(self, path: Path) -> bool:
         try:
             save_session(self.document(), path, overwrite=True)
         except (SessionError, OSError) as exc:
-            self.window.report("Cannot save session", str(exc))
+            self.context.report("Cannot save session", str(exc))
             return False
         self.state.session_path = Path(path)
         self.remembered(Path(path))
-        self.window.history.stack.setClean()
-        self.window.statusBar().showMessage(f"Saved {path}", 3000)
+        self.context.history.stack.setClean()
+        self.context.status(f"Saved {path}", 3000)
         return True
 
     def save(self) -> None:
@@ -81,62 +95,66 @@ class SessionController(QtCore.QObject):
             self.save_as()
 
     def save_as(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Save session", "untitled.fsession",
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.context.parent, "Save session", "untitled.fsession",
                                                         SESSION_FILTER)
         if path:
             self.save_to(Path(path))
 
     def autosave(self) -> None:
         s = self.state
-        if s.dirty and s.recipe is not None and self.storage_problem is None:
+        if not s.dirty or self.storage_problem is not None:
+            return
+        if s.recipe is not None:
             try:
                 self.autosaver.save(self.document())
                 s.mark_saved()
+                return
             except (SessionError, OSError) as exc:
-                self.window.statusBar().showMessage(f"Autosave failed: {exc}", 5000)
+                self.context.status(f"Autosave failed: {exc}", 5000)
+        self.timer.start()  # still dirty: try again later
 
     # --- opening -------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open session", "", SESSION_FILTER)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.context.parent, "Open session", "", SESSION_FILTER)
         if path:
             self.open(Path(path))
 
     def open(self, path: Path) -> bool:
         """Open a session all-or-nothing: the file, its model and everything it holds are
         checked before any state changes; on failure one message and nothing changed."""
-        w, s = self.window, self.state
+        ctx, s = self.context, self.state
         try:
             doc = load_session(path)
         except SessionError as exc:
-            w.report("Cannot open session", str(exc))
+            ctx.report("Cannot open session", str(exc))
             return False
         model = s.model
         if model is None or doc.model.sha256 != model.sha256:
             if doc.model.path or model is None:
-                model = w.load_model(doc.model.path or None)
+                model = self.models.load(doc.model.path or None)
                 if model is None:
-                    return False  # load_model said why, in one message
+                    return False  # load said why, in one message
             else:
                 model = None
             if model is None or model.sha256 != doc.model.sha256:
-                w.report("Model not found", f"the session was made with {doc.model.name or 'another model'}, "
-                         "which is not open and could not be found; open it, then the session again.")
+                ctx.report("Model not found", f"the session was made with {doc.model.name or 'another model'}, "
+                           "which is not open and could not be found; open it, then the session again.")
                 return False
         problem = session_problem(doc, model)
         if problem:
-            w.report("Cannot open session", f"cannot open the session {Path(path).name}: {problem}.")
+            ctx.report("Cannot open session", f"cannot open the session {Path(path).name}: {problem}.")
             return False
         if model is not s.model:
-            w.show_model(model)
-        w.directions_controller.set_user_directions(doc.directions)
+            self.models.show(model)
+        self.directions.set_user_directions(doc.directions)
         s.gallery.reset(list(doc.gallery))
         for key, layers in stored_layers(doc, model.num_ws).items():
             if key in s.layers:
                 s.set_layers(key, layers)
         if doc.recipe is not None:
-            w.history.start(doc.recipe)
+            ctx.history.start(doc.recipe)
         else:
-            w.history.stack.clear()
+            ctx.history.stack.clear()
         s.session_path = Path(path)
         if Path(self.autosaver.folder) not in Path(path).parents:  # not a recovered autosave
             self.remembered(Path(path))
@@ -145,7 +163,7 @@ class SessionController(QtCore.QObject):
     def offer_recovery(self) -> None:
         """Offer the autosave a crashed run left behind (found when the studio started)."""
         path, self.recovery_path = self.recovery_path, None
-        if path and path.is_file() and self.window.confirm(
+        if path and path.is_file() and self.context.confirm(
                 "Recover session", "facestudio did not close properly last time. Recover the autosaved session?"):
             self.open(path)
 

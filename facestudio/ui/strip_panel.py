@@ -36,7 +36,7 @@ class StripPanel(QtWidgets.QWidget):
         self.faces = faces
         self.submit_ws: Callable | None = None
         self.stamp: Callable | None = None  # () -> the provenance Stamp of an exported sheet
-        self.guarded_exports = None  # the window's GuardedExports: every export is checked for lookalikes
+        self.guarded_exports = None  # the studio's GuardedExports: every export is checked for lookalikes
         self.frames: np.ndarray | None = None
         self._made: tuple | None = None  # (a, b, steps, layers) of ``frames``
         self._parts: dict[int, np.ndarray] = {}
@@ -64,6 +64,11 @@ class StripPanel(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view)
+
+    def use_exports(self, stamp: Callable, guarded_exports) -> None:
+        """Export with ``stamp()`` (the provenance Stamp of a sheet), checked by
+        ``guarded_exports`` (every export is checked for lookalikes)."""
+        self.stamp, self.guarded_exports = stamp, guarded_exports
 
     def set_model(self, submit_ws: Callable, num_ws: int, groups: dict[str, tuple[int, int]]) -> None:
         """``submit_ws(make_ws, count, tag)`` is the worker's ``submit_ws_batch``."""

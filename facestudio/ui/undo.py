@@ -93,6 +93,12 @@ class RecipeHistory(QtCore.QObject):
         self.stack.clear()
         self.state.apply(recipe)
 
+    def start_model(self, model, recipe: Recipe) -> None:
+        """Another model was opened on ``recipe``: no steps to undo; the state tells its
+        subscribers of the model, then of the recipe."""
+        self.stack.clear()
+        self.state.set_model(model, recipe)
+
     def make_actions(self, parent) -> tuple[QtGui.QAction, QtGui.QAction]:
         """Edit > Undo (Ctrl+Z) and Redo (Ctrl+Shift+Z, Ctrl+Y)."""
         undo = self.stack.createUndoAction(parent, "&Undo")

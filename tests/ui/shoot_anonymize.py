@@ -20,8 +20,7 @@ from tests.ui.shoot_mix import open_studio, wait
 def main(out: Path, photo: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app, win = open_studio()
-    open_anonymize_dialog(win)
-    dialog = win.anonymize_dialog
+    dialog = open_anonymize_dialog(win.context)
     if not dialog.load_photo(photo):
         raise SystemExit(dialog.status.text())
     dialog.face_combo.setCurrentIndex(dialog.face_combo.count() - 1)  # several faces: the last one

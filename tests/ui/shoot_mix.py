@@ -60,7 +60,7 @@ def main(out: Path) -> int:
     compare = getattr(win, "compare_view", None)
     if compare is not None and hasattr(compare, "prepare_screenshot"):
         win.central_tabs.setCurrentWidget(compare)
-        compare.prepare_screenshot(win)
+        compare.prepare_screenshot(win.state.recipe)
         wait(app, compare.screenshot_ready)
         for _ in range(20):
             app.processEvents()

@@ -20,7 +20,7 @@ from tests.ui.conftest import FIRST_FRAME_TIMEOUT_MS
 def test_the_file_menu_opens_the_dialog_and_a_small_model_is_refused(window, tmp_path):
     actions = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     assert "Anonymize a photo…" in actions
-    open_anonymize_dialog(window)
+    window.open_anonymize_dialog()  # what File ▸ Anonymize a photo… does
     dialog = window.anonymize_dialog
     assert isinstance(dialog, AnonymizeDialog)
     photo = tmp_path / "p.png"
@@ -51,8 +51,7 @@ def test_stand_ins_arrive_as_recipes_and_the_photo_leaves_no_trace(bundled_windo
     photos.mkdir()
     photo = _photo(_chips(), photos / "two-people-photo.jpg")  # two faces: the user picks one
     win = bundled_window
-    open_anonymize_dialog(win)
-    dialog = win.anonymize_dialog
+    dialog = open_anonymize_dialog(win.context)
     assert dialog.load_photo(photo), dialog.status.text()
     assert dialog.face_combo.isEnabled() and dialog.face_combo.count() == 2
     dialog.face_combo.setCurrentIndex(1)

@@ -74,7 +74,7 @@ def test_the_check_sees_a_network_run_on_the_gui_thread(watched_window, gui_thre
 
 @pytest.mark.xfail(strict=True, reason="known: opening a model whose directions are not cached yet samples "
                                         "its mapping network on the GUI thread (render.discovery via "
-                                        "StudioWindow.load_model); issue 31 item 3 moves model opening to a worker")
+                                        "ModelOpener.load); issue 31 item 3 moves model opening to a worker")
 def test_opening_a_model_runs_no_network_on_the_gui_thread(qapp, qtbot, tmp_path, native_model, monkeypatch,
                                                            no_thread_outlives_close, gui_thread_calls):
     monkeypatch.setenv("FACESTUDIO_CACHE", str(tmp_path / "empty-cache"))  # nothing discovered yet
