@@ -9,7 +9,9 @@ head nod, hair lightness, age, gender) for any model, from measurements of its o
 3. fit each slider as the smallest step in W+ that moves its own measure and holds the
    others (:mod:`facestudio.latent.slider_fit`), and set its unit on held-out faces so that
    -2 to +2 moves its measure 1.6 real-photo spreads, the 21st to the 79th percentile (Age: 38
-   years; Gender: 8 in the classifier's log-odds);
+   years; Gender: 8 in the classifier's log-odds); a slider that names leaks to cancel (the
+   head nod: the mouth) gets a second pass measured along its own path
+   (:mod:`facestudio.latent.slider_refine`, ``--refine-seeds`` faces) and its unit set again;
 4. judge every slider on other held-out faces (own change, share of faces, leakage into
    every other measure, dlib's same-person rate) and write the bundle, with the evidence in
    each direction's tooltip, plus a report in the work folder.
@@ -75,7 +77,7 @@ def cmd_attributes(args) -> int:
     if args.samples < needed:
         raise UserError(f"--samples must be at least {needed} for this model ({MIN_SAMPLES_PER_FEATURE} faces "
                         f"per W+ feature), got {args.samples}")
-    for option in ("check_seeds", "calibrate_seeds"):
+    for option in ("check_seeds", "calibrate_seeds", "refine_seeds"):
         if not 4 <= getattr(args, option) <= 10_000:
             raise UserError(f"--{option.replace('_', '-')} must be between 4 and 10000")
     if not Path(args.data).exists():
@@ -95,6 +97,13 @@ def cmd_attributes(args) -> int:
         for spec in chosen:
             d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
                                                     count=args.calibrate_seeds)
+            if spec.cancel:  # the second pass, then the unit again
+                step, response = fit.refine(g, measurer, spec, d, reference, group_ws.reshape(-1, g.w_dim),
+                                            count=args.refine_seeds)
+                d, calibration[spec.id] = fit.calibrate(g, measurer, spec, step, reference,
+                                                        count=args.calibrate_seeds, per_unit=True)
+                facts[spec.id]["refined"] = {"leak_per_unit": response.leak, "local_r2": response.r2,
+                                             "cancelled": dict(spec.cancel)}
             directions.append(d)
             b.update(1)
     with bar(len(directions), "judging on held-out faces", unit="slider") as b:
@@ -140,6 +149,9 @@ def add_parser(sub) -> None:
                     help="held-out faces on which each slider is judged (its tooltip's figures)")
     sp.add_argument("--calibrate-seeds", type=int, default=32,
                     help="held-out faces on which each slider's unit is set")
+    sp.add_argument("--refine-seeds", type=int, default=200,  # slider_fitting.REFINE_FACES, not imported at start-up
+                    help="faces along whose paths a slider's second pass measures the leaks it cancels "
+                         "(the head nod's mouth)")
     sp.add_argument("--out", required=True, help="direction bundle to write (.npz)")
     sp.add_argument("--measures-out", default=None,
                     help="where to write the real photos' percentiles (default: measures.json beside --out)")

@@ -108,7 +108,7 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     write_directions([old_age], bundle_path_for(native_model))  # a version-1 bundle, as shipped before
     out = tmp_path / "named.npz"
     args = ["attributes", "--model", str(native_model), "--data", str(data), "--work", str(tmp_path / "work"),
-            "--samples", "250", "--real", "20", "--check-seeds", "4", "--calibrate-seeds", "4", "--out", str(out)]
+            "--samples", "250", "--real", "20", "--check-seeds", "4", "--calibrate-seeds", "4", "--refine-seeds", "40", "--out", str(out)]
     StandInMeasurer.faces = 0
     assert main(args) == 0
     first_run = StandInMeasurer.faces
@@ -129,6 +129,11 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     assert measures["format"] == "facestudio-measures" and measures["real_photos"]["smile"]["photos"] == 20
     report = json.loads((tmp_path / "work" / "report.json").read_text())
     assert set(report["evidence"]) == {s.id for s in SLIDERS}
+    # the head nod had its second pass, cancelling the shares of the leaks it names
+    refined = [s for s in SLIDERS if s.cancel]
+    assert [s.id for s in refined] == ["pitch"]
+    assert report["fit"]["pitch"]["refined"]["cancelled"] == dict(refined[0].cancel)
+    assert "refined" not in report["fit"]["smile"]
     # a second run refuses to overwrite, and with the flag reuses the measured faces
     assert main(args) == 1
     assert "exists" in capsys.readouterr().err
