@@ -31,10 +31,13 @@ from facestudio.latent.seeds import check_seed
 # the Age and Gender a version-1 recipe used are the retired ``age@1`` / ``gender@1``.
 # Version 3: Head nod refitted on a nod read from a 3-D fit of the landmarks (measures version 2;
 # the 2-D ratio it replaces moved with the jaw): a version-2 recipe's ``pitch`` is ``pitch@2``.
-RECIPE_VERSION = 3
+# Version 4: Head nod given a second pass that stops it closing open mouths: a version-3 recipe's
+# ``pitch`` is ``pitch@3``.
+RECIPE_VERSION = 4
 NAMED_AT = {1: ("age", "gender"),  # recipe version -> the bundled model's named sliders then
-            2: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
-RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",)}  # recipe version -> named ids whose vectors changed after it
+            2: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender"),
+            3: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
+RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",), 3: ("pitch",)}  # recipe version -> named ids whose vectors changed after it
 # The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
 # network's float32 arithmetic overflows.
 MAX_PSI = 10.0

@@ -18,11 +18,13 @@ from tests.helpers import run
 from tests.helpers import as_exported
 
 # the vectors shipped before the named sliders were refitted: Age and Gender of bundle version 1
-# (optimised through the classifier), and bundle version 2's Head nod (read as a 2-D ratio)
+# (optimised through the classifier), bundle version 2's Head nod (read as a 2-D ratio) and
+# version 3's (it closed open mouths)
 RETIRED = {"age@1": "28dc81018c9f1130a7d2a493601f20136cdfa6a323385671a4230d460bf0ab39",
            "gender@1": "1bb331bc860ece81010ca04e786116ddcb8436b6c113cc0261fa8763dc3da87d",
-           "pitch@2": "786bdd22b51a2e757313afbaf53116e01805f0953c22abb7a00205d16a92bda7"}
-# version 3 refitted only the Head nod: the other sliders are version 2's vectors, unchanged
+           "pitch@2": "786bdd22b51a2e757313afbaf53116e01805f0953c22abb7a00205d16a92bda7",
+           "pitch@3": "2133e6502ef425f7716f3b9ba389013b551c44ca1244fddd420030d327d33129"}
+# versions 3 and 4 refitted only the Head nod: the other sliders are version 2's vectors, unchanged
 KEPT = {"smile": "50bb27b972797c19f01be65d6c95fc1f50438028fa648f7433c33476c2b29f7d",
         "gender": "887b47592322ec4c0d29243acdb60bac2393c9b7ac1d2dac2a74da87f1b63cd2"}
 
@@ -64,14 +66,16 @@ def test_an_older_recipe_renders_with_the_retired_age_and_gender(bundled):
     assert not np.array_equal(pixels, today)  # the new sliders are other vectors
 
 
-def test_a_version_2_recipe_renders_with_that_version_s_head_nod(bundled):
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_recipe_renders_with_that_version_s_head_nod(bundled, version):
     from facestudio.render.renderer import Renderer
     g, dirs = bundled
-    old = {"version": 2, "model": {"sha256": g.sha256, "name": g.name}, "seed": 11, "psi": 0.7,
-           "edits": [{"direction": "pitch", "amount": 1.5, "layers": list(dirs["pitch@2"].layers)}]}
+    old_id = f"pitch@{version}"
+    old = {"version": version, "model": {"sha256": g.sha256, "name": g.name}, "seed": 11, "psi": 0.7,
+           "edits": [{"direction": "pitch", "amount": 1.5, "layers": list(dirs[old_id].layers)}]}
     pixels = Renderer(g, dirs).render(Recipe.from_dict(old))
     ws = g.map(z_from_seed(11, g.z_dim), psi=0.7)[0]
-    want = g.synthesize(apply_edits(ws, [("pitch@2", 1.5, dirs["pitch@2"].layers)], dirs)[None])[0]
+    want = g.synthesize(apply_edits(ws, [(old_id, 1.5, dirs[old_id].layers)], dirs)[None])[0]
     assert np.array_equal(pixels, want)
     assert not np.array_equal(want, g.synthesize(apply_edits(ws, [("pitch", 1.5, dirs["pitch"].layers)], dirs)[None])[0])
 
