@@ -39,13 +39,13 @@ def test_render_batch_uses_the_batch_size():
     g = generator_from_network(randomised_network(small_config()))
     r = Renderer(g, batch_size=2)
     calls = []
-    real = r.render_ws
+    real = r.synthesis.render_ws  # the synthesis half renders each chunk
 
     def counting(ws, *args, **kw):
         calls.append(len(ws))
         return real(ws, *args, **kw)
 
-    r.render_ws = counting
+    r.synthesis.render_ws = counting
     images = r.render_batch([Recipe(g.sha256, seed=s) for s in range(5)])
     assert calls == [2, 2, 1] and images.shape == (5, 32, 32, 3)
 
