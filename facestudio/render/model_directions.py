@@ -21,8 +21,10 @@ from facestudio.latent.direction_files import read_directions
 from dataclasses import replace
 
 from facestudio.latent.directions import Direction, DirectionError
-from facestudio.latent.model_direction_set import shown  # noqa: F401 (where callers find it)
+from facestudio.latent.model_direction_set import shown
 from facestudio.latent.recipe import retired_id
+
+__all__ = ["BUNDLE_NAME", "bundle_path_for", "model_directions", "shown", "with_retired_aliases"]
 
 BUNDLE_NAME = "directions.npz"
 

@@ -28,9 +28,8 @@ import numpy as np
 from facestudio.generator.model import Generator
 from facestudio.latent.directions import Direction
 from facestudio.latent.recipe import Recipe
-from facestudio.render.synthesis import (BATCH_ACTIVATION_BYTES, MAX_BATCH, PREVIEW_MIN_RESOLUTION,  # noqa: F401
-                                         Synthesis, batch_size_for, largest_feature_bytes)
-from facestudio.render.ws_mapping import BASE_WS_CACHE_SIZE, ModelMismatchError, WsMapping  # noqa: F401
+from facestudio.render.synthesis import Synthesis
+from facestudio.render.ws_mapping import BASE_WS_CACHE_SIZE, WsMapping
 
 
 class Renderer:
@@ -39,7 +38,8 @@ class Renderer:
     generator: the loaded model; directions: direction id -> :class:`Direction`, used by the
     recipes' edits (replaced whole with :meth:`set_directions`); cache_size: how many mapped
     base ws to keep; preview_precision: ``auto`` / ``fp32`` / ``bf16`` for previews;
-    batch_size: faces per network call in batches (None: :func:`batch_size_for` the model).
+    batch_size: faces per network call in batches (None:
+    :func:`~facestudio.render.synthesis.batch_size_for` the model).
     """
 
     def __init__(self, generator: Generator, directions: Mapping[str, Direction] | None = None,

@@ -11,7 +11,7 @@ from facestudio.generator.model import generator_from_network
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.latent.recipe import Recipe
 from facestudio.render import BatchResult, Renderer, RenderResult, RenderWorker
-from facestudio.render.renderer import MAX_BATCH, batch_size_for
+from facestudio.render.synthesis import MAX_BATCH, batch_size_for
 from tests.conftest import randomised_network, small_config
 
 TIMEOUT = 10.0
