@@ -59,3 +59,15 @@ def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def heavy_imports_of(module: str) -> list[str]:
+    """The Qt and torch modules that importing ``module`` pulls in, in a fresh interpreter
+    (an empty list for the Qt-free, torch-free parts of facestudio)."""
+    import json
+    import subprocess
+    import sys
+    code = (f"import json, sys, {module}; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'torch')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)

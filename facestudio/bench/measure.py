@@ -327,7 +327,7 @@ def run_bench(model, reps: int | None = None, drag_steps: int | None = None, *,
         emit(bf16_error_line(report["bf16_vs_fp32_levels"]))
     own = renderer.preview_precision.name
     precisions = PRECISIONS if plan.both_drags else (own,)
-    report["drag"] = bench_drags(renderer, recipe, model.directions[0], model.layer_groups()["fine"],
+    report["drag"] = bench_drags(renderer, recipe, model.directions.shown()[0], model.layer_groups()["fine"],
                                  plan.drag_steps, precisions, emit, deadline)
     for key in ("all_layers", "fine_layers", "last_block"):
         if key in report["drag"][own]:

@@ -1,6 +1,7 @@
 """The renderer and its latest-wins worker thread (generator, latent, torch; no Qt)."""
 
-from facestudio.render.renderer import ModelMismatchError, Renderer
+from facestudio.render.renderer import Renderer
+from facestudio.render.ws_mapping import ModelMismatchError
 from facestudio.render.jobs import BatchResult, RenderResult, WorkerStats
 from facestudio.render.worker import RenderWorker
 

@@ -77,6 +77,23 @@ class BatchResult:
         return self.stop_index >= self.total
 
 
+@dataclass(frozen=True, eq=False)
+class WsResult:
+    """The ws of a ws job (:meth:`RenderWorker.submit_ws`): tag and job_id as submitted;
+    recipes: what was mapped; ws: float32 ``[N, num_ws, w_dim]`` (None on error); error: one
+    sentence when mapping failed, else None."""
+
+    tag: str
+    job_id: int
+    recipes: tuple[Recipe, ...]
+    ws: np.ndarray | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 @dataclass(frozen=True)
 class WorkerStats:
     """Counters since the worker started.
@@ -111,6 +128,13 @@ class Request:
     recipe: Recipe
     interactive: bool
     submitted_at: float  # time.monotonic() seconds
+
+
+@dataclass(frozen=True)
+class WsJob:
+    id: int
+    tag: str
+    recipes: tuple[Recipe, ...]
 
 
 @dataclass

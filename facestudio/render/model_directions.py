@@ -21,7 +21,10 @@ from facestudio.latent.direction_files import read_directions
 from dataclasses import replace
 
 from facestudio.latent.directions import Direction, DirectionError
+from facestudio.latent.model_direction_set import shown
 from facestudio.latent.recipe import retired_id
+
+__all__ = ["BUNDLE_NAME", "bundle_path_for", "model_directions", "shown", "with_retired_aliases"]
 
 BUNDLE_NAME = "directions.npz"
 
@@ -65,8 +68,3 @@ def with_retired_aliases(directions: list[Direction]) -> list[Direction]:
         if alias != d.id and alias not in known:
             aliases.append(replace(d, id=alias, meta={**d.meta, "retired": True}))
     return directions + aliases
-
-
-def shown(directions: list[Direction]) -> list[Direction]:
-    """The directions a slider is shown for: all but the retired ones."""
-    return [d for d in directions if not d.meta.get("retired")]

@@ -8,6 +8,12 @@ Callers (the GUI thread, the CLI, tests) send immutable requests and never wait:
   cost and the measured speed: :mod:`facestudio.render.preview_levels`); when no new request arrives for
   ``settle_seconds`` after it, the worker renders the same recipe at full resolution by
   itself and delivers it with the same request id and ``level == 0``.
+* :meth:`RenderWorker.submit_ws` asks for the ws of some recipes (the GUI thread never maps
+  a seed itself): they are mapped before any batch chunk, and delivered to ``on_ws_result``
+  as a :class:`~facestudio.render.jobs.WsResult`, in the order asked.
+* :meth:`RenderWorker.set_directions` hands the renderer an immutable snapshot of the
+  directions recipes may use: one reference swapped whole, which each recipe's mapping reads
+  once, so a render never sees half of one set and half of another.
 * :meth:`RenderWorker.submit_batch` sends many recipes (a comparison grid, gallery
   thumbnails) under a tag. They are rendered in chunks of ``batch_chunk`` images (by
   default the renderer's ``batch_size``, one face per chunk for a 256 px model); before
@@ -39,13 +45,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import numpy as np
 
 from facestudio.latent.recipe import Recipe
-from facestudio.render.jobs import BatchJob, BatchResult, RenderResult, Request, WorkerStats, describe_error
+from facestudio.latent.directions import Direction
+from facestudio.render.jobs import (BatchJob, BatchResult, RenderResult, Request, WorkerStats, WsJob, WsResult,
+                                    describe_error)
 from facestudio.render.preview_levels import PreviewLevelChooser
 from facestudio.render.renderer import Renderer
 
@@ -66,14 +74,16 @@ class RenderWorker:
     the time each preview takes); on_batch_result: called with each delivered
     :class:`BatchResult` (required for :meth:`submit_batch`); batch_chunk: most images per
     batch chunk, i.e. the longest a batch can delay a waiting request (None: the renderer's
-    ``batch_size``, sized so that a chunk costs about what batching gains).
+    ``batch_size``, sized so that a chunk costs about what batching gains); on_ws_result:
+    called with each :class:`WsResult` (required for :meth:`submit_ws`).
     """
 
     def __init__(self, renderer: Renderer, on_result: Callable[[RenderResult], None],
                  settle_seconds: float = DEFAULT_SETTLE_SECONDS,
                  preview_level: int | None = None,
                  on_batch_result: Callable[[BatchResult], None] | None = None,
-                 batch_chunk: int | None = None, name: str = "facestudio-render"):
+                 batch_chunk: int | None = None, name: str = "facestudio-render",
+                 on_ws_result: Callable[[WsResult], None] | None = None):
         if not settle_seconds >= 0:
             raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds!r}")
         if preview_level is not None and (isinstance(preview_level, bool) or not isinstance(preview_level, int)
@@ -86,6 +96,7 @@ class RenderWorker:
         self.renderer = renderer
         self.on_result = on_result
         self.on_batch_result = on_batch_result
+        self.on_ws_result = on_ws_result
         self.settle_seconds = float(settle_seconds)
         self.level_chooser = PreviewLevelChooser.for_renderer(renderer) if preview_level is None else None
         self._fixed_preview_level = preview_level
@@ -95,6 +106,7 @@ class RenderWorker:
         self._pending: Request | None = None
         self._settle: tuple[Request, float] | None = None  # request, monotonic deadline
         self._batches: OrderedDict[str, BatchJob] = OrderedDict()
+        self._ws_jobs: list[WsJob] = []
         self._current_batch_id: dict[str, int] = {}  # tag -> newest batch id
         self._next_id = 0
         self._latest_request_id = 0
@@ -131,12 +143,7 @@ class RenderWorker:
         """Queue many recipes under ``tag`` (cancelling the rest of an older batch with that
         tag); chunks reach ``on_batch_result`` in order. Returns the batch id. An empty list
         only cancels."""
-        if self.on_batch_result is None:
-            raise ValueError("this render worker was made without an on_batch_result callback")
-        recipes = tuple(recipes)
-        bad = next((r for r in recipes if not isinstance(r, Recipe)), None)
-        if bad is not None:
-            raise TypeError(f"submit_batch takes Recipes, got {type(bad).__name__}")
+        recipes = self._checked_recipes("submit_batch", self.on_batch_result, "on_batch_result", recipes)
         self.renderer.effective_level(level)  # validates the level now, not on the thread
         return self._queue_batch(tag, lambda batch_id: BatchJob(batch_id, tag, recipes, level)
                                  if recipes else None)
@@ -153,6 +160,35 @@ class RenderWorker:
         self.renderer.effective_level(level)
         return self._queue_batch(tag, lambda batch_id: BatchJob(batch_id, tag, (), level, make_ws=make_ws,
                                                                  count=int(count), noise=noise))
+
+    def submit_ws(self, recipes: Sequence[Recipe], tag: str = "ws") -> int:
+        """Queue the mapping of ``recipes`` (one job, delivered whole to ``on_ws_result``);
+        returns the job id. After :meth:`shutdown` nothing is delivered."""
+        recipes = self._checked_recipes("submit_ws", self.on_ws_result, "on_ws_result", recipes)
+        with self._cond:
+            job_id = self._new_id()
+            if not self._stopping:
+                self._ws_jobs.append(WsJob(job_id, tag, recipes))
+                self._cond.notify_all()
+        return job_id
+
+    @staticmethod
+    def _checked_recipes(method: str, callback, callback_name: str, recipes) -> tuple[Recipe, ...]:
+        """``recipes`` as a tuple, or ValueError without the callback that delivers them /
+        TypeError for anything that is not a Recipe."""
+        if callback is None:
+            raise ValueError(f"this render worker was made without an {callback_name} callback")
+        recipes = tuple(recipes)
+        bad = next((r for r in recipes if not isinstance(r, Recipe)), None)
+        if bad is not None:
+            raise TypeError(f"{method} takes Recipes, got {type(bad).__name__}")
+        return recipes
+
+    def set_directions(self, directions: Mapping[str, Direction]) -> None:
+        """Render with ``directions`` (an immutable snapshot, id -> Direction) from the next
+        recipe on. Raises :class:`~facestudio.latent.directions.DirectionError` for one that
+        does not fit the model, and the directions before stay."""
+        self.renderer.set_directions(directions)
 
     def _queue_batch(self, tag: str, make_job: Callable[[int], "BatchJob | None"]) -> int:
         """Replace the batch queued under ``tag`` (counted as cancelled) by ``make_job(id)``
@@ -217,6 +253,7 @@ class RenderWorker:
             self._pending = None
             self._settle = None
             self._batches.clear()
+            self._ws_jobs.clear()
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -259,6 +296,8 @@ class RenderWorker:
             request, self._pending = self._pending, None
             level = self.preview_level if request.interactive else 0
             return partial(self._render_request, request, level, False)
+        if self._ws_jobs:
+            return partial(self._map_ws, self._ws_jobs.pop(0))
         if self._settle is not None:
             request, deadline = self._settle
             if time.monotonic() < deadline:
@@ -281,7 +320,7 @@ class RenderWorker:
         return max(0.0, self._settle[1] - time.monotonic())
 
     def _idle_locked(self) -> bool:
-        return self._stopping or not (self._busy or self._pending or self._settle or self._batches)
+        return self._stopping or not (self._busy or self._pending or self._settle or self._batches or self._ws_jobs)
 
     def _render_request(self, request: Request, level: int, settling: bool) -> None:
         started = time.perf_counter()
@@ -315,6 +354,18 @@ class RenderWorker:
                 self._settle = (request, request.submitted_at + self.settle_seconds)
         if deliver:
             self._call(self.on_result, result)
+
+    def _map_ws(self, job: WsJob) -> None:
+        try:
+            ws, error = self.renderer.ws_batch_for(job.recipes), None
+        except Exception as exc:
+            ws, error = None, describe_error(exc)
+            if not isinstance(exc, ValueError):
+                log.exception("mapping ws job %d failed", job.id)
+        with self._cond:
+            deliver = not self._stopping
+        if deliver:
+            self._call(self.on_ws_result, WsResult(job.tag, job.id, job.recipes, ws, error))
 
     def _observe_preview(self, elapsed_ms: float) -> None:
         blocks = getattr(self.renderer, "last_blocks_run", None)

@@ -7,13 +7,18 @@ window's docks, the Mix and Export controllers, the session controller); like
 :class:`~facestudio.session.gallery.Gallery` it announces every change through
 ``state.events`` as ``(kind, payload)`` pairs, and Qt widgets subscribe:
 
-* ``("model", model)`` — another model was opened (the layer ranges were forgotten); when
+* ``("model", model)`` — another model was opened (the layer ranges were forgotten, the
+  direction catalogue holds the new model's directions); when
   it came with its first recipe, ``recipe`` is that one already, and a ``"recipe"`` event
   follows once every subscriber has heard of the model;
 * ``("recipe", (recipe, interactive))`` — ``recipe`` is now current; ``interactive`` is
   True while a control is being dragged (a cheap preview will do);
 * ``("drag_finished", recipe)`` — a drag ended on ``recipe`` (time for the full frame);
 * ``("dirty", bool)`` — there are (True) or are no longer (False) changes to autosave.
+
+The directions the studio knows (the model's, the user's own) are the state's
+:class:`~facestudio.session.direction_catalogue.DirectionCatalogue`, ``state.directions``,
+with events of its own; a change of the user's own directions marks the state dirty.
 
 The undo steps themselves are Qt's (``facestudio.ui.undo``); the state says which changes
 merge into one step (:meth:`merge_key`) and applies what a step holds (:meth:`apply`).
@@ -23,8 +28,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facestudio.session.gallery import EventEmitter, Gallery
+from facestudio.latent.model_direction_set import ModelDirections
 from facestudio.latent.recipe import Recipe
+from facestudio.session.direction_catalogue import DirectionCatalogue
+from facestudio.session.gallery import EventEmitter, Gallery
 
 LayerRange = tuple[int, int]
 
@@ -32,12 +39,16 @@ LayerRange = tuple[int, int]
 class StudioState:
     """The studio's document state. ``model`` is whatever the front end opened (the studio
     hands in a :class:`~facestudio.render.studio_model.StudioModel`); the state reads only
-    its ``sha256`` and ``name``."""
+    its ``sha256``, ``name`` and ``directions`` (a
+    :class:`~facestudio.latent.model_direction_set.ModelDirections`; a model without one
+    brings no directions)."""
 
     def __init__(self, gallery: Gallery | None = None):
         self.events = EventEmitter()
         self.gallery = gallery if gallery is not None else Gallery()
         self.model = None
+        self.directions = DirectionCatalogue()
+        self.directions.events.connect(self._on_directions)
         self.recipe: Recipe | None = None
         self.layers: dict[str, LayerRange] = {}
         self.session_path: Path | None = None
@@ -54,6 +65,9 @@ class StudioState:
         self.layers = {}
         if recipe is not None:
             self._make_current(recipe)
+        brought = getattr(model, "directions", None)
+        self.directions.open_model(brought if isinstance(brought, ModelDirections)
+                                   else ModelDirections(model.sha256, 0, 0))
         self.events.emit("model", model)
         if recipe is not None:
             self.events.emit("recipe", (recipe, False))
@@ -71,6 +85,10 @@ class StudioState:
         for e in recipe.edits:
             self.layers[e.direction_id] = e.layers
         self.mark_dirty()
+
+    def _on_directions(self, kind: str, _catalogue) -> None:
+        if kind == "user":  # the session holds the user's own directions
+            self.mark_dirty()
 
     def made_with_open_model(self, recipe: Recipe) -> bool:
         return self.model is not None and recipe.model_sha256 == self.model.sha256

@@ -1,10 +1,14 @@
 """The Directions menu: method picker, user directions, import and export.
 
-:class:`DirectionsController` owns what the sliders show: the chosen discovery method's
-directions (PCA, SeFa all / coarse / middle / fine) followed by the user's own directions
-(made "from A to B", from faces marked positive / negative, or imported). The renderer
-always knows every discovered direction plus the user's, so a recipe keeps rendering
-whichever method the panel shows. User directions are saved in the session.
+The directions themselves live in the studio state's
+:class:`~facestudio.session.direction_catalogue.DirectionCatalogue` (``state.directions``):
+the chosen discovery method's sliders (PCA, SeFa all / coarse / middle / fine) and the
+user's own (made "from A to B", from faces marked positive / negative, or imported), which
+sessions save. :class:`DirectionsController` turns the menu's actions into catalogue
+changes and shows whatever the catalogue says on the sliders; the renderer gets the
+catalogue's snapshots through the render bridge, so a recipe keeps rendering whichever
+method the panel shows. The ws of the faces a direction is made from come from the render
+worker (the GUI thread maps no seed), so making one finishes when they arrive.
 
 Dialogs go through small hooks (``ask_text``, ``ask_open_path``, ``ask_save_path``,
 ``ask_marks``) so tests can drive every action without a modal window.
@@ -18,7 +22,7 @@ from PySide6 import QtWidgets
 
 from facestudio.latent.direction_files import adopt, read_directions, write_directions
 from facestudio.latent.directions import Direction, DirectionError
-from facestudio.latent.user_directions import direction_between, direction_from_examples, new_direction_id
+from facestudio.latent.user_directions import direction_between, direction_from_examples
 from facestudio.ui.sliders import DirectionInfo, DirectionsPanel
 
 DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files (*)"
@@ -74,17 +78,14 @@ def tooltip(d: Direction) -> str:
 
 
 class DirectionsController:
-    """Keeps the Directions dock's sliders (``panel``), the renderer's directions and the
-    user's directions in step, for the studio of ``context``; a model that is opened (the
-    state's ``"model"`` event) is shown with its PCA directions."""
+    """Shows the state's direction catalogue on the Directions dock's sliders (``panel``)
+    and changes it from the Directions menu, for the studio of ``context``."""
 
     def __init__(self, context, panel: DirectionsPanel, menu: QtWidgets.QMenu):
         self.context = context
         self.panel = panel
         self.state = context.state
-        self.method = "pca"
-        self.user_directions: list[Direction] = []
-        self._retired: dict[str, Direction] = {}  # deleted, kept so undo can still render them
+        self.catalogue = context.state.directions
         self.ask_text = self._ask_text
         self.ask_open_path = self._ask_open_path
         self.ask_save_path = self._ask_save_path
@@ -98,81 +99,50 @@ class DirectionsController:
             else:
                 menu.addAction(*entry)
         panel.methodChanged.connect(self.set_method)
-        self.state.events.connect(lambda kind, model: self.model_changed(model) if kind == "model" else None)
+        self.catalogue.events.connect(self._on_catalogue)
 
     # --- what the sliders show -------------------------------------------------------------
     @property
     def model(self):
         return self.state.model
 
+    @property
+    def method(self) -> str:
+        return self.catalogue.method
+
+    @property
+    def user_directions(self) -> tuple[Direction, ...]:
+        return self.catalogue.user
+
     def shown(self) -> list[Direction]:
         """The sliders, in order: the method's directions, then the user's."""
-        if self.model is None:
-            return []
-        return self.model.directions_for(self.method) + list(self.user_directions)
+        return self.catalogue.shown() if self.model is not None else []
 
-    def model_changed(self, model) -> None:
-        """A model was opened: keep only user directions made for it, show PCA."""
-        self.user_directions = [d for d in self.user_directions if d.model_sha256 == model.sha256]
-        self._retired = {}
-        self.method = "pca"
-        self.panel.set_methods(model.direction_methods(), self.method)
+    def _on_catalogue(self, kind: str, catalogue) -> None:
+        if kind == "model":  # another model: its methods in the picker, PCA shown
+            self.panel.set_methods(dict(catalogue.methods), catalogue.method)
         self.refresh()
 
     def set_method(self, method: str) -> None:
-        if self.model is None or method == self.method or method not in self.model.direction_methods():
-            return
-        self.method = method
-        self.refresh()
+        if self.model is not None:
+            self.catalogue.set_method(method)
 
     def refresh(self) -> None:
-        """Rebuild the sliders and hand the renderer every direction a recipe may use."""
+        """Rebuild the sliders from the catalogue."""
         model, state = self.model, self.state
         if model is None:
             return
         shown = self.shown()
         for d in shown:
             state.default_layers(d.id, d.layers)
-        named_ids = {d.id for d in model.named}
         self.panel.set_directions([DirectionInfo(d.id, d.name, d.layers, tooltip(d), group)
-                                             for d, group in in_dock_order(shown, named_ids)], model.num_ws)
-        known = {d.id: d for d in model.discovered_directions()}
-        known.update(self._retired)
-        known.update({d.id: d for d in self.user_directions})
-        model.renderer.set_directions(known)
+                                   for d, group in in_dock_order(shown, self.catalogue.named_ids)], model.num_ws)
         if state.recipe is not None:
             self.panel.sync({e.direction_id: e.amount for e in state.recipe.edits}, state.layers)
 
-    def set_user_directions(self, directions: list[Direction]) -> None:
-        """Directions from a session; ones that do not fit this model are reported and left out."""
-        kept, problems = [], []
-        for d in directions:
-            try:
-                d.check_fits(self.model.num_ws, self.model.w_dim)
-                if d.model_sha256 not in (None, self.model.sha256):
-                    raise DirectionError(f"direction {d.name!r} was made for another model")
-                kept.append(d)
-            except DirectionError as exc:
-                problems.append(str(exc))
-        self.user_directions = kept
-        self.refresh()
-        if problems:
-            self.context.report("Directions left out", "; ".join(problems))
-
     def add(self, directions: list[Direction]) -> list[Direction]:
         """Append user directions (ids already in use get fresh ones); returns them as added."""
-        taken = {d.id for d in self.shown()} | {d.id for d in self.model.discovered_directions()}
-        added = []
-        for d in directions:
-            if d.id in taken:
-                d = Direction(id=new_direction_id(d.name, taken), name=d.name, vector=d.vector, layers=d.layers,
-                              scale=d.scale, source=d.source, model_sha256=d.model_sha256, meta=d.meta)
-            taken.add(d.id)
-            self._retired.pop(d.id, None)
-            self.user_directions.append(d)
-            added.append(d)
-        self.state.mark_dirty()
-        self.refresh()
+        added = self.catalogue.add_user(directions)
         names = ", ".join(d.name for d in added)
         self.context.status(f"Added direction{'s' if len(added) > 1 else ''} {names}", 4000)
         return added
@@ -182,72 +152,73 @@ class DirectionsController:
         ids = self.context.selected_face_ids()
         return [f for f in self.state.gallery if f.id in ids]  # gallery order: A before B
 
-    def _ws_of(self, face):
-        return self.model.renderer.ws_for(face.recipe)
-
-    def new_from_selected_pair(self) -> Direction | None:
+    def new_from_selected_pair(self) -> bool:
+        """Make a direction from face A to face B (the two selected); True when the worker
+        was asked for their ws (the direction is added when they arrive)."""
         faces = self.selected_faces()
         if self.model is None or len(faces) != 2:
             self.context.report("New direction", "select exactly two faces in the gallery: A (the first) "
-                               "and B (the second)")
-            return None
+                                "and B (the second)")
+            return False
         a, b = faces
         name = self.ask_text("New direction", "Name of the direction from A to B:", f"{a.name} → {b.name}")
         if not name:
-            return None
-        return self._make(lambda: direction_between(self._ws_of(a), self._ws_of(b), name=name,
-                                                    model_sha256=self.model.sha256))
+            return False
+        sha = self.model.sha256
+        return self._make_from_ws([a.recipe, b.recipe],
+                                  lambda ws: direction_between(ws[0], ws[1], name=name, model_sha256=sha))
 
-    def new_from_examples(self, positive_ids, negative_ids, name: str, method: str = "mean") -> Direction | None:
+    def new_from_examples(self, positive_ids, negative_ids, name: str, method: str = "mean") -> bool:
+        """Make a direction from faces marked positive and negative; True when asked (see above)."""
         faces = {f.id: f for f in self.state.gallery}
-        return self._make(lambda: direction_from_examples(
-            [self._ws_of(faces[i]) for i in positive_ids], [self._ws_of(faces[i]) for i in negative_ids],
-            name=name, method=method, model_sha256=self.model.sha256,
-            stats=self.model.discovery.stats if self.model.discovery else None))
+        recipes = [faces[i].recipe for i in list(positive_ids) + list(negative_ids)]
+        model, split = self.model, len(positive_ids)
+        stats = model.discovery.stats if model.discovery else None
+        return self._make_from_ws(recipes, lambda ws: direction_from_examples(
+            list(ws[:split]), list(ws[split:]), name=name, method=method, model_sha256=model.sha256, stats=stats))
 
-    def new_from_marked_dialog(self) -> Direction | None:
+    def new_from_marked_dialog(self) -> bool:
         faces = self.selected_faces()
         if self.model is None or len(faces) < 2:
             self.context.report("New direction", "select at least two faces in the gallery, then mark "
-                               "each one positive or negative")
-            return None
+                                "each one positive or negative")
+            return False
         marks = self.ask_marks(faces)
         if not marks:
-            return None
+            return False
         positive, negative, name, method = marks
         return self.new_from_examples(positive, negative, name, method)
 
-    def _make(self, build) -> Direction | None:
-        try:
-            d = build()
-        except (DirectionError, ValueError) as exc:
-            self.context.report("Cannot make the direction", str(exc))
-            return None
-        return self.add([d])[0]
+    def _make_from_ws(self, recipes, build) -> bool:
+        """Ask the render worker for the ws of ``recipes``; ``build(ws)`` makes the direction
+        when they arrive (dropped if another model was opened meanwhile)."""
+        sha = self.model.sha256
+
+        def made(result) -> None:
+            if self.model is None or self.model.sha256 != sha:
+                return
+            if not result.ok:
+                self.context.report("Cannot make the direction", result.error)
+                return
+            try:
+                d = build(result.ws)
+            except (DirectionError, ValueError) as exc:
+                self.context.report("Cannot make the direction", str(exc))
+                return
+            self.add([d])
+
+        return self.context.bridge.map_ws(recipes, made)
 
     # --- naming and deleting -----------------------------------------------------------------
     def rename(self, direction_id: str, name: str) -> None:
-        name = name.strip()
-        for i, d in enumerate(self.user_directions):
-            if d.id == direction_id and name:
-                self.user_directions[i] = Direction(id=d.id, name=name, vector=d.vector, layers=d.layers,
-                                                    scale=d.scale, source=d.source,
-                                                    model_sha256=d.model_sha256, meta=d.meta)
-                self.state.mark_dirty()
-                self.refresh()
+        self.catalogue.rename_user(direction_id, name)
 
     def delete(self, direction_id: str) -> None:
         """Remove a user direction; the current face loses its edit along it (undoable)."""
-        gone = [d for d in self.user_directions if d.id == direction_id]
-        if not gone:
-            return
-        self.user_directions = [d for d in self.user_directions if d.id != direction_id]
-        self._retired[direction_id] = gone[0]
-        self.state.mark_dirty()
-        self.refresh()
+        gone = self.catalogue.delete_user(direction_id)
         recipe = self.state.recipe
-        if recipe is not None and recipe.amount_of(direction_id):
-            self.context.history.change(recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone[0].name}")
+        if gone is not None and recipe is not None and recipe.amount_of(direction_id):
+            self.context.history.change(recipe.with_edit(direction_id, 0.0, (0, 1)), f"Delete {gone.name}")
 
     def _pick_user_direction(self, title: str) -> Direction | None:
         if not self.user_directions:

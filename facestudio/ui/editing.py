@@ -16,7 +16,7 @@ from facestudio.ui.context import StudioContext
 from facestudio.ui.controls import LatentControls
 from facestudio.ui.sliders import DirectionsPanel
 
-RANDOM_EDITS = 8      # "Randomise edits" moves the first this many sliders
+RANDOM_EDITS = 8      # "Randomise edits" moves the first this many sliders shown
 RANDOM_AMOUNT = 2.0   # ... each to an amount in [-RANDOM_AMOUNT, RANDOM_AMOUNT]
 
 
@@ -82,7 +82,7 @@ class EditController:
         if s.model is None or s.recipe is None:
             return
         new = s.recipe.replace(edits=())
-        for d in s.model.directions[:RANDOM_EDITS]:
+        for d in s.directions.shown()[:RANDOM_EDITS]:  # the method the dock shows, not always PCA
             amount = round(random.uniform(-RANDOM_AMOUNT, RANDOM_AMOUNT), 2)
             new = new.with_edit(d.id, amount, s.layers_of(d.id))
         self.history.change(new, "Randomise edits")

@@ -230,7 +230,7 @@ class ExportController(QtCore.QObject):
                                f"{recipe.model_name or 'unnamed'} (sha256 {recipe.model_sha256}); "
                                "open that model, then drop the image again.")
             return False
-        problem = recipe_problem(recipe, model, {d.id for d in model.discovered_directions()})
+        problem = recipe_problem(recipe, model, self.state.directions.known_ids())
         if problem:
             self.context.report("Cannot open image", f"{path.name} cannot be reopened: {problem}.")
             return False

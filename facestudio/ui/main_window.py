@@ -64,7 +64,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.report = report or self._tell
         self.state = StudioState()
         self.history = RecipeHistory(self.state, self.report, self)
-        self.bridge = RenderBridge(self)
+        self.bridge = RenderBridge(self, directions=self.state.directions)
         self.analysis = AnalysisBridge(self)
         self.anonymize_dialog = None
         self.setWindowTitle("facestudio")
@@ -138,7 +138,7 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.recent_sessions_menu = QtWidgets.QMenu("Recent sessions", self)
         self.recent_sessions = RecentFiles(self.settings, "sessions/recent", self.recent_sessions_menu,
                                            lambda p: self.sessions.open(Path(p)), self)
-        self.sessions = SessionController(ctx, self.data_dir, self.directions_controller, self.models,
+        self.sessions = SessionController(ctx, self.data_dir, self.models,
                                           self.recent_sessions.remember)
 
     def _action(self, text: str, slot, shortcut=None, menu=None) -> QtGui.QAction:

@@ -17,6 +17,7 @@ from facestudio.latent.seeds import MAX_SEED
 from facestudio.render.studio_model import ModelLoadError, StudioModel, open_studio_model
 from facestudio.ui.context import StudioContext
 from facestudio.ui.controls import MAX_SPIN_SEED
+from facestudio.ui.off_gui_thread import call_off_gui_thread
 
 MODEL_FILTER = "Models (*.pkl *.pt *.pth *.safetensors);;All files (*)"
 FIRST_PSI = 0.7
@@ -40,10 +41,11 @@ class ModelOpener:
         return True
 
     def load(self, path: str | None) -> StudioModel | None:
-        """The model at ``path`` loaded but not shown, or None after telling the user why."""
+        """The model at ``path`` loaded but not shown, or None after telling the user why.
+        It loads beside the GUI thread (discovering its directions runs its mapping network)."""
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
         try:
-            return open_studio_model(path)
+            return call_off_gui_thread(open_studio_model, path, name="facestudio-open-model")
         except ModelLoadError as exc:
             self.context.report("Cannot open model", str(exc))
             return None

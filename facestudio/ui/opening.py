@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facestudio.latent.directions import DirectionError
 from facestudio.latent.recipe import Recipe, RecipeError, check_fits, check_layer_range
+from facestudio.session.direction_catalogue import catalogue_for
 from facestudio.session.document import SessionDocument
 
 SESSION_SUFFIX = ".fsession"
@@ -44,14 +44,10 @@ def session_problem(doc: SessionDocument, model) -> str | None:
     """Why ``doc`` cannot be opened with ``model``, or None: its user directions must fit the
     model, its recipe and the gallery faces made with this model must fit it and use only
     directions it has, and the stored layer ranges must lie within its layers."""
-    for d in doc.directions:
-        try:
-            d.check_fits(model.num_ws, model.w_dim)
-        except DirectionError as exc:
-            return str(exc)
-        if d.model_sha256 not in (None, model.sha256):
-            return f"its direction {d.name!r} was made for another model"
-    ids = {d.id for d in model.discovered_directions()} | {d.id for d in doc.directions}
+    catalogue, left_out = catalogue_for(model.directions, doc.directions)  # as it will be once opened
+    if left_out:
+        return left_out[0]
+    ids = catalogue.known_ids()
     if doc.recipe is not None:
         problem = recipe_problem(doc.recipe, model, ids)
         if problem:

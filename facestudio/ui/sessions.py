@@ -26,8 +26,8 @@ AUTOSAVE_MS = 60_000
 
 class SessionController(QtCore.QObject):
     """Sessions of the studio of ``context``: reads its ``state`` and ``history``, tells and
-    asks through it; the user's own directions are ``directions``' (a
-    :class:`~facestudio.ui.directions_menu.DirectionsController`); a session's model is opened
+    asks through it; the user's own directions are the state's direction catalogue's
+    (``state.directions``); a session's model is opened
     with ``models`` (a :class:`~facestudio.ui.model_opening.ModelOpener`); ``remembered(path)``
     is told of every session saved or opened (the recent sessions). ``storage_problem``: None,
     or the sentence saying why autosave is off for this run (a data folder that is a file or
@@ -36,12 +36,11 @@ class SessionController(QtCore.QObject):
     Autosave follows the state's ``"dirty"`` event: the first change after a save starts a
     one-shot timer, and the session is written when it runs out (again later if that fails)."""
 
-    def __init__(self, context: StudioContext, data_dir: Path, directions, models,
+    def __init__(self, context: StudioContext, data_dir: Path, models,
                  remembered: Callable[[Path], None] = lambda path: None):
         super().__init__(context.parent)
         self.context = context
         self.state = context.state
-        self.directions = directions
         self.models = models
         self.remembered = remembered
         self.autosaver = Autosaver(claim_folder(Path(data_dir)))  # a slot of its own per running studio
@@ -73,7 +72,7 @@ class SessionController(QtCore.QObject):
         identity = ModelIdentity(s.model.sha256, s.model.name, s.model.path or "") if s.model else ModelIdentity()
         return SessionDocument(
             model=identity, recipe=s.recipe, gallery=s.gallery,
-            directions=list(self.directions.user_directions),
+            directions=list(s.directions.user),
             ui_state={"direction_layers": {k: list(v) for k, v in s.layers.items()}})
 
     def save_to(self, path: Path) -> bool:
@@ -146,7 +145,9 @@ class SessionController(QtCore.QObject):
             return False
         if model is not s.model:
             self.models.show(model)
-        self.directions.set_user_directions(doc.directions)
+        left_out = s.directions.set_user(doc.directions)  # checked by session_problem: nothing is left out
+        if left_out:
+            ctx.report("Directions left out", "; ".join(left_out))
         s.gallery.reset(list(doc.gallery))
         for key, layers in stored_layers(doc, model.num_ws).items():
             if key in s.layers:

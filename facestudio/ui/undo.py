@@ -78,7 +78,7 @@ class RecipeHistory(QtCore.QObject):
         if state.recipe is None or new == state.recipe:
             return state.recipe is not None
         model = state.model
-        problem = recipe_problem(new, model, model.renderer.directions) if model is not None else None
+        problem = recipe_problem(new, model, state.directions.known_ids()) if model is not None else None
         if problem:
             self.report("Cannot show this face", problem[:1].upper() + problem[1:] + ".")
             return False

@@ -24,9 +24,9 @@ def test_a_bundle_beside_a_native_model_is_loaded_with_it(native_model):
     write_directions([age], bundle_path_for(native_model))
     assert [d.id for d in model_directions(g)] == ["age", "age@1"]  # a version-1 bundle answers old recipes too
     studio = open_studio_model(native_model)
-    assert studio.directions[0].name == "Age"
-    assert studio.directions_for("sefa")[0].name == "Age"  # named sliders stay whatever the method
-    assert "age" in {d.id for d in studio.discovered_directions()}
+    assert studio.directions.shown()[0].name == "Age"
+    assert studio.directions.shown("sefa")[0].name == "Age"  # named sliders stay whatever the method
+    assert "age" in {d.id for d in studio.directions.every()}
     assert np.abs(studio.renderer.render(_recipe_with_age(studio)) -
                   studio.renderer.render(_recipe_with_age(studio, 0.0))).max() > 0
 
@@ -44,7 +44,7 @@ def test_a_bundle_fitted_for_other_weights_is_not_loaded(native_model):
     notes = []
     assert model_directions(g, notes) == []
     assert "fitted for other weights" in notes[0]
-    assert open_studio_model(native_model).named == []
+    assert open_studio_model(native_model).directions.named == ()
 
 
 def _labelled_faces(folder, n=48):

@@ -11,7 +11,7 @@ from facestudio.generator.model import generator_from_network
 from facestudio.generator.networks.config import GeneratorConfig
 from facestudio.latent.recipe import Recipe
 from facestudio.render import BatchResult, Renderer, RenderResult, RenderWorker
-from facestudio.render.renderer import MAX_BATCH, batch_size_for
+from facestudio.render.synthesis import MAX_BATCH, batch_size_for
 from tests.conftest import randomised_network, small_config
 
 TIMEOUT = 10.0
@@ -39,13 +39,13 @@ def test_render_batch_uses_the_batch_size():
     g = generator_from_network(randomised_network(small_config()))
     r = Renderer(g, batch_size=2)
     calls = []
-    real = r.render_ws
+    real = r.synthesis.render_ws  # the synthesis half renders each chunk
 
     def counting(ws, *args, **kw):
         calls.append(len(ws))
         return real(ws, *args, **kw)
 
-    r.render_ws = counting
+    r.synthesis.render_ws = counting
     images = r.render_batch([Recipe(g.sha256, seed=s) for s in range(5)])
     assert calls == [2, 2, 1] and images.shape == (5, 32, 32, 3)
 

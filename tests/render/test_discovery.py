@@ -101,12 +101,12 @@ def test_second_open_reads_the_cache(native_model):
     elapsed = time.perf_counter() - t
     assert path.stat().st_mtime_ns == stamp  # read, not rewritten
     assert elapsed < 2.0
-    for a, b in zip(first.discovered_directions(), second.discovered_directions()):
+    for a, b in zip(first.directions.every(), second.directions.every()):
         assert a.id == b.id and np.array_equal(a.vector, b.vector) and a.scale == b.scale
-    assert [d.id for d in second.directions] == [f"pca{i}" for i in range(12)]
-    assert set(second.direction_methods()) == {"pca", "sefa", "sefa-coarse", "sefa-middle", "sefa-fine"}
-    assert {d.id for d in second.discovered_directions()} <= set(second.renderer.directions)
-    assert second.directions_for("sefa-fine")[0].layers == second.layer_groups()["fine"]
+    assert [d.id for d in second.directions.shown()] == [f"pca{i}" for i in range(12)]
+    assert set(second.directions.methods) == {"pca", "sefa", "sefa-coarse", "sefa-middle", "sefa-fine"}
+    assert {d.id for d in second.directions.every()} <= set(second.renderer.directions)
+    assert second.directions.shown("sefa-fine")[0].layers == second.layer_groups()["fine"]
 
 
 def test_discovery_of_a_conditional_model_samples_every_class(conditional_model):
@@ -131,6 +131,6 @@ def test_the_studio_model_opens_over_a_cache_with_an_impossible_layer_range(tmp_
     arrays["pca_vectors"], arrays["pca_variances"] = arrays["pca_vectors"][:0], arrays["pca_variances"][:0]
     np.savez(path, **arrays)
     again = open_studio_model(native_model)  # recomputed, not refused
-    assert [d.id for d in again.directions] == [d.id for d in first.directions]
+    assert [d.id for d in again.directions.shown()] == [d.id for d in first.directions.shown()]
     with np.load(path) as npz:
         assert json.loads(str(npz["meta"]))["sefa_layers"]["coarse"] != [5, 2]

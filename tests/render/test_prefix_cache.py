@@ -83,7 +83,7 @@ def test_renderer_reuses_the_prefix_for_a_fine_layer_edit(native_model):
     base = Recipe(model.sha256, seed=4, psi=0.7)
     r.render(base)
     hits = r.prefix_cache.hits
-    fine = base.with_edit(model.directions[0].id, 1.5, (6, 8))
+    fine = base.with_edit(model.directions.shown()[0].id, 1.5, (6, 8))
     got = r.render(fine)
     assert r.prefix_cache.hits == hits + 1
     assert np.array_equal(got, r.generator.synthesize(r.ws_for(fine)[None])[0])
@@ -98,7 +98,7 @@ def test_a_preview_reaches_the_blocks_a_fine_edit_changes(native_model):
     r.set_preview_precision("fp32")  # a float32 preview that runs to the end is the exact frame
     base = Recipe(model.sha256, seed=4, psi=0.7)
     before = r.render(base, level=2)  # 8 px preview: blocks 4 and 8 only
-    fine = base.with_edit(model.directions[0].id, 2.0, (6, 8))  # rows only block 32 reads
+    fine = base.with_edit(model.directions.shown()[0].id, 2.0, (6, 8))  # rows only block 32 reads
     after = r.render(fine, level=2)
     assert not np.array_equal(before, after)
     assert np.array_equal(after, r.generator.synthesize(r.ws_for(fine)[None])[0])  # ran to the end

@@ -72,7 +72,7 @@ def test_ws_for_uses_class_and_returns_fresh_arrays_from_a_bounded_cache():
     assert np.array_equal(renderer.ws_for(recipe), g.map(z_from_seed(5, g.z_dim), c=2, psi=0.8)[0])
     for seed in range(4):
         renderer.ws_for(recipe.replace(seed=seed))
-    assert len(renderer._cache) == 2
+    assert len(renderer.mapping._cache) == 2
     with pytest.raises(ValueError, match="conditional"):
         renderer.ws_for(recipe.replace(class_idx=None))
 
@@ -189,13 +189,13 @@ def test_render_ws_batch_renders_any_ws_in_bounded_chunks(skip_gen, monkeypatch)
     ws[3, :2] = ws[0, :2]  # a mix over rows no recipe names is still just ws
     whole = renderer.render_ws(ws)
     calls = []
-    render_ws = renderer.render_ws
+    render_ws = renderer.synthesis.render_ws  # the synthesis half renders each chunk
 
     def counted(chunk, *args, **kwargs):
         calls.append(len(chunk))
         return render_ws(chunk, *args, **kwargs)
 
-    monkeypatch.setattr(renderer, "render_ws", counted)
+    monkeypatch.setattr(renderer.synthesis, "render_ws", counted)
     out = renderer.render_ws_batch(ws, max_batch=2)
     assert calls == [2, 2, 1]
     assert out.shape == (5, 32, 32, 3) and np.abs(out.astype(int) - whole).max() <= 1

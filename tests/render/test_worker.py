@@ -263,3 +263,25 @@ def test_constructor_and_batch_arguments_are_checked(skip_gen):
         with pytest.raises(TypeError, match="Recipe"):
             worker.submit("seed 4")
     assert not worker.is_running
+
+
+def test_ws_jobs_map_recipes_on_the_worker_thread_with_the_directions_handed_over(skip_gen, make_worker):
+    from facestudio.latent.directions import Direction, DirectionError
+    threads, results = [], []
+    worker, _ = make_worker(skip_gen, on_ws_result=lambda r: (threads.append(threading.current_thread()),
+                                                              results.append(r)))
+    g = skip_gen
+    smile = Direction("smile", "Smile", np.eye(g.w_dim)[0], layers=(0, g.num_ws), scale=2.0)
+    recipes = [Recipe(g.sha256, 3), Recipe(g.sha256, 4).with_edit("smile", 1.0, (0, g.num_ws))]
+    worker.submit_ws(recipes[1:], tag="before")  # the direction is not known yet: one sentence
+    assert worker.wait_idle(TIMEOUT)
+    worker.set_directions({"smile": smile})
+    with pytest.raises(DirectionError):  # refused at once, and the directions before stay
+        worker.set_directions({"wide": Direction("wide", "Wide", np.ones(g.w_dim + 1), layers=(0, 1))})
+    job = worker.submit_ws(recipes, tag="after")
+    assert worker.wait_idle(TIMEOUT)
+    before, after = results
+    assert before.ws is None and "smile" in before.error
+    assert after.ok and after.tag == "after" and after.job_id == job and after.ws.shape == (2, g.num_ws, g.w_dim)
+    np.testing.assert_array_equal(after.ws[1], worker.renderer.ws_for(recipes[1]))
+    assert all(t is worker._thread for t in threads)

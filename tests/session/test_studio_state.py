@@ -1,8 +1,6 @@
 """The studio state without Qt: the recipe, the layer ranges, the dirty flag, drag merge
 keys, and the events controllers listen to."""
 
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +8,7 @@ import pytest
 from facestudio.session.gallery import Gallery
 from facestudio.latent.recipe import Recipe
 from facestudio.session.studio_state import StudioState
+from tests.helpers import heavy_imports_of
 
 SHA = "ab" * 32
 
@@ -27,10 +26,7 @@ def state():
 
 
 def test_the_studio_state_needs_no_qt():
-    code = ("import sys, facestudio.session.studio_state; "
-            "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'torch'))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert heavy_imports_of("facestudio.session.studio_state") == []
 
 
 def test_applying_a_recipe_makes_it_current_marks_it_dirty_and_says_so(state):

@@ -37,8 +37,7 @@ class RecordingBridge(RenderBridge):
 
 def tiny_model(c_dim=3):
     return SimpleNamespace(sha256=SHA, name="tiny", num_ws=8, c_dim=c_dim, supports_transform=True,
-                           resolution=64, card_meta={"license": "CC BY 4.0", "attribution": "Tiny Lab"}, path="",
-                           renderer=SimpleNamespace(directions={}))
+                           resolution=64, card_meta={"license": "CC BY 4.0", "attribution": "Tiny Lab"}, path="")
 
 
 @pytest.fixture
@@ -85,8 +84,7 @@ def test_the_export_controller_takes_the_opened_models_card(studio, tmp_path):
 
 def test_autosave_waits_for_the_dirty_event_instead_of_polling(studio, tmp_path):
     context = studio.context
-    sessions = SessionController(context, tmp_path / "data", directions=SimpleNamespace(user_directions=[]),
-                                 models=None)
+    sessions = SessionController(context, tmp_path / "data", models=None)
     try:
         assert sessions.storage_problem is None and not sessions.timer.isActive()
         context.history.start_model(tiny_model(c_dim=0), Recipe(SHA, 3, model_name="tiny"))  # a change: dirty

@@ -31,6 +31,13 @@ def select(win, faces):
         lst.item(i).setSelected(lst.item(i).data(ID_ROLE) in ids)
 
 
+def made(qtbot, win, count=1):
+    """The user's directions once the worker has sent the ws of the faces they are made of
+    (making one finishes when the ws arrive on the GUI thread)."""
+    qtbot.waitUntil(lambda: len(win.state.directions.user) >= count, timeout=10_000)
+    return win.state.directions.user[count - 1]
+
+
 def test_method_picker_switches_between_pca_and_sefa(window):
     panel, ctl = window.directions_panel, window.directions_controller
     assert panel.method_combo.count() == 5 and not panel.method_combo.isHidden()
@@ -45,12 +52,23 @@ def test_method_picker_switches_between_pca_and_sefa(window):
     window.state.model.renderer.ws_for(window.state.recipe)  # every edit still resolves
 
 
+def test_randomise_edits_moves_the_sliders_shown(window):
+    """Issue 31: with the SeFa sliders shown, "Randomise edits" moved PCA directions (the
+    model's own list), which the dock did not show."""
+    window.directions_panel.method_combo.setCurrentIndex(1)  # SeFa, all layers
+    window.editor.randomise_edits()
+    moved = {e.direction_id for e in window.state.recipe.edits}
+    assert moved and moved <= set(window.directions_panel.rows)
+    assert all(i.startswith("sefa") for i in moved)
+
+
 def test_a_to_b_direction_from_two_gallery_faces(qtbot, window):
     a, b = keep_seeds(qtbot, window, [3, 8])
     window.directions_controller.ask_text = lambda *_: "Three to eight"
     select(window, [b, a])
-    d = window.directions_controller.new_from_selected_pair()
-    assert d is not None and d.name == "Three to eight" and d.id in window.directions_panel.rows
+    assert window.directions_controller.new_from_selected_pair()
+    d = made(qtbot, window)
+    assert d.name == "Three to eight" and d.id in window.directions_panel.rows
     window.gallery_controller.restore_face(a.id)
     window.directions_panel.rows[d.id].slider.setValue(100)
     ws = window.state.model.renderer.ws_for(window.state.recipe)
@@ -61,7 +79,7 @@ def test_a_to_b_direction_from_two_gallery_faces(qtbot, window):
 def test_a_to_b_needs_two_selected_faces(qtbot, window):
     keep_seeds(qtbot, window, [1])
     select(window, list(window.state.gallery))
-    assert window.directions_controller.new_from_selected_pair() is None
+    assert not window.directions_controller.new_from_selected_pair()
     assert "exactly two faces" in window.reports[-1]
 
 
@@ -70,8 +88,9 @@ def test_direction_from_marked_faces_rename_delete_and_session(qtbot, window, tm
     ctl = window.directions_controller
     select(window, faces)
     ctl.ask_marks = lambda fs: ([fs[0].id, fs[1].id], [fs[2].id, fs[3].id], "Mine", "mean")
-    d = ctl.new_from_marked_dialog()
-    assert d is not None and d.scale > 0 and d.name == "Mine"
+    assert ctl.new_from_marked_dialog()
+    d = made(qtbot, window)
+    assert d.scale > 0 and d.name == "Mine"
     ctl.rename(d.id, "Brighter")
     assert window.directions_panel.rows[d.id].name_label.text() == "Brighter"
     window.directions_panel.rows[d.id].slider.setValue(150)
@@ -124,7 +143,7 @@ def test_bad_imports_are_one_sentence_and_change_nothing(window, tmp_path):
 
 def test_a_bundle_from_another_model_asks_first(window, tmp_path):
     ctl, model = window.directions_controller, window.state.model
-    theirs = write_bundle(adopt(model.directions_for("pca", 2), "e" * 64), tmp_path / "theirs.npz")
+    theirs = write_bundle(adopt(model.directions.shown("pca")[:2], "e" * 64), tmp_path / "theirs.npz")
     window.default_answer = False
     assert ctl.import_file(theirs) == []
     window.default_answer = True
@@ -170,7 +189,7 @@ def test_importing_a_bundle_of_absurd_values_is_one_sentence(window, tmp_path, e
     from tests.helpers import change_bundle_manifest
     ctl = window.directions_controller
     before = list(window.directions_panel.rows)
-    path = change_bundle_manifest(write_bundle(window.state.model.directions_for("pca", 1), tmp_path / "odd.npz"),
+    path = change_bundle_manifest(write_bundle(window.state.model.directions.shown("pca")[:1], tmp_path / "odd.npz"),
                                   entry)
     assert ctl.import_file(path) == []
     assert message in window.reports[-1] and "\n" not in window.reports[-1]

@@ -78,6 +78,21 @@ def test_exported_png_has_the_exact_render_and_reopens_by_drop(qtbot, window, tm
     assert window.reports == []
 
 
+def test_an_export_edited_along_a_direction_of_your_own_reopens_by_drop(qtbot, window, tmp_path):
+    """Issue 31: undo accepted a recipe that uses one of the user's own directions, but
+    dropping its export was refused (reopening asked only the discovered directions)."""
+    np.save(tmp_path / "mine.npy", np.random.RandomState(0).randn(window.state.model.w_dim))
+    (mine,) = window.directions_controller.import_file(tmp_path / "mine.npy")
+    window.directions_panel.rows[mine.id].slider.setValue(150)
+    recipe = window.state.recipe
+    assert recipe.amount_of(mine.id) == 1.5
+    path = tmp_path / "mine.png"
+    export_and_wait(qtbot, window, lambda: window.exporter.export_face(path))
+    window.controls.seed_spin.setValue(recipe.seed + 3)
+    assert window.open_path(path)
+    assert window.state.recipe == recipe and window.reports == []
+
+
 def test_an_image_from_another_model_says_which_model_it_needs(window, tmp_path):
     from tests.provenance.helpers import sample_recipe, sample_stamp
     from facestudio.provenance import export_image

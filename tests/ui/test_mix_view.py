@@ -18,7 +18,7 @@ def mixed_ws(renderer, row, donor, layers):
     start, stop = layers
     ws[start:stop] = renderer.ws_for(donor.replace(psi=row.psi, cutoff=row.cutoff,
                                                    class_idx=row.class_idx))[start:stop]
-    return ws if not row.edits else renderer._edited(ws, row.edits)
+    return ws if not row.edits else renderer.mapping._edited(ws, row.edits)
 
 
 def assert_same_as_alone(cell, alone):

@@ -44,7 +44,7 @@ def test_the_dock_shows_headings_and_discovered_directions_on_their_layers(qtbot
     assert "<b>Discovered</b>" in headers
     model = window.state.model
     groups = {tuple(v) for k, v in model.layer_groups().items()}
-    discovered = [d for d in model.directions_for("pca") if d.source == "pca"]
+    discovered = [d for d in model.directions.shown("pca") if d.source == "pca"]
     assert discovered and all(tuple(d.layers) in groups for d in discovered)
     assert all(panel.rows[d.id].layers == tuple(d.layers) for d in discovered)
     assert "acts mostly on the" in panel.rows[discovered[0].id].name_label.toolTip()
