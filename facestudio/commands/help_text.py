@@ -46,6 +46,9 @@ HELP: dict[str, tuple[str, str]] = {
     "attribute-classifier": ("Train the age / gender classifier on UTKFace and write its weights and "
                              "its held-out error report.",
                              "facestudio attribute-classifier --data ../shared/data/utkface --out-dir weights/"),
+    "train-encoder": ("Train the anonymizer's image -> w encoder on the model's own generated faces (a "
+                      "resumable run folder), then write it and its error on held-out generated faces.",
+                      "nice facestudio --threads 1 train-encoder --out-dir weights/ --overwrite"),
     "lookalike": ("Say whether a face resembles a photo of the training set (or of --against): the "
                   "nearest photo and its distance.",
                   "facestudio lookalike face.png --json"),
