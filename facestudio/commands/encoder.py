@@ -28,7 +28,7 @@ def cmd_train_encoder(args) -> int:
     from facestudio.commands.output import load_model
     from facestudio.fileio import atomic_write, check_writable_target
     from facestudio.training.encoder import EncoderSettings, held_out_error, save_encoder, train_encoder
-    if not 1 <= args.steps <= MAX_STEPS:
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
         raise UserError(f"--steps must be between 1 and {MAX_STEPS}")
     if not 1 <= args.batch <= MAX_BATCH:
         raise UserError(f"--batch must be between 1 and {MAX_BATCH}")
@@ -41,7 +41,7 @@ def cmd_train_encoder(args) -> int:
     for path in (weights_path, report_path):  # refused now, not after an hour of training
         check_writable_target(path, overwrite=args.overwrite)
     g = load_model(args.model)
-    settings = EncoderSettings(steps=args.steps, batch=args.batch, width=8 if args.tiny else 32)
+    settings = EncoderSettings(batch=args.batch, width=8 if args.tiny else 32)
     run = Path(args.run)
     run.mkdir(parents=True, exist_ok=True)
 
@@ -52,12 +52,13 @@ def cmd_train_encoder(args) -> int:
             f.write(line + "\n")
 
     t0 = time.time()
-    with bar(settings.steps, "train-encoder", unit="step") as progress:
+    with bar(args.steps or settings.steps, "train-encoder", unit="step") as progress:
         def on_step(step: int, steps: int) -> None:
             if progress.total != steps:
                 progress.total = steps
             progress.update(step - progress.n)
-        net, step, settings = train_encoder(run, g, settings, minutes=args.minutes, log=log, on_step=on_step)
+        net, step, settings = train_encoder(run, g, settings, steps=args.steps, minutes=args.minutes, log=log,
+                                            on_step=on_step)
     if step < settings.steps:
         result(args, f"stopped at step {step} of {settings.steps}; run the command again to go on",
                {"run": str(run), "step": step, "steps": settings.steps, "written": []})
@@ -86,8 +87,8 @@ def add_parser(sub) -> None:
     model_arg(sp)
     sp.add_argument("--run", default="runs/encoder", help="run folder: checkpoint and log (resumes when it "
                                                           "holds a checkpoint; default runs/encoder)")
-    sp.add_argument("--steps", type=int, default=3200, help="training steps in all (default 3200; a resumed "
-                                                            "run may be given more)")
+    sp.add_argument("--steps", type=int, default=None, help="training steps in all (default: 2000 for a new run, "
+                                                            "a resumed run's own; a resumed run takes a new count)")
     sp.add_argument("--batch", type=int, default=64, help="generated faces a step (default 64)")
     sp.add_argument("--minutes", type=float, default=None, help="stop after this many minutes (resumable)")
     sp.add_argument("--held-out", type=int, default=512, help="generated faces the error is measured on")

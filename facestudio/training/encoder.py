@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +46,7 @@ class EncoderSettings:
     """What one run trains: ``steps`` batches of ``batch`` faces, Adam(W) at ``lr`` with a
     warm-up and a cosine decay to zero, psi drawn from ``[psi_min, psi_max]``."""
 
-    steps: int = 3200
+    steps: int = 2000
     batch: int = 64
     lr: float = 2e-3
     psi_min: float = 0.4
@@ -122,10 +122,10 @@ def load_state(path: Path) -> dict:
     return data
 
 
-def start_or_resume(run: Path, g, s: EncoderSettings, log: Callable[[str], None]):
+def start_or_resume(run: Path, g, s: EncoderSettings, log: Callable[[str], None], steps: int | None = None):
     """The network, its optimiser, the step to go on from and the run's settings: the run
-    folder's checkpoint when there is one (its own settings; ``s.steps`` may extend it), a
-    new network otherwise."""
+    folder's checkpoint when there is one (its own settings; ``steps``, when given, is its new
+    length: the cosine decay is stretched or shortened from there), a new network otherwise."""
     path = Path(run) / CHECKPOINT_NAME
     if path.is_file():
         data = load_state(path)
@@ -133,26 +133,32 @@ def start_or_resume(run: Path, g, s: EncoderSettings, log: Callable[[str], None]
             raise EncoderTrainingError(f"the run {run} trains an encoder for another model "
                                        f"(sha256 {str(data['model_sha256'])[:12]}...): choose another --run folder.")
         own = EncoderSettings.from_dict(data["settings"])
-        own.steps = max(own.steps, s.steps)
+        if steps is not None and steps < int(data["step"]):
+            raise EncoderTrainingError(f"the run {run} is already at step {int(data['step'])}, past --steps "
+                                       f"{steps}: give at least that many.")
+        own.steps = steps or own.steps
         net = FaceEncoder(g.w_dim, own.width)
         net.load_state_dict(data["net"])
         opt = torch.optim.AdamW(net.parameters(), lr=own.lr, weight_decay=1e-4)
         opt.load_state_dict(data["opt"])
         log(f"resuming {run} at step {int(data['step'])} of {own.steps}")
         return net, opt, int(data["step"]), own
+    s = replace(s, steps=steps or s.steps)
     net = new_encoder(g, s)
     return net, torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=1e-4), 0, s
 
 
-def train_encoder(run: Path, g, s: EncoderSettings, *, minutes: float | None = None, snapshot_minutes: float = 5.0,
-                  log: Callable[[str], None] = print, on_step: Callable[[int, int], None] | None = None):
+def train_encoder(run: Path, g, s: EncoderSettings, *, steps: int | None = None, minutes: float | None = None,
+                  snapshot_minutes: float = 5.0, log: Callable[[str], None] = print,
+                  on_step: Callable[[int, int], None] | None = None):
     """Train (or resume) the encoder of model ``g`` in the folder ``run`` until its step
-    count or ``minutes``; a checkpoint every ``snapshot_minutes`` and at the end. Returns the
-    network, the step reached and the run's settings; ``on_step(step, steps)`` after each."""
+    count (``steps`` when given, else a new run's ``s.steps`` or a resumed run's own) or
+    ``minutes``; a checkpoint every ``snapshot_minutes`` and at the end. Returns the network,
+    the step reached and the run's settings; ``on_step(step, steps)`` after each."""
     from facestudio.training.loop import fast_bf16
     run = Path(run)
     run.mkdir(parents=True, exist_ok=True)
-    net, opt, step, s = start_or_resume(run, g, s, log)
+    net, opt, step, s = start_or_resume(run, g, s, log, steps)
     bf16 = fast_bf16(torch.device("cpu"))
     t0 = last_save = time.time()
     running = None

@@ -34,6 +34,9 @@ def test_it_trains_resumes_and_writes_the_encoder_and_its_report(capsys, tmp_pat
     assert a["step"] == b["step"] == 3
     for name, tensor in a["net"].items():
         assert torch.equal(tensor, b["net"][name]), name
+    code, _, err = run(capsys, *TINY, "--steps", "2", "--run", str(stopped), "--out-dir", str(tmp_path), "--overwrite")
+    assert code == 1
+    assert_one_sentence(err, "already at step 3, past --steps 2")
     net, model_sha256 = load_encoder(out / "encoder.safetensors")
     report = json.loads((out / "encoder.json").read_text())
     assert model_sha256 == report["model"]["sha256"] and net.width == 8
