@@ -3,8 +3,8 @@
 :func:`project` starts from the encoder's w of the photo (:mod:`.encoder`, trained by
 facestudio on the model's own faces) when the model has one, and otherwise from the model's
 faces that look most like the photo (a small pool of seeds rendered once, compared at
-32 px); it then optimises a single w (the same on every layer: W, not W+), from several
-starts at once with Adam, against
+32 px); it then optimises a single w (the same on every layer: W, not W+) with Adam, from
+the encoder's guess alone or from several pool faces at once, against
 
 * the pixels: mean squared error at 64 px (a "skip" generator is run only up to its 64 px
   block, several times cheaper than a whole 128 px face with its gradients) and at 32 px (the low frequencies:
@@ -32,7 +32,7 @@ POOL = 48  # faces rendered to choose the starts from
 STARTS = 3  # starts optimised together, without an encoder
 STEPS = 16
 ENCODER_STARTS = 1  # with an encoder: its w, and the pool's nearest faces after it
-ENCODER_STEPS = 8
+ENCODER_STEPS = 16  # as many as without it: on photos fewer left the pixels further off (measured: docs/anonymize.md)
 LEARNING_RATE = 0.04
 LOW_SIDE = 32
 AGE_WEIGHT = 0.05  # per (log years)^2
@@ -109,8 +109,8 @@ def project(g, face: np.ndarray, classifier, steps: int | None = None, starts: i
     """The w of model ``g`` whose face is closest to ``face`` (uint8 ``[R, R, 3]`` at the
     model's resolution, aligned as its training faces); ``progress(1)`` after each step.
     ``encoder``: the model's :class:`~facestudio.analysis.encoder.FaceEncoder`, whose w of
-    the face starts the optimisation (fewer starts and steps by default: :data:`ENCODER_STARTS`,
-    :data:`ENCODER_STEPS`); None starts from the pool alone (:data:`STARTS`, :data:`STEPS`)."""
+    the face starts the optimisation alone by default (:data:`ENCODER_STARTS`, :data:`ENCODER_STEPS`:
+    no pool is rendered); None starts from the pool alone (:data:`STARTS`, :data:`STEPS`)."""
     steps = projection_steps(encoder) if steps is None else steps
     starts = (ENCODER_STARTS if encoder is not None else STARTS) if starts is None else starts
     full = to_input(face[None]).to(g.device)
