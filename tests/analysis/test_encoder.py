@@ -101,11 +101,14 @@ def test_the_projection_starts_from_the_encoder_and_takes_its_own_steps(bundled_
     ws = g.map(z_from_seeds([HELD_OUT_SEED + 10], g.z_dim), psi=0.7)
     face = g.synthesize(ws)[0]
     steps = []
-    with_encoder = project(g, face, load_bundled_classifier(), progress=steps.append, encoder=encoder)
+    by_default = project(g, face, load_bundled_classifier(), progress=steps.append, encoder=encoder)
     assert len(steps) == ENCODER_STEPS
     start_only = project(g, face, load_bundled_classifier(), steps=0, encoder=encoder)
     assert np.allclose(start_only.w, encode(encoder, face[None])[0], atol=1e-5)
+    steps.clear()
+    refined = project(g, face, load_bundled_classifier(), steps=4, progress=steps.append, encoder=encoder)
+    assert len(steps) == 4 and not np.allclose(refined.w, start_only.w)
     mean_face = g.synthesize(np.repeat(encoder.w_avg.numpy()[None, None], g.num_ws, axis=1))[0]
     mean_error = float((((mean_face.astype(np.float32) - face.astype(np.float32)) / 127.5) ** 2).mean())
-    assert with_encoder.pixel_error < 0.25 * mean_error and start_only.pixel_error < 0.25 * mean_error, \
-        (with_encoder.pixel_error, start_only.pixel_error, mean_error)
+    for p in (by_default, start_only, refined):
+        assert p.pixel_error < 0.25 * mean_error, (p.pixel_error, mean_error)
