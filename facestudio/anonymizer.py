@@ -104,7 +104,12 @@ class Anonymizer:
             raise StandInError(f"the anonymizer cannot measure who a face is: {guard.reason}.")
         self.g, self.guard, self.keep = g, guard, keep
         from facestudio.analysis.attributes import load_bundled_classifier
+        from facestudio.analysis.encoder import EncoderFileError, encoder_for
         self.classifier = load_bundled_classifier()
+        try:
+            self.encoder = encoder_for(g)  # None for a model it was not trained for: the pool starts alone
+        except EncoderFileError as exc:
+            raise StandInError(str(exc)) from None
         self.measurer = FaceMeasurer(self.classifier)
         self.finder = FaceFinder(self.measurer)
         self.renderer = Renderer(g, directions=self.directions)
@@ -114,9 +119,9 @@ class Anonymizer:
 
     def steps(self) -> int:
         """How many progress steps :meth:`stand_ins` reports at most (projection, then rounds)."""
-        from facestudio.analysis.projection import STEPS
+        from facestudio.analysis.projection import projection_steps
         from facestudio.analysis.stand_ins import MAX_BATCHES
-        return STEPS + MAX_BATCHES * (ROUNDS + 1)
+        return projection_steps(self.encoder) + MAX_BATCHES * (ROUNDS + 1)
 
     def stand_ins(self, pixels: np.ndarray, count: int, face_index: int | None = None, first_seed: int | None = None,
                   what: str = "the photo", progress: Callable[[int], None] | None = None) -> Anonymized:
@@ -138,7 +143,7 @@ class Anonymizer:
         if lost:
             raise StandInError(f"the face in {what} cannot be measured once aligned ({', '.join(lost)}), so its "
                                "attributes could not be kept.")
-        projection = project(self.g, crop, self.classifier, progress=progress)
+        projection = project(self.g, crop, self.classifier, progress=progress, encoder=self.encoder)
         if first_seed is None:
             first_seed = STAND_IN_SEED + int(np.random.default_rng().integers(0, 1 << 24))
         search = find_stand_ins(self.g, self.renderer, self.measurer, self.guard, identity.embedding, target,

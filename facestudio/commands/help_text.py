@@ -46,6 +46,11 @@ HELP: dict[str, tuple[str, str]] = {
     "attribute-classifier": ("Train the age / gender classifier on UTKFace and write its weights and "
                              "its held-out error report.",
                              "facestudio attribute-classifier --data ../shared/data/utkface --out-dir weights/"),
+    "train-encoder": ("The run folder keeps the training state: run the command again and it goes on where it "
+                      "stopped. When every step is done it measures the encoder on generated faces that training "
+                      "never drew and writes encoder.safetensors and encoder.json. The bundled encoder took about "
+                      "an hour of one core: run it niced.",
+                      "facestudio train-encoder --run runs/encoder --out-dir weights/ --overwrite"),
     "lookalike": ("Say whether a face resembles a photo of the training set (or of --against): the "
                   "nearest photo and its distance.",
                   "facestudio lookalike face.png --json"),

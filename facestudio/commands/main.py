@@ -14,8 +14,8 @@ import sys
 import traceback
 
 from facestudio import __version__
-from facestudio.commands import (anonymize, attributes, audit, bench, classifier, directions, doctor, find, gui,
-                                 images, interpolate, library, lookalike, models, train)
+from facestudio.commands import (anonymize, attributes, audit, bench, classifier, directions, doctor, encoder,
+                                 find, gui, images, interpolate, library, lookalike, models, train)
 from facestudio.commands.arguments import EXIT_FAILED, UserError, export_scale, finish_parser, quiet_arg
 from facestudio.commands.gui import cmd_gui
 from facestudio.errors import FacestudioError, record_internal_error
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     directions.add_parsers(sub)
     attributes.add_parser(sub)
     classifier.add_parser(sub)
+    encoder.add_parser(sub)
     lookalike.add_parsers(sub)
     audit.add_parsers(sub)
     find.add_parser(sub)

@@ -1,7 +1,7 @@
 """What the anonymizer keeps, how far its stand-ins are from the person, and what it costs.
 
 ``python -m tests.benchmarks.anonymize [--photos 50] [--count 4] [--sheet docs/anonymize.png]
-[--private-sheet /tmp/with-photos.png]`` runs the anonymizer of the bundled model on
+[--private-sheet /tmp/with-photos.png] [--no-encoder] [--encoder-steps N]`` runs the anonymizer of the bundled model on
 ``--photos`` adult UTKFace photos (age label 20-75, every k-th in the tar so that ages, sexes
 and skin tones are mixed) and prints, as one JSON object:
 
@@ -9,8 +9,13 @@ and skin tones are mixed) and prints, as one JSON object:
   (:data:`facestudio.analysis.stand_ins.TOLERANCES`);
 * the distribution of dlib distances from each stand-in to its photo's face, and how many
   stand-ins were found per photo;
-* seconds per photo (in one process, the models loaded once) and the start-up (loading the
-  model, dlib, the classifier, the guard), with the torch threads used.
+* seconds per photo (in one process, the models loaded once; wall time, and the process's CPU
+  time, which other work on the machine does not inflate) and the start-up (loading the
+  model, dlib, the classifier, the guard), with the torch threads used;
+* the projection's pixel error (mean squared, images in [-1, 1]) against the aligned photo.
+  ``--no-encoder`` projects without the encoder (``weights/encoder.safetensors``), from the
+  pool of faces alone, as the anonymizer did before it had one; ``--encoder-steps`` tries
+  another number of optimisation steps after the encoder's guess.
 
 These photos are the bundled model's own training photos, which flatters the projection
 (the model has seen these very faces); a photo from elsewhere fits less well.
@@ -115,24 +120,32 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, default=None)
     parser.add_argument("--private-sheet", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=UTKFACE)
+    parser.add_argument("--no-encoder", action="store_true", help="project from the pool alone")
+    parser.add_argument("--encoder-steps", type=int, default=None, help="optimisation steps after the encoder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    from facestudio.analysis import lookalike_guard
+    from facestudio.analysis import lookalike_guard, projection
     from facestudio.anonymizer import Anonymizer
     from facestudio.analysis.stand_ins import DEFAULT_KEEP, STAND_IN_SEED, TOLERANCE_TEXT, kept_measures
     from facestudio.generator import load_generator
     g = load_generator()
     guard = lookalike_guard.guard_for_model(g.sha256, lookalike_guard.default_index_path())
     anonymizer = Anonymizer(g, guard, DEFAULT_KEEP)
+    if args.no_encoder:
+        anonymizer.encoder = None
+    if args.encoder_steps is not None:
+        projection.ENCODER_STEPS = args.encoder_steps
     startup = time.perf_counter() - started
     measures = kept_measures(DEFAULT_KEEP)
     kept = {m: [] for m in measures}
-    distances, found, seconds, apart, label_age_gap = [], [], [], [], []
+    distances, found, seconds, apart, label_age_gap, projection_errors, cpu = [], [], [], [], [], [], []
     for index, (name, pixels) in enumerate(adult_photos(args.data, args.photos)):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         done = anonymizer.stand_ins(pixels, args.count, first_seed=STAND_IN_SEED + index * 4096, what=name)
         seconds.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+        projection_errors.append(done.projection_error)
         stand_ins = done.search.stand_ins
         found.append(len(stand_ins))
         for s in stand_ins:
@@ -154,7 +167,12 @@ def main() -> None:
                               "below_0.6": int((d < 0.6).sum())},
         "distance_between_stand_ins": {"min": round(float(min(apart)), 3), "median": round(float(np.median(apart)), 3)},
         "seconds_per_photo": {"median": round(float(np.median(seconds)), 2), "max": round(float(max(seconds)), 2)},
+        "cpu_seconds_per_photo": {"median": round(float(np.median(cpu)), 2), "max": round(float(max(cpu)), 2)},
         "startup_seconds": round(startup, 2),
+        "encoder": anonymizer.encoder is not None,
+        "projection_steps": projection.projection_steps(anonymizer.encoder),
+        "projection_pixel_error": {"median": round(float(np.median(projection_errors)), 4),
+                                   "max": round(float(max(projection_errors)), 4)},
         "note": "UTKFace photos are the bundled model's training photos: this flatters the projection",
     }
     print(json.dumps(report, indent=1))
