@@ -120,7 +120,7 @@ class Anonymizer:
         self.finder = FaceFinder(self.measurer)
         self.renderer = Renderer(g, directions=self.directions)
         from facestudio.analysis.realism import realism_for
-        self.realism = realism_for(g, STAND_IN_PSI)
+        self.realism = realism_for(g, STAND_IN_PSI, list(self.directions.values()))
 
     def faces(self, pixels: np.ndarray) -> list[PhotoFace]:
         return self.finder.faces(pixels)

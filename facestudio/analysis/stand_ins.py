@@ -43,6 +43,10 @@ STAND_IN_PSI = 0.7
 POOL_SIZE = 2048
 ROUNDS = 3
 MAX_BATCHES = 3  # batches of candidates tried before giving up on the count asked for
+# batches always tried: the realism check refuses about a third of the candidates, most often
+# those pushed far to keep the slot, and choosing from one batch then kept the head turn on
+# only 75 % of the stand-ins of 10 photos
+MIN_BATCHES = 2
 MAX_AMOUNT = 2.5  # within the studio sliders' range of 3; past it faces distort
 GENDER_LOGIT_LIMIT = 3.0  # a confident photo is matched to this confidence, not beyond
 # On the sheet, stand-ins that the classifier put on the photo's side of 0.5 looked like the
@@ -299,7 +303,7 @@ def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, tar
     measures = kept_measures(keep)
     search = Search()
     batch = max(8, 3 * count)
-    waiting = []
+    waiting, pool = [], []
     for index in range(MAX_BATCHES):
         seeds = nearest_seeds(g, w_target, directions, first_seed, batch, index * batch, target, measures)
         recipes, faces, measured = set_sliders(g, renderer, measurer, seeds, target, measures, directions,
@@ -326,7 +330,11 @@ def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, tar
             stand_in = StandIn(recipes[i], faces[i], row, distance, held, verdict, embedding)
             score = fit_score(held, target, row, measures, recipes[i])
             (waiting if any(not held.get(m, True) for m in HELD_BACK) else candidates).append((score, stand_in))
-        _choose(search, candidates, count)
+        pool += candidates
+        if index + 1 < MIN_BATCHES:
+            continue
+        search.stand_ins = []
+        _choose(search, pool, count)  # the best of every batch so far
         if len(search.stand_ins) >= count:
             break
     _choose(search, waiting, count)

@@ -16,7 +16,9 @@ SIDE = 64
 
 
 def _smooth_faces(z: np.ndarray) -> np.ndarray:
-    """Faces that vary smoothly with a 4-number latent: a lit oval on a plain ground."""
+    """Faces that vary smoothly with a 4-number latent (``[N, 4]``, or W+ ``[N, 1, 4]``): a
+    lit oval on a plain ground, the first number moving it sideways."""
+    z = np.asarray(z).reshape(len(z), -1)
     ys, xs = np.mgrid[0:SIDE, 0:SIDE] / SIDE
     out = np.empty((len(z), SIDE, SIDE, 3))
     for i, (a, b, c, d) in enumerate(z[:, :4]):
@@ -27,7 +29,7 @@ def _smooth_faces(z: np.ndarray) -> np.ndarray:
 
 
 def _generator():
-    return SimpleNamespace(z_dim=4, sha256="ab" * 32, map=lambda z, psi: np.asarray(z) * psi,
+    return SimpleNamespace(z_dim=4, sha256="ab" * 32, map=lambda z, psi: np.asarray(z)[:, None, :] * psi,
                            synthesize=_smooth_faces)
 
 
@@ -74,3 +76,19 @@ def test_a_stored_check_is_read_back_only_for_its_own_weights(check, tmp_path):
     assert load_realism(tmp_path / "missing.npz", check.model_sha256) is None
     (tmp_path / "junk.npz").write_bytes(b"not an npz")
     assert load_realism(tmp_path / "junk.npz", check.model_sha256) is None
+
+
+def test_faces_moved_along_a_slider_within_its_clean_range_count_as_the_models_own():
+    """A reference that saw faces moved along a slider (here: the oval moved sideways far past
+    where unedited faces put it) passes such faces; one of unedited faces only refuses them."""
+    from facestudio.latent.directions import Direction
+    sideways = Direction(id="yaw", name="Head turn", vector=np.array([1.0, 0, 0, 0]), layers=(0, 1), scale=4.0)
+    with_slider = fit_realism(_generator(), psi=1.0, directions=[sideways], count=600, first_seed=0, batch=100)
+    unedited_only = fit_realism(_generator(), psi=1.0, count=600, first_seed=0, batch=100)
+    rng = np.random.default_rng(9)
+    turned = rng.normal(size=(30, 4)) * 0.5
+    turned[:, 0] = rng.choice([-1, 1], 30) * 5.0  # 1.25 slider units: within the clean range
+    faces = _smooth_faces(turned)
+    assert with_slider.passes(faces).mean() > 0.8
+    assert unedited_only.passes(faces).mean() < 0.5
+    assert not with_slider.passes(_blotched(faces)).any()
