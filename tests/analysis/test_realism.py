@@ -82,7 +82,8 @@ def test_faces_moved_along_a_slider_within_its_clean_range_count_as_the_models_o
     """A reference that saw faces moved along a slider (here: the oval moved sideways far past
     where unedited faces put it) passes such faces; one of unedited faces only refuses them."""
     from facestudio.latent.directions import Direction
-    sideways = Direction(id="yaw", name="Head turn", vector=np.array([1.0, 0, 0, 0]), layers=(0, 1), scale=4.0)
+    sideways = Direction(id="yaw", name="Head turn", vector=np.array([1.0, 0, 0, 0]), layers=(0, 1), scale=4.0,
+                         meta={"group": "Pose"})
     with_slider = fit_realism(_generator(), psi=1.0, directions=[sideways], count=600, first_seed=0, batch=100)
     unedited_only = fit_realism(_generator(), psi=1.0, count=600, first_seed=0, batch=100)
     rng = np.random.default_rng(9)
