@@ -17,8 +17,9 @@ from typing import Callable
 import numpy as np
 
 from facestudio.analysis.photo_faces import ALIGNMENTS, FaceFinder, PhotoFace, align, choose_face
-from facestudio.analysis.stand_ins import (DEFAULT_KEEP, ROUNDS, SLIDER_OF, STAND_IN_SEED, Search,
-                                           StandInError, find_stand_ins, kept_measures, measure_faces)
+from facestudio.analysis.stand_ins import (DEFAULT_KEEP, OPTIONAL_SLIDERS, ROUNDS, SLIDER_OF, STAND_IN_PSI,
+                                           STAND_IN_SEED, Search, StandInError, find_stand_ins, kept_measures,
+                                           measure_faces)
 from facestudio.shown_text import shown
 
 MIN_RESOLUTION = 64
@@ -64,6 +65,13 @@ def model_alignment(g) -> str:
                        f"faces were aligned (add 'alignment: utkface' or 'alignment: ffhq' to it).")
 
 
+def internal_references(directions: dict) -> dict[str, dict[str, float]]:
+    """The real-photo spread of each internal direction's measure (the skin-tone direction's
+    ITA, which the named sliders' reference does not hold), from the direction's own record."""
+    return {d.meta["measure"]: {"spread": float(d.meta["real_spread"])} for d in directions.values()
+            if d.meta.get("internal") and d.meta.get("measure") and d.meta.get("real_spread")}
+
+
 @dataclass
 class Anonymized:
     """What one photo gave: the search (the stand-ins), the photo's measures, the crop (for
@@ -85,14 +93,16 @@ class Anonymizer:
     def __init__(self, g, guard, keep: tuple[str, ...] = DEFAULT_KEEP):
         from facestudio.analysis.face_measures import FaceMeasurer
         from facestudio.analysis.filters import FilterError, read_reference
-        from facestudio.render.model_directions import model_directions, shown as shown_directions
+        from facestudio.render.model_directions import model_directions
         from facestudio.render.renderer import Renderer
         if g.resolution < MIN_RESOLUTION:
             raise StandInError(f"{shown(g.name)} makes {g.resolution} px faces, too small to keep a photo's age, "
                                f"expression and pose (the anonymizer needs {MIN_RESOLUTION} px or more).")
         self.alignment = model_alignment(g)
-        self.directions = {d.id: d for d in shown_directions(model_directions(g))}
-        missing = sorted({SLIDER_OF[m] for m in kept_measures(keep) if m in SLIDER_OF} - set(self.directions))
+        # the named sliders and the anonymizer's own (internal) ones; not the retired
+        self.directions = {d.id: d for d in model_directions(g) if not d.meta.get("retired")}
+        missing = sorted({SLIDER_OF[m] for m in kept_measures(keep) if m in SLIDER_OF}
+                         - set(self.directions) - set(OPTIONAL_SLIDERS))
         if missing:
             raise StandInError(f"{shown(g.name)} cannot serve the anonymizer: it has no named slider for "
                                f"{', '.join(missing)} to keep the photo's attributes with (facestudio attributes fits them).")
@@ -100,6 +110,7 @@ class Anonymizer:
             self.reference = read_reference()
         except FilterError as exc:
             raise StandInError(str(exc)) from None
+        self.reference.update(internal_references(self.directions))
         if guard.embedder is None:
             raise StandInError(f"the anonymizer cannot measure who a face is: {guard.reason}.")
         self.g, self.guard, self.keep = g, guard, keep
@@ -113,6 +124,8 @@ class Anonymizer:
         self.measurer = FaceMeasurer(self.classifier)
         self.finder = FaceFinder(self.measurer)
         self.renderer = Renderer(g, directions=self.directions)
+        from facestudio.analysis.realism import realism_for
+        self.realism = realism_for(g, STAND_IN_PSI, list(self.directions.values()))
 
     def faces(self, pixels: np.ndarray) -> list[PhotoFace]:
         return self.finder.faces(pixels)
@@ -148,6 +161,6 @@ class Anonymizer:
             first_seed = STAND_IN_SEED + int(np.random.default_rng().integers(0, 1 << 24))
         search = find_stand_ins(self.g, self.renderer, self.measurer, self.guard, identity.embedding, target,
                                 projection.w, self.directions, self.reference, count, self.keep, first_seed,
-                                progress=progress)
+                                progress=progress, realism=self.realism)
         return Anonymized(search, target, crop, projection.face, projection.pixel_error, face)
 

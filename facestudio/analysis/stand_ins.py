@@ -15,8 +15,11 @@ How the stand-ins are found (:func:`find_stand_ins`):
 2. the sliders are set by measuring: each round renders the candidates, measures them and
    solves for the slider amounts that close the gap to the photo's measures, through the
    sliders' measured effects (each slider's own change and its side effects on the other
-   measures, from the direction bundle's evidence), :data:`ROUNDS` rounds;
-3. each candidate is checked: dlib's distance to the photo's face at least
+   measures, from the direction bundle's evidence), :data:`ROUNDS` rounds. Skin tone has a
+   slider of its own where the model's bundle holds the anonymizer's skin-tone direction
+   (fitted like the named sliders, on the colour layers; not shown in the dock);
+3. each candidate is checked: a clean face (:mod:`.realism`: a face pushed far along the
+   sliders can come out blotched), dlib's distance to the photo's face at least
    :data:`AWAY_FROM_PHOTO`, the export guard's lookalike check, and then chosen best fit first,
    each at least :data:`APART` from those already chosen.
 
@@ -40,6 +43,10 @@ STAND_IN_PSI = 0.7
 POOL_SIZE = 2048
 ROUNDS = 3
 MAX_BATCHES = 3  # batches of candidates tried before giving up on the count asked for
+# batches always tried: the realism check refuses about a third of the candidates, most often
+# those pushed far to keep the slot, and choosing from one batch then kept the head turn on
+# only 75 % of the stand-ins of 10 photos
+MIN_BATCHES = 2
 MAX_AMOUNT = 2.5  # within the studio sliders' range of 3; past it faces distort
 GENDER_LOGIT_LIMIT = 3.0  # a confident photo is matched to this confidence, not beyond
 # On the sheet, stand-ins that the classifier put on the photo's side of 0.5 looked like the
@@ -67,7 +74,10 @@ TOLERANCE_TEXT = {"age": "within 12 years",
 MISS_WEIGHT = {"p_female": 3.0, "age": 2.0, "yaw": 2.0, "smile": 2.0}
 HELD_BACK = ("p_female",)  # a stand-in that misses these is written only when no other is found
 SLIDER_OF = {"age": "age", "p_female": "gender", "smile": "smile", "mouth_open": "mouth_open", "yaw": "yaw",
-             "pitch": "pitch", "hair": "hair"}  # measures a named slider moves; skin and lighting have none
+             "pitch": "pitch", "hair": "hair", "skin_tone": "skin_tone"}  # measures a slider moves; lighting has none
+# sliders a model may lack and still serve (skin tone is then only chosen among candidates): the
+# skin-tone direction is the anonymizer's own (:mod:`facestudio.commands.skin_tone_fitting`)
+OPTIONAL_SLIDERS = ("skin_tone",)
 SLIDER_SHARE = 0.7  # how much of the sliders' directions is taken out of the distance to the projection
 SHORTLIST = 24  # candidates looked at small for each one tried in full
 SHORTLIST_SIDE = 16  # skin tone and lighting read well enough at this size to rank by
@@ -187,6 +197,7 @@ class Search:
     too_close: int = 0
     lookalikes: int = 0
     not_found: int = 0
+    unclean: int = 0  # refused by the realism check (blotched, smeared)
 
 
 def removed_directions(g, directions: dict, sliders: list[str]) -> np.ndarray:
@@ -283,22 +294,27 @@ def fit_score(stand_in_kept: dict[str, bool], target: dict, measures_row: dict, 
 
 def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, target: dict[str, float],
                    w_target: np.ndarray, directions: dict, reference: dict, count: int, keep: tuple[str, ...],
-                   first_seed: int, progress: Callable[[int], None] | None = None) -> Search:
+                   first_seed: int, progress: Callable[[int], None] | None = None, realism=None) -> Search:
     """Up to ``count`` stand-ins (fewer only when :data:`MAX_BATCHES` batches of candidates
-    held no more that are another person, no lookalike and apart from each other). One that
-    misses a measure of :data:`HELD_BACK` (the other sex) waits until the last batch has been
-    tried, and is taken only when nothing better is left."""
+    held no more that are clean (by ``realism``, a :class:`~.realism.RealismCheck`, when
+    given), another person, no lookalike and apart from each other). One that misses a
+    measure of :data:`HELD_BACK` (the other sex) waits until the last batch has been tried,
+    and is taken only when nothing better is left."""
     measures = kept_measures(keep)
     search = Search()
     batch = max(8, 3 * count)
-    waiting = []
+    waiting, pool = [], []
     for index in range(MAX_BATCHES):
         seeds = nearest_seeds(g, w_target, directions, first_seed, batch, index * batch, target, measures)
         recipes, faces, measured = set_sliders(g, renderer, measurer, seeds, target, measures, directions,
                                                reference, progress=progress)
         search.tried += len(seeds)
+        clean = realism.passes(faces) if realism is not None else np.ones(len(faces), bool)
         candidates = []
         for i, (verdict, embedding) in enumerate(guard.check_each(list(faces))):
+            if not clean[i]:
+                search.unclean += 1
+                continue
             if embedding is None or not np.isfinite(measured["yaw"][i]):
                 search.not_found += 1
                 continue
@@ -314,7 +330,11 @@ def find_stand_ins(g, renderer, measurer, guard, photo_identity: np.ndarray, tar
             stand_in = StandIn(recipes[i], faces[i], row, distance, held, verdict, embedding)
             score = fit_score(held, target, row, measures, recipes[i])
             (waiting if any(not held.get(m, True) for m in HELD_BACK) else candidates).append((score, stand_in))
-        _choose(search, candidates, count)
+        pool += candidates
+        if index + 1 < MIN_BATCHES:
+            continue
+        search.stand_ins = []
+        _choose(search, pool, count)  # the best of every batch so far
         if len(search.stand_ins) >= count:
             break
     _choose(search, waiting, count)

@@ -82,8 +82,9 @@ def cmd_anonymize(args) -> int:
     del pixels
     search = done.search
     if not search.stand_ins:
-        raise UserError(f"no stand-in was found among {search.tried} candidates that is another person, resembles "
-                        "no training photo and could be measured; try again (another pool of faces is drawn).")
+        raise UserError(f"no stand-in was found among {search.tried} candidates that is clean, another person, "
+                        "resembles no training photo and could be measured; try again (another pool of faces is "
+                        "drawn).")
     out.mkdir(parents=True, exist_ok=True)
     faces = [write_stand_in(g, s, args, options, p, guard) for s, p in zip(search.stand_ins, paths)]
     seconds = time.monotonic() - started
@@ -91,8 +92,8 @@ def cmd_anonymize(args) -> int:
     kept_counts = {m: sum(s.kept[m] for s in search.stand_ins) for m in measures}
     short = len(search.stand_ins) < args.count
     if short:
-        message(f"only {len(search.stand_ins)} of {args.count} stand-ins were found that are another person and "
-                f"apart from each other ({search.tried} candidates tried)")
+        message(f"only {len(search.stand_ins)} of {args.count} stand-ins were found that are clean, another person "
+                f"and apart from each other ({search.tried} candidates tried, {search.unclean} refused as blotched)")
     distances = [s.distance for s in search.stand_ins]
     text = (f"wrote {paths_text(paths[:len(faces)])}: {len(faces)} stand-in{'s' if len(faces) != 1 else ''}, "
             f"dlib distance to the photo's face {min(distances):.2f}-{max(distances):.2f} (0.6 or more is another "
@@ -101,7 +102,7 @@ def cmd_anonymize(args) -> int:
     result(args, text, {"stand_ins": faces, "photo_kept": False, "keep": list(keep),
                         "tolerances": {m: TOLERANCE_TEXT[m] for m in measures},
                         "photo_measures": {k: round(v, 4) for k, v in done.target.items()},
-                        "candidates_tried": search.tried, "seconds": round(seconds, 2), "model": g.name})
+                        "candidates_tried": search.tried, "refused_as_blotched": search.unclean, "seconds": round(seconds, 2), "model": g.name})
     return 1 if short else 0
 
 

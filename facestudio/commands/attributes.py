@@ -114,9 +114,10 @@ def cmd_attributes(args) -> int:
                                      "evidence": evidence[d.id]}) for d in directions}
     current = model_directions(g)
     retired = [d for d in current if d.meta.get("retired")]
+    internal = [d for d in current if d.meta.get("internal") and not d.meta.get("retired")]  # a tool's own: kept
     kept = {d.id: d for d in current if not d.meta.get("retired") and d.id in specs and d.id not in fitted}
     shipped = [fitted.get(s.id) or kept[s.id] for s in fit.SLIDERS if s.id in fitted or s.id in kept]
-    write_directions(shipped + retired, args.out, overwrite=args.overwrite)
+    write_directions(shipped + retired + internal, args.out, overwrite=args.overwrite)
     with atomic_write(measures_out, overwrite=args.overwrite) as tmp:
         tmp.write_text(json.dumps({"format": "facestudio-measures", "version": 1, "model_sha256": g.sha256,
                                    "real_photos": reference}, indent=1))

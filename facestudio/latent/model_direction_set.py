@@ -24,8 +24,9 @@ PCA_ONLY = {"pca": "PCA (GANSpace)"}
 
 
 def shown(directions) -> list[Direction]:
-    """The directions a slider is shown for: all but the retired ones."""
-    return [d for d in directions if not d.meta.get("retired")]
+    """The directions a slider is shown for: all but the retired ones and those a tool keeps
+    for itself (``meta["internal"]``: the anonymizer's skin tone), which recipes may still use."""
+    return [d for d in directions if not d.meta.get("retired") and not d.meta.get("internal")]
 
 
 @dataclass(frozen=True, eq=False)

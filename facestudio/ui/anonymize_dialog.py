@@ -1,9 +1,11 @@
 """File ▸ Anonymize a photo…: stand-ins for the person in a photo, made in the studio.
 
-The dialog reads the photo into memory (bounded, as the CLI does), finds its faces (click one,
-or pick its number, when there are several) and runs the anonymizer
-(:mod:`facestudio.anonymizer`) on a worker thread. The stand-ins arrive in the
-session's gallery as ordinary recipes (a seed and named-slider amounts), so every slider, the
+The dialog reads the photo into memory (bounded, as the CLI does) and finds its faces on a
+worker thread (click one, or pick its number, when there are several), then runs the anonymizer
+(:mod:`facestudio.anonymizer`) on a worker thread too: the window keeps answering while dlib
+looks for faces, and whatever a worker raises comes back as one sentence in the dialog (an
+unexpected error is logged as an internal one), never as an exception in a Qt slot. The
+stand-ins arrive in the session's gallery as ordinary recipes (a seed and named-slider amounts), so every slider, the
 mix grid and the export work on them. While the dialog is open it shows the photo's aligned
 face beside the chosen stand-in; when it closes the photo, its crop and the side-by-side are
 dropped: nothing of the photo is written, cached, autosaved or kept in the session.
@@ -18,6 +20,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from facestudio.ui.gallery_dock import png_thumbnail, rgb_to_qimage
+from facestudio.ui.guard import guarded
 
 VIEW = 256  # the side-by-side's faces, logical pixels
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.bmp);;All files (*)"
@@ -34,6 +37,7 @@ class AnonymizeDialog(QtWidgets.QDialog):
     ``gallery`` the session's gallery the stand-ins are added to."""
 
     finished_work = QtCore.Signal(object)  # an Anonymized result, or a sentence
+    found_faces = QtCore.Signal(object)  # (name, pixels, faces) of a photo read on the worker, or a sentence
     stepped = QtCore.Signal(int)  # progress steps done on the worker thread
 
     def __init__(self, model, gallery, parent=None):
@@ -48,6 +52,7 @@ class AnonymizeDialog(QtWidgets.QDialog):
         self._cancel = threading.Event()
         self._build()
         self.finished_work.connect(self._on_finished)
+        self.found_faces.connect(self._on_found)
         self.stepped.connect(lambda n: self.progress.setValue(self.progress.value() + n))
 
     # ------------------------------------------------------------------ layout
@@ -110,17 +115,38 @@ class AnonymizeDialog(QtWidgets.QDialog):
             self.load_photo(Path(path))
 
     def load_photo(self, path: Path) -> bool:
-        """Read ``path`` into memory and find its faces; a sentence in the status when not."""
-        from facestudio.errors import FacestudioError
-        try:
-            pixels = _read_photo(path)
-            faces = self._ensure_anonymizer().faces(pixels)
-        except FacestudioError as exc:
-            self._say(str(exc))
+        """Read ``path`` into memory and find its faces on a worker thread (:attr:`found_faces`
+        answers; a sentence in the status when it cannot); False when a photo is being read
+        or stand-ins are being made (nothing is started)."""
+        if self._thread is not None:
             return False
+        self.choose_button.setEnabled(False)
+        self.make_button.setEnabled(False)
+        self._say(f"looking for faces in {Path(path).name}…")
+        self._start(self._find_work, Path(path))
+        return True
+
+    def _find_work(self, path: Path) -> None:
+        def find():
+            pixels = _read_photo(path)
+            return path.name, pixels, self._ensure_anonymizer().faces(pixels)
+        outcome = _outcome(find, "finding the photo's faces")
+        if not self._cancel.is_set():
+            self.found_faces.emit(outcome)
+
+    @guarded
+    def _on_found(self, outcome) -> None:
+        self._thread = None
+        self.choose_button.setEnabled(True)
+        if isinstance(outcome, str):
+            self.make_button.setEnabled(self._pixels is not None)
+            self._say(outcome)
+            return
+        name, pixels, faces = outcome
         self._pixels, self._faces, self._result = pixels, faces, None
-        self.photo_label.setText(path.name)
+        self.photo_label.setText(name)
         self.stand_ins.clear()
+        self.stand_in_view.clear()
         self.face_combo.clear()
         self.face_combo.addItems([f"{i} ({f.width} px, x {f.box[0]})" for i, f in enumerate(faces, 1)])
         self.face_combo.setEnabled(len(faces) > 1)
@@ -128,7 +154,11 @@ class AnonymizeDialog(QtWidgets.QDialog):
         self.make_button.setEnabled(bool(faces))
         self._say("no face was found in the photo." if not faces else
                   f"{len(faces)} faces: click one or pick its number." if len(faces) > 1 else "one face found.")
-        return True
+
+    def _start(self, target, *args) -> None:
+        self._cancel.clear()
+        self._thread = threading.Thread(target=target, args=args, name="anonymize", daemon=True)
+        self._thread.start()
 
     def _show_photo(self) -> None:
         """The photo scaled into the left view, with numbered boxes round its faces."""
@@ -178,31 +208,25 @@ class AnonymizeDialog(QtWidgets.QDialog):
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.make_button.setEnabled(False)
+        self.choose_button.setEnabled(False)
         self._say("making stand-ins…")
-        self._cancel.clear()
-        self._thread = threading.Thread(target=self._work, args=(anonymizer, pixels, count, index),
-                                        name="anonymize", daemon=True)
-        self._thread.start()
+        self._start(self._work, anonymizer, pixels, count, index)
 
     def _work(self, anonymizer, pixels, count, index) -> None:
-        from facestudio.errors import FacestudioError
-
         def step(n: int) -> None:
             if self._cancel.is_set():
                 raise _Cancelled()
             self.stepped.emit(n)
-        try:
-            outcome = anonymizer.stand_ins(pixels, count, index, what="the photo", progress=step)
-        except _Cancelled:
-            return
-        except FacestudioError as exc:
-            outcome = str(exc)
-        if not self._cancel.is_set():
+        outcome = _outcome(lambda: anonymizer.stand_ins(pixels, count, index, what="the photo", progress=step),
+                           "making stand-ins")
+        if outcome is not None and not self._cancel.is_set():
             self.finished_work.emit(outcome)
 
+    @guarded
     def _on_finished(self, outcome) -> None:
         self._thread = None
         self.progress.setVisible(False)
+        self.choose_button.setEnabled(True)
         self.make_button.setEnabled(self._pixels is not None)
         if isinstance(outcome, str):
             self._say(outcome)
@@ -254,6 +278,25 @@ class AnonymizeDialog(QtWidgets.QDialog):
 def _pixmap(rgb: np.ndarray, side: int = VIEW) -> QtGui.QPixmap:
     return QtGui.QPixmap.fromImage(rgb_to_qimage(rgb)).scaled(side, side, QtCore.Qt.KeepAspectRatio,
                                                               QtCore.Qt.SmoothTransformation)
+
+
+def _outcome(work, what: str):
+    """What ``work()`` returned; for a refusal (:class:`~facestudio.errors.FacestudioError`)
+    its sentence; None when it was cancelled; for anything else (a bug) one sentence, the
+    exception logged as an internal error. Runs on a worker thread, so it shows nothing itself."""
+    from facestudio.errors import FacestudioError
+    from facestudio.ui.guard import log, sentence
+    try:
+        return work()
+    except _Cancelled:
+        return None
+    except FacestudioError as exc:
+        return str(exc)
+    except MemoryError:
+        return f"{what} ran out of memory; close other programs or choose a smaller photo."
+    except Exception as exc:  # a bug must reach the user as a sentence, not end the thread unseen
+        log.error("internal error while %s", what, exc_info=(type(exc), exc, exc.__traceback__))
+        return sentence(exc)
 
 
 def _read_photo(path: Path) -> np.ndarray:

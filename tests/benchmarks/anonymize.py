@@ -140,6 +140,7 @@ def main() -> None:
     measures = kept_measures(DEFAULT_KEEP)
     kept = {m: [] for m in measures}
     distances, found, seconds, apart, label_age_gap, projection_errors, cpu = [], [], [], [], [], [], []
+    tried = unclean = 0
     for index, (name, pixels) in enumerate(adult_photos(args.data, args.photos)):
         t, c = time.perf_counter(), time.process_time()
         done = anonymizer.stand_ins(pixels, args.count, first_seed=STAND_IN_SEED + index * 4096, what=name)
@@ -148,6 +149,7 @@ def main() -> None:
         projection_errors.append(done.projection_error)
         stand_ins = done.search.stand_ins
         found.append(len(stand_ins))
+        tried, unclean = tried + done.search.tried, unclean + done.search.unclean
         for s in stand_ins:
             distances.append(s.distance)
             label_age_gap.append(abs(s.measures["age"] - float(name.split("_")[0])))
@@ -159,6 +161,7 @@ def main() -> None:
     report = {
         "photos": len(seconds), "count_asked": args.count, "threads": args.threads,
         "stand_ins_found": {"total": int(sum(found)), "photos_short": int(sum(f < args.count for f in found))},
+        "candidates": {"tried": tried, "refused_as_blotched": unclean},
         "kept_share": {m: round(float(np.mean(v)), 3) for m, v in kept.items()},
         "tolerances": {m: TOLERANCE_TEXT[m] for m in measures},
         "age_within_12_of_the_label": round(float(np.mean(np.asarray(label_age_gap) <= 12)), 3),

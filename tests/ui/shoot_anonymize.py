@@ -21,7 +21,9 @@ def main(out: Path, photo: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app, win = open_studio()
     dialog = open_anonymize_dialog(win.context)
-    if not dialog.load_photo(photo):
+    dialog.load_photo(photo)  # the faces are found on a worker
+    wait(app, lambda: dialog._thread is None, timeout_s=120)
+    if dialog._pixels is None or not dialog._faces:
         raise SystemExit(dialog.status.text())
     dialog.face_combo.setCurrentIndex(dialog.face_combo.count() - 1)  # several faces: the last one
     dialog.make()

@@ -17,17 +17,44 @@ from tests.commands.test_anonymize import _chips, _photo
 from tests.ui.conftest import FIRST_FRAME_TIMEOUT_MS
 
 
-def test_the_file_menu_opens_the_dialog_and_a_small_model_is_refused(window, tmp_path):
+def _grey_photo(tmp_path: Path) -> Path:
+    from PIL import Image
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((96, 96, 3), 100, np.uint8)).save(photo)
+    return photo
+
+
+def test_the_file_menu_opens_the_dialog_and_a_small_model_is_refused(window, qtbot, tmp_path):
     actions = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
     assert "Anonymize a photo…" in actions
     window.open_anonymize_dialog()  # what File ▸ Anonymize a photo… does
     dialog = window.anonymize_dialog
     assert isinstance(dialog, AnonymizeDialog)
-    photo = tmp_path / "p.png"
-    from PIL import Image
-    Image.fromarray(np.full((96, 96, 3), 100, np.uint8)).save(photo)
-    assert not dialog.load_photo(photo)
+    with qtbot.waitSignal(dialog.found_faces, timeout=60_000):
+        assert dialog.load_photo(_grey_photo(tmp_path))
     assert "too small" in dialog.status.text() and dialog._pixels is None  # the test model makes 32 px faces
+    assert dialog._thread is None and dialog.choose_button.isEnabled()
+    dialog.close()
+
+
+def test_the_photo_is_read_and_searched_on_a_worker_and_a_bug_there_becomes_a_sentence(window, qtbot, tmp_path,
+                                                                                       monkeypatch):
+    import threading
+    from facestudio.ui import anonymize_dialog
+    threads = []
+
+    def broken_read(path):
+        threads.append(threading.current_thread())
+        raise RuntimeError("a bug in reading")
+
+    monkeypatch.setattr(anonymize_dialog, "_read_photo", broken_read)
+    dialog = open_anonymize_dialog(window.context)
+    with qtbot.waitSignal(dialog.found_faces, timeout=60_000):
+        assert dialog.load_photo(_grey_photo(tmp_path))
+        assert not dialog.choose_button.isEnabled()  # one photo at a time
+    assert threads and threads[0] is not threading.main_thread()
+    assert "internal error" in dialog.status.text() and "a bug in reading" in dialog.status.text()
+    assert dialog._thread is None and dialog._pixels is None and not dialog.make_button.isEnabled()
     dialog.close()
 
 
@@ -52,7 +79,8 @@ def test_stand_ins_arrive_as_recipes_and_the_photo_leaves_no_trace(bundled_windo
     photo = _photo(_chips(), photos / "two-people-photo.jpg")  # two faces: the user picks one
     win = bundled_window
     dialog = open_anonymize_dialog(win.context)
-    assert dialog.load_photo(photo), dialog.status.text()
+    with qtbot.waitSignal(dialog.found_faces, timeout=120_000):
+        assert dialog.load_photo(photo)
     assert dialog.face_combo.isEnabled() and dialog.face_combo.count() == 2
     dialog.face_combo.setCurrentIndex(1)
     dialog.count_spin.setValue(2)
