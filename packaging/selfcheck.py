@@ -88,6 +88,12 @@ def selfcheck(app_dir: Path, keep: Path | None = None, timeout: float = 300) -> 
         lookalike = next((line for line in report.splitlines() if line.startswith("lookalike")), "")
         if "no resemblance (training photos" not in lookalike:  # the build carries dlib, its models and the index
             raise CheckFailed(f"the rendered face was not checked against the training photos ({lookalike.strip()!r})")
+        encoder = home / "encoder"  # a torch optimiser runs (it imports torch's compiler and sympy)
+        encoder.mkdir()
+        run([str(exe), "train-encoder", "--tiny", "--steps", "2", "--run", str(encoder / "run"),
+             "--out-dir", str(encoder)], env, timeout)
+        if not (encoder / "encoder.safetensors").is_file():
+            raise CheckFailed("train-encoder --tiny wrote no encoder")
         shot = home / "screenshot.png"
         run([str(exe), "gui", "--screenshot", str(shot)], env, timeout)
         print(f"  screenshot: {check_screenshot(shot)}")

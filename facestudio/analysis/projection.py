@@ -122,8 +122,10 @@ def project(g, face: np.ndarray, classifier, steps: int | None = None, starts: i
     classifier.eval()
     with torch.no_grad():
         target_logit, target_age = _attributes(classifier, target)
-    w = torch.tensor(first_ws(g, face, target, starts, encoder), device=g.device, requires_grad=True)
-    optimiser = torch.optim.Adam([w], lr=LEARNING_RATE)
+    w = torch.tensor(first_ws(g, face, target, starts, encoder), device=g.device, requires_grad=steps > 0)
+    # no optimiser when there is nothing to optimise: building one imports torch's compiler
+    # (about a second, and more modules for the desktop build to carry)
+    optimiser = torch.optim.Adam([w], lr=LEARNING_RATE) if steps > 0 else None
     for parameter in classifier.parameters():
         parameter.requires_grad_(False)
     losses = None
