@@ -36,8 +36,8 @@ import numpy as np
 from facestudio.analysis.face_measures import MEASURES
 from facestudio.analysis.skin_tone import skin_ita, srgb_to_lab
 from facestudio.commands.slider_fitting import (CALIBRATE_SEED, CHECK_PSI, CHECK_SEED, DEFAULT_SPAN_SPREADS,
-                                                IDENTITY, SPREAD_PER_P10_P90, fit_samples, identity_scores,
-                                                in_spreads)
+                                                IDENTITY, fit_samples, identity_scores, in_spreads,
+                                                percentile_row, same_person)
 from facestudio.latent.directions import Direction
 from facestudio.latent.seeds import z_from_seeds
 from facestudio.latent.slider_fit import (acting_groups, conditional_direction, fit_regression, group_covariance,
@@ -73,13 +73,13 @@ def real_colour_reference(data: Path, count: int, resolution: int) -> dict[str, 
     pick = np.random.RandomState(1).choice(len(items), size=min(count, len(items)), replace=False)
     parts = [colour_measures(np.stack([load_square(items[i][1], resolution) for i in pick[s:s + 200]]))
              for s in range(0, len(pick), 200)]
-    reference = {}
-    for k in parts[0]:
-        v = np.concatenate([p[k] for p in parts])
-        p10, p50, p90 = np.percentile(v, [10, 50, 90])
-        reference[k] = {"p10": float(p10), "p50": float(p50), "p90": float(p90),
-                        "spread": float((p90 - p10) / SPREAD_PER_P10_P90), "photos": int(len(v))}
-    return reference
+    return {k: percentile_row(np.concatenate([p[k] for p in parts])) for k in parts[0]}
+
+
+def colours_in_spreads(colours: dict[str, np.ndarray], colour_reference: dict) -> dict[str, np.ndarray]:
+    """:func:`colour_measures` in units of their real-photo spread, centred on the real median."""
+    return {k: (np.asarray(v, np.float64) - colour_reference[k]["p50"]) / colour_reference[k]["spread"]
+            for k, v in colours.items()}
 
 
 def fit_step(group_ws: np.ndarray, measures: dict[str, np.ndarray], colours: dict[str, np.ndarray],
@@ -89,8 +89,7 @@ def fit_step(group_ws: np.ndarray, measures: dict[str, np.ndarray], colours: dic
     features = group_ws.reshape(len(group_ws), -1).astype(np.float64)
     mean = features.mean(axis=0)
     targets = in_spreads({k: measures[k] for k in MEASURES}, reference)
-    for k, v in colours.items():
-        targets[k] = (np.asarray(v, np.float64) - colour_reference[k]["p50"]) / colour_reference[k]["spread"]
+    targets.update(colours_in_spreads(colours, colour_reference))
     regressions = {k: fit_regression(features, v, mean) for k, v in targets.items()}
     held = [k for k in (*MEASURES, *COLOURS) if k not in FREE]
     rows = [regressions[k].jacobian for k in held]
@@ -168,21 +167,14 @@ def judge(g, measurer, identity, direction: Direction, reference: dict, colour_r
     faces = {a: _edited(g, base, vector, direction.scale, a) for a in (-2.0, 2.0)}
     ends = {}
     for a, images in faces.items():
-        measured = in_spreads(measurer.measure(images), reference)
-        for k, v in colour_measures(images).items():
-            measured[k] = (v - colour_reference[k]["p50"]) / colour_reference[k]["spread"]
-        ends[a] = measured
+        ends[a] = {**in_spreads(measurer.measure(images), reference),
+                   **colours_in_spreads(colour_measures(images), colour_reference)}
     change = {k: ends[2.0][k] - ends[-2.0][k] for k in ends[2.0]}
-    distances = []
-    for lo, hi in zip(faces[-2.0], faces[2.0]):
-        a, b = identity.measure(lo), identity.measure(hi)
-        distances.append(float(np.linalg.norm(a.embedding - b.embedding)) if a.found and b.found else np.nan)
-    distances = np.asarray(distances)
+    person = same_person(identity, faces[-2.0], faces[2.0])
     return {"own_spreads": round(float(np.nanmean(change[ITA])), 3),
             "own_share": round(float(np.mean(change[ITA] > 0)), 3),
             "leakage": {k: round(float(np.nanmean(v)), 3) for k, v in change.items() if k != ITA},
-            "identity_median": round(float(np.nanmedian(distances)), 3),
-            "same_person_share": round(float(np.mean(distances < 0.6)), 3), "faces": count}
+            **{k: round(v, 3) for k, v in person.items()}, "faces": count}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -158,12 +158,17 @@ def real_reference(data: Path, measurer, count: int, work: Path, progress=None) 
         v = np.concatenate(parts)
         if k == "p_female":
             v = logit(v)
-        v = v[np.isfinite(v)]
-        p10, p50, p90 = np.percentile(v, [10, 50, 90])
-        reference[k] = {"p10": float(p10), "p50": float(p50), "p90": float(p90),
-                        "spread": float((p90 - p10) / SPREAD_PER_P10_P90), "photos": int(len(v))}
+        reference[k] = percentile_row(v[np.isfinite(v)])
     _write(path, json.dumps(reference, indent=1).encode())
     return reference
+
+
+def percentile_row(values: np.ndarray) -> dict[str, float]:
+    """A measure's 10th, 50th and 90th percentiles over real photos, its spread (the 10th-90th
+    range in standard deviations of a normal distribution) and how many photos it saw."""
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {"p10": float(p10), "p50": float(p50), "p90": float(p90),
+            "spread": float((p90 - p10) / SPREAD_PER_P10_P90), "photos": int(len(values))}
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -326,13 +331,7 @@ def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SL
             row["age_years"] = float(np.mean(raw[2.0]["age"] - raw[-2.0]["age"]))
             row["p_female_change"] = float(np.mean(raw[2.0]["p_female"] - raw[-2.0]["p_female"]))
         if identity is not None:
-            dist = []
-            for lo, hi in zip(faces[-2.0], faces[2.0]):
-                a, b = identity.measure(lo), identity.measure(hi)
-                dist.append(float(np.linalg.norm(a.embedding - b.embedding)) if a.found and b.found else np.nan)
-            dist = np.asarray(dist)
-            row["identity_median"] = float(np.nanmedian(dist))
-            row["same_person_share"] = float(np.mean(dist < 0.6))
+            row.update(same_person(identity, faces[-2.0], faces[2.0]))
         for name, fn in (extra or {}).items():
             row[name] = [float(np.mean(fn(faces[a]))) for a in JUDGED]
         report[d.id] = row
@@ -340,3 +339,16 @@ def evaluate(g, measurer, directions: list[Direction], reference: dict, specs=SL
             progress(1)
     return report
 
+
+def same_person(identity, lows: np.ndarray, highs: np.ndarray) -> dict[str, float]:
+    """dlib's distance between each face's two end stops: its median, and the share of faces
+    under :data:`~facestudio.analysis.identity.SAME_PERSON` (a face dlib does not find counts as
+    another person)."""
+    from facestudio.analysis.identity import SAME_PERSON
+    distances = []
+    for lo, hi in zip(lows, highs):
+        a, b = identity.measure(lo), identity.measure(hi)
+        distances.append(float(np.linalg.norm(a.embedding - b.embedding)) if a.found and b.found else np.nan)
+    distances = np.asarray(distances)
+    return {"identity_median": float(np.nanmedian(distances)),
+            "same_person_share": float(np.mean(distances < SAME_PERSON))}
