@@ -146,11 +146,36 @@ def load_realism(path, model_sha256: str) -> RealismCheck | None:
     return RealismCheck(mean.astype(np.float32), components.astype(np.float32), bar, model_sha256)
 
 
-def realism_for(g, psi: float, directions: list | None = None) -> RealismCheck:
+def realism_for(g, psi: float, directions: list | None = None, count: int = CALIBRATION_FACES) -> RealismCheck:
     """The check of generator ``g`` (whose named sliders are ``directions``): the one shipped
     with the bundled model (``weights/realism.npz``) when it was made for these weights, else
-    fitted now, in memory (:data:`CALIBRATION_FACES` faces: about a minute for a 128 px
-    model on 2 cores)."""
+    one fitted before for the same weights, psi and sliders (in the cache folder), else fitted
+    now and cached (:data:`CALIBRATION_FACES` faces: about a minute for a 128 px model on 2
+    cores, far longer for a 1024 px one, so it is not fitted again at every run)."""
     from facestudio.locations import bundled_weights_dir
     found = load_realism(bundled_weights_dir() / REALISM_FILE, g.sha256)
-    return found if found is not None else fit_realism(g, psi, directions)
+    if found is not None:
+        return found
+    cached = _cache_path(g.sha256, psi, directions, count)
+    found = load_realism(cached, g.sha256)
+    if found is None:
+        found = fit_realism(g, psi, directions, count=count)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            save_realism(found, cached)
+        except OSError:
+            pass  # an unwritable cache folder costs the next run the fit, nothing else
+    return found
+
+
+def _cache_path(model_sha256: str, psi: float, directions: list | None, count: int):
+    """Where a check fitted in memory is kept: named by everything the fit depends on."""
+    import hashlib
+    from facestudio.locations import cache_dir
+    key = hashlib.sha256(f"{FORMAT} {model_sha256} {psi!r} {count} {SIDE} {REGION} {COMPONENTS} "
+                         f"{REFUSE_PERCENTILE} {CLEAN_AMOUNT} {UNEDITED_EVERY}".encode())
+    for d in directions or []:
+        if d.meta.get("group") in GEOMETRIC_GROUPS:
+            key.update(f"{d.id} {d.scale!r} {tuple(d.layers)}".encode())
+            key.update(np.ascontiguousarray(d.vector, np.float32).tobytes())
+    return cache_dir() / "realism" / f"{key.hexdigest()[:32]}.npz"

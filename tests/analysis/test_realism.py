@@ -93,3 +93,17 @@ def test_faces_moved_along_a_slider_within_its_clean_range_count_as_the_models_o
     assert with_slider.passes(faces).mean() > 0.8
     assert unedited_only.passes(faces).mean() < 0.5
     assert not with_slider.passes(_blotched(faces)).any()
+
+
+def test_a_check_fitted_for_other_weights_is_cached_and_not_fitted_again(monkeypatch, tmp_path):
+    import facestudio.analysis.realism as realism
+    monkeypatch.setenv("FACESTUDIO_CACHE", str(tmp_path))
+    fits = []
+    real_fit = realism.fit_realism
+    monkeypatch.setattr(realism, "fit_realism", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    first = realism.realism_for(_generator(), 1.0, count=400)
+    again = realism.realism_for(_generator(), 1.0, count=400)
+    assert len(fits) == 1 and list(tmp_path.glob("realism/*.npz"))
+    assert again.bar == pytest.approx(first.bar) and np.allclose(again.mean, first.mean)
+    realism.realism_for(_generator(), 0.7, count=400)  # another psi is another reference
+    assert len(fits) == 2
