@@ -33,11 +33,14 @@ from facestudio.latent.seeds import check_seed
 # the 2-D ratio it replaces moved with the jaw): a version-2 recipe's ``pitch`` is ``pitch@2``.
 # Version 4: Head nod given a second pass that stops it closing open mouths: a version-3 recipe's
 # ``pitch`` is ``pitch@3``.
-RECIPE_VERSION = 4
+# Version 5: that second pass cancels the forehead's darkening instead of the smile: a version-4
+# recipe's ``pitch`` is ``pitch@4``.
+RECIPE_VERSION = 5
 NAMED_AT = {1: ("age", "gender"),  # recipe version -> the bundled model's named sliders then
             2: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender"),
-            3: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
-RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",), 3: ("pitch",)}  # recipe version -> named ids whose vectors changed after it
+            3: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender"),
+            4: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
+RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",), 3: ("pitch",), 4: ("pitch",)}  # recipe version -> named ids whose vectors changed after it
 # The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
 # network's float32 arithmetic overflows.
 MAX_PSI = 10.0

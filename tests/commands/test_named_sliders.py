@@ -18,13 +18,14 @@ from tests.helpers import run
 from tests.helpers import as_exported
 
 # the vectors shipped before the named sliders were refitted: Age and Gender of bundle version 1
-# (optimised through the classifier), bundle version 2's Head nod (read as a 2-D ratio) and
-# version 3's (it closed open mouths)
+# (optimised through the classifier), bundle version 2's Head nod (read as a 2-D ratio), version
+# 3's (it closed open mouths) and version 4's (it darkened the forehead)
 RETIRED = {"age@1": "28dc81018c9f1130a7d2a493601f20136cdfa6a323385671a4230d460bf0ab39",
            "gender@1": "1bb331bc860ece81010ca04e786116ddcb8436b6c113cc0261fa8763dc3da87d",
            "pitch@2": "786bdd22b51a2e757313afbaf53116e01805f0953c22abb7a00205d16a92bda7",
-           "pitch@3": "2133e6502ef425f7716f3b9ba389013b551c44ca1244fddd420030d327d33129"}
-# versions 3 and 4 refitted only the Head nod: the other sliders are version 2's vectors, unchanged
+           "pitch@3": "2133e6502ef425f7716f3b9ba389013b551c44ca1244fddd420030d327d33129",
+           "pitch@4": "1bde9dc8a1497c335e748fdd6204cd9bb5007effb7cd06d0cdd0d4708713b533"}
+# versions 3, 4 and 5 refitted only the Head nod: the other sliders are version 2's vectors, unchanged
 KEPT = {"smile": "50bb27b972797c19f01be65d6c95fc1f50438028fa648f7433c33476c2b29f7d",
         "gender": "887b47592322ec4c0d29243acdb60bac2393c9b7ac1d2dac2a74da87f1b63cd2"}
 
@@ -66,7 +67,7 @@ def test_an_older_recipe_renders_with_the_retired_age_and_gender(bundled):
     assert not np.array_equal(pixels, today)  # the new sliders are other vectors
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_an_older_recipe_renders_with_that_version_s_head_nod(bundled, version):
     from facestudio.render.renderer import Renderer
     g, dirs = bundled

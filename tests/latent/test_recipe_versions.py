@@ -31,7 +31,7 @@ def test_a_current_recipe_keeps_its_ids_and_round_trips():
     r = Recipe.from_dict(recipe_dict(RECIPE_VERSION, [("age", 1.5), ("smile", 1.0), ("age@1", 0.5)]))
     assert [e.direction_id for e in r.edits] == ["age", "smile", "age@1"]
     again = Recipe.from_dict(r.to_dict())
-    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 4
+    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 5
 
 
 def test_a_version_2_recipe_reads_head_nod_as_its_retired_vector_and_keeps_the_rest():
@@ -43,11 +43,12 @@ def test_a_version_2_recipe_reads_head_nod_as_its_retired_vector_and_keeps_the_r
     assert retired_id("pitch", 1) == "pitch"  # version 1 had no named head nod: its 'pitch' came from elsewhere
 
 
-def test_a_version_3_recipe_reads_head_nod_as_its_own_retired_vector():
-    r = Recipe.from_dict(recipe_dict(3, [("pitch", 1.0), ("smile", -1.0), ("pitch@2", 0.5)], [("pitch", 1.0)]))
-    assert [e.direction_id for e in r.edits] == ["pitch@3", "smile", "pitch@2"]
-    assert [e.direction_id for e in r.mix.edits] == ["pitch@3"]
-    assert retired_id("pitch", 2) == "pitch@2" and retired_id("age", 3) == "age"
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_later_recipe_reads_head_nod_as_its_own_retired_vector(version):
+    r = Recipe.from_dict(recipe_dict(version, [("pitch", 1.0), ("smile", -1.0), ("pitch@2", 0.5)], [("pitch", 1.0)]))
+    assert [e.direction_id for e in r.edits] == [f"pitch@{version}", "smile", "pitch@2"]
+    assert [e.direction_id for e in r.mix.edits] == [f"pitch@{version}"]
+    assert retired_id("pitch", 2) == "pitch@2" and retired_id("age", version) == "age"
 
 
 def test_versions_out_of_range_are_one_sentence():
@@ -79,17 +80,18 @@ def test_a_version_2_bundle_answers_to_its_retired_ids_too():
     assert [d.id for d in shown(found)] == ["age", "pitch"]
 
 
-def test_a_version_3_bundle_answers_to_its_retired_head_nod_too():
-    bundle = [direction("age", 2), direction("pitch", 3), direction("pitch@2", 2, retired=True)]
+def test_a_version_4_bundle_answers_to_its_retired_head_nods_too():
+    bundle = [direction("age", 2), direction("pitch", 4), direction("pitch@2", 2, retired=True),
+              direction("pitch@3", 3, retired=True)]
     found = with_retired_aliases(bundle)
-    assert [d.id for d in found] == ["age", "pitch", "pitch@2", "pitch@3"]
+    assert [d.id for d in found] == ["age", "pitch", "pitch@2", "pitch@3", "pitch@4"]
     assert [d.id for d in shown(found)] == ["age", "pitch"]
 
 
 def test_a_current_bundle_ships_its_own_retired_vectors_and_hides_them():
     bundle = [direction("age", 2), direction("pitch", RECIPE_VERSION),
               direction("age@1", 1, retired=True), direction("pitch@2", 2, retired=True),
-              direction("pitch@3", 3, retired=True)]
+              direction("pitch@3", 3, retired=True), direction("pitch@4", 4, retired=True)]
     found = with_retired_aliases(bundle)
-    assert [d.id for d in found] == ["age", "pitch", "age@1", "pitch@2", "pitch@3"]
+    assert [d.id for d in found] == ["age", "pitch", "age@1", "pitch@2", "pitch@3", "pitch@4"]
     assert [d.id for d in shown(found)] == ["age", "pitch"]
