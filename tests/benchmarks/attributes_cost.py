@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from facestudio.analysis.face_measures import FaceMeasurer
-    from facestudio.commands.slider_fitting import SLIDERS
+    from facestudio.commands.slider_fitting import REFINE_FACES, SLIDERS
     from facestudio.generator import load_generator
     from facestudio.generator.model import generator_from_network
     from facestudio.generator.networks.stylegan2 import StyleGAN2Generator
@@ -56,7 +56,10 @@ def main() -> None:
         fit = args.samples * (render + identity)
         calibrate = len(SLIDERS) * 3 * 2 * 32 * (render + measure)
         judge = len(SLIDERS) * 64 * (3 * render + 3 * measure + 2 * identity)
-        rows.append((name, render, measure, identity, fit + calibrate + judge))
+        # a slider with a second pass (Head nod) measures REFINE_FACES faces at its end stops, on
+        # its path and at 5 steps around each, then has its unit set again
+        refine = sum(bool(s.cancel) for s in SLIDERS) * (REFINE_FACES * 8 + 3 * 2 * 32) * (render + measure)
+        rows.append((name, render, measure, identity, fit + calibrate + judge + refine))
     print(f"{args.threads} threads, {args.faces} faces per timing, {args.samples} fit faces")
     print(f"{'model':<20} {'render':>9} {'measure':>9} {'+identity':>10} {'whole fit':>10}")
     for name, render, measure, identity, total in rows:
