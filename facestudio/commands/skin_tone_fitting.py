@@ -19,8 +19,8 @@ Angle (ITA, :mod:`facestudio.analysis.skin_tone`) and holds everything else stil
 * **Unit:** set on held-out faces at psi 0.7 so that -2 to +2 moves ITA by
   :data:`SPAN_SPREADS` of its spread over real photos (the same rule as the named sliders).
 
-``python -m facestudio.commands.skin_tone_fitting --work runs/named --out weights/directions.npz``
-adds the direction (id :data:`SKIN_TONE_ID`, marked ``internal``: the dock does not show it,
+``python -m facestudio.commands.skin_tone_fitting --work runs/named --out weights/directions.npz
+--overwrite`` adds the direction (id :data:`SKIN_TONE_ID`, marked ``internal``: the dock does not show it,
 recipes that use it still render) to the model's bundle, leaving every other entry as it was,
 and prints the fit's facts and its evidence on held-out faces as JSON.
 """
@@ -187,10 +187,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True, help="the named sliders' work folder (measured chunks)")
     parser.add_argument("--out", type=Path, default=None, help="the bundle to write (default: none, report only)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out when it exists (the model's own bundle)")
     parser.add_argument("--faces", type=int, default=5000)
     parser.add_argument("--real", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/utkface/UTKFace.tar"))
     args = parser.parse_args(argv)
+    if args.out is not None and args.out.exists() and not args.overwrite:
+        parser.error(f"{args.out} exists; add --overwrite to replace it")  # before an hour of fitting, not after
     torch.set_num_threads(1)
     g = load_generator()
     measurer = FaceMeasurer(identity=True)
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"fit": facts, "calibration": history, "evidence": evidence,
                       "real_photos": colour_reference}, indent=1))
     if args.out is not None:
-        write_directions(_bundle_entries(g) + [direction], args.out, overwrite=True)
+        write_directions(_bundle_entries(g) + [direction], args.out, overwrite=args.overwrite)
 
 
 def _bundle_entries(g) -> list[Direction]:

@@ -4,8 +4,8 @@ the stand-ins' slider rounds read its effect from its own record."""
 
 from __future__ import annotations
 
-
 import numpy as np
+import pytest
 
 from facestudio.analysis.face_measures import MEASURES
 from facestudio.analysis.stand_ins import slider_effects
@@ -74,3 +74,13 @@ def test_a_bundle_without_the_direction_still_serves_skin_tone_by_choice():
     assert SLIDER_OF["skin_tone"] in OPTIONAL_SLIDERS
     effects, sliders = slider_effects({}, {"skin_tone": {"spread": 30.0}}, ("skin_tone",))
     assert sliders == [] and effects.shape == (1, 0)
+
+
+def test_the_fitting_tool_refuses_to_replace_a_bundle_without_overwrite(tmp_path, capsys):
+    from facestudio.commands.skin_tone_fitting import main
+    bundle = tmp_path / "directions.npz"
+    bundle.write_bytes(b"the user's bundle")
+    with pytest.raises(SystemExit) as stop:
+        main(["--work", str(tmp_path), "--out", str(bundle)])
+    assert stop.value.code == 2 and "add --overwrite" in capsys.readouterr().err
+    assert bundle.read_bytes() == b"the user's bundle"
