@@ -114,8 +114,8 @@ def face_measures_and_boxes(m: Measurements, images: np.ndarray, measurer,
 
 def _measured(m: Measurements, images: np.ndarray, measurer, where: np.ndarray | None,
               boxes: bool) -> tuple[Measurements, list]:
-    from facestudio.analysis.face_measures import GEOMETRY, REGIONS
-    names = GEOMETRY + REGIONS
+    from facestudio.analysis.face_measures import DETAILS, GEOMETRY, REGIONS
+    names = GEOMETRY + REGIONS + DETAILS
     measures = {k: np.full(len(m), np.nan) for k in names}
     found_boxes: list = [None] * len(m)
     index = np.arange(len(m)) if where is None else np.flatnonzero(where)

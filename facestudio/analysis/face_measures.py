@@ -15,7 +15,13 @@ computed from things a person would point at, never from a network's hidden feat
   head nods down), ``face_width`` (the jaw's width: a round or a narrow face, which a 2-D pose
   measure could otherwise be moved by);
 * lightness (CIELAB L*, 0-100) of three regions placed by the landmarks: ``hair`` (above the
-  brows, and beside the face above the eyes), ``skin`` (both cheeks) and ``background`` (the top corners);
+  brows, and beside the face above the eyes), ``skin`` (both cheeks) and ``background`` (the top
+  corners); and ``side_light``, where the light falls from: the image's right side of the face
+  minus its left (each between the jaw's edge and the side of the nose, from the lower eyelids to
+  the mouth's corners), so that a slider which moves the lamp is seen doing it;
+* ``glasses``: how sharp the horizontal edges are across the top of the nose between the eyes
+  (the 90th percentile of L*'s vertical gradient there), where a frame's bridge crosses and skin
+  is smooth; over UTKFace photos its highest readings are faces in glasses;
 * ``age`` (years) and ``p_female`` from the bundled attribute classifier
   (:mod:`facestudio.analysis.attributes`).
 
@@ -35,17 +41,21 @@ from facestudio.analysis.head_pose import head_pose
 from facestudio.analysis.identity import DlibMissingError, INSTALL_HINT, _models_folder, import_dlib
 
 LANDMARK68_FILE = "shape_predictor_68_face_landmarks.dat"
-MEASURES_VERSION = 2  # 1: pitch as the nose's height between the eyes and the chin (moved by the jaw)
+MEASURES_VERSION = 3  # 1: pitch as the nose's height between the eyes and the chin (moved by the jaw);
+# 2: no side light and no glasses (Smile moved the light from one side of the face to the other unseen)
 MEASURE_SIDE = 256  # faces are measured at this size (the detector misses faces much smaller)
 GEOMETRY = ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "face_width")
-REGIONS = ("hair", "skin", "background")
+REGIONS = ("hair", "skin", "background", "side_light")
+DETAILS = ("glasses",)
 CLASSIFIED = ("age", "p_female")
-MEASURES = GEOMETRY + REGIONS + CLASSIFIED
+MEASURES = GEOMETRY + REGIONS + DETAILS + CLASSIFIED
 UNITS = {"smile": "mouth-corner lift and width, per eye distance", "mouth_open": "lip gap per eye distance",
          "eyes_open": "eye height per eye width", "yaw": "nose offset per jaw width (+ = turned right)",
          "pitch": "degrees (+ = nodding down)",
          "face_width": "jaw width per eye distance", "hair": "L* of the hair",
-         "skin": "L* of the cheeks", "background": "L* of the top corners", "age": "years",
+         "skin": "L* of the cheeks", "background": "L* of the top corners",
+         "side_light": "L* of the face's right side minus its left", "glasses": "L* gradient across the nose's top",
+         "age": "years",
          "p_female": "probability"}
 
 
@@ -119,7 +129,29 @@ def region_lightness(lightness: np.ndarray, p: np.ndarray) -> dict[str, float]:
     corner = max(2, side // 10)
     background = float(np.median(np.concatenate([lightness[:corner, :corner].ravel(),
                                                  lightness[:corner, -corner:].ravel()])))
-    return {"hair": hair, "skin": float(np.nanmean(cheeks)), "background": background}
+    return {"hair": hair, "skin": float(np.nanmean(cheeks)), "background": background,
+            "side_light": side_light(lightness, p)}
+
+
+def side_light(lightness: np.ndarray, p: np.ndarray) -> float:
+    """The image's right side of the face minus its left, in median L*; NaN where the
+    landmarks leave no room for a side."""
+    top, bottom = int(max(p[41, 1], p[46, 1])), int(min(p[48, 1], p[54, 1]))
+    left = int(p[2, 0] + 0.2 * (p[31, 0] - p[2, 0])), int(p[31, 0])
+    right = int(p[35, 0]), int(p[14, 0] - 0.2 * (p[14, 0] - p[35, 0]))
+    if bottom <= top + 2 or left[1] <= left[0] + 2 or right[1] <= right[0] + 2 or min(top, left[0]) < 0:
+        return float("nan")
+    return float(np.median(lightness[top:bottom, right[0]:right[1]]) - np.median(lightness[top:bottom, left[0]:left[1]]))
+
+
+def glasses(lightness: np.ndarray, p: np.ndarray) -> float:
+    """The 90th percentile of L*'s vertical gradient across the top of the nose, between the
+    inner eye corners (a frame's bridge makes sharp horizontal edges there; skin does not)."""
+    iod = float(np.linalg.norm(p[42:48].mean(0) - p[36:42].mean(0)))
+    x0, x1 = int(p[39, 0] + 0.1 * iod), int(p[42, 0] - 0.1 * iod)
+    y0, y1 = max(0, int(p[27, 1] - 0.25 * iod)), int(p[28, 1] + 0.1 * iod)
+    band = np.abs(np.diff(lightness[y0:y1 + 1, max(0, x0):x1], axis=0))
+    return float(np.percentile(band, 90)) if band.size else float("nan")
 
 
 class FaceMeasurer:
@@ -191,7 +223,9 @@ class FaceMeasurer:
             if self._identity:
                 five, network = self._identity
                 out["identity"][i] = np.asarray(network.compute_face_descriptor(face, five(face, box), 0))
-            for name, value in {**geometry_from_landmarks(p), **region_lightness(srgb_to_lightness(face), p)}.items():
+            lightness = srgb_to_lightness(face)
+            for name, value in {**geometry_from_landmarks(p), **region_lightness(lightness, p),
+                                "glasses": glasses(lightness, p)}.items():
                 out[name][i] = value
         return out
 

@@ -1,6 +1,7 @@
-"""The read-out of the face on the canvas: its measured expression, head pose, hair, age and
-gender, and how each moved since the face measured before it, so that a user sees what a
-slider did and what else moved with it.
+"""The read-out of the face on the canvas: its measured expression, head pose, hair, which side
+the light falls from, how much it reads as wearing glasses, age and gender, and how each moved
+since the face measured before it, so that a user sees what a slider did and what else moved
+with it.
 
 The numbers come from the measuring thread (:class:`~facestudio.analysis.checker.AttributeMeter`
 with dlib's measures, at the render's full size); this module only turns one measured face into
@@ -16,7 +17,8 @@ import math
 from facestudio.analysis.filters import BY_KEY, side_of
 
 SHOWN = (("smile", "Smile"), ("mouth_open", "Mouth open"), ("eyes_open", "Eyes open"), ("yaw", "Head turn"),
-         ("pitch", "Head nod"), ("hair", "Hair (L*)"), ("age", "Age"), ("p_female", "P(female)"))
+         ("pitch", "Head nod"), ("hair", "Hair (L*)"), ("side_light", "Side light"), ("glasses", "Glasses"),
+         ("age", "Age"), ("p_female", "P(female)"))
 
 
 def _finite(x) -> bool:

@@ -120,3 +120,22 @@ def test_a_box_found_at_the_measures_size_is_given_in_the_images_own_pixels():
     assert box_in_image(box, (128, 128, 3)) == (32.0, 16.0, 96.0, 112.0)
     k = 200 / MEASURE_SIDE  # a 100 x 200 image was padded by 50 rows above and below
     assert box_in_image(box, (100, 200, 3)) == (64 * k, 32 * k - 50, 192 * k, 224 * k - 50)
+
+
+def test_side_light_reads_which_side_of_the_face_is_lit():
+    p = mean_face()
+    img = np.full((MEASURE_SIDE, MEASURE_SIDE), 60.0)
+    img[:, 128:] = 75.0  # the image's right half of the face lit, the left in shade
+    assert region_lightness(img, p)["side_light"] == pytest.approx(15.0)
+    assert region_lightness(img[:, ::-1].copy(), p)["side_light"] == pytest.approx(-15.0)
+    assert region_lightness(np.full_like(img, 60.0), p)["side_light"] == pytest.approx(0.0)
+
+
+def test_glasses_read_a_frame_across_the_top_of_the_nose():
+    from facestudio.analysis.face_measures import glasses
+    p = mean_face()
+    skin = np.full((MEASURE_SIDE, MEASURE_SIDE), 60.0) + np.linspace(0, 3, MEASURE_SIDE)[:, None]  # soft shading
+    framed = skin.copy()
+    rows = np.r_[np.linspace(60, 15, 4), [15.0] * 4, np.linspace(15, 60, 4)]  # a dark bridge, its edges soft
+    framed[92:104, 90:170] = rows[:, None]
+    assert glasses(skin, p) < 0.1 and glasses(framed, p) > 10.0

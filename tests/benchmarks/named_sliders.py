@@ -30,7 +30,8 @@ KEEPS_PERSON = ("smile", "mouth_open", "yaw", "pitch", "hair")
 ALLOWED = {"smile": ("mouth_open", "eyes_open"), "mouth_open": ("smile", "eyes_open"), "pitch": ("eyes_open",),
            "eyes_open": ("pitch",), "hair": ("background",), "age": ("hair", "skin"), "gender": ("hair",)}
 SHORT = {"smile": "smile", "mouth_open": "mouth", "eyes_open": "eyes", "yaw": "yaw", "pitch": "pitch",
-         "face_width": "width", "hair": "hair", "skin": "skin", "background": "bg", "age": "age", "p_female": "P(f)"}
+         "face_width": "width", "hair": "hair", "skin": "skin", "background": "bg", "side_light": "side",
+         "glasses": "glass", "age": "age", "p_female": "P(f)"}
 
 
 def detector_score(detector):

@@ -117,8 +117,8 @@ def test_measures_are_reported_beside_the_real_photos(capsys, monkeypatch, nativ
     class Brightness:  # stands in for dlib (the test model draws noise): each measure = mean pixel / 255
         def measure(self, images):
             v = np.asarray(images).reshape(len(images), -1).mean(axis=1) / 255.0
-            from facestudio.analysis.face_measures import GEOMETRY, REGIONS
-            return {k: v.copy() for k in GEOMETRY + REGIONS}
+            from facestudio.analysis.face_measures import DETAILS, GEOMETRY, REGIONS
+            return {k: v.copy() for k in GEOMETRY + REGIONS + DETAILS}
 
     monkeypatch.setattr("facestudio.commands.find.face_measurer", lambda net: Brightness())
     code, out, err = run(capsys, "audit", "--model", str(native_model), "--seeds", "0-5", "--measures", "--json")

@@ -9,6 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from facestudio.analysis.face_measures import MEASURES
 from facestudio.analysis.filters import MeasureBound
 from facestudio.library.catalog import MEASURE_COLUMNS, Catalog, FaceFilter, FaceRow
 from facestudio.library.spec import LibrarySpec
@@ -64,7 +65,7 @@ class BrightnessMeasurer:
         images = np.asarray(images)
         self.faces += len(images)
         value = images.reshape(len(images), -1).mean(axis=1) / 255.0
-        found = {k: value.copy() for k in MEASURE_COLUMNS}
+        found = {k: value.copy() for k in MEASURES}  # every measure dlib gives, the catalogue keeps some
         if boxes:  # no box: the identity check searches as it would without the measures
             found["box"] = np.full((len(images), 4), np.nan)
         return found
