@@ -93,10 +93,16 @@ def cmd_attributes(args) -> int:
     chosen = [s for s in fit.SLIDERS if not args.only or s.id in args.only]
     steps, facts = fit.fit_sliders(group_ws, measured, reference, g.num_ws, specs=chosen)
     directions, calibration = [], {}
+    current = model_directions(g)
+    shown_now = {d.id: d for d in current if not d.meta.get("retired") and not d.meta.get("internal")}
     with bar(len(chosen), "setting units", unit="slider") as b:
         for spec in chosen:
-            d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
-                                                    count=args.calibrate_seeds)
+            if spec.from_current and spec.cancel and spec.id in shown_now:  # its first pass kept: the second is new
+                d = shown_now[spec.id]
+                facts[spec.id]["first_pass"] = f"the model's {spec.id} of bundle version {d.meta.get('bundle_version', 1)}"
+            else:
+                d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
+                                                        count=args.calibrate_seeds)
             if spec.cancel:  # the second pass, then the unit again
                 step, response = fit.refine(g, measurer, spec, d, reference, group_ws.reshape(-1, g.w_dim),
                                             count=args.refine_seeds)
@@ -112,7 +118,6 @@ def cmd_attributes(args) -> int:
     specs = {s.id: s for s in fit.SLIDERS}
     fitted = {d.id: replace(d, meta={**d.meta, "tooltip": tooltip(specs[d.id], evidence[d.id]),
                                      "evidence": evidence[d.id]}) for d in directions}
-    current = model_directions(g)
     retired = [d for d in current if d.meta.get("retired")]
     internal = [d for d in current if d.meta.get("internal") and not d.meta.get("retired")]  # a tool's own: kept
     kept = {d.id: d for d in current if not d.meta.get("retired") and d.id in specs and d.id not in fitted}

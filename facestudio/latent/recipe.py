@@ -35,12 +35,17 @@ from facestudio.latent.seeds import check_seed
 # ``pitch`` is ``pitch@3``.
 # Version 5: that second pass cancels the forehead's darkening instead of the smile: a version-4
 # recipe's ``pitch`` is ``pitch@4``.
-RECIPE_VERSION = 5
+# Version 6: Smile, Mouth open and Hair refitted so that they no longer move the light across the
+# face, and Gender so that it no longer takes glasses off (measures version 3): a version-5
+# recipe's ``smile``, ``mouth_open``, ``hair`` and ``gender`` are ``smile@5`` ... ``gender@5``.
+RECIPE_VERSION = 6
 NAMED_AT = {1: ("age", "gender"),  # recipe version -> the bundled model's named sliders then
             2: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender"),
             3: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender"),
-            4: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
-RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",), 3: ("pitch",), 4: ("pitch",)}  # recipe version -> named ids whose vectors changed after it
+            4: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender"),
+            5: ("smile", "mouth_open", "eyes_open", "yaw", "pitch", "hair", "age", "gender")}
+RETIRED_NAMES = {1: ("age", "gender"), 2: ("pitch",), 3: ("pitch",), 4: ("pitch",),
+                 5: ("smile", "mouth_open", "hair", "gender")}  # recipe version -> named ids whose vectors changed after it
 # The studio's psi control spans -1..2; past +-10 a face is noise, and past about 1e30 the
 # network's float32 arithmetic overflows.
 MAX_PSI = 10.0

@@ -129,11 +129,14 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     assert measures["format"] == "facestudio-measures" and measures["real_photos"]["smile"]["photos"] == 20
     report = json.loads((tmp_path / "work" / "report.json").read_text())
     assert set(report["evidence"]) == {s.id for s in SLIDERS}
-    # the head nod had its second pass, cancelling the shares of the leaks it names
+    # smile and the head nod had their second pass, cancelling the shares of the leaks they name
     refined = [s for s in SLIDERS if s.cancel]
-    assert [s.id for s in refined] == ["pitch"]
-    assert report["fit"]["pitch"]["refined"]["cancelled"] == dict(refined[0].cancel)
-    assert "refined" not in report["fit"]["smile"]
+    assert [s.id for s in refined] == ["smile", "pitch"]
+    for spec in refined:
+        assert report["fit"][spec.id]["refined"]["cancelled"] == dict(spec.cancel)
+    assert "refined" not in report["fit"]["hair"]
+    assert {"side_light", "glasses"} <= set(report["fit"]["hair"]["held"])
+    assert "first_pass" not in report["fit"]["smile"]  # the model had no Smile: a first pass was fitted
     # a second run refuses to overwrite, and with the flag reuses the measured faces
     assert main(args) == 1
     assert "exists" in capsys.readouterr().err
@@ -147,6 +150,15 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     refit = {d.id: d for d in read_directions(only, g.w_dim, g.num_ws, model_sha256=g.sha256).directions}
     assert set(refit) == {"smile", "age", "age@1"} and refit["smile"].meta["bundle_version"] == BUNDLE_VERSION
     assert np.array_equal(refit["age"].vector, old_age.vector) and "bundle_version" not in refit["age"].meta
+    # a model that has a Smile gets only the second pass on it
+    write_directions([old_age, shipped["smile"]], bundle_path_for(native_model), overwrite=True)
+    again = tmp_path / "again.npz"
+    assert main(args[:-2] + ["--out", str(again), "--measures-out", str(tmp_path / "m3.json"), "--only", "smile"]) == 0
+    report = json.loads((tmp_path / "work" / "report.json").read_text())
+    assert report["fit"]["smile"]["first_pass"] == f"the model's smile of bundle version {BUNDLE_VERSION}"
+    assert report["fit"]["smile"]["refined"]["cancelled"] == {"side_light": 0.8}
+    second = {d.id: d for d in read_directions(again, g.w_dim, g.num_ws, model_sha256=g.sha256).directions}
+    assert not np.allclose(second["smile"].vector * second["smile"].scale, shipped["smile"].vector * shipped["smile"].scale)
 
 
 def test_attributes_command_refuses_what_it_cannot_fit(capsys, tmp_path, native_model, stand_in):

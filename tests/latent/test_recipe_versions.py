@@ -31,13 +31,13 @@ def test_a_current_recipe_keeps_its_ids_and_round_trips():
     r = Recipe.from_dict(recipe_dict(RECIPE_VERSION, [("age", 1.5), ("smile", 1.0), ("age@1", 0.5)]))
     assert [e.direction_id for e in r.edits] == ["age", "smile", "age@1"]
     again = Recipe.from_dict(r.to_dict())
-    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 5
+    assert again == r and r.to_dict()["version"] == RECIPE_VERSION == 6
 
 
 def test_a_version_2_recipe_reads_head_nod_as_its_retired_vector_and_keeps_the_rest():
     r = Recipe.from_dict(recipe_dict(2, [("pitch", 1.0), ("smile", -1.0), ("pca3", 0.5), ("age@1", 1.0)],
                                      [("pitch", 1.0), ("age", 1.0)]))
-    assert [e.direction_id for e in r.edits] == ["pitch@2", "smile", "pca3", "age@1"]
+    assert [e.direction_id for e in r.edits] == ["pitch@2", "smile@5", "pca3", "age@1"]
     assert [e.direction_id for e in r.mix.edits] == ["pitch@2", "age"]
     assert retired_id("age", 1) == "age@1"  # a version-1 recipe's Age is the oldest vector
     assert retired_id("pitch", 1) == "pitch"  # version 1 had no named head nod: its 'pitch' came from elsewhere
@@ -46,9 +46,16 @@ def test_a_version_2_recipe_reads_head_nod_as_its_retired_vector_and_keeps_the_r
 @pytest.mark.parametrize("version", [3, 4])
 def test_a_later_recipe_reads_head_nod_as_its_own_retired_vector(version):
     r = Recipe.from_dict(recipe_dict(version, [("pitch", 1.0), ("smile", -1.0), ("pitch@2", 0.5)], [("pitch", 1.0)]))
-    assert [e.direction_id for e in r.edits] == [f"pitch@{version}", "smile", "pitch@2"]
+    assert [e.direction_id for e in r.edits] == [f"pitch@{version}", "smile@5", "pitch@2"]
     assert [e.direction_id for e in r.mix.edits] == [f"pitch@{version}"]
     assert retired_id("pitch", 2) == "pitch@2" and retired_id("age", version) == "age"
+
+
+def test_a_version_5_recipe_reads_smile_mouth_hair_and_gender_as_their_retired_vectors():
+    r = Recipe.from_dict(recipe_dict(5, [("smile", 1.0), ("mouth_open", 0.5), ("hair", -1.0), ("gender", 1.0), ("pitch", 1.0),
+                                         ("yaw", 1.0)]))
+    assert [e.direction_id for e in r.edits] == ["smile@5", "mouth_open@5", "hair@5", "gender@5", "pitch", "yaw"]
+    assert retired_id("smile", 2) == "smile@5" and retired_id("smile", 1) == "smile"  # version 1 had no named Smile
 
 
 def test_versions_out_of_range_are_one_sentence():
