@@ -129,9 +129,9 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     assert measures["format"] == "facestudio-measures" and measures["real_photos"]["smile"]["photos"] == 20
     report = json.loads((tmp_path / "work" / "report.json").read_text())
     assert set(report["evidence"]) == {s.id for s in SLIDERS}
-    # smile and the head nod had their second pass, cancelling the shares of the leaks they name
+    # smile, the head nod and gender had their second pass, cancelling the shares of the leaks they name
     refined = [s for s in SLIDERS if s.cancel]
-    assert [s.id for s in refined] == ["smile", "pitch"]
+    assert [s.id for s in refined] == ["smile", "pitch", "gender"]
     for spec in refined:
         assert report["fit"][spec.id]["refined"]["cancelled"] == dict(spec.cancel)
     assert "refined" not in report["fit"]["hair"]
