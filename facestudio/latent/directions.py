@@ -101,11 +101,14 @@ class Direction:
 def find_direction(name: str, available: list[Direction], hint: str = "") -> Direction:
     """The direction whose id is ``name``, else the one whose name is (case-insensitively):
     how the CLI's ``--direction`` and the Python API's ``edit`` find a direction.
+    A name shared with retired versions (``Head nod``: ``pitch@2`` ...) means the current one.
     :class:`DirectionError` for an unknown or ambiguous name; ``hint`` says where to look."""
     for d in available:
         if d.id == name:
             return d
     hits = [d for d in available if d.name.casefold() == name.strip().casefold()]
+    if len(hits) > 1:  # a name means today's slider, not the retired versions kept for old recipes
+        hits = [d for d in hits if not d.meta.get("retired")] or hits
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:

@@ -89,7 +89,7 @@ def test_an_older_recipe_renders_with_that_version_s_slider(bundled, slider, ver
     assert not np.array_equal(want, g.synthesize(apply_edits(ws, [(slider, 1.5, dirs[slider].layers)], dirs)[None])[0])
 
 
-@pytest.mark.parametrize("slider", ["smile", "yaw", "hair"])
+@pytest.mark.parametrize("slider", ["smile", "yaw", "pitch", "hair"])
 @pytest.mark.slow
 def test_edit_takes_a_named_slider_by_id_and_by_name(capsys, tmp_path, bundled, slider):
     g, dirs = bundled

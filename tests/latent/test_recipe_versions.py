@@ -2,6 +2,8 @@
 recipe are the retired vectors (``age@1``), a version-2 recipe's head nod is ``pitch@2``, so
 the face it describes does not change when the model's sliders are refitted."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,14 @@ def test_a_current_bundle_ships_its_own_retired_vectors_and_hides_them():
     found = with_retired_aliases(bundle)
     assert [d.id for d in found] == ["age", "pitch", "age@1", "pitch@2", "pitch@3", "pitch@4"]
     assert [d.id for d in shown(found)] == ["age", "pitch"]
+
+
+def test_a_slider_s_name_means_today_s_vector_not_its_retired_versions():
+    from facestudio.latent.directions import DirectionError, find_direction
+    nod = [replace(direction("pitch", 3), name="Head nod"), replace(direction("pitch@2", 2, retired=True), name="Head nod")]
+    found = with_retired_aliases(nod)
+    assert [d.id for d in found if d.name == "Head nod"] == ["pitch", "pitch@2", "pitch@3"]
+    assert find_direction("Head nod", found).id == "pitch" and find_direction(" head NOD ", found).id == "pitch"
+    assert find_direction("pitch@2", found).id == "pitch@2"  # an id still finds a retired one
+    with pytest.raises(DirectionError, match="ambiguous"):  # two current ones of one name stay ambiguous
+        find_direction("Head nod", found + [replace(direction("nod2", 3), name="Head nod")])
