@@ -18,6 +18,18 @@ from PySide6 import QtWidgets
 from tests.ui.shoot_mix import open_studio, wait
 
 
+def settled(app, label, quiet_ms: int = 3000) -> None:
+    """Wait until ``label``'s text has not changed for ``quiet_ms``."""
+    from PySide6 import QtCore
+    timer, text = QtCore.QElapsedTimer(), label.text()
+    timer.start()
+    while timer.elapsed() < quiet_ms:
+        app.processEvents(QtCore.QEventLoop.AllEvents, 50)
+        if label.text() != text:
+            text = label.text()
+            timer.restart()
+
+
 def main(out: Path, measures: Path | None) -> int:
     if measures is not None:
         import facestudio.analysis.filters as filters
@@ -27,8 +39,7 @@ def main(out: Path, measures: Path | None) -> int:
     win.controls.seed_spin.setValue(12)
     readout = win.audit_dock.readout
     wait(app, lambda: "Smile" in readout.text() and win.state.recipe.seed == 12)
-    for _ in range(20):
-        app.processEvents()
+    settled(app, readout)  # the read-out of seed 12 itself, not of the face before it
     win.grab().save(str(out / "named_dock.png"))
     first = next(iter(win.directions_panel.rows.values()))
     before = readout.text()
