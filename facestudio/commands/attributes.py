@@ -94,12 +94,12 @@ def cmd_attributes(args) -> int:
     steps, facts = fit.fit_sliders(group_ws, measured, reference, g.num_ws, specs=chosen)
     directions, calibration = [], {}
     current = model_directions(g)
-    shown_now = {d.id: d for d in current if not d.meta.get("retired") and not d.meta.get("internal")}
     with bar(len(chosen), "setting units", unit="slider") as b:
         for spec in chosen:
-            if spec.from_current and spec.cancel and spec.id in shown_now:  # its first pass kept: the second is new
-                d = shown_now[spec.id]
-                facts[spec.id]["first_pass"] = f"the model's {spec.id} of bundle version {d.meta.get('bundle_version', 1)}"
+            kept_first = fit.second_pass_start(spec, current)
+            if kept_first is not None:  # its first pass kept: only the second is new
+                d, origin = kept_first
+                facts[spec.id]["first_pass"] = f"kept: the second pass starts from {origin}"
             else:
                 d, calibration[spec.id] = fit.calibrate(g, measurer, spec, steps[spec.id], reference,
                                                         count=args.calibrate_seeds)
@@ -108,6 +108,8 @@ def cmd_attributes(args) -> int:
                                             count=args.refine_seeds)
                 d, calibration[spec.id] = fit.calibrate(g, measurer, spec, step, reference,
                                                         count=args.calibrate_seeds, per_unit=True)
+                if kept_first is not None and kept_first[1] != spec.id:  # a later run starts from the same vector
+                    d = replace(d, meta={**d.meta, "refined_from": kept_first[1]})
                 facts[spec.id]["refined"] = {"leak_per_unit": response.leak, "local_r2": response.r2,
                                              "cancelled": dict(spec.cancel)}
             directions.append(d)

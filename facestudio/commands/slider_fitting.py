@@ -18,6 +18,7 @@ import numpy as np
 from facestudio.analysis.face_measures import MEASURES, MEASURES_VERSION
 from facestudio.fileio import atomic_write
 from facestudio.latent.directions import Direction, apply_edits
+from facestudio.latent.recipe import retired_id
 from facestudio.latent.seeds import z_from_seeds
 from facestudio.latent.slider_fit import (acting_groups, conditional_direction, fit_regression, group_covariance,
                                           group_shares, layer_groups, mixed_ws, per_layer)
@@ -307,6 +308,24 @@ def refine(g, measurer, spec: SliderSpec, direction: Direction, reference: dict,
     response = local_response(measure, base, unit, basis, np.random.default_rng(0))
     held = [k for k in MEASURES if k != spec.own and k not in spec.free]
     return cancel_leaks(unit, response, spec.own, held, dict(spec.cancel)), response
+
+
+def second_pass_start(spec: SliderSpec, directions: list[Direction]) -> tuple[Direction, str] | None:
+    """For a slider whose second pass starts from the model's own (``spec.from_current``): that
+    direction among the model's ``directions`` (retired aliases included) and the id it is kept
+    under in the new bundle. A current slider that an earlier run made this way starts from what
+    that run started from (its ``refined_from``), so running again gives the same slider. None
+    when a first pass is to be fitted (no second pass, or the model has no such slider)."""
+    if not (spec.from_current and spec.cancel):
+        return None
+    by_id = {d.id: d for d in directions}
+    current = by_id.get(spec.id)
+    if current is None or current.meta.get("retired"):
+        return None
+    origin = current.meta.get("refined_from")
+    if isinstance(origin, str) and origin in by_id:
+        return by_id[origin], origin
+    return current, retired_id(spec.id, int(current.meta.get("bundle_version", 1)))
 
 
 def _direction(spec: SliderSpec, vector: np.ndarray, scale: float, g) -> Direction:

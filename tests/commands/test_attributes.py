@@ -155,7 +155,7 @@ def test_attributes_command_fits_every_named_slider_and_resumes(capsys, tmp_path
     again = tmp_path / "again.npz"
     assert main(args[:-2] + ["--out", str(again), "--measures-out", str(tmp_path / "m3.json"), "--only", "smile"]) == 0
     report = json.loads((tmp_path / "work" / "report.json").read_text())
-    assert report["fit"]["smile"]["first_pass"] == f"the model's smile of bundle version {BUNDLE_VERSION}"
+    assert report["fit"]["smile"]["first_pass"] == "kept: the second pass starts from smile"
     assert report["fit"]["smile"]["refined"]["cancelled"] == {"side_light": 0.8}
     second = {d.id: d for d in read_directions(again, g.w_dim, g.num_ws, model_sha256=g.sha256).directions}
     assert not np.allclose(second["smile"].vector * second["smile"].scale, shipped["smile"].vector * shipped["smile"].scale)
@@ -173,3 +173,20 @@ def test_attributes_command_refuses_what_it_cannot_fit(capsys, tmp_path, native_
     assert main(base + ["--data", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
     assert "do not exist" in err and "Traceback" not in err
+
+
+def test_a_second_pass_from_the_model_s_own_slider_starts_where_the_last_run_started():
+    from dataclasses import replace
+    from facestudio.commands.slider_fitting import SLIDERS, second_pass_start
+    from facestudio.render.model_directions import with_retired_aliases
+    smile_spec = next(s for s in SLIDERS if s.id == "smile")
+    old = Direction(id="smile", name="Smile", vector=np.ones(4, np.float32), layers=(0, 12), source="attribute",
+                    meta={"bundle_version": 2})
+    found = with_retired_aliases([old])
+    d, origin = second_pass_start(smile_spec, found)
+    assert d.id == "smile" and origin == "smile@5"  # the vector the new bundle keeps it under
+    refined = replace(old, vector=np.full(4, 2.0, np.float32), meta={"bundle_version": 6, "refined_from": "smile@5"})
+    again = second_pass_start(smile_spec, [refined, replace(old, id="smile@5", meta={"retired": True})])
+    assert again[1] == "smile@5" and np.array_equal(again[0].vector, old.vector)  # not the refined one
+    assert second_pass_start(smile_spec, []) is None  # no Smile yet: a first pass
+    assert second_pass_start(next(s for s in SLIDERS if s.id == "hair"), found) is None  # no second pass
