@@ -75,7 +75,7 @@ SLIDERS = (
     # Smile moved the light from the image's right side of the face to its left (-1.95 spreads on
     # 200 selection faces) while no measure read it. A new first pass on today's measures keeps the
     # person on fewer faces (58-74 %, against 84 % for the shipped one, whose fit held the old 2-D
-    # nod); a second pass from the shipped Smile that cancels 0.8 of the side light kept 89 %
+    # nod); a second pass from the shipped Smile that cancels 0.8 of the side light kept 88 %
     SliderSpec("smile", "Smile", "Expression", "smile", ("mouth_open", "eyes_open"), positive="smiling",
                cancel=(("side_light", 0.8),), from_current=True),
     SliderSpec("mouth_open", "Mouth open", "Expression", "mouth_open", (), positive="open", spreads=1.8),
@@ -90,7 +90,9 @@ SLIDERS = (
     SliderSpec("hair", "Hair lightness", "Hair", "hair", ("background",), positive="lighter (blond / grey)"),
     SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin", "face_width"), span=38.0,
                positive="older", keeps_person=False),
-    # fitted before glasses were measured, Gender took them off going female (-0.76 spreads)
+    # fitted before glasses were measured, Gender took them off going female (-0.76 spreads); a new
+    # first pass met the bars but its +2 faces looked less like women, so the second pass starts
+    # from the Gender that was checked for make-up
     SliderSpec("gender", "Gender", "Age and gender", "p_female", ("hair", "face_width"), span=8.0,
                positive="more feminine", keeps_person=False, cancel=(("glasses", 0.6), ("side_light", 0.3)),
                from_current=True),
