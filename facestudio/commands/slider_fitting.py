@@ -88,6 +88,7 @@ SLIDERS = (
     SliderSpec("pitch", "Head nod", "Pose", "pitch", ("eyes_open",), positive="nodding down",
                cancel=(("mouth_open", 0.4), ("hair", 0.3))),
     SliderSpec("hair", "Hair lightness", "Hair", "hair", ("background",), positive="lighter (blond / grey)"),
+    SliderSpec("side_light", "Light from the side", "Lighting", "side_light", (), positive="lit from the image's right"),
     SliderSpec("age", "Age", "Age and gender", "age", ("hair", "skin", "face_width"), span=38.0,
                positive="older", keeps_person=False),
     # fitted before glasses were measured, Gender took them off going female (-0.76 spreads); a new

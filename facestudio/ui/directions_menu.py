@@ -28,7 +28,7 @@ from facestudio.ui.sliders import DirectionInfo, DirectionsPanel
 DIRECTION_FILTER = "Direction bundles (*.npz);;NumPy vectors (*.npy);;All files (*)"
 
 
-NAMED_GROUPS = ("Expression", "Pose", "Hair", "Age and gender")  # the dock's headings, in order
+NAMED_GROUPS = ("Expression", "Pose", "Hair", "Lighting", "Age and gender")  # the dock's headings, in order
 DISCOVERED, YOURS = "Discovered", "Your directions"
 GROUP_OF_VERSION_1 = {"age": "Age and gender", "gender": "Age and gender"}  # bundles made before groups
 

@@ -26,7 +26,7 @@ import numpy as np
 BARS = {"own_spreads": 1.5, "own_share": 0.85, "leakage": 0.6, "same_person_share": 0.75,
         "age_years": 10.0, "gender_check": 0.35}
 AMOUNTS = (-2.0, -1.0, 0.0, 1.0, 2.0)  # the picture's columns
-KEEPS_PERSON = ("smile", "mouth_open", "yaw", "pitch", "hair")
+KEEPS_PERSON = ("smile", "mouth_open", "yaw", "pitch", "hair", "side_light")
 ALLOWED = {"smile": ("mouth_open", "eyes_open"), "mouth_open": ("smile", "eyes_open"), "pitch": ("eyes_open",),
            "eyes_open": ("pitch",), "hair": ("background",), "age": ("hair", "skin"), "gender": ("hair",)}
 SHORT = {"smile": "smile", "mouth_open": "mouth", "eyes_open": "eyes", "yaw": "yaw", "pitch": "pitch",

@@ -33,7 +33,7 @@ RETIRED = {"age@1": "28dc81018c9f1130a7d2a493601f20136cdfa6a323385671a4230d460bf
 # versions 3-6 refitted only some sliders: the others are version 2's vectors, unchanged
 KEPT = {"yaw": "603590d2850f40f9cb4498614f016360768a983fbf72825057aa4ff95bc61e01",
         "age": "2ab546ec1d5b9dc8675432f65c547bbb6c2a7908b4e5e28a6d33ebb4e652b21a"}
-FITTED_AT = {"pitch": 5, "smile": 6, "mouth_open": 6, "hair": 6, "gender": 6}  # the bundle version each was last fitted at
+FITTED_AT = {"pitch": 5, "smile": 6, "mouth_open": 6, "hair": 6, "side_light": 6, "gender": 6}  # the bundle version each was last fitted at
 
 
 @pytest.fixture(scope="module")
