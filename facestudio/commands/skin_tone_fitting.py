@@ -192,8 +192,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/utkface/UTKFace.tar"))
     args = parser.parse_args(argv)
-    if args.out is not None and args.out.exists() and not args.overwrite:
-        parser.error(f"{args.out} exists; add --overwrite to replace it")  # before an hour of fitting, not after
+    if args.out is not None:  # the output checked before an hour of fitting, not after it
+        from facestudio.fileio import OutputPathError, check_writable_target
+        try:
+            check_writable_target(args.out, overwrite=args.overwrite)
+        except OutputPathError as exc:
+            parser.error(f"{exc}" + ("" if args.overwrite or not args.out.exists() else " (add --overwrite to replace it)"))
     torch.set_num_threads(1)
     g = load_generator()
     measurer = FaceMeasurer(identity=True)

@@ -84,3 +84,10 @@ def test_the_fitting_tool_refuses_to_replace_a_bundle_without_overwrite(tmp_path
         main(["--work", str(tmp_path), "--out", str(bundle)])
     assert stop.value.code == 2 and "add --overwrite" in capsys.readouterr().err
     assert bundle.read_bytes() == b"the user's bundle"
+
+
+def test_the_fitting_tool_refuses_an_output_folder_that_does_not_exist(tmp_path, capsys):
+    from facestudio.commands.skin_tone_fitting import main
+    with pytest.raises(SystemExit) as stop:
+        main(["--work", str(tmp_path), "--out", str(tmp_path / "missing" / "directions.npz")])
+    assert stop.value.code == 2 and "does not exist" in capsys.readouterr().err
